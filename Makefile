@@ -1,0 +1,42 @@
+# failover: everything a fresh Debian machine needs, in two commands (make demo, make test).
+PYTHON ?= python3
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+DEB_PACKAGES := haproxy gdnsd socat dnsutils openssh-server openssh-client git ca-certificates
+DEB_COMMANDS := /usr/sbin/haproxy /usr/sbin/gdnsd /usr/bin/socat /usr/bin/dig /usr/sbin/sshd /usr/bin/ssh /usr/bin/git
+STAMP := .make
+
+.PHONY: all install install-system install-python test demo lint bench clean
+
+all: test
+
+# Debian packages of the real servers the tests and the sandbox start (no service is enabled).
+install-system:
+	@missing=0; for c in $(DEB_COMMANDS); do [ -x "$$c" ] || missing=1; done; \
+	if [ $$missing = 1 ]; then \
+	  echo "installing Debian packages: $(DEB_PACKAGES)"; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEB_PACKAGES); \
+	fi
+
+install-python:
+	$(PYTHON) -m pip install -q --disable-pip-version-check -e '.[dev]'
+
+install: install-system install-python
+
+test: install
+	$(PYTHON) -m ruff check failover tests benchmarks
+	$(PYTHON) -m mypy
+	$(PYTHON) -m pytest -q
+
+lint: install-python
+	$(PYTHON) -m ruff check failover tests benchmarks
+	$(PYTHON) -m mypy
+
+demo: install
+	$(PYTHON) -m failover.sandbox.demo
+
+bench: install
+	$(PYTHON) -m benchmarks.run
+
+clean:
+	rm -rf build *.egg-info .pytest_cache .mypy_cache .ruff_cache

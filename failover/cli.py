@@ -1,0 +1,83 @@
+"""The command line: wires the commands and turns expected errors into exit codes.
+
+This module only parses and dispatches. Each command lives in `failover/commands/<name>.py`;
+`main` is the one place where a FailoverError becomes a message and an exit code.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from failover import __version__
+from failover.commands import check, config, health, promote, status, verify
+from failover.errors import EXIT_UNEXPECTED, FailoverError
+
+app = typer.Typer(
+    name="failover",
+    help="Move a Cloud VPS region's OpenStack API name to another controller, through review.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        print(f"failover {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Move a Cloud VPS region's OpenStack API name to another controller, through review.
+
+    Exit codes: 0 done or nothing to do, 1 unexpected, 2 usage/config, 3 refused by a safety
+    gate, 4 git/Gerrit, 5 deploy or DNS verification. `failover check` follows the monitoring
+    plugin convention instead (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).
+    """
+
+
+app.command()(status.status)
+app.command()(health.health)
+app.command()(promote.promote)
+app.command()(verify.verify)
+app.command()(check.check)
+app.add_typer(config.app, name="config")
+
+
+def main() -> None:
+    """Run the command line; exit with the documented code, never with a traceback."""
+    try:
+        app(prog_name="failover")
+    except FailoverError as exc:
+        _report(str(exc))
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        _report("interrupted")
+        sys.exit(130)
+    except Exception as exc:  # a bug: say so in one line, with the way to see more
+        if os.environ.get("FAILOVER_DEBUG"):
+            raise
+        _report(f"unexpected error: {type(exc).__name__}: {exc}\n"
+                "  hint: re-run with FAILOVER_DEBUG=1 for the traceback and report it")
+        sys.exit(EXIT_UNEXPECTED)
+
+
+def _report(message: str) -> None:
+    from rich.markup import escape
+
+    from failover.render import stderr_console
+
+    stderr_console().print(f"[bold red]failover:[/] {escape(message)}", highlight=False,
+                           soft_wrap=True)
+
+
+if __name__ == "__main__":
+    main()

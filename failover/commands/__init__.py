@@ -1,0 +1,1 @@
+"""One module per command: each holds the Typer signature and calls the core, then render."""

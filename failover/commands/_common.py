@@ -1,0 +1,73 @@
+"""Options every command accepts after its name, and the small glue they share."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from failover.config import Config
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", metavar="PATH",
+                 help="Config file (else $FAILOVER_CONFIG, else "
+                      "$XDG_CONFIG_HOME/failover/config.toml).",
+                 show_default=False),
+]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Machine output on stdout; people's output goes to stderr."),
+]
+VerboseOption = Annotated[
+    bool, typer.Option("--verbose", "-v", help="Log what is done, to stderr."),
+]
+
+
+def complete_region(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Return the configured region names starting with `incomplete` (shell completion)."""
+    try:
+        cfg = load(ctx.params.get("config"))
+    except Exception:  # completion must never fail loudly
+        return []
+    return [r for r in cfg.regions if r.startswith(incomplete)]
+
+
+def complete_controller(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Return the controllers of the region typed so far starting with `incomplete`."""
+    try:
+        cfg = load(ctx.params.get("config"))
+        names = cfg.regions[ctx.params["region"]].controller_names
+    except Exception:  # completion must never fail loudly
+        return []
+    return [c for c in names if c.startswith(incomplete)]
+
+
+RegionArg = Annotated[str, typer.Argument(help="Region, e.g. eqiad1.",
+                                          autocompletion=complete_region)]
+ControllerArg = Annotated[str, typer.Argument(help="Controller, e.g. cloudcontrol1004.",
+                                              autocompletion=complete_controller)]
+
+
+def setup(verbose: bool) -> None:
+    """Configure logging to stderr: warnings by default, everything with -v."""
+    from rich.logging import RichHandler
+
+    from failover.render import stderr_console
+
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(message)s", datefmt="[%X]",
+        handlers=[RichHandler(console=stderr_console(), show_path=False)], force=True,
+    )
+    for noisy in ("urllib3", "git"):
+        logging.getLogger(noisy).setLevel(logging.INFO if verbose else logging.WARNING)
+
+
+def load(config: Path | None) -> Config:
+    """Return the validated configuration from `config` or the default places."""
+    from failover.config import load_config
+
+    return load_config(config)

@@ -1,0 +1,40 @@
+"""`failover promote`: the whole failover, or its preview with --dry-run."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from failover.commands._common import (
+    ConfigOption,
+    ControllerArg,
+    JsonOption,
+    RegionArg,
+    VerboseOption,
+    load,
+    setup,
+)
+from failover.errors import FailoverError
+
+
+def promote(
+    region: RegionArg,
+    controller: ControllerArg,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan; change nothing.")]
+    = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask go/abort.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Promote an unhealthy target "
+                                                        "(recorded).")] = False,
+    bug: Annotated[str | None, typer.Option(help="Phabricator task, e.g. T12345.")] = None,
+    reason: Annotated[str | None, typer.Option(help="Why, for the commit and the log.")] = None,
+    no_wait: Annotated[bool, typer.Option("--no-wait", help="Stop after the push.")] = False,
+    config: ConfigOption = None, json: JsonOption = False, verbose: VerboseOption = False,
+) -> None:
+    """Fail the region's API name over to CONTROLLER, through Gerrit review.
+
+    Example: failover promote eqiad1 cloudcontrol1004 --dry-run --bug T12345
+    """
+    setup(verbose)
+    load(config)
+    raise FailoverError("promote: not implemented yet")

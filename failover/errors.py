@@ -1,0 +1,73 @@
+"""The one error hierarchy: every expected failure is a FailoverError with an exit code.
+
+`failover.cli.main` is the only place that turns these into a message and an exit code;
+code below it raises and never prints or exits.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+"""Done, or nothing to do."""
+EXIT_UNEXPECTED = 1
+"""An unexpected failure (a bug): reported with a hint to re-run with -v."""
+EXIT_USAGE = 2
+"""Usage or configuration error, bad input file."""
+EXIT_REFUSED = 3
+"""Refused by a safety gate: unhealthy target, dirty state, lock held, aborted at the prompt."""
+EXIT_GIT = 4
+"""git/Gerrit failure: fetch, push rejected, change abandoned, review timed out."""
+EXIT_VERIFY = 5
+"""Deploy or DNS verification failed or timed out."""
+
+
+class FailoverError(Exception):
+    """Base of every expected error; `exit_code` is what the process exits with."""
+
+    exit_code = EXIT_UNEXPECTED
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message}\n  hint: {self.hint}"
+
+
+class UsageError(FailoverError):
+    """A bad argument or input file (exit 2)."""
+
+    exit_code = EXIT_USAGE
+
+
+class ConfigError(UsageError):
+    """The configuration cannot be used; `problems` lists every problem found (exit 2)."""
+
+    def __init__(self, message: str, problems: list[str] | None = None,
+                 *, hint: str | None = None) -> None:
+        self.problems = list(problems or [])
+        super().__init__(message, hint=hint)
+
+    def __str__(self) -> str:
+        lines = [self.message, *(f"  - {p}" for p in self.problems)]
+        if self.hint:
+            lines.append(f"  hint: {self.hint}")
+        return "\n".join(lines)
+
+
+class GateRefused(FailoverError):
+    """A safety gate refused to go on (exit 3)."""
+
+    exit_code = EXIT_REFUSED
+
+
+class GitError(FailoverError):
+    """git or Gerrit failed: fetch, push, review (exit 4)."""
+
+    exit_code = EXIT_GIT
+
+
+class VerifyError(FailoverError):
+    """Deploy or DNS verification failed or timed out (exit 5)."""
+
+    exit_code = EXIT_VERIFY

@@ -1,0 +1,82 @@
+"""Render the configuration: a summary for people, the full document for machines."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from rich.markup import escape
+from rich.table import Table
+
+from failover.config import Config, redact_url
+from failover.render import human_console, print_json
+
+
+def config_document(cfg: Config) -> dict[str, Any]:
+    """Return the configuration as a JSON-able dict, every default filled, passwords hidden."""
+    doc: dict[str, Any] = {
+        "path": str(cfg.path),
+        "dns": {**asdict(cfg.dns), "checkout": str(cfg.dns.checkout)},
+        "gerrit": asdict(cfg.gerrit),
+        "verify": {**asdict(cfg.verify),
+                   "nameservers": [str(n) for n in cfg.verify.nameservers],
+                   "recursors": [str(n) for n in cfg.verify.recursors]},
+        "haproxy": asdict(cfg.haproxy),
+        "audit": {"log": str(cfg.audit_log) if cfg.audit_log else None},
+        "regions": {},
+    }
+    for name, region in cfg.regions.items():
+        doc["regions"][name] = {
+            "fqdn": region.fqdn,
+            "services": list(region.services),
+            "controllers": {
+                c.name: {"target": c.target, "record_type": c.record_type,
+                         "stats": redact_url(c.stats), "ca_bundle": c.ca_bundle}
+                for c in region.controllers
+            },
+        }
+    return dict(_listify(doc))
+
+
+def _listify(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _listify(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_listify(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def show_valid(cfg: Config, *, as_json: bool) -> None:
+    """Say the configuration is valid, with what it holds."""
+    if as_json:
+        print_json({"valid": True, "path": str(cfg.path), "regions": sorted(cfg.regions)})
+        return
+    regions = ", ".join(f"{n} ({len(r.controllers)} controllers)" for n, r in cfg.regions.items())
+    human_console(False).print(f"[green]valid[/]: {cfg.path}: {regions}")
+
+
+def show_config(cfg: Config, *, as_json: bool) -> None:
+    """Show the whole configuration as read, defaults included."""
+    doc = config_document(cfg)
+    if as_json:
+        print_json(doc)
+        return
+    console = human_console(False)
+    console.print(f"[bold]config[/]: {cfg.path}")
+    for section in ("dns", "gerrit", "verify", "haproxy", "audit"):
+        table = Table(title=escape(f"[{section}]"), show_header=False, title_justify="left")
+        for key, value in doc[section].items():
+            table.add_row(key, repr(value) if value not in (None, [], "") else "[dim]-[/]")
+        console.print(table)
+    for name, region in doc["regions"].items():
+        table = Table(title=escape(f"[regions.{name}] {region['fqdn']}"), title_justify="left")
+        table.add_column("controller")
+        table.add_column("target")
+        table.add_column("stats")
+        for cname, c in region["controllers"].items():
+            table.add_row(cname, f"{c['target']} ({c['record_type']})", c["stats"])
+        console.print(table)
+        console.print(f"  services: {', '.join(region['services'])}")
