@@ -1,0 +1,176 @@
+"""One failover at a time per checkout: a lock file held with flock for the whole run.
+
+The lock lives outside the checkout (`$XDG_STATE_HOME/failover/locks/`), so taking it changes
+nothing in the operator's repository. The kernel releases a flock when its process dies, so a
+lock left by a killed run is never in the way; its leftover file still says who held it, and
+that is reported as a stale lock taken over.
+
+Examples:
+    >>> with FailoverLock.for_checkout(Path("~/src/operations/dns"), "eqiad1 -> cc1004"):
+    ...     pass                                                    # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import getpass
+import hashlib
+import json
+import logging
+import os
+import socket
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+from failover.errors import GateRefused, UsageError
+
+logger = logging.getLogger(__name__)
+
+
+def state_dir() -> Path:
+    """Return the state directory: $XDG_STATE_HOME/failover, else ~/.local/state/failover."""
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "failover"
+
+
+def private_dir(path: Path) -> Path:
+    """Return `path` after creating it (mode 0700) and checking it is a real directory we own."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    st = path.lstat()
+    if not path.is_dir() or path.is_symlink():
+        raise UsageError(f"{path} is not a directory", hint="remove it; the tool recreates it")
+    if st.st_uid != os.getuid():
+        raise UsageError(f"{path} belongs to another user (uid {st.st_uid})",
+                         hint="set XDG_STATE_HOME to a directory of your own")
+    return path
+
+
+@dataclass(frozen=True)
+class LockHolder:
+    """Who holds (or last held) a lock: user, host, pid, start time and what it is doing."""
+
+    user: str
+    host: str
+    pid: int
+    started: float
+    purpose: str
+
+    def describe(self) -> str:
+        """Return one line naming the holder, e.g. for a refused run."""
+        when = time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(self.started))
+        return f"{self.user}@{self.host} pid {self.pid} since {when} ({self.purpose})"
+
+
+class FailoverLock:
+    """An exclusive, non-blocking lock on one checkout; a context manager."""
+
+    def __init__(self, path: Path, purpose: str) -> None:
+        self.path = path
+        self.purpose = purpose
+        self.stale: LockHolder | None = None
+        self._fd: int | None = None
+
+    @classmethod
+    def for_checkout(cls, checkout: Path, purpose: str) -> FailoverLock:
+        """Return the lock of `checkout` (not yet taken); its file lives in the state dir."""
+        key = hashlib.sha256(str(checkout.expanduser().resolve()).encode()).hexdigest()[:16]
+        return cls(state_dir() / "locks" / f"{key}.lock", purpose)
+
+    def holder(self) -> LockHolder | None:
+        """Return who holds the lock now, or None when it is free."""
+        try:
+            fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW)
+        except FileNotFoundError:
+            return None
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return _read_holder(fd)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return None
+        finally:
+            os.close(fd)
+
+    def acquire(self) -> FailoverLock:
+        """Take the lock or raise GateRefused naming its holder; note a stale one taken over."""
+        private_dir(self.path.parent)
+        for _ in range(5):
+            fd = self._open()
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = _read_holder(fd)
+                os.close(fd)
+                who = holder.describe() if holder else "another process"
+                raise GateRefused(
+                    f"another failover holds the lock of this checkout: {who}",
+                    hint=f"wait for it to finish; the lock file is {self.path}",
+                ) from None
+            if not _same_file(fd, self.path):  # unlinked by a releasing run meanwhile
+                os.close(fd)
+                continue
+            self.stale = _read_holder(fd)
+            if self.stale:
+                logger.warning("taking over a stale lock left by %s", self.stale.describe())
+            _write_holder(fd, self.purpose)
+            self._fd = fd
+            return self
+        raise GateRefused(f"could not take the lock {self.path}", hint="try again")
+
+    def release(self) -> None:
+        """Release the lock and remove its file; safe to call twice."""
+        if self._fd is None:
+            return
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+        os.close(self._fd)
+        self._fd = None
+
+    def _open(self) -> int:
+        try:
+            return os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise UsageError(f"{self.path} is a symlink; refusing to follow it",
+                                 hint="remove it and run again") from None
+            raise UsageError(f"cannot open the lock file {self.path}: {exc.strerror}") from None
+
+    def __enter__(self) -> FailoverLock:
+        return self.acquire()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.release()
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        st = path.lstat()
+    except FileNotFoundError:
+        return False
+    fst = os.fstat(fd)
+    return (st.st_dev, st.st_ino) == (fst.st_dev, fst.st_ino)
+
+
+def _read_holder(fd: int) -> LockHolder | None:
+    try:
+        data = json.loads(os.pread(fd, 4096, 0).decode() or "null")
+        if not data:
+            return None
+        return LockHolder(user=str(data["user"]), host=str(data["host"]), pid=int(data["pid"]),
+                          started=float(data["started"]), purpose=str(data["purpose"]))
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError, OSError):
+        return None
+
+
+def _write_holder(fd: int, purpose: str) -> None:
+    data = {"user": getpass.getuser(), "host": socket.gethostname(), "pid": os.getpid(),
+            "started": time.time(), "purpose": purpose}
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, json.dumps(data).encode(), 0)
