@@ -15,7 +15,6 @@ from failover.commands._common import (
     load,
     setup,
 )
-from failover.errors import FailoverError
 
 
 def health(
@@ -26,8 +25,20 @@ def health(
 ) -> None:
     """Show per-service HAProxy health of the region's controllers, side by side.
 
+    Exit 0 when every controller read is healthy, 3 when any is not (or unreachable).
+
     Example: failover health eqiad1
     """
+    from failover.errors import EXIT_REFUSED
+    from failover.haproxy import read_region_health
+    from failover.render.health import show_health
+
     setup(verbose)
-    load(config)
-    raise FailoverError("health: not implemented yet")
+    cfg = load(config)
+    reg = cfg.region(region)
+    if controller is not None:
+        reg.controller(controller)
+    result = read_region_health(cfg, reg, only=controller)
+    show_health(result, reg, as_json=json)
+    if not result.healthy:
+        raise typer.Exit(EXIT_REFUSED)

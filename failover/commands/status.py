@@ -14,7 +14,6 @@ from failover.commands._common import (
     load,
     setup,
 )
-from failover.errors import FailoverError
 
 
 def status(
@@ -24,8 +23,15 @@ def status(
 ) -> None:
     """Show where each region's name points and a one-line verdict per controller.
 
+    Informational: exits 0 whatever the health (2 on a usage or config error).
+
     Example: failover status eqiad1
     """
+    from failover.haproxy import read_regions_health
+    from failover.render.health import show_status
+
     setup(verbose)
-    load(config)
-    raise FailoverError("status: not implemented yet")
+    cfg = load(config)
+    regions = [cfg.region(region)] if region else list(cfg.regions.values())
+    healths = read_regions_health(cfg, regions)
+    show_status({r.name: r for r in regions}, healths, as_json=json)

@@ -1,0 +1,102 @@
+"""Render HAProxy health: the side-by-side table of `failover health`, and `failover status`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from rich.markup import escape
+from rich.table import Table
+
+from failover.config import Region
+from failover.haproxy import ControllerHealth, RegionHealth, ServiceHealth
+from failover.render import human_console, print_json
+
+
+def cell_markup(service: ServiceHealth) -> str:
+    """Return the table cell for one service on one controller, coloured for a glance."""
+    if not service.healthy:
+        colour = "red"
+    elif service.backup_only or service.servers_up < service.servers_total:
+        colour = "yellow"
+    else:
+        colour = "green"
+    return f"[{colour}]{escape(service.cell)}[/]"
+
+
+def verdict(controller: ControllerHealth) -> str:
+    """Return one plain line: the controller's name and whether it can take the traffic."""
+    total = len(controller.services)
+    if not controller.reachable:
+        return f"{controller.name}  UNREACHABLE: {controller.error}"
+    if controller.healthy:
+        return f"{controller.name}  healthy  {total}/{total} services UP"
+    failing = controller.failing
+    return (f"{controller.name}  UNHEALTHY  {total - len(failing)}/{total} services UP; "
+            f"failing: {', '.join(failing)}")
+
+
+def _verdict_markup(controller: ControllerHealth) -> str:
+    colour = "green" if controller.healthy else "red"
+    name, _, rest = verdict(controller).partition("  ")
+    return f"[bold]{escape(name)}[/]  [{colour}]{escape(rest)}[/]"
+
+
+def health_table(health: RegionHealth, region: Region) -> Table:
+    """Return the Rich table: services as rows, controllers as columns, details last."""
+    table = Table(title=f"HAProxy health: {region.name} ({region.fqdn})", title_justify="left")
+    table.add_column("service")
+    for name in health.controllers:
+        table.add_column(name)
+    table.add_column("detail", overflow="fold")
+    for service in region.services:
+        cells = [cell_markup(c.services[service]) for c in health.controllers.values()]
+        notes = [f"{name}: {c.services[service].detail}"
+                 for name, c in health.controllers.items()
+                 if c.reachable and not c.services[service].detail.startswith("all ")]
+        table.add_row(service, *cells, escape("; ".join(notes)))
+    return table
+
+
+def show_health(health: RegionHealth, region: Region, *, as_json: bool) -> None:
+    """Print the health of a region: JSON document on stdout, or the table and verdicts."""
+    if as_json:
+        print_json(health.to_dict())
+        return
+    console = human_console(as_json)
+    console.print(health_table(health, region))
+    for controller in health.controllers.values():
+        console.print(_verdict_markup(controller), highlight=False)
+
+
+def status_document(regions: Mapping[str, Region],
+                    healths: Mapping[str, RegionHealth]) -> dict[str, Any]:
+    """Return the `failover status --json` document; each region's entry can take more keys."""
+    return {"regions": {name: region_status_entry(regions[name], health)
+                        for name, health in healths.items()}}
+
+
+def region_status_entry(region: Region, health: RegionHealth) -> dict[str, Any]:
+    """Return one region's status entry: its fqdn and a verdict per controller."""
+    return {
+        "fqdn": region.fqdn,
+        "controllers": {
+            name: {"reachable": c.reachable, "healthy": c.healthy, "error": c.error,
+                   "services_healthy": len(c.services) - len(c.failing),
+                   "services_total": len(c.services)}
+            for name, c in health.controllers.items()
+        },
+    }
+
+
+def show_status(regions: Mapping[str, Region], healths: Mapping[str, RegionHealth], *,
+                as_json: bool) -> None:
+    """Print each region's name and each controller's one-line verdict (or the JSON)."""
+    if as_json:
+        print_json(status_document(regions, healths))
+        return
+    console = human_console(as_json)
+    for name, health in healths.items():
+        console.print(f"[bold]{escape(name)}[/]  {escape(regions[name].fqdn)}", highlight=False)
+        for controller in health.controllers.values():
+            console.print("  " + _verdict_markup(controller), highlight=False)
