@@ -15,7 +15,10 @@ from failover.commands._common import (
     load,
     setup,
 )
-from failover.errors import FailoverError
+from failover.errors import UsageError, VerifyError
+
+FIRST_PAUSE = 0.1
+"""Seconds between the first two rounds; the pause then grows to [verify] interval."""
 
 
 def verify(
@@ -32,5 +35,32 @@ def verify(
     Example: failover verify eqiad1 --expect cloudcontrol1004
     """
     setup(verbose)
-    load(config)
-    raise FailoverError("verify: not implemented yet")
+    cfg = load(config)
+    from failover import dnscheck
+    from failover.render import human_console, print_json, stderr_console
+    from failover.render.dns import RoundProgress, print_report
+
+    reg = cfg.region(region)
+    target = reg.controller(expect) if expect is not None else None
+    wait = cfg.verify.timeout if timeout is None else timeout
+    if wait <= 0:
+        raise UsageError(f"--timeout must be a positive number of seconds, got {wait:g}")
+    if target is None or once:
+        report = dnscheck.check_region(cfg, reg, target)
+    else:
+        with RoundProgress(stderr_console(), reg.fqdn, wait) as progress:
+            report = dnscheck.wait_for_agreement(cfg, reg, target, timeout=wait,
+                                                 interval=FIRST_PAUSE, on_round=progress.update)
+    if json:
+        print_json(report.to_dict())
+    print_report(human_console(json), report)
+    if report.agree:
+        return
+    if target is None:
+        raise VerifyError(f"the nameservers do not agree on {reg.fqdn}",
+                          hint="see the verdict per server above; re-run with --expect "
+                               "CONTROLLER to wait for one answer")
+    waited = "" if once else f" after {wait:g}s"
+    raise VerifyError(f"not every nameserver answers {target.name} for {reg.fqdn}{waited}",
+                      hint="check the deploy (authdns-update) and the servers marked above; "
+                           f"re-run `failover verify {reg.name} --expect {target.name}`")

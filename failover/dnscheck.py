@@ -1,0 +1,467 @@
+"""Ask every authoritative nameserver what a region's name is, judge it, and wait for agreement.
+
+Each server is asked directly (no recursion), concurrently, over UDP with a retry over TCP
+when the answer is truncated, each with its own timeout. gdnsd answers a name holding a CNAME
+with the CNAME only, so the record itself is compared, never a chased address.
+
+Examples:
+    >>> report = check_region(cfg, cfg.region("eqiad1"))                   # doctest: +SKIP
+    >>> report.agree, report.controller.name
+    (True, 'cloudcontrol1003')
+    >>> wait_for_agreement(cfg, region, region.controller("cloudcontrol1004"),
+    ...                    timeout=900, interval=0.2).agree                # doctest: +SKIP
+    True
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import socket
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import dns.exception
+import dns.flags
+import dns.message
+import dns.name
+import dns.query
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+import dns.resolver
+
+from failover.config import Config, Controller, Nameserver, Region, normalize_target
+from failover.errors import UsageError
+
+log = logging.getLogger(__name__)
+
+MATCHES = "matches"
+"""The server answers the expected controller's target."""
+STALE = "stale"
+"""The server still answers another controller of the region (the old target)."""
+DIFFERS = "differs"
+"""Without an expected controller: another controller than most servers answer."""
+WRONG = "wrong"
+"""The server answers something that is no controller of the region (or no record)."""
+MIN_INTERVAL = 0.1
+"""Shortest pause between two polling rounds: at most 10 queries a second per server."""
+BACKOFF = 1.5
+"""Factor the pause grows by after each round, up to the cap."""
+
+
+@dataclass(frozen=True)
+class Server:
+    """One address to ask: what the operator configured (label), the address and the port."""
+
+    label: str
+    address: str
+    port: int = 53
+
+    def __str__(self) -> str:
+        shown = str(Nameserver(self.address, self.port))
+        return shown if self.label == shown else f"{self.label} ({shown})"
+
+
+@dataclass(frozen=True)
+class ServerAnswer:
+    """What one server said about the name, and the verdict on it."""
+
+    server: Server
+    verdict: str
+    detail: str = ""
+    records: tuple[str, ...] = ()
+    record_type: str | None = None
+    ttl: int | None = None
+    aa: bool | None = None
+    rtt_ms: float | None = None
+    controller: str | None = None
+    tcp: bool = False
+    final_addresses: tuple[str, ...] = ()
+    fresh_by: datetime | None = None
+
+    @property
+    def answer(self) -> str | None:
+        """Return the record as one string (the CNAME target, or the addresses), or None."""
+        return ", ".join(self.records) if self.records else None
+
+    @property
+    def ok(self) -> bool:
+        """Return True if the verdict is `matches`."""
+        return self.verdict == MATCHES
+
+    def to_dict(self, *, recursor: bool = False) -> dict[str, Any]:
+        """Return the JSON form: server, answer, ttl, aa, rtt_ms, verdict, and extra fields."""
+        doc: dict[str, Any] = {
+            "server": str(self.server), "answer": self.answer, "ttl": self.ttl, "aa": self.aa,
+            "rtt_ms": self.rtt_ms, "verdict": self.verdict, "detail": self.detail,
+            "controller": self.controller, "type": self.record_type,
+            "records": list(self.records), "address": self.server.address,
+            "port": self.server.port, "tcp": self.tcp,
+            "final_addresses": list(self.final_addresses),
+        }
+        if recursor:
+            doc["fresh_by"] = self.fresh_by.isoformat() if self.fresh_by else None
+        return doc
+
+
+@dataclass(frozen=True)
+class DnsReport:
+    """Every server's answer for one region's name at one moment."""
+
+    region: str
+    fqdn: str
+    expected: str | None
+    servers: tuple[ServerAnswer, ...]
+    recursors: tuple[ServerAnswer, ...] = ()
+    checked_at: datetime | None = None
+
+    @property
+    def agree(self) -> bool:
+        """Return True if every server matches (the expected controller, else one controller)."""
+        return bool(self.servers) and all(s.ok for s in self.servers)
+
+    @property
+    def controller(self) -> str | None:
+        """Return the controller every server points at, or None if they do not all agree."""
+        names = {s.controller for s in self.servers}
+        return names.pop() if self.servers and len(names) == 1 else None
+
+    @property
+    def matching(self) -> int:
+        """Return how many servers match."""
+        return sum(s.ok for s in self.servers)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the stable JSON document of issue 4 (plus added fields)."""
+        return {
+            "region": self.region, "fqdn": self.fqdn, "expected": self.expected,
+            "agree": self.agree, "controller": self.controller,
+            "checked_at": self.checked_at.isoformat() if self.checked_at else None,
+            "servers": [s.to_dict() for s in self.servers],
+            "recursors": [r.to_dict(recursor=True) for r in self.recursors],
+        }
+
+
+@dataclass(frozen=True)
+class _Reply:
+    """A raw reply: the message, or the failure verdict; how long it took; over TCP or not."""
+
+    message: dns.message.Message | None
+    failure: str | None
+    rtt_ms: float | None
+    tcp: bool = False
+    detail: str = ""
+
+
+def system_resolver(timeout: float) -> dns.resolver.Resolver:
+    """Return the system's resolver (/etc/resolv.conf) with `timeout` as its lifetime."""
+    try:
+        resolver = dns.resolver.Resolver()
+    except dns.exception.DNSException as exc:
+        raise UsageError(f"cannot read the system resolver configuration: {exc}",
+                         hint="configure [verify] nameservers as addresses") from None
+    resolver.lifetime = timeout
+    return resolver
+
+
+def resolve_nameservers(cfg: Config, fqdn: str,
+                        resolver: dns.resolver.Resolver | None = None) -> tuple[Server, ...]:
+    """Return the servers to ask: [verify] nameservers, or the zone's NS records.
+
+    Raises:
+        UsageError: a name resolves to no address, or no nameserver could be found.
+    """
+    if not cfg.verify.nameservers:
+        return discover_nameservers(fqdn, resolver or system_resolver(cfg.verify.query_timeout))
+    if all(_is_address(ns.host) for ns in cfg.verify.nameservers):
+        return tuple(Server(str(ns), ns.host, ns.port) for ns in cfg.verify.nameservers)
+    res = resolver or system_resolver(cfg.verify.query_timeout)
+    with ThreadPoolExecutor(max_workers=min(16, len(cfg.verify.nameservers))) as pool:
+        found = list(pool.map(lambda ns: _servers_of(ns, res), cfg.verify.nameservers))
+    return tuple(s for group in found for s in group)
+
+
+def discover_nameservers(fqdn: str, resolver: dns.resolver.Resolver,
+                         port: int = 53) -> tuple[Server, ...]:
+    """Return every address of the NS hosts of the zone holding `fqdn`, asked on `port`."""
+    try:
+        zone = dns.resolver.zone_for_name(fqdn, resolver=resolver, lifetime=resolver.lifetime)
+        hosts = sorted(str(r.target).rstrip(".") for r in resolver.resolve(zone, "NS"))
+    except dns.exception.DNSException as exc:
+        raise UsageError(f"cannot find the nameservers of {fqdn}: {exc}",
+                         hint="configure [verify] nameservers") from None
+    log.debug("zone of %s is %s, NS: %s", fqdn, zone, ", ".join(hosts))
+    with ThreadPoolExecutor(max_workers=min(16, len(hosts))) as pool:
+        found = list(pool.map(lambda h: _servers_of(Nameserver(h, port), resolver), hosts))
+    return tuple(s for group in found for s in group)
+
+
+def _servers_of(ns: Nameserver, resolver: dns.resolver.Resolver) -> tuple[Server, ...]:
+    """Return a Server per usable address of `ns` (A, and AAAA when IPv6 is routed)."""
+    if _is_address(ns.host):
+        return (Server(str(ns), ns.host, ns.port),)
+    addresses: list[str] = []
+    reasons: list[str] = []
+    for rdtype in ("A", "AAAA"):
+        try:
+            addresses += sorted(r.address for r in resolver.resolve(ns.host, rdtype))
+        except dns.resolver.NoAnswer:
+            continue
+        except dns.exception.DNSException as exc:
+            reasons.append(str(exc))
+    routed = [a for a in addresses if _routable(a)]
+    if not addresses:
+        why = f" ({reasons[0]})" if reasons else ""
+        raise UsageError(f"nameserver {ns} resolves to no address{why}",
+                         hint="fix [verify] nameservers: use a name that resolves, or an address")
+    return tuple(Server(str(ns), a, ns.port) for a in routed or addresses)
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _routable(address: str) -> bool:
+    """Return True if this machine has a route to `address` (IPv6 often has none)."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.connect((address, 53))
+        except OSError:
+            return False
+    return True
+
+
+def check_region(cfg: Config, region: Region, expect: Controller | None = None, *,
+                 resolver: dns.resolver.Resolver | None = None) -> DnsReport:
+    """Return every nameserver's answer for `region`, judged against `expect` (or each other).
+
+    Raises:
+        UsageError: `expect` is not a controller of `region`, or no nameserver can be found.
+    """
+    _check_expect(region, expect)
+    servers = resolve_nameservers(cfg, region.fqdn, resolver)
+    return _ask_all(cfg, region, expect, servers, _recursors(cfg))
+
+
+def check_regions(cfg: Config, regions: Iterable[Region] | None = None, *,
+                  resolver: dns.resolver.Resolver | None = None) -> dict[str, DnsReport]:
+    """Return {region name: DnsReport} for `regions` (default: all), asked concurrently."""
+    chosen = list(cfg.regions.values() if regions is None else regions)
+    if not chosen:
+        return {}
+    with ThreadPoolExecutor(max_workers=len(chosen)) as pool:
+        reports = list(pool.map(lambda r: check_region(cfg, r, resolver=resolver), chosen))
+    return {r.name: rep for r, rep in zip(chosen, reports, strict=True)}
+
+
+def wait_for_agreement(
+    cfg: Config, region: Region, expect: Controller, *, timeout: float, interval: float,
+    max_interval: float | None = None,
+    on_round: Callable[[DnsReport, int, float], None] | None = None,
+    resolver: dns.resolver.Resolver | None = None,
+) -> DnsReport:
+    """Return the last report, once every server matches `expect` or `timeout` has passed.
+
+    The pause between rounds starts at `interval` and grows by BACKOFF up to `max_interval`
+    (default: [verify] interval). `on_round(report, round_number, next_pause)` is called after
+    each round; `next_pause` is 0.0 after the last one. The caller decides the exit code.
+    """
+    _check_expect(region, expect)
+    servers = resolve_nameservers(cfg, region.fqdn, resolver)
+    recursors = _recursors(cfg)
+    cap = max(MIN_INTERVAL, max_interval if max_interval is not None else cfg.verify.interval)
+    pause = min(max(MIN_INTERVAL, interval), cap)
+    planned = _planned_rounds(timeout, pause, cap)
+    deadline = time.monotonic() + timeout
+    number = 0
+    while True:
+        number += 1
+        report = _ask_all(cfg, region, expect, servers, recursors)
+        remaining = deadline - time.monotonic()
+        done = report.agree or remaining <= 0
+        next_pause = 0.0 if done else min(pause, remaining)
+        if not done:
+            log.info("[%d/%d, retrying in %.1fs] %s: %d of %d servers answer %s", number,
+                     max(planned, number + 1), next_pause, region.fqdn, report.matching,
+                     len(report.servers), expect.name)
+        if on_round is not None:
+            on_round(report, number, next_pause)
+        if done:
+            return report
+        time.sleep(next_pause)
+        pause = min(pause * BACKOFF, cap)
+
+
+def _planned_rounds(timeout: float, pause: float, cap: float) -> int:
+    """Return how many rounds fit in `timeout` with the backoff (ignoring query time)."""
+    rounds, spent = 1, 0.0
+    while spent + pause <= timeout and rounds < 100_000:
+        spent += pause
+        rounds += 1
+        pause = min(pause * BACKOFF, cap)
+    return rounds
+
+
+def _check_expect(region: Region, expect: Controller | None) -> None:
+    if expect is not None and expect not in region.controllers:
+        raise UsageError(f"{expect.name!r} is not a controller of region {region.name!r}",
+                         hint=f"choose one of: {', '.join(region.controller_names)}")
+
+
+def _recursors(cfg: Config) -> tuple[Server, ...]:
+    return tuple(Server(str(ns), ns.host, ns.port) for ns in cfg.verify.recursors
+                 if _is_address(ns.host))
+
+
+def _ask_all(cfg: Config, region: Region, expect: Controller | None,
+             servers: Sequence[Server], recursors: Sequence[Server]) -> DnsReport:
+    """Return the report of one round: every server (and recursor) asked concurrently."""
+    rdtype = "AAAA" if {c.record_type for c in region.controllers} == {"AAAA"} else "A"
+    timeout = cfg.verify.query_timeout
+    everyone = [*servers, *recursors]
+    checked_at = datetime.now(UTC)
+    with ThreadPoolExecutor(max_workers=max(1, min(64, len(everyone)))) as pool:
+        replies = list(pool.map(
+            lambda i: _ask(everyone[i], region.fqdn, rdtype, timeout,
+                           recursion=i >= len(servers)), range(len(everyone))))
+    answers = [_read(region, s, r) for s, r in zip(everyone, replies, strict=True)]
+    auth, recs = answers[:len(servers)], answers[len(servers):]
+    reference = expect.name if expect else _most_common(a.controller for a in auth)
+    expected = expect is not None
+    judged = tuple(_judge(region, a, reference, expected) for a in auth)
+    rjudged = tuple(_fresh_by(_judge(region, a, reference, expected, need_aa=False), checked_at)
+                    for a in recs)
+    return DnsReport(region=region.name, fqdn=region.fqdn,
+                     expected=expect.name if expect else None, servers=judged,
+                     recursors=rjudged, checked_at=checked_at)
+
+
+def _ask(server: Server, fqdn: str, rdtype: str, timeout: float, *,
+         recursion: bool = False) -> _Reply:
+    """Return `server`'s reply to `fqdn`/`rdtype`: UDP, then TCP if truncated, within `timeout`."""
+    query = dns.message.make_query(fqdn, rdtype, use_edns=0, payload=1232,
+                                   flags=dns.flags.RD if recursion else 0)
+    start = time.monotonic()
+    tcp = False
+    try:
+        message = dns.query.udp(query, server.address, timeout=timeout, port=server.port,
+                                ignore_unexpected=True)
+        if message.flags & dns.flags.TC:
+            tcp = True
+            left = max(0.05, timeout - (time.monotonic() - start))
+            message = dns.query.tcp(query, server.address, timeout=left, port=server.port)
+    except dns.exception.Timeout:
+        log.debug("%s: no answer within %gs", server, timeout)
+        return _Reply(None, "timeout", None, tcp,
+                      f"no answer within {timeout:g}s over {'TCP' if tcp else 'UDP'}")
+    except OSError as exc:
+        reason = str(exc.strerror or exc).lower()
+        return _Reply(None, f"error: {reason}", None, tcp, reason)
+    except (dns.exception.DNSException, EOFError, ValueError) as exc:
+        reason = f"{type(exc).__name__}: {exc}"
+        return _Reply(None, f"error: {reason}", None, tcp, reason)
+    rtt = round((time.monotonic() - start) * 1000, 1)
+    return _Reply(message, None, rtt, tcp)
+
+
+def _read(region: Region, server: Server, reply: _Reply) -> ServerAnswer:
+    """Return what the reply says (records, TTL, controller), with a verdict for failures only."""
+    base = ServerAnswer(server=server, verdict="", rtt_ms=reply.rtt_ms, tcp=reply.tcp)
+    msg = reply.message
+    if msg is None:
+        return _replace(base, verdict=reply.failure or "error", detail=reply.detail)
+    aa = bool(msg.flags & dns.flags.AA)
+    base = _replace(base, aa=aa)
+    rcode = msg.rcode()
+    if rcode != dns.rcode.NOERROR:
+        text = dns.rcode.to_text(rcode)
+        verdict = text.lower() if text in ("NXDOMAIN", "SERVFAIL", "REFUSED") else f"error: {text}"
+        return _replace(base, verdict=verdict, detail=f"rcode {text}")
+    qname = dns.name.from_text(region.fqdn)
+    cname = msg.get_rrset(msg.answer, qname, dns.rdataclass.IN, dns.rdatatype.CNAME)
+    if cname is not None:
+        target = normalize_target(str(cname[0].target))
+        return _replace(base, records=(target,), record_type="CNAME", ttl=cname.ttl,
+                        controller=_controller(region, target),
+                        final_addresses=_chase(msg, cname[0].target))
+    rdtype = msg.question[0].rdtype if msg.question else dns.rdatatype.A
+    rrset = msg.get_rrset(msg.answer, qname, dns.rdataclass.IN, rdtype)
+    if rrset is None:
+        return _replace(base, record_type=None)
+    addrs = tuple(sorted((normalize_target(r.address) for r in rrset),
+                         key=lambda a: ipaddress.ip_address(a)))
+    return _replace(base, records=addrs, record_type=dns.rdatatype.to_text(rdtype),
+                    ttl=rrset.ttl, final_addresses=addrs,
+                    controller=_controller(region, addrs[0]) if len(addrs) == 1 else None)
+
+
+def _judge(region: Region, answer: ServerAnswer, reference: str | None, expected: bool,
+           need_aa: bool = True) -> ServerAnswer:
+    """Return `answer` with its verdict: matches, stale, differs, wrong, not authoritative."""
+    if answer.verdict:
+        return answer
+    if need_aa and not answer.aa:
+        return _replace(answer, verdict="not authoritative", detail="AA flag not set")
+    if answer.controller is not None and answer.controller == reference:
+        return _replace(answer, verdict=MATCHES, detail=f"points at {answer.controller}")
+    if answer.controller is not None:
+        if expected:
+            return _replace(answer, verdict=STALE,
+                            detail=f"still points at {answer.controller}, not {reference}")
+        return _replace(answer, verdict=DIFFERS,
+                        detail=f"points at {answer.controller}; most say {reference}")
+    if not answer.records:
+        return _replace(answer, verdict=WRONG, detail="no record of the expected type (NODATA)")
+    if len(answer.records) > 1:
+        detail = f"{len(answer.records)} addresses; a controller is one"
+    else:
+        detail = f"{answer.records[0]} is no controller of {region.name}"
+    return _replace(answer, verdict=WRONG, detail=detail)
+
+
+def _fresh_by(answer: ServerAnswer, now: datetime) -> ServerAnswer:
+    """Return a recursor's answer with the time it will have the new record at the latest."""
+    if answer.ok or answer.ttl is None:
+        return answer
+    return _replace(answer, fresh_by=now + timedelta(seconds=answer.ttl))
+
+
+def _controller(region: Region, target: str) -> str | None:
+    found = region.controller_for_target(target)
+    return found.name if found else None
+
+
+def _chase(msg: dns.message.Message, target: dns.name.Name) -> tuple[str, ...]:
+    """Return the addresses the reply itself gives for the CNAME chain from `target`."""
+    for _ in range(8):
+        nxt = msg.get_rrset(msg.answer, target, dns.rdataclass.IN, dns.rdatatype.CNAME)
+        if nxt is None:
+            break
+        target = nxt[0].target
+    found: list[str] = []
+    for rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA):
+        rrset = msg.get_rrset(msg.answer, target, dns.rdataclass.IN, rdtype)
+        found += [normalize_target(r.address) for r in rrset or ()]
+    return tuple(found)
+
+
+def _most_common(names: Iterable[str | None]) -> str | None:
+    counts = Counter(n for n in names if n is not None)
+    return counts.most_common(1)[0][0] if counts else None
+
+
+def _replace(answer: ServerAnswer, **changes: Any) -> ServerAnswer:
+    from dataclasses import replace
+
+    return replace(answer, **changes)

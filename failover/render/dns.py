@@ -1,0 +1,122 @@
+"""Rich views of a DnsReport: the per-server table, a summary line, and live polling progress."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+if TYPE_CHECKING:
+    from failover.dnscheck import DnsReport, ServerAnswer
+
+VERDICT_STYLES = {"matches": "green", "stale": "yellow", "differs": "yellow"}
+"""Colour per verdict; every other verdict (wrong, timeout, refused, ...) is red."""
+
+
+def verdict_text(answer: ServerAnswer) -> Text:
+    """Return the verdict coloured: green matches, yellow stale/differs, red anything else."""
+    return Text(answer.verdict, style=VERDICT_STYLES.get(answer.verdict, "bold red"))
+
+
+def report_table(report: DnsReport, *, title: str | None = None) -> Table:
+    """Return the table: server, answer, controller, TTL, AA, rtt, verdict (and recursors)."""
+    expected = f", expected {report.expected}" if report.expected else ""
+    table = Table(title=title or f"{report.fqdn}{expected}", title_justify="left")
+    for column in ("server", "answer", "controller", "TTL", "AA", "rtt", "verdict"):
+        table.add_column(column, justify="right" if column in ("TTL", "rtt") else "left")
+    rows = [*report.servers, *report.recursors]
+    for index, answer in enumerate(rows):
+        recursor = index >= len(report.servers)
+        table.add_row(
+            escape(str(answer.server)) + (" [dim](recursor)[/]" if recursor else ""),
+            escape(_answer_cell(answer)),
+            escape(answer.controller or "-"),
+            "-" if answer.ttl is None else f"{answer.ttl}s",
+            {True: "yes", False: "[red]no[/]", None: "-"}[answer.aa] if not recursor else "-",
+            "-" if answer.rtt_ms is None else f"{answer.rtt_ms:.1f} ms"
+            + (" [dim](tcp)[/]" if answer.tcp else ""),
+            Text.assemble(verdict_text(answer), _detail(answer)),
+        )
+    return table
+
+
+def _answer_cell(answer: ServerAnswer) -> str:
+    if not answer.records:
+        return "-"
+    if len(answer.records) > 3:
+        return f"{', '.join(answer.records[:2])}, ... ({len(answer.records)} addresses)"
+    return answer.answer or "-"
+
+
+def _detail(answer: ServerAnswer) -> str:
+    parts = []
+    if answer.detail and answer.verdict not in ("matches",):
+        parts.append(answer.detail)
+    if answer.fresh_by is not None:
+        parts.append(f"new answer by {answer.fresh_by:%H:%M:%S} UTC at the latest")
+    return f" ({'; '.join(parts)})" if parts else ""
+
+
+def summary(report: DnsReport) -> str:
+    """Return one line: whether the servers agree, and on which controller."""
+    total = len(report.servers)
+    if report.agree:
+        return f"all {total} nameservers agree: {report.fqdn} points at {report.controller}"
+    want = report.expected or report.controller or "one controller"
+    return f"{report.matching} of {total} nameservers answer {want}; they do not all agree"
+
+
+def print_report(console: Console, report: DnsReport) -> None:
+    """Print the table and the summary line to `console`."""
+    console.print(report_table(report))
+    style = "green" if report.agree else "bold red"
+    console.print(f"[{style}]{escape(summary(report))}[/]", highlight=False)
+
+
+def round_line(report: DnsReport, number: int, next_pause: float) -> str:
+    """Return the one-line form of a polling round, for a stream that is not a terminal."""
+    states = ", ".join(f"{a.server}={a.verdict}" for a in report.servers)
+    tail = f"retrying in {next_pause:.1f}s" if next_pause > 0 else "done"
+    return (f"[round {number}] {report.matching}/{len(report.servers)} answer "
+            f"{report.expected}: {states}; {tail}")
+
+
+class RoundProgress:
+    """Shows polling rounds: a live table on a terminal, else one line per round.
+
+    Use as a context manager and pass `update` as `on_round` to wait_for_agreement.
+    """
+
+    def __init__(self, console: Console, fqdn: str, timeout: float) -> None:
+        self.console = console
+        self.fqdn = fqdn
+        self.timeout = timeout
+        self.live: Live | None = None
+
+    def __enter__(self) -> RoundProgress:
+        if self.console.is_terminal:
+            self.live = Live(Text(f"asking the nameservers for {self.fqdn} ..."),
+                             console=self.console, transient=True, refresh_per_second=8)
+            self.live.__enter__()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if self.live is not None:
+            self.live.__exit__(kind, exc, tb)
+            self.live = None
+
+    def update(self, report: DnsReport, number: int, next_pause: float) -> None:
+        """Show round `number`'s report (the on_round callback)."""
+        if self.live is None:
+            self.console.print(escape(round_line(report, number, next_pause)), highlight=False,
+                               soft_wrap=True)
+            return
+        status = (f"round {number}: {report.matching}/{len(report.servers)} match; "
+                  f"retrying in {next_pause:.1f}s (giving up after {self.timeout:g}s)")
+        self.live.update(Group(report_table(report), Text(status, style="dim")))
