@@ -1,0 +1,244 @@
+"""Gerrit REST: find a change, read its status and labels, follow it until merged.
+
+Anonymous requests go to `<url>/changes/...`; with credentials (FAILOVER_GERRIT_USER and
+FAILOVER_GERRIT_PASSWORD, else ~/.netrc for the Gerrit host) to `<url>/a/changes/...` with
+HTTP basic auth. Every JSON answer starts with Gerrit's `)]}'` line, which is stripped.
+Network errors and 5xx answers are retried a few times with backoff, then reported with the
+change's URL so the operator can go on by hand.
+
+Examples:
+    >>> client = GerritClient("https://gerrit.wikimedia.org/r", timeout=10)  # doctest: +SKIP
+    >>> client.get_change("operations/dns", 123456).status
+    'NEW'
+    >>> client.follow_change("operations/dns", 123456, timeout=3600, interval=10).status
+    'MERGED'
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import netrc
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+from urllib.parse import quote, urlsplit
+
+import requests
+
+from failover.errors import GitError, UsageError
+
+logger = logging.getLogger(__name__)
+
+XSSI_PREFIX = ")]}'"
+"""The line Gerrit puts before every JSON body."""
+RETRIES = 3
+"""Attempts for one request when the network or the server fails."""
+RETRY_DELAY = 1.0
+"""Seconds before the first retry; doubled each time."""
+USER_ENV, PASSWORD_ENV = "FAILOVER_GERRIT_USER", "FAILOVER_GERRIT_PASSWORD"
+"""Environment variables holding the Gerrit HTTP credentials."""
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ChangeInfo:
+    """A change as Gerrit reports it; `labels` maps a label to its deciding vote."""
+
+    number: int
+    project: str
+    branch: str
+    change_id: str
+    subject: str
+    status: str
+    topic: str | None = None
+    current_revision: str | None = None
+    labels: Mapping[str, int] = field(default_factory=dict)
+    url: str = ""
+
+
+class _Retryable(Exception):
+    """A failure worth another attempt (connection, timeout, 5xx)."""
+
+
+def retry(call: Callable[[], T], *, what: str, tries: int = RETRIES,
+          delay: float = RETRY_DELAY, backoff: float = 2.0) -> T:
+    """Return `call()`, retrying on _Retryable with backoff, logging `[n/N, retrying in Xs]`."""
+    wait = delay
+    for attempt in range(1, tries + 1):
+        try:
+            return call()
+        except _Retryable as exc:
+            if attempt == tries:
+                raise
+            logger.warning("[%d/%d, retrying in %.1fs] %s: %s", attempt, tries, wait, what, exc)
+            time.sleep(wait)
+            wait *= backoff
+    raise AssertionError("unreachable")
+
+
+def credentials(url: str, *, netrc_file: str | None = None) -> tuple[str, str] | None:
+    """Return (user, password) from the environment, else ~/.netrc for the URL's host, or None."""
+    user, password = os.environ.get(USER_ENV), os.environ.get(PASSWORD_ENV)
+    if user and password:
+        return user, password
+    if user or password:
+        raise UsageError(f"set both {USER_ENV} and {PASSWORD_ENV}, or neither")
+    try:
+        entry = netrc.netrc(netrc_file).authenticators(urlsplit(url).hostname or "")
+    except FileNotFoundError:
+        return None
+    except (netrc.NetrcParseError, OSError) as exc:
+        raise UsageError(f"cannot read netrc: {exc}", hint="fix or remove ~/.netrc") from None
+    if entry and entry[0] and entry[2]:
+        return entry[0], entry[2]
+    return None
+
+
+class GerritClient:
+    """Reads changes from Gerrit's REST API (anonymous, or /a/ with basic auth)."""
+
+    def __init__(self, base_url: str, *, auth: tuple[str, str] | None = None,
+                 timeout: float = 10.0, ca_bundle: str | None = None,
+                 retries: int = RETRIES, retry_delay: float = RETRY_DELAY) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.retries, self.retry_delay = retries, retry_delay
+        self._session = requests.Session()
+        self._session.headers["Accept"] = "application/json"
+        self._session.verify = ca_bundle if ca_bundle else True
+        self._auth = auth
+        if auth:
+            self._session.auth = auth
+
+    def __repr__(self) -> str:
+        who = f"{self._auth[0]}:***" if self._auth else "anonymous"
+        return f"GerritClient({self.base_url!r}, auth={who})"
+
+    def change_url(self, project: str, number: int) -> str:
+        """Return the change's web URL: `<url>/c/<project>/+/<number>`."""
+        return f"{self.base_url}/c/{project}/+/{number}"
+
+    def _get(self, path: str, params: Mapping[str, str] | None = None, *,
+             change_url: str | None = None) -> Any:
+        root = f"{self.base_url}/a" if self._auth else self.base_url
+        url = f"{root}/{path}"
+        where = change_url or url
+
+        def attempt() -> requests.Response:
+            try:
+                resp = self._session.get(url, params=params, timeout=self.timeout)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                raise _Retryable(type(exc).__name__) from exc
+            if resp.status_code >= 500:
+                raise _Retryable(f"HTTP {resp.status_code}")
+            return resp
+
+        try:
+            resp = retry(attempt, what=f"GET {url}", tries=self.retries, delay=self.retry_delay)
+        except _Retryable as exc:
+            raise GitError(f"Gerrit did not answer for {where}: {exc} "
+                           f"(after {self.retries} attempts)",
+                           hint=f"check {where} in a browser and continue by hand") from None
+        except requests.RequestException as exc:
+            raise GitError(f"cannot reach Gerrit for {where}: {type(exc).__name__}",
+                           hint="check [gerrit] url and the CA bundle") from None
+        if resp.status_code == 401:
+            raise GitError(f"Gerrit refused the credentials (401) for {url}",
+                           hint=f"check {USER_ENV}/{PASSWORD_ENV} or ~/.netrc "
+                                "(the HTTP password from Gerrit's settings)")
+        if resp.status_code == 404:
+            raise GitError(f"not found in Gerrit: {where}", hint="check the project and number")
+        if resp.status_code != 200:
+            raise GitError(f"Gerrit answered HTTP {resp.status_code} for {url}: "
+                           f"{resp.text.strip()[:200]}")
+        return parse_json(resp.text, url)
+
+    def query_changes(self, query: str) -> list[ChangeInfo]:
+        """Return the changes matching a Gerrit search query (e.g. `topic:x status:open`)."""
+        data = self._get("changes/", {"q": query})
+        if not isinstance(data, list):
+            raise GitError(f"Gerrit's answer to {query!r} is not a list of changes")
+        return [self._info(d) for d in data]
+
+    def find_change_by_id(self, change_id: str, project: str) -> ChangeInfo | None:
+        """Return the change with this Change-Id in `project`, or None."""
+        found = self.query_changes(f"change:{change_id} project:{project}")
+        return found[0] if found else None
+
+    def find_open_changes(self, topic: str, project: str, branch: str) -> list[ChangeInfo]:
+        """Return the open changes of `topic` on `project`'s `branch`."""
+        return self.query_changes(f"topic:{topic} project:{project} branch:{branch} status:open")
+
+    def get_change(self, project: str, number: int) -> ChangeInfo:
+        """Return one change with its labels (GET /changes/<project>~<number>/detail)."""
+        url = self.change_url(project, number)
+        data = self._get(f"changes/{quote(project, safe='')}~{number}/detail", change_url=url)
+        if not isinstance(data, dict):
+            raise GitError(f"Gerrit's answer for {url} is not a change")
+        return self._info(data)
+
+    def follow_change(self, project: str, number: int, *, timeout: float, interval: float = 10.0,
+                      max_interval: float = 60.0,
+                      on_poll: Callable[[ChangeInfo, float], None] | None = None) -> ChangeInfo:
+        """Return the change once MERGED, polling with backoff; `on_poll(info, elapsed)` each time.
+
+        Raises:
+            GitError: the change was abandoned, or `timeout` seconds passed (exit 4).
+        """
+        url = self.change_url(project, number)
+        start = time.monotonic()
+        wait = interval
+        while True:
+            info = self.get_change(project, number)
+            elapsed = time.monotonic() - start
+            if on_poll:
+                on_poll(info, elapsed)
+            if info.status == "MERGED":
+                return info
+            if info.status == "ABANDONED":
+                raise GitError(f"change {url} was abandoned",
+                               hint="restore it in Gerrit and run again, or start over")
+            if elapsed >= timeout:
+                raise GitError(f"change {url} is not merged after {timeout:.0f}s "
+                               f"(status {info.status})",
+                               hint="get it reviewed and run the same command again: it "
+                                    "finds this change and goes on from there")
+            time.sleep(max(0.0, min(wait, timeout - elapsed)))
+            wait = min(wait * 1.5, max_interval)
+
+    def _info(self, d: Mapping[str, Any]) -> ChangeInfo:
+        try:
+            project, number = str(d["project"]), int(d["_number"])
+            return ChangeInfo(
+                number=number, project=project, branch=str(d["branch"]),
+                change_id=str(d["change_id"]), subject=str(d.get("subject", "")),
+                status=str(d["status"]), topic=d.get("topic"),
+                current_revision=d.get("current_revision"),
+                labels={k: label_vote(v) for k, v in dict(d.get("labels") or {}).items()},
+                url=self.change_url(project, number))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise GitError(f"Gerrit sent a change without {exc}") from None
+
+
+def label_vote(label: Mapping[str, Any]) -> int:
+    """Return the deciding vote of a LabelInfo: the lowest if negative, else the highest."""
+    votes = [int(a.get("value", 0)) for a in label.get("all", []) if a.get("value") is not None]
+    if label.get("rejected") or (votes and min(votes) < 0):
+        return min(votes, default=-1)
+    return max(votes, default=0)
+
+
+def parse_json(text: str, url: str) -> Any:
+    """Return the JSON of a Gerrit answer after its `)]}'` line (GitError without it)."""
+    head, _, body = text.partition("\n")
+    if head.strip() != XSSI_PREFIX:
+        raise GitError(f"{url} did not answer like Gerrit (no )]}}' line)",
+                       hint="check [gerrit] url: it should be the REST root, e.g. .../r")
+    try:
+        return json.loads(body)
+    except json.JSONDecodeError as exc:
+        raise GitError(f"{url} sent malformed JSON: {exc}") from None

@@ -1,0 +1,408 @@
+"""The operations/dns checkout: fetch, build the change in a temporary worktree, push for review.
+
+The operator's own working tree, index, HEAD, branches, tags and stash are never touched: the
+remote is fetched (only its remote-tracking ref moves), the change is built on the remote
+branch's tip in a `git worktree add --detach` under a temp directory, committed there without
+hooks, pushed to `refs/for/<branch>`, and the worktree is removed whatever happens.
+
+Push options: topic, reviewers and hashtags go as `git push -o topic=.. -o r=.. -o t=..`
+(Gerrit >= 2.14 reads them) rather than git-review's `%topic=..,r=..` suffix, so a value can
+never break the ref name.
+
+Examples:
+    >>> checkout = open_checkout(Path("~/src/operations/dns").expanduser())  # doctest: +SKIP
+    >>> fetch(checkout)
+    >>> with change_worktree(checkout) as wt:
+    ...     edit(wt.path / "templates/wikimediacloud.org")
+    ...     commit = commit_change(wt, subject="wikimediacloud: fail over ...", body="Why.",
+    ...                            bug="T12345")
+    ...     result = push_for_review(wt, checkout.review, topic="openstack-failover")
+    >>> result.url
+    'https://gerrit.wikimedia.org/r/c/operations/dns/+/123456'
+"""
+
+from __future__ import annotations
+
+import configparser
+import hashlib
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+import git
+
+from failover.errors import GitError, UsageError
+
+GIT_TIMEOUT = 120.0
+"""Default seconds a fetch or push may take before it is killed."""
+GIT_ENV = {"GIT_TERMINAL_PROMPT": "0"}
+"""Never let git wait for a password on the terminal."""
+BUG_RE = re.compile(r"^T[0-9]+$")
+"""A Phabricator task id, as the repository's `Bug:` footer wants it."""
+CHANGE_ID_LINE_RE = re.compile(r"^Change-Id:", re.IGNORECASE | re.MULTILINE)
+"""Any Change-Id footer line."""
+SUCCESS_RE = re.compile(r"^(?:remote:)?\s*(https?://\S+/\+/(\d+))(?:\s+(.*?))?\s*$")
+"""A change line of Gerrit's SUCCESS block: URL, number, subject and markers."""
+REJECTED_RE = re.compile(r"\[remote rejected\][^(]*\((.*)\)\s*$")
+"""A rejected ref in git's push output, with Gerrit's reason."""
+
+
+@dataclass(frozen=True)
+class GitReview:
+    """What `.gitreview` says: Gerrit host and port, project, branch and remote name."""
+
+    host: str
+    port: int
+    project: str
+    branch: str
+    remote: str
+
+    @property
+    def project_name(self) -> str:
+        """Return the project without a `.git` suffix, as REST ids and URLs use it."""
+        return self.project.removesuffix(".git")
+
+
+@dataclass(frozen=True)
+class Checkout:
+    """An operator's operations/dns checkout, validated, with its `.gitreview`."""
+
+    path: Path
+    review: GitReview
+
+    @property
+    def remote_ref(self) -> str:
+        """Return the remote-tracking ref of the review branch, `refs/remotes/<r>/<b>`."""
+        return f"refs/remotes/{self.review.remote}/{self.review.branch}"
+
+
+@dataclass(frozen=True)
+class Worktree:
+    """A temporary detached worktree at `base` (the remote tip) where the change is built."""
+
+    path: Path
+    base: str
+    checkout: Checkout
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    """The commit made in the worktree: its id, Change-Id and full message."""
+
+    sha: str
+    change_id: str
+    message: str
+
+
+@dataclass(frozen=True)
+class PushOutcome:
+    """What git's push output says: the change (URL, number, new or not) or a rejection."""
+
+    url: str | None = None
+    number: int | None = None
+    created: bool = False
+    rejected: str | None = None
+
+
+@dataclass(frozen=True)
+class PushResult:
+    """A change pushed for review: its URL and number, and whether it is a new change."""
+
+    url: str
+    number: int
+    created: bool
+
+
+class PushRejected(GitError):
+    """Gerrit refused the push; `reason` is its words (exit 4)."""
+
+    def __init__(self, message: str, reason: str, *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.reason = reason
+
+
+def read_gitreview(checkout: Path) -> GitReview:
+    """Return the checkout's `.gitreview`, read as git-review reads it (UsageError if unusable)."""
+    path = checkout / ".gitreview"
+    parser = configparser.ConfigParser()
+    try:
+        parser.read_string(path.read_text(), source=str(path))
+    except FileNotFoundError:
+        raise UsageError(f"{checkout} has no .gitreview",
+                         hint="point [dns] checkout at a clone of operations/dns") from None
+    except (configparser.Error, OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read {path}: {exc}") from None
+    if not parser.has_section("gerrit"):
+        raise UsageError(f"{path} has no [gerrit] section")
+    sect = parser["gerrit"]
+    missing = [k for k in ("host", "project") if not sect.get(k)]
+    if missing:
+        raise UsageError(f"{path}: [gerrit] lacks {', '.join(missing)}")
+    try:
+        port = int(sect.get("port", "29418"))
+    except ValueError:
+        raise UsageError(f"{path}: port {sect.get('port')!r} is not a number") from None
+    return GitReview(host=sect["host"], port=port, project=sect["project"],
+                     branch=sect.get("defaultbranch", "master"),
+                     remote=sect.get("defaultremote", "origin"))
+
+
+def open_checkout(path: Path) -> Checkout:
+    """Return the validated checkout at `path`.
+
+    Raises:
+        UsageError: not a git work tree, no `.gitreview`, or no `templates/` (exit 2).
+        GitError: the `.gitreview` remote is not configured (exit 4).
+    """
+    try:
+        repo = git.Repo(path)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        raise UsageError(f"{path} is not a git checkout",
+                         hint="clone operations/dns there, or fix [dns] checkout") from None
+    if repo.bare:
+        raise UsageError(f"{path} is a bare repository", hint="use a checkout with files")
+    review = read_gitreview(path)
+    if not (path / "templates").is_dir():
+        raise UsageError(f"{path} does not look like operations/dns (no templates/)",
+                         hint="point [dns] checkout at a clone of operations/dns")
+    if review.remote not in {r.name for r in repo.remotes}:
+        raise GitError(f"{path} has no remote {review.remote!r} (named by .gitreview)",
+                       hint=f"add it: git remote add {review.remote} <url>, or run git review -s")
+    return Checkout(path=path, review=review)
+
+
+def fetch(checkout: Checkout, *, timeout: float = GIT_TIMEOUT) -> str:
+    """Return the remote branch's tip after fetching it (only its remote-tracking ref moves)."""
+    review = checkout.review
+    repo = git.Repo(checkout.path)
+    url = repo.remote(review.remote).url
+    refspec = f"+refs/heads/{review.branch}:{checkout.remote_ref}"
+    try:
+        repo.git.fetch("--quiet", "--no-tags", "--no-write-fetch-head", review.remote, refspec,
+                       kill_after_timeout=timeout, env=GIT_ENV)
+    except git.GitCommandError as exc:
+        stderr = str(exc.stderr or "")
+        if "couldn't find remote ref" in stderr:
+            raise GitError(f"branch {review.branch!r} does not exist on remote "
+                           f"{review.remote} ({url})",
+                           hint="check defaultbranch in .gitreview") from None
+        raise GitError(f"cannot fetch {review.branch} from {review.remote} ({url}): "
+                       f"{_last_line(stderr) or 'timed out'}",
+                       hint="check the network and the remote URL (git remote -v)") from None
+    return str(repo.commit(checkout.remote_ref).hexsha)
+
+
+def read_remote_file(checkout: Checkout, path: str, *, ref: str | None = None) -> str:
+    """Return a file's text as it is on the fetched remote branch (or at `ref`)."""
+    repo = git.Repo(checkout.path)
+    try:
+        blob = repo.commit(ref or checkout.remote_ref).tree / path
+        return bytes(blob.data_stream.read()).decode()
+    except KeyError:
+        raise UsageError(f"{path} does not exist on {ref or checkout.remote_ref}") from None
+    except (ValueError, git.BadName) as exc:
+        raise GitError(f"cannot read {path} at {ref or checkout.remote_ref}: {exc}",
+                       hint="fetch first") from None
+
+
+@contextmanager
+def change_worktree(checkout: Checkout, *, base: str | None = None) -> Iterator[Worktree]:
+    """Yield a temporary detached worktree at `base` (default: the fetched remote tip).
+
+    The worktree and its temp directory are removed, and worktrees pruned, whatever happens.
+    """
+    repo = git.Repo(checkout.path)
+    base = base or str(repo.commit(checkout.remote_ref).hexsha)
+    tmp = Path(tempfile.mkdtemp(prefix="failover-wt-"))
+    path = tmp / "dns"
+    try:
+        try:
+            # no post-checkout hook of the operator's runs in our temporary worktree
+            repo.git(c="core.hooksPath=/dev/null").worktree(
+                "add", "--quiet", "--detach", str(path), base)
+        except git.GitCommandError as exc:
+            raise GitError(f"cannot create a worktree at {base[:12]}: "
+                           f"{_last_line(str(exc.stderr))}") from None
+        yield Worktree(path=path, base=base, checkout=checkout)
+    finally:
+        with suppress(git.GitCommandError):
+            repo.git.worktree("remove", "--force", str(path))
+        shutil.rmtree(tmp, ignore_errors=True)
+        with suppress(git.GitCommandError):
+            repo.git.worktree("prune")
+
+
+def build_commit_message(subject: str, body: str, *, bug: str | None, change_id: str) -> str:
+    """Return the message: subject, body, then `Bug:` and `Change-Id:` footers (no blank line)."""
+    if not subject.strip() or "\n" in subject.strip():
+        raise UsageError("the commit subject must be one non-empty line")
+    if bug is not None and not BUG_RE.match(bug):
+        raise UsageError(f"bad task id {bug!r}", hint="give a Phabricator task like T12345")
+    if not re.fullmatch(r"I[0-9a-f]{40}", change_id):
+        raise UsageError(f"bad Change-Id {change_id!r}")
+    if CHANGE_ID_LINE_RE.search(body):
+        raise UsageError("the commit body must not carry its own Change-Id line")
+    footers = ([f"Bug: {bug}"] if bug else []) + [f"Change-Id: {change_id}"]
+    parts = [subject.strip(), body.strip(), "\n".join(footers)]
+    return "\n\n".join(p for p in parts if p) + "\n"
+
+
+def compute_change_id(tree: str, parent: str, author: str, committer: str,
+                      message: str) -> str:
+    """Return `I<40 hex>` as Gerrit's commit-msg hook computes it.
+
+    The hook hashes, as a git commit object (`git hash-object -t commit --stdin`), the text
+    `tree T\\nparent P\\nauthor A\\ncommitter C\\n\\n<message>` where the message has its
+    comment and Signed-off-by lines dropped and blank lines squeezed (`git stripspace`).
+    `author`/`committer` are git idents: `Name <email> 1700000000 +0000`.
+    """
+    text = f"tree {tree}\n" + (f"parent {parent}\n" if parent else "")
+    text += f"author {author}\ncommitter {committer}\n\n{_clean_message(message)}"
+    data = text.encode()
+    return "I" + hashlib.sha1(b"commit %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+
+
+def _clean_message(message: str) -> str:
+    lines = [ln.rstrip() for ln in message.splitlines()
+             if not ln.startswith(("Signed-off-by:", "#"))]
+    out: list[str] = []
+    for ln in lines:
+        if ln or (out and out[-1]):
+            out.append(ln)
+    while out and not out[-1]:
+        out.pop()
+    return "\n".join(out)
+
+
+def identity(checkout: Checkout) -> git.Actor:
+    """Return the operator's git identity (user.name/user.email), or raise UsageError."""
+    reader = git.Repo(checkout.path).config_reader()
+    name = reader.get_value("user", "name", default="")
+    email = reader.get_value("user", "email", default="")
+    if not name or not email:
+        raise UsageError("git has no user.name/user.email for the commit",
+                         hint="git config --global user.name 'You'; ... user.email you@...")
+    return git.Actor(str(name), str(email))
+
+
+def commit_change(worktree: Worktree, *, subject: str, body: str, bug: str | None = None,
+                  author: git.Actor | None = None, when: int | None = None) -> CommitInfo:
+    """Return the commit of every edit in the worktree, on its base, with a Change-Id.
+
+    No hook runs (the commit is written directly), and the message already carries its
+    Change-Id, so an installed commit-msg hook could not add a second one anyway.
+    """
+    repo = git.Repo(worktree.path)
+    repo.git.add("--all")
+    tree = str(repo.git.write_tree())
+    base = repo.commit(worktree.base)
+    if tree == base.tree.hexsha:
+        raise UsageError("nothing to commit: the worktree has no change",
+                         hint="the record may already point at the target")
+    author = author or identity(worktree.checkout)
+    date = f"{when if when is not None else int(time.time())} +0000"
+    ident = f"{author.name} <{author.email}> {date}"
+    draft = build_commit_message(subject, body, bug=bug, change_id="I" + "0" * 40)
+    draft = draft.rsplit("Change-Id:", 1)[0].rstrip() + "\n"
+    change_id = compute_change_id(tree, base.hexsha, ident, ident, draft)
+    message = build_commit_message(subject, body, bug=bug, change_id=change_id)
+    commit = git.Commit.create_from_tree(repo, tree, message, parent_commits=[base],
+                                         head=False, author=author, committer=author,
+                                         author_date=date, commit_date=date)
+    repo.git.update_ref("--no-deref", "HEAD", commit.hexsha)
+    return CommitInfo(sha=str(commit.hexsha), change_id=change_id, message=message)
+
+
+class _Collect(git.RemoteProgress):
+    """Keeps every line git's push prints (the `remote:` lines among them)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+
+    def line_dropped(self, line: str) -> None:
+        self.lines.append(line)
+
+
+def push_for_review(worktree: Worktree, review: GitReview, *, topic: str | None = None,
+                    reviewers: Iterable[str] = (), hashtags: Iterable[str] = (),
+                    timeout: float = GIT_TIMEOUT) -> PushResult:
+    """Return the change made by pushing the worktree's HEAD to `refs/for/<branch>`.
+
+    Raises:
+        PushRejected: Gerrit refused it (reason, what to do; exit 4).
+        GitError: the push failed otherwise, or Gerrit's answer names no change.
+    """
+    repo = git.Repo(worktree.path)
+    options = ([f"topic={topic}"] if topic else []) + [f"r={r}" for r in reviewers]
+    options += [f"t={h}" for h in hashtags]
+    progress = _Collect()
+    refspec = f"HEAD:refs/for/{review.branch}"
+    try:
+        infos = repo.remote(review.remote).push(refspec, progress=progress, push_option=options,
+                                                kill_after_timeout=timeout, env=GIT_ENV)
+        lines = progress.lines + [i.summary for i in infos]
+    except git.GitCommandError as exc:
+        lines = progress.lines + str(exc.stderr or "").splitlines()
+        if not parse_push_output(lines).rejected:
+            raise GitError(f"push to {review.remote} failed: "
+                           f"{_last_line(str(exc.stderr)) or 'timed out'}",
+                           hint="check the network and credentials; nothing was left behind"
+                           ) from None
+    outcome = parse_push_output(lines)
+    if outcome.rejected:
+        raise rejection_error(outcome.rejected, review)
+    if outcome.url is None or outcome.number is None:
+        raise GitError("Gerrit accepted the push but named no change",
+                       hint=f"look for topic {topic} in Gerrit" if topic else None)
+    return PushResult(url=outcome.url, number=outcome.number, created=outcome.created)
+
+
+def parse_push_output(lines: Iterable[str]) -> PushOutcome:
+    """Return the change (URL, number, [NEW]) or the rejection reason in git push output."""
+    for line in lines:
+        line = line.rstrip()
+        if m := REJECTED_RE.search(line):
+            return PushOutcome(rejected=m.group(1))
+        if m := SUCCESS_RE.match(line):
+            rest = m.group(3) or ""
+            return PushOutcome(url=m.group(1), number=int(m.group(2)),
+                               created=rest.endswith("[NEW]"))
+    return PushOutcome()
+
+
+def rejection_error(reason: str, review: GitReview) -> PushRejected:
+    """Return the error for Gerrit's rejection `reason`, saying what to do about it."""
+    branch = review.branch
+    known = [
+        ("missing Change-Id", "the commit has no Change-Id footer Gerrit accepts",
+         "this is a bug in failover (it writes one); report it with the message"),
+        ("multiple Change-Id", "the commit message has more than one Change-Id line",
+         "check commit-msg hooks and commit templates that add Change-Id lines"),
+        ("invalid Change-Id", "the commit's Change-Id line is malformed",
+         "this is a bug in failover; report it with the message"),
+        ("no new changes", "Gerrit already has this exact commit",
+         "the change was pushed before: find it by topic in Gerrit and follow it"),
+        (f"branch {branch} not found", f"branch {branch} does not exist in Gerrit",
+         "check defaultbranch in .gitreview"),
+        ("prohibited by Gerrit", "Gerrit does not let you push for review here",
+         f"check your account's permissions on {review.project_name}"),
+        ("closed", "the change with this Change-Id is already merged or abandoned",
+         "restore it in Gerrit, or run again to push a new change"),
+    ]
+    for key, what, hint in known:
+        if key in reason:
+            return PushRejected(f"Gerrit rejected the push: {what} ({reason})", reason,
+                                hint=hint)
+    return PushRejected(f"Gerrit rejected the push: {reason}", reason,
+                        hint="read the reason; nothing was left behind locally")
+
+
+def _last_line(text: str) -> str:
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    return lines[-1].strip("'") if lines else ""
