@@ -167,7 +167,7 @@ def parse_stats_csv(text: str) -> list[StatRow]:
     try:
         lines = list(csv.reader(io.StringIO(stripped, newline=""), strict=True))
     except csv.Error as exc:
-        raise StatsParseError(f"not HAProxy CSV: {exc}") from None
+        raise StatsParseError(f"HAProxy CSV malformed or cut short: {exc}") from None
     header = [h.strip() for h in lines[0]]
     header[0] = header[0].removeprefix("#").strip()
     col = {name: i for i, name in enumerate(header) if name}
@@ -257,7 +257,7 @@ def judge_service(service: str, rows: Sequence[StatRow],
     if not detail:
         detail = f"all {len(servers)} servers UP"
     return ServiceHealth(service, healthy, len(up), len(servers), backup_only, detail,
-                         _cell(healthy, frontend, servers, up, backup_only),
+                         _cell(healthy, frontend, backend, servers, up, backup_only),
                          frontend.scur if frontend else 0)
 
 
@@ -275,13 +275,14 @@ def _server_note(s: StatRow) -> str:
     return f"{role} {s.status}{check}"
 
 
-def _cell(healthy: bool, frontend: StatRow | None, servers: Sequence[StatRow],
+def _cell(healthy: bool, frontend: StatRow | None, backend: StatRow | None,
+          servers: Sequence[StatRow],
           up: Sequence[StatRow], backup_only: bool) -> str:
     counts = f"{len(up)}/{len(servers)}"
     if healthy:
         return f"UP {counts}" + (" backup only" if backup_only else "")
-    if frontend is None:
-        return "missing frontend"
+    if frontend is None or backend is None:
+        return "missing " + ("frontend" if frontend is None else "backend")
     if frontend.status != "OPEN":
         return f"frontend {frontend.status or '?'}"
     states = {s.state for s in servers}

@@ -9,6 +9,7 @@ Examples:
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -83,3 +84,113 @@ class TinyBackend:
         server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
+
+
+class ScriptedHTTPServer:
+    """An HTTP server on 127.0.0.1 answering each path with a set status and body.
+
+    For bad-input tests: `routes` maps a path (with its `;csv`) to (status, body); with
+    `auth` set, every request must carry that basic-auth pair or gets 401.
+    """
+
+    def __init__(self, routes: dict[str, tuple[int, str]],
+                 auth: tuple[str, str] | None = None) -> None:
+        self.routes = routes
+        self.auth = auth
+        self._server = _Server(("127.0.0.1", 0), self._handler())
+        self.port = int(self._server.server_address[1])
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        kwargs={"poll_interval": 0.1}, daemon=True)
+
+    def url(self, path: str) -> str:
+        """Return the full URL of `path` on this server."""
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        scripted = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                import base64
+
+                if scripted.auth is not None:
+                    want = "Basic " + base64.b64encode(":".join(scripted.auth).encode()).decode()
+                    if self.headers.get("Authorization") != want:
+                        self._answer(401, "<html>401 Unauthorized</html>")
+                        return
+                self._answer(*scripted.routes.get(self.path, (404, "<html>not found</html>")))
+
+            def _answer(self, status: int, body: str) -> None:
+                data = body.encode()
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: object) -> None:
+                """Stay quiet."""
+
+        return Handler
+
+    def __enter__(self) -> ScriptedHTTPServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+class SilentListener:
+    """A TCP (or unix) listener that accepts connections and never answers: a hung server."""
+
+    def __init__(self, unix_path: str | None = None) -> None:
+        family = socket.AF_UNIX if unix_path else socket.AF_INET
+        self.sock = socket.socket(family, socket.SOCK_STREAM)
+        self.sock.bind(unix_path or ("127.0.0.1", 0))
+        self.sock.listen(16)  # the kernel completes the handshakes; nobody ever reads
+        self.port = 0 if unix_path else int(self.sock.getsockname()[1])
+
+    def __enter__(self) -> SilentListener:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.sock.close()
+
+
+class UnixTextServer:
+    """A unix socket server answering every connection with fixed text, then closing."""
+
+    def __init__(self, path: str, text: str) -> None:
+        self.path = path
+        self.text = text
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(path)
+        self.sock.listen(16)
+        self.sock.settimeout(0.1)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(1)
+                with contextlib.suppress(OSError):
+                    conn.recv(4096)
+                    conn.sendall(self.text.encode())
+
+    def __enter__(self) -> UnixTextServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.sock.close()

@@ -1,0 +1,358 @@
+"""failover.haproxy: CSV parsing and judging (pure), then reading real HAProxy processes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from failover.config import Config, Controller, HaproxyConfig, load_config
+from failover.haproxy import (
+    StatRow,
+    StatsParseError,
+    StatsReadError,
+    judge_service,
+    parse_stats_csv,
+    read_http_stats,
+    read_region_health,
+    read_stats,
+)
+from failover.sandbox.backends import ScriptedHTTPServer, SilentListener, UnixTextServer
+from failover.sandbox.haproxy import SandboxRegion, haproxy_available, start_region
+
+HEADER = "# pxname,svname,qcur,scur,status,act,bck,lastchg,type,check_status,"
+C3, C4 = "cloudcontrol1003", "cloudcontrol1004"
+
+
+def line(px: str, sv: str, status: str, act: str = "", bck: str = "", scur: str = "0",
+         kind: str = "2", check: str = "") -> str:
+    """Return one CSV line for HEADER (trailing comma as HAProxy writes it)."""
+    return f"{px},{sv},0,{scur},{status},{act},{bck},12,{kind},{check},"
+
+
+def service_lines(service: str, *servers: tuple[str, str, bool], fe: str = "OPEN",
+                  scur: str = "3") -> list[str]:
+    """Return frontend, servers (name, status, backup) and backend lines of one service."""
+    out = [line(f"{service}_frontend", "FRONTEND", fe, scur=scur, kind="0")]
+    for name, status, backup in servers:
+        out.append(line(f"{service}_backend", name, status, "0" if backup else "1",
+                        "1" if backup else "0", check="L7OK"))
+    out.append(line(f"{service}_backend", "BACKEND", "UP", "1", "0", kind="1"))
+    return out
+
+
+def judge(*servers: tuple[str, str, bool], fe: str = "OPEN") -> Any:
+    rows = parse_stats_csv("\n".join([HEADER, *service_lines("nova_api", *servers, fe=fe)]))
+    return judge_service("nova_api", rows, HaproxyConfig())
+
+
+# --- parsing -------------------------------------------------------------------------------
+
+def test_parse_reads_columns_by_header_whatever_their_order() -> None:
+    text = "# pxname,status,svname,scur,\nnova_api_frontend,OPEN,FRONTEND,7,\n" \
+           "nova_api_backend,UP 1/2,cc1,0,\n"
+    rows = parse_stats_csv(text)
+    assert [(r.pxname, r.svname, r.kind, r.status, r.scur) for r in rows] == [
+        ("nova_api_frontend", "FRONTEND", "frontend", "OPEN", 7),
+        ("nova_api_backend", "cc1", "server", "UP 1/2", 0),
+    ]
+    assert rows[1].state == "UP" and rows[1].usable
+
+
+@pytest.mark.parametrize(("status", "usable"), [
+    ("UP", True), ("UP 1/2", True), ("no check", True), ("DOWN", False), ("DOWN 1/2", False),
+    ("NOLB", False), ("MAINT", False), ("MAINT (via x/y)", False), ("DRAIN", False),
+])
+def test_usable_states(status: str, usable: bool) -> None:
+    row = StatRow("b", "s", "server", status, True, False, 0, "", None)
+    assert row.usable is usable
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    ("", "empty"),
+    ("  \n\n", "empty"),
+    ("<html><body>Statistics Report</body></html>", "HTML"),
+    ("pxname,svname,status\nx,y,UP\n", "no '# pxname' header"),
+    ("hello world", "no '# pxname' header"),
+    (f"{HEADER}\nnova_api_frontend,FRONTEND,0,", "cut short"),
+    ("# pxname,svname,\nx,FRONTEND,\n", "no 'status' column"),
+    (f"{HEADER}\n{line('a', 'b', 'UP', act='yes')}", "not a number"),
+    ('# pxname,svname,status,\n"a,b,UP,\n', "cut short"),
+])
+def test_bad_input_raises_the_parser_error(text: str, reason: str) -> None:
+    with pytest.raises(StatsParseError, match=reason):
+        parse_stats_csv(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(), st.text().map(lambda t: f"# pxname,svname,status,\n{t}"),
+                 st.text(alphabet=",\n\r\"# pxnamesvtu0123UPDOWN").map(lambda t: "# pxname" + t)))
+def test_parser_raises_only_its_own_error(text: str) -> None:
+    try:
+        rows = parse_stats_csv(text)
+    except StatsParseError:
+        return
+    assert all(isinstance(r, StatRow) for r in rows)
+
+
+# --- judging -------------------------------------------------------------------------------
+
+def test_all_up_is_healthy() -> None:
+    s = judge((C3, "UP", False), (C4, "UP", False))
+    assert (s.healthy, s.cell, s.servers_up, s.servers_total, s.sessions) == \
+        (True, "UP 2/2", 2, 2, 3)
+
+
+def test_one_down_is_healthy_and_says_which() -> None:
+    s = judge((C3, "DOWN", False), (C4, "UP", False))
+    assert s.healthy and s.cell == "UP 1/2" and f"server {C3} DOWN" in s.detail
+
+
+def test_backup_only_is_healthy_and_flagged() -> None:
+    s = judge((C3, "DOWN", False), (C4, "UP", True))
+    assert s.healthy and s.backup_only and s.cell == "UP 1/2 backup only"
+
+
+def test_drain_takes_no_new_sessions() -> None:
+    s = judge((C3, "DRAIN", False), (C4, "DRAIN", False))
+    assert not s.healthy and s.cell == "DRAIN" and "takes no new" in s.detail
+
+
+def test_all_maint_is_unhealthy() -> None:
+    s = judge((C3, "MAINT", False), (C4, "MAINT", False))
+    assert not s.healthy and s.cell == "MAINT"
+
+
+def test_frontend_not_open_is_unhealthy() -> None:
+    s = judge((C3, "UP", False), fe="STOP")
+    assert not s.healthy and s.cell == "frontend STOP"
+
+
+def test_missing_service() -> None:
+    s = judge_service("designate", parse_stats_csv(HEADER + "\n"), HaproxyConfig())
+    assert not s.healthy and s.cell == "missing" and "not in the stats" in s.detail
+
+
+def test_patterns_are_configurable() -> None:
+    rows = parse_stats_csv("\n".join([HEADER, line("fe-nova", "FRONTEND", "OPEN", kind="0"),
+                                      line("be-nova", "a", "UP", "1", "0"),
+                                      line("be-nova", "BACKEND", "UP", "1", "0", kind="1")]))
+    cfg = HaproxyConfig(frontend_pattern="fe-{service}", backend_pattern="be-{service}")
+    assert judge_service("nova", rows, cfg).healthy
+    no_backend = judge_service("nova", rows[:2], cfg)
+    assert not no_backend.healthy and no_backend.cell == "missing backend"
+
+
+# --- reading over HTTP and sockets (small scripted servers) --------------------------------
+
+def good_csv(services: tuple[str, ...]) -> str:
+    lines = [HEADER]
+    for s in services:
+        lines += service_lines(s, (C3, "UP", False), (C4, "UP", False))
+    return "\n".join(lines) + "\n"
+
+
+def controller(stats: str) -> Controller:
+    return Controller(name=C3, target=f"{C3}.wikimedia.org.", stats=stats)
+
+
+FAST = HaproxyConfig(connect_timeout=0.5, timeout=0.5)
+
+
+@pytest.mark.parametrize(("status", "body", "reason"), [
+    (200, "<html>stats</html>", "HTML page"),
+    (200, "", "empty answer"),
+    (200, "pxname,svname\n", "no '# pxname' header"),
+    (200, HEADER + "\nnova_api_frontend,FRONTEND,", "cut short"),
+    (401, "no", "HTTP 401 Unauthorized: check the credentials"),
+    (403, "no", "HTTP 403 Forbidden"),
+    (500, "oops", "HTTP 500 Internal Server Error"),
+])
+def test_http_bad_answers_give_one_line_reasons(status: int, body: str, reason: str) -> None:
+    with ScriptedHTTPServer({"/stats;csv": (status, body)}) as srv, \
+            pytest.raises(StatsReadError, match=reason) as info:
+        read_stats(controller(srv.url("/stats;csv")), FAST)
+    assert "\n" not in str(info.value)
+
+
+def test_http_basic_auth_from_url_then_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    with ScriptedHTTPServer({"/stats;csv": (200, good_csv(("nova_api",)))},
+                            auth=("admin", "p@ss")) as srv:
+        url = srv.url("/stats;csv").replace("http://", "http://admin:p%40ss@")
+        assert read_stats(controller(url), FAST).rows
+        monkeypatch.setenv("FAILOVER_STATS_USER", "admin")
+        monkeypatch.setenv("FAILOVER_STATS_PASSWORD", "p@ss")
+        assert read_stats(controller(srv.url("/stats;csv")), FAST).rows
+        monkeypatch.setenv("FAILOVER_STATS_PASSWORD", "wrong")
+        with pytest.raises(StatsReadError, match="401"):
+            read_stats(controller(srv.url("/stats;csv")), FAST)
+
+
+def test_http_body_is_capped_at_max_bytes() -> None:
+    with ScriptedHTTPServer({"/stats;csv": (200, good_csv(("nova_api",)) * 50)}) as srv, \
+            pytest.raises(StatsReadError, match="larger than 1024 bytes"):
+        read_http_stats(controller(srv.url("/stats;csv")), HaproxyConfig(max_bytes=1024))
+
+
+def test_endpoint_that_never_answers_times_out() -> None:
+    with SilentListener() as hung, pytest.raises(StatsReadError,
+                                                 match=r"timeout after 0\.5s waiting"):
+        read_stats(controller(f"http://127.0.0.1:{hung.port}/stats;csv"), FAST)
+
+
+def test_unix_socket_missing_hung_or_not_haproxy() -> None:
+    import tempfile
+
+    short = Path(tempfile.mkdtemp(prefix="fo-t-", dir="/tmp"))
+    try:
+        with pytest.raises(StatsReadError, match="does not exist"):
+            read_stats(controller(f"unix://{short}/nothing.sock"), FAST)
+        with UnixTextServer(str(short / "other.sock"), "hello, I am sshd\n"), \
+                pytest.raises(StatsReadError, match="is not HAProxy's stats socket"):
+            read_stats(controller(f"unix://{short}/other.sock"), FAST)
+        with SilentListener(str(short / "hung.sock")), \
+                pytest.raises(StatsReadError, match=r"timeout after 0\.5s"):
+            read_stats(controller(f"unix://{short}/hung.sock"), FAST)
+    finally:
+        for p in short.iterdir():
+            p.unlink()
+        short.rmdir()
+
+
+def test_ssh_is_not_supported_yet() -> None:
+    with pytest.raises(StatsReadError, match="not supported yet"):
+        read_stats(controller("ssh://cc.example.org/run/haproxy/haproxy.sock"), FAST)
+
+
+# --- the real HAProxy ----------------------------------------------------------------------
+
+SERVICES = ("keystone_public", "nova_api", "glance_api", "designate")
+needs_haproxy = pytest.mark.skipif(not haproxy_available(), reason="haproxy not installed")
+
+
+@pytest.fixture(scope="module")
+def running() -> Iterator[SandboxRegion]:
+    if not haproxy_available():
+        pytest.skip("haproxy not installed")
+    with start_region(SERVICES) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def sandbox(running: SandboxRegion) -> Iterator[SandboxRegion]:
+    """The module's sandbox, brought back to all healthy after each test."""
+    yield running
+    running.reset()
+
+
+def health_of(sandbox: SandboxRegion, stats: str = "http", timeout: float = 2.0) -> Any:
+    cfg = load_config(sandbox.write_config(stats=stats, timeout=timeout))
+    return read_region_health(cfg, cfg.region("eqiad1"))
+
+
+@needs_haproxy
+def test_all_healthy(sandbox: SandboxRegion) -> None:
+    health = health_of(sandbox)
+    assert health.healthy
+    for c in health.controllers.values():
+        assert c.reachable and c.error is None and c.failing == []
+        assert {s.cell for s in c.services.values()} == {"UP 2/2"}
+        assert c.sessions == dict.fromkeys(SERVICES, 0)
+
+
+@needs_haproxy
+def test_one_backend_server_stopped(sandbox: SandboxRegion) -> None:
+    sandbox.stop_backend("nova_api", C3)
+    sandbox.wait_server_status(C4, "nova_api", C3, "UP 1/2")
+    going = health_of(sandbox).controllers[C4].services["nova_api"]
+    # HAProxy may mark it DOWN between our probe and this read: both are fine here.
+    assert going.healthy and ("failing checks" in going.detail or "DOWN" in going.detail)
+    sandbox.wait_server_status(C4, "nova_api", C3, "DOWN")
+    down = health_of(sandbox).controllers[C4].services["nova_api"]
+    assert (down.healthy, down.cell, down.servers_up) == (True, "UP 1/2", 1)
+    assert f"server {C3} DOWN" in down.detail
+
+
+@needs_haproxy
+def test_whole_service_down(sandbox: SandboxRegion) -> None:
+    sandbox.stop_backend("designate", C3)
+    sandbox.stop_backend("designate", C4)
+    sandbox.wait_checked()
+    health = health_of(sandbox)
+    assert not health.healthy
+    for c in health.controllers.values():
+        assert c.reachable and c.failing == ["designate"]
+        assert c.services["designate"].cell == "DOWN 0/2"
+
+
+@needs_haproxy
+def test_maint_and_drain_through_the_admin_socket(sandbox: SandboxRegion) -> None:
+    sandbox.set_server_state(C4, "nova_api", C3, "maint")
+    sandbox.set_server_state(C4, "keystone_public", C3, "drain")
+    sandbox.set_server_state(C4, "keystone_public", C4, "drain")
+    c = health_of(sandbox).controllers[C4]
+    assert c.services["nova_api"].cell == "UP 1/2" and "MAINT" in c.services["nova_api"].detail
+    assert c.services["keystone_public"].cell == "DRAIN"
+    assert c.failing == ["keystone_public"]
+    sandbox.set_server_state(C4, "nova_api", C4, "maint")
+    assert health_of(sandbox).controllers[C4].services["nova_api"].cell == "MAINT"
+
+
+@needs_haproxy
+def test_backend_running_only_on_its_backup(sandbox: SandboxRegion) -> None:
+    sandbox.stop_backend("glance_api", C3)
+    sandbox.wait_server_status(C3, "glance_api", C3, "DOWN")
+    glance = health_of(sandbox).controllers[C3].services["glance_api"]
+    assert glance.healthy and glance.backup_only and glance.cell == "UP 1/2 backup only"
+
+
+@needs_haproxy
+def test_haproxy_stopped_is_unreachable(sandbox: SandboxRegion) -> None:
+    sandbox.stop_haproxy(C3)
+    for stats, reason in (("http", "connection refused"), ("unix", "socket")):
+        health = health_of(sandbox, stats)
+        c3, c4 = health.controllers[C3], health.controllers[C4]
+        assert not c3.reachable and reason in (c3.error or "")
+        assert c3.services["nova_api"].cell == "unreachable" and c4.healthy
+        assert not health.healthy
+
+
+@needs_haproxy
+def test_hung_controller_is_bounded_and_the_other_still_read(sandbox: SandboxRegion,
+                                                             tmp_path: Path) -> None:
+    with SilentListener() as hung:
+        text = sandbox.config_toml(timeout=0.5).replace(
+            sandbox.controllers[C3].stats_url, f"http://127.0.0.1:{hung.port}/stats;csv")
+        (tmp_path / "c.toml").write_text(text)
+        cfg: Config = load_config(tmp_path / "c.toml")
+        health = read_region_health(cfg, cfg.region("eqiad1"))
+    assert health.controllers[C3].error == "timeout after 0.5s waiting for an answer"
+    assert health.controllers[C4].healthy
+
+
+@needs_haproxy
+def test_socket_and_http_agree(sandbox: SandboxRegion) -> None:
+    sandbox.stop_backend("glance_api", C3)
+    sandbox.set_server_state(C4, "nova_api", C3, "drain")
+    sandbox.wait_checked()
+
+    def core(stats: str) -> dict[str, Any]:
+        doc: dict[str, Any] = health_of(sandbox, stats).to_dict()
+        for c in doc["controllers"].values():
+            for key in ("fetch_ms", "stats", "version"):
+                c.pop(key)
+        return doc
+
+    assert core("http") == core("unix")
+    assert health_of(sandbox, "unix").controllers[C3].version.startswith("2.")
+
+
+@needs_haproxy
+def test_only_one_controller(sandbox: SandboxRegion) -> None:
+    cfg = load_config(sandbox.write_config())
+    assert list(read_region_health(cfg, cfg.region("eqiad1"), only=C4).controllers) == [C4]
+
