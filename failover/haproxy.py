@@ -38,7 +38,7 @@ class StatsReadError(Exception):
     """The stats could not be read; the message is the one-line reason shown to people."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StatRow:
     """One line of `show stat`: a frontend, a backend, or one server of a backend."""
 
@@ -174,45 +174,44 @@ def parse_stats_csv(text: str) -> list[StatRow]:
     for needed in ("pxname", "svname", "status"):
         if needed not in col:
             raise StatsParseError(f"HAProxy CSV header has no {needed!r} column")
+    width = max(col.values()) + 1
+    at = [col.get(name) for name in _COLUMNS]
     rows = []
     for number, fields in enumerate(lines[1:], start=2):
-        if not fields or fields == [""]:
-            continue
-        if len(fields) < len(col) or len(fields) < max(col.values()) + 1:
+        if len(fields) < width:
+            if not fields or fields == [""]:
+                continue
             raise StatsParseError(f"line {number} is cut short: {len(fields)} fields, "
                                   f"header has {len(header)}")
-        row = _row(fields, col, number)
-        if row is not None:
-            rows.append(row)
+        px, sv, status, act, bck, scur, check, lastchg, kind = (
+            fields[i].strip() if i is not None else "" for i in at)
+        kind = _KINDS.get(kind) or _kind_of(kind, sv, number)
+        if kind == "listener":
+            continue
+        rows.append(StatRow(px, sv, kind, status, bool(_int(act, "act", number)),
+                            bool(_int(bck, "bck", number)), _int(scur, "scur", number) or 0,
+                            check, _int(lastchg, "lastchg", number)))
     return rows
 
 
-def _row(fields: list[str], col: Mapping[str, int], number: int) -> StatRow | None:
-    def get(name: str) -> str:
-        return fields[col[name]].strip() if name in col else ""
+_COLUMNS = ("pxname", "svname", "status", "act", "bck", "scur", "check_status", "lastchg", "type")
 
-    def number_of(name: str) -> int | None:
-        value = get(name)
-        if not value:
-            return None
-        if not value.isascii() or not value.isdigit():
-            raise StatsParseError(f"line {number}: {name} is not a number: {value[:20]!r}")
-        return int(value)
 
-    svname = get("svname")
-    kind = _KINDS.get(get("type")) if "type" in col else None
-    if kind is None:
-        if "type" in col and get("type") not in ("", "3"):
-            raise StatsParseError(f"line {number}: unknown proxy type {get('type')[:10]!r}")
-        if get("type") == "3":
-            return None  # a listener (only with `option socket-stats`)
-        kind = {"FRONTEND": "frontend", "BACKEND": "backend"}.get(svname, "server")
-    return StatRow(
-        pxname=get("pxname"), svname=svname, kind=kind, status=get("status"),
-        active=bool(number_of("act")), backup=bool(number_of("bck")),
-        scur=number_of("scur") or 0, check_status=get("check_status"),
-        lastchg=number_of("lastchg"),
-    )
+def _kind_of(kind: str, svname: str, number: int) -> str:
+    """Return the row kind when the `type` column is absent, empty, or a listener (3)."""
+    if kind == "3":
+        return "listener"  # only with `option socket-stats`
+    if kind:
+        raise StatsParseError(f"line {number}: unknown proxy type {kind[:10]!r}")
+    return {"FRONTEND": "frontend", "BACKEND": "backend"}.get(svname, "server")
+
+
+def _int(value: str, name: str, number: int) -> int | None:
+    if not value:
+        return None
+    if not value.isascii() or not value.isdigit():
+        raise StatsParseError(f"line {number}: {name} is not a number: {value[:20]!r}")
+    return int(value)
 
 
 def parse_show_info(text: str) -> dict[str, str]:
