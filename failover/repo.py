@@ -291,9 +291,11 @@ def identity(checkout: Checkout) -> git.Actor:
 
 
 def commit_change(worktree: Worktree, *, subject: str, body: str, bug: str | None = None,
-                  author: git.Actor | None = None, when: int | None = None) -> CommitInfo:
+                  change_id: str | None = None, author: git.Actor | None = None,
+                  when: int | None = None) -> CommitInfo:
     """Return the commit of every edit in the worktree, on its base, with a Change-Id.
 
+    A new Change-Id is computed unless `change_id` is given (a new patch set of that change).
     No hook runs (the commit is written directly), and the message already carries its
     Change-Id, so an installed commit-msg hook could not add a second one anyway.
     """
@@ -309,7 +311,7 @@ def commit_change(worktree: Worktree, *, subject: str, body: str, bug: str | Non
     ident = f"{author.name} <{author.email}> {date}"
     draft = build_commit_message(subject, body, bug=bug, change_id="I" + "0" * 40)
     draft = draft.rsplit("Change-Id:", 1)[0].rstrip() + "\n"
-    change_id = compute_change_id(tree, base.hexsha, ident, ident, draft)
+    change_id = change_id or compute_change_id(tree, base.hexsha, ident, ident, draft)
     message = build_commit_message(subject, body, bug=bug, change_id=change_id)
     commit = git.Commit.create_from_tree(repo, tree, message, parent_commits=[base],
                                          head=False, author=author, committer=author,

@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import subprocess
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from failover.sandbox.gerrit import GerritStandin
+from failover.sandbox.gerrit import GerritStandin, start_gerrit
 
 GIT_TIMEOUT = 30.0
 """Seconds any git command run here may take."""
@@ -153,3 +156,20 @@ def push_upstream_edit(gerrit: GerritStandin, path: str, text: str, *,
         _git("commit", "--quiet", "--no-verify", "-m", message, cwd=work)
         _git("push", "--quiet", "origin", f"HEAD:refs/heads/{branch}", cwd=work)
         return _git("rev-parse", "HEAD", cwd=work)
+
+
+@dataclass(frozen=True)
+class DnsSandbox:
+    """A running stand-in holding operations/dns, and an operator's checkout of it."""
+
+    gerrit: GerritStandin
+    checkout: Path
+
+
+@contextmanager
+def dns_sandbox(workdir: Path, records: tuple[RegionRecord, ...] = DEFAULT_RECORDS,
+                **gerrit_options: Any) -> Iterator[DnsSandbox]:
+    """Yield a seeded stand-in and an operator checkout under `workdir`; stop it afterwards."""
+    with start_gerrit(workdir, **gerrit_options) as gerrit:
+        seed_upstream(gerrit, records)
+        yield DnsSandbox(gerrit, clone_operator_checkout(gerrit, workdir / "dns"))

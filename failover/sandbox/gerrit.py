@@ -86,6 +86,11 @@ class GerritStandin:
             t.start()
 
     @property
+    def stopping(self) -> threading.Event:
+        """Return the event set when the stand-in stops."""
+        return self._stop
+
+    @property
     def git_url(self) -> str:
         """Return the bare repository's path, usable as a git remote URL."""
         return str(self.git_dir)
@@ -185,7 +190,9 @@ class GerritStandin:
                     continue
 
     def stop(self) -> None:
-        """Stop the HTTP server and the auto-merge ticker."""
+        """Stop the HTTP server and the auto-merge ticker (again: nothing)."""
+        if self._stop.is_set():
+            return
         self._stop.set()
         self._server.shutdown()
         self._server.server_close()
@@ -282,8 +289,8 @@ def _handler_for(standin: GerritStandin) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             standin.requests.append(self.path)
             fault = standin.take_fault()
-            if fault.hang:
-                time.sleep(fault.hang)
+            if fault.hang and standin.stopping.wait(fault.hang):
+                return  # stopped while hanging: answer nothing
             if fault.errors_500:
                 self._send(500, b"Internal server error\n", "text/plain")
                 return
