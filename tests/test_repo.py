@@ -103,7 +103,7 @@ def test_not_a_git_checkout_is_a_usage_error(tmp_path: Path) -> None:
 
 def test_checkout_without_gitreview_or_templates_is_a_usage_error(sandbox: DnsSandbox) -> None:
     (sandbox.checkout / ".gitreview").rename(sandbox.checkout / "gitreview.off")
-    with pytest.raises(UsageError, match="no .gitreview"):
+    with pytest.raises(UsageError, match=r"no \.gitreview"):
         repo.open_checkout(sandbox.checkout)
     (sandbox.checkout / "gitreview.off").rename(sandbox.checkout / ".gitreview")
     shutil.rmtree(sandbox.checkout / "templates")
