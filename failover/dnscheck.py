@@ -18,6 +18,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import socket
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -53,6 +54,20 @@ MIN_INTERVAL = 0.1
 """Shortest pause between two polling rounds: at most 10 queries a second per server."""
 BACKOFF = 1.5
 """Factor the pause grows by after each round, up to the cap."""
+MAX_WORKERS = 64
+"""Threads asking servers at once; they are kept between rounds (starting one costs ~1 ms)."""
+
+_pool_lock = threading.Lock()
+_pool: ThreadPoolExecutor | None = None
+
+
+def _query_pool() -> ThreadPoolExecutor:
+    """Return the process-wide pool that asks the servers, created on first use."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="dnscheck")
+        return _pool
 
 
 @dataclass(frozen=True)
@@ -331,10 +346,9 @@ def _ask_all(cfg: Config, region: Region, expect: Controller | None,
     timeout = cfg.verify.query_timeout
     everyone = [*servers, *recursors]
     checked_at = datetime.now(UTC)
-    with ThreadPoolExecutor(max_workers=max(1, min(64, len(everyone)))) as pool:
-        replies = list(pool.map(
-            lambda i: _ask(everyone[i], region.fqdn, rdtype, timeout,
-                           recursion=i >= len(servers)), range(len(everyone))))
+    replies = list(_query_pool().map(
+        lambda i: _ask(everyone[i], region.fqdn, rdtype, timeout, recursion=i >= len(servers)),
+        range(len(everyone))))
     answers = [_read(region, s, r) for s, r in zip(everyone, replies, strict=True)]
     auth, recs = answers[:len(servers)], answers[len(servers):]
     reference = expect.name if expect else _most_common(a.controller for a in auth)
@@ -418,7 +432,7 @@ def _judge(region: Region, answer: ServerAnswer, reference: str | None, expected
     if answer.controller is not None:
         if expected:
             return _replace(answer, verdict=STALE,
-                            detail=f"still points at {answer.controller}, not {reference}")
+                            detail=f"old target, not yet {reference}")
         return _replace(answer, verdict=DIFFERS,
                         detail=f"points at {answer.controller}; most say {reference}")
     if not answer.records:

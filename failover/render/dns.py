@@ -67,7 +67,8 @@ def summary(report: DnsReport) -> str:
     total = len(report.servers)
     if report.agree:
         return f"all {total} nameservers agree: {report.fqdn} points at {report.controller}"
-    want = report.expected or report.controller or "one controller"
+    most = next((a.controller for a in report.servers if a.ok), None)
+    want = report.expected or most or "one controller"
     return f"{report.matching} of {total} nameservers answer {want}; they do not all agree"
 
 
