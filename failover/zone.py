@@ -270,8 +270,8 @@ def _target_as_written(new_target: str, rec: ZoneRecord) -> str:
         )
     if want != rec.rtype:
         raise ZoneError(
-            f"{rec.path}:{rec.line}: {rec.name.rstrip('.')} is a {rec.rtype} record; the new "
-            f"target {new!r} needs a {want} record",
+            f"{rec.path}:{rec.line}: {rec.name.rstrip('.')} is {_a(rec.rtype)} record; the new "
+            f"target {new!r} needs {_a(want)} record",
             hint="a CNAME points to a host name, an A record to an IPv4 address, an AAAA record "
                  "to an IPv6 address: fix the controller's target in the config, or change the "
                  "record's type in a reviewed change by hand",
@@ -279,6 +279,10 @@ def _target_as_written(new_target: str, rec: ZoneRecord) -> str:
     if want == "CNAME":
         return new if new.endswith(".") else new + "."
     return str(ipaddress.ip_address(new))
+
+
+def _a(rtype: str) -> str:
+    return f"an {rtype}" if rtype[0] in "AEIOU" else f"a {rtype}"
 
 
 def _unified_diff(lines: list[str], idx: int, old_line: str, path: str) -> str:

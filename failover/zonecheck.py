@@ -237,7 +237,7 @@ def gdnsd_checkconf(gdnsd: str, rendered: str, *, path: str, zone: str,
             raise ZoneError(
                 f"{path}: gdnsd checkconf refuses the rendered zone (exit {proc.returncode}):\n  "
                 + "\n  ".join(said),
-                hint="fix the zone at the line gdnsd names; nothing was committed")
+                hint="fix the zone as gdnsd says; nothing was committed")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

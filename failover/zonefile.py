@@ -306,6 +306,8 @@ def _record(res: ScanResult, st: _State, idx: int, physical: str, owner: str | N
         problem = f"it has {len(rdata)} data fields where one target is expected"
     elif rdata[0].templated or rdata[0].kind != "w":
         problem = "its target is a template expression or a quoted string"
+    elif rdata[0].end - rdata[0].start != len(rdata[0].text):
+        problem = "a template tag sits inside its target"
     if problem:
         res.problems.append(Problem(idx + 1, rtype, problem))
         return
