@@ -6,7 +6,7 @@ with the CNAME only, so the record itself is compared, never a chased address.
 
 Examples:
     >>> report = check_region(cfg, cfg.region("eqiad1"))                   # doctest: +SKIP
-    >>> report.agree, report.controller.name
+    >>> report.agree, report.controller
     (True, 'cloudcontrol1003')
     >>> wait_for_agreement(cfg, region, region.controller("cloudcontrol1004"),
     ...                    timeout=900, interval=0.2).agree                # doctest: +SKIP
@@ -23,7 +23,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -187,19 +187,18 @@ def system_resolver(timeout: float) -> dns.resolver.Resolver:
 
 def resolve_nameservers(cfg: Config, fqdn: str,
                         resolver: dns.resolver.Resolver | None = None) -> tuple[Server, ...]:
-    """Return the servers to ask: [verify] nameservers, or the zone's NS records.
+    """Return the servers to ask: [verify] nameservers, or the addresses of the zone's NS hosts.
 
     Raises:
         UsageError: a name resolves to no address, or no nameserver could be found.
     """
-    if not cfg.verify.nameservers:
-        return discover_nameservers(fqdn, resolver or system_resolver(cfg.verify.query_timeout))
-    if all(_is_address(ns.host) for ns in cfg.verify.nameservers):
-        return tuple(Server(str(ns), ns.host, ns.port) for ns in cfg.verify.nameservers)
-    res = resolver or system_resolver(cfg.verify.query_timeout)
-    with ThreadPoolExecutor(max_workers=min(16, len(cfg.verify.nameservers))) as pool:
-        found = list(pool.map(lambda ns: _servers_of(ns, res), cfg.verify.nameservers))
-    return tuple(s for group in found for s in group)
+    names = cfg.verify.nameservers
+    if not names or not all(_is_address(ns.host) for ns in names):
+        resolver = resolver or system_resolver(cfg.verify.query_timeout)
+    if not names:
+        assert resolver is not None
+        return discover_nameservers(fqdn, resolver)
+    return _servers_for(names, resolver)
 
 
 def discover_nameservers(fqdn: str, resolver: dns.resolver.Resolver,
@@ -212,14 +211,22 @@ def discover_nameservers(fqdn: str, resolver: dns.resolver.Resolver,
         raise UsageError(f"cannot find the nameservers of {fqdn}: {exc}",
                          hint="configure [verify] nameservers") from None
     log.debug("zone of %s is %s, NS: %s", fqdn, zone, ", ".join(hosts))
-    with ThreadPoolExecutor(max_workers=min(16, len(hosts))) as pool:
-        found = list(pool.map(lambda h: _servers_of(Nameserver(h, port), resolver), hosts))
+    return _servers_for([Nameserver(h, port) for h in hosts], resolver)
+
+
+def _servers_for(names: Sequence[Nameserver],
+                 resolver: dns.resolver.Resolver | None) -> tuple[Server, ...]:
+    """Return the Servers of `names`, host names resolved concurrently."""
+    if not names:
+        return ()
+    with ThreadPoolExecutor(max_workers=min(16, len(names))) as pool:
+        found = list(pool.map(lambda ns: _servers_of(ns, resolver), names))
     return tuple(s for group in found for s in group)
 
 
-def _servers_of(ns: Nameserver, resolver: dns.resolver.Resolver) -> tuple[Server, ...]:
+def _servers_of(ns: Nameserver, resolver: dns.resolver.Resolver | None) -> tuple[Server, ...]:
     """Return a Server per usable address of `ns` (A, and AAAA when IPv6 is routed)."""
-    if _is_address(ns.host):
+    if _is_address(ns.host) or resolver is None:
         return (Server(str(ns), ns.host, ns.port),)
     addresses: list[str] = []
     reasons: list[str] = []
@@ -230,11 +237,11 @@ def _servers_of(ns: Nameserver, resolver: dns.resolver.Resolver) -> tuple[Server
             continue
         except dns.exception.DNSException as exc:
             reasons.append(str(exc))
-    routed = [a for a in addresses if _routable(a)]
     if not addresses:
         why = f" ({reasons[0]})" if reasons else ""
         raise UsageError(f"nameserver {ns} resolves to no address{why}",
-                         hint="fix [verify] nameservers: use a name that resolves, or an address")
+                         hint="fix [verify]: use a name that resolves, or an address")
+    routed = [a for a in addresses if _routable(a)]
     return tuple(Server(str(ns), a, ns.port) for a in routed or addresses)
 
 
@@ -266,7 +273,7 @@ def check_region(cfg: Config, region: Region, expect: Controller | None = None, 
     """
     _check_expect(region, expect)
     servers = resolve_nameservers(cfg, region.fqdn, resolver)
-    return _ask_all(cfg, region, expect, servers, _recursors(cfg))
+    return _ask_all(cfg, region, expect, servers, _recursors(cfg, resolver))
 
 
 def check_regions(cfg: Config, regions: Iterable[Region] | None = None, *,
@@ -294,7 +301,7 @@ def wait_for_agreement(
     """
     _check_expect(region, expect)
     servers = resolve_nameservers(cfg, region.fqdn, resolver)
-    recursors = _recursors(cfg)
+    recursors = _recursors(cfg, resolver)
     cap = max(MIN_INTERVAL, max_interval if max_interval is not None else cfg.verify.interval)
     pause = min(max(MIN_INTERVAL, interval), cap)
     planned = _planned_rounds(timeout, pause, cap)
@@ -334,9 +341,11 @@ def _check_expect(region: Region, expect: Controller | None) -> None:
                          hint=f"choose one of: {', '.join(region.controller_names)}")
 
 
-def _recursors(cfg: Config) -> tuple[Server, ...]:
-    return tuple(Server(str(ns), ns.host, ns.port) for ns in cfg.verify.recursors
-                 if _is_address(ns.host))
+def _recursors(cfg: Config, resolver: dns.resolver.Resolver | None) -> tuple[Server, ...]:
+    names = cfg.verify.recursors
+    if not all(_is_address(ns.host) for ns in names):
+        resolver = resolver or system_resolver(cfg.verify.query_timeout)
+    return _servers_for(names, resolver)
 
 
 def _ask_all(cfg: Config, region: Region, expect: Controller | None,
@@ -394,28 +403,28 @@ def _read(region: Region, server: Server, reply: _Reply) -> ServerAnswer:
     base = ServerAnswer(server=server, verdict="", rtt_ms=reply.rtt_ms, tcp=reply.tcp)
     msg = reply.message
     if msg is None:
-        return _replace(base, verdict=reply.failure or "error", detail=reply.detail)
+        return replace(base, verdict=reply.failure or "error", detail=reply.detail)
     aa = bool(msg.flags & dns.flags.AA)
-    base = _replace(base, aa=aa)
+    base = replace(base, aa=aa)
     rcode = msg.rcode()
     if rcode != dns.rcode.NOERROR:
         text = dns.rcode.to_text(rcode)
         verdict = text.lower() if text in ("NXDOMAIN", "SERVFAIL", "REFUSED") else f"error: {text}"
-        return _replace(base, verdict=verdict, detail=f"rcode {text}")
+        return replace(base, verdict=verdict, detail=f"rcode {text}")
     qname = dns.name.from_text(region.fqdn)
     cname = msg.get_rrset(msg.answer, qname, dns.rdataclass.IN, dns.rdatatype.CNAME)
     if cname is not None:
         target = normalize_target(str(cname[0].target))
-        return _replace(base, records=(target,), record_type="CNAME", ttl=cname.ttl,
+        return replace(base, records=(target,), record_type="CNAME", ttl=cname.ttl,
                         controller=_controller(region, target),
                         final_addresses=_chase(msg, cname[0].target))
     rdtype = msg.question[0].rdtype if msg.question else dns.rdatatype.A
     rrset = msg.get_rrset(msg.answer, qname, dns.rdataclass.IN, rdtype)
     if rrset is None:
-        return _replace(base, record_type=None)
+        return replace(base, record_type=None)
     addrs = tuple(sorted((normalize_target(r.address) for r in rrset),
                          key=lambda a: ipaddress.ip_address(a)))
-    return _replace(base, records=addrs, record_type=dns.rdatatype.to_text(rdtype),
+    return replace(base, records=addrs, record_type=dns.rdatatype.to_text(rdtype),
                     ttl=rrset.ttl, final_addresses=addrs,
                     controller=_controller(region, addrs[0]) if len(addrs) == 1 else None)
 
@@ -426,29 +435,29 @@ def _judge(region: Region, answer: ServerAnswer, reference: str | None, expected
     if answer.verdict:
         return answer
     if need_aa and not answer.aa:
-        return _replace(answer, verdict="not authoritative", detail="AA flag not set")
+        return replace(answer, verdict="not authoritative", detail="AA flag not set")
     if answer.controller is not None and answer.controller == reference:
-        return _replace(answer, verdict=MATCHES, detail=f"points at {answer.controller}")
+        return replace(answer, verdict=MATCHES, detail=f"points at {answer.controller}")
     if answer.controller is not None:
         if expected:
-            return _replace(answer, verdict=STALE,
+            return replace(answer, verdict=STALE,
                             detail=f"old target, not yet {reference}")
-        return _replace(answer, verdict=DIFFERS,
+        return replace(answer, verdict=DIFFERS,
                         detail=f"points at {answer.controller}; most say {reference}")
     if not answer.records:
-        return _replace(answer, verdict=WRONG, detail="no record of the expected type (NODATA)")
+        return replace(answer, verdict=WRONG, detail="no record of the expected type (NODATA)")
     if len(answer.records) > 1:
         detail = f"{len(answer.records)} addresses; a controller is one"
     else:
         detail = f"{answer.records[0]} is no controller of {region.name}"
-    return _replace(answer, verdict=WRONG, detail=detail)
+    return replace(answer, verdict=WRONG, detail=detail)
 
 
 def _fresh_by(answer: ServerAnswer, now: datetime) -> ServerAnswer:
     """Return a recursor's answer with the time it will have the new record at the latest."""
     if answer.ok or answer.ttl is None:
         return answer
-    return _replace(answer, fresh_by=now + timedelta(seconds=answer.ttl))
+    return replace(answer, fresh_by=now + timedelta(seconds=answer.ttl))
 
 
 def _controller(region: Region, target: str) -> str | None:
@@ -474,8 +483,3 @@ def _most_common(names: Iterable[str | None]) -> str | None:
     counts = Counter(n for n in names if n is not None)
     return counts.most_common(1)[0][0] if counts else None
 
-
-def _replace(answer: ServerAnswer, **changes: Any) -> ServerAnswer:
-    from dataclasses import replace
-
-    return replace(answer, **changes)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from failover.sandbox.gdnsd import Gdnsd, start_gdnsd, wikimediacloud_zone
 from tests.conftest import RunCli
@@ -159,3 +161,27 @@ def test_nameserver_name_resolving_to_nothing_exits_2(run_cli: RunCli, tmp_path:
     assert result.code == 2, result.stderr
     assert "ns0.failover-test.invalid:5353" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_live_table_on_a_terminal() -> None:
+    from failover.dnscheck import DnsReport, Server, ServerAnswer
+    from failover.render.dns import RoundProgress, report_table, summary
+
+    server = Server("127.0.0.1:5353", "127.0.0.1", 5353)
+    stale = ServerAnswer(server, "stale", "old target, not yet cloudcontrol1004",
+                         records=("cloudcontrol1003.wikimedia.org.",), ttl=300, aa=True,
+                         rtt_ms=1.5, controller="cloudcontrol1003")
+    report = DnsReport("eqiad1", "openstack.eqiad1.wikimediacloud.org", "cloudcontrol1004",
+                       (stale,))
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=160)
+    with RoundProgress(console, report.fqdn, 30) as progress:
+        assert progress.live is not None
+        progress.update(report, 1, 0.1)
+    assert progress.live is None
+    plain = Console(file=io.StringIO(), width=160)
+    plain.print(report_table(report))
+    text = plain.file.getvalue()  # type: ignore[attr-defined]
+    assert "cloudcontrol1003.wikimedia.org." in text and "stale" in text and "300s" in text
+    assert summary(report) == ("0 of 1 nameservers answer cloudcontrol1004; "
+                               "they do not all agree")

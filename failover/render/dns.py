@@ -28,7 +28,8 @@ def report_table(report: DnsReport, *, title: str | None = None) -> Table:
     expected = f", expected {report.expected}" if report.expected else ""
     table = Table(title=title or f"{report.fqdn}{expected}", title_justify="left")
     for column in ("server", "answer", "controller", "TTL", "AA", "rtt", "verdict"):
-        table.add_column(column, justify="right" if column in ("TTL", "rtt") else "left")
+        table.add_column(column, justify="right" if column in ("TTL", "rtt") else "left",
+                         overflow="fold")
     rows = [*report.servers, *report.recursors]
     for index, answer in enumerate(rows):
         recursor = index >= len(report.servers)
@@ -118,6 +119,7 @@ class RoundProgress:
             self.console.print(escape(round_line(report, number, next_pause)), highlight=False,
                                soft_wrap=True)
             return
-        status = (f"round {number}: {report.matching}/{len(report.servers)} match; "
-                  f"retrying in {next_pause:.1f}s (giving up after {self.timeout:g}s)")
+        tail = (f"retrying in {next_pause:.1f}s (giving up after {self.timeout:g}s)"
+                if next_pause > 0 else "done")
+        status = f"round {number}: {report.matching}/{len(report.servers)} match; {tail}"
         self.live.update(Group(report_table(report), Text(status, style="dim")))
