@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import shutil
-import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,12 +17,8 @@ from failover.sandbox.dnsrepo import ZONE_PATH, DnsSandbox, dns_sandbox
 
 @pytest.fixture
 def sandbox() -> Iterator[DnsSandbox]:
-    workdir = Path(tempfile.mkdtemp(prefix="fo-gerrit-", dir="/tmp"))
-    try:
-        with dns_sandbox(workdir) as sb:
-            yield sb
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    with dns_sandbox() as sb:
+        yield sb
 
 
 def client(sb: DnsSandbox, **kwargs: object) -> gerrit.GerritClient:
@@ -127,15 +121,11 @@ def test_follow_to_merged_with_a_reviewer_thread(sandbox: DnsSandbox) -> None:
 
 
 def test_follow_with_auto_merge() -> None:
-    workdir = Path(tempfile.mkdtemp(prefix="fo-auto-", dir="/tmp"))
-    try:
-        with dns_sandbox(workdir, auto_merge_after=0.1) as sb:
-            result = push(sb)
-            info = client(sb).follow_change("operations/dns", result.number, timeout=20,
-                                            interval=0.05)
-            assert info.status == "MERGED"
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    with dns_sandbox(auto_merge_after=0.1) as sb:
+        result = push(sb)
+        info = client(sb).follow_change("operations/dns", result.number, timeout=20,
+                                        interval=0.05)
+        assert info.status == "MERGED"
 
 
 def test_abandoned_change_is_an_exit_4_error(sandbox: DnsSandbox) -> None:

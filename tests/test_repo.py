@@ -281,3 +281,26 @@ def test_unchanged_worktree_is_refused(sandbox: DnsSandbox) -> None:
     repo.fetch(checkout)
     with pytest.raises(UsageError, match="nothing to commit"), repo.change_worktree(checkout) as wt:
         repo.commit_change(wt, subject="s: x", body="b")
+
+
+def test_hanging_remote_is_killed_after_the_timeout(sandbox: DnsSandbox) -> None:
+    # git runs a local remote's upload-pack through the shell: make it hang
+    git(sandbox.checkout, "config", "remote.origin.uploadpack", "sleep 30; git-upload-pack")
+    checkout = repo.open_checkout(sandbox.checkout)
+    with pytest.raises(GitError, match="cannot fetch master from origin") as info:
+        repo.fetch(checkout, timeout=0.5)
+    assert info.value.exit_code == 4
+
+
+def test_hanging_push_is_killed_and_leaves_nothing(sandbox: DnsSandbox) -> None:
+    checkout = repo.open_checkout(sandbox.checkout)
+    repo.fetch(checkout)
+    git(sandbox.checkout, "config", "remote.origin.receivepack", "sleep 30; git-receive-pack")
+    with pytest.raises(GitError, match="push to origin failed") as info, \
+            repo.change_worktree(checkout) as wt:
+        edit_record(wt)
+        repo.commit_change(wt, subject="s: x", body="b")
+        repo.push_for_review(wt, checkout.review, topic="t", timeout=0.5)
+    assert info.value.exit_code == 4
+    assert not wt.path.parent.exists()
+    assert sandbox.gerrit.changes() == []

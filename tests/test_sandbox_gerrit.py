@@ -25,12 +25,8 @@ def git(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProces
 
 @pytest.fixture
 def sandbox() -> Iterator[DnsSandbox]:
-    workdir = Path(tempfile.mkdtemp(prefix="fo-sg-", dir="/tmp"))
-    try:
-        with dns_sandbox(workdir) as sb:
-            yield sb
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    with dns_sandbox() as sb:
+        yield sb
 
 
 def commit(co: Path, message: str, name: str = "f.txt") -> str:

@@ -12,6 +12,7 @@ Examples:
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -167,9 +168,19 @@ class DnsSandbox:
 
 
 @contextmanager
-def dns_sandbox(workdir: Path, records: tuple[RegionRecord, ...] = DEFAULT_RECORDS,
+def dns_sandbox(workdir: Path | None = None,
+                records: tuple[RegionRecord, ...] = DEFAULT_RECORDS,
                 **gerrit_options: Any) -> Iterator[DnsSandbox]:
-    """Yield a seeded stand-in and an operator checkout under `workdir`; stop it afterwards."""
-    with start_gerrit(workdir, **gerrit_options) as gerrit:
-        seed_upstream(gerrit, records)
-        yield DnsSandbox(gerrit, clone_operator_checkout(gerrit, workdir / "dns"))
+    """Yield a seeded stand-in and an operator checkout under `workdir`; stop it afterwards.
+
+    Without `workdir`, a short temp directory under /tmp is made and removed afterwards.
+    """
+    own = workdir is None
+    root = Path(tempfile.mkdtemp(prefix="fo-dns-", dir="/tmp")) if workdir is None else workdir
+    try:
+        with start_gerrit(root, **gerrit_options) as gerrit:
+            seed_upstream(gerrit, records)
+            yield DnsSandbox(gerrit, clone_operator_checkout(gerrit, root / "dns"))
+    finally:
+        if own:
+            shutil.rmtree(root, ignore_errors=True)
