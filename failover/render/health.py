@@ -51,11 +51,18 @@ def health_table(health: RegionHealth, region: Region) -> Table:
     table.add_column("detail", overflow="fold")
     for service in region.services:
         cells = [cell_markup(c.services[service]) for c in health.controllers.values()]
-        notes = [f"{name}: {c.services[service].detail}"
-                 for name, c in health.controllers.items()
-                 if c.reachable and not c.services[service].detail.startswith("all ")]
-        table.add_row(service, *cells, escape("; ".join(notes)))
+        table.add_row(service, *cells, escape(_details(health, service)))
     return table
+
+
+def _details(health: RegionHealth, service: str) -> str:
+    """Return the detail text of a service row: per controller, or once when all agree."""
+    notes = {name: c.services[service].detail for name, c in health.controllers.items()
+             if c.reachable and not c.services[service].detail.startswith("all ")}
+    if len(notes) > 1 and len(set(notes.values())) == 1:
+        who = "both" if len(notes) == 2 else "all"
+        return f"{who}: {next(iter(notes.values()))}"
+    return "; ".join(f"{name}: {detail}" for name, detail in notes.items())
 
 
 def show_health(health: RegionHealth, region: Region, *, as_json: bool) -> None:

@@ -15,11 +15,19 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
+def free_ports(count: int) -> list[int]:
+    """Return `count` distinct TCP ports on 127.0.0.1 that were free a moment ago."""
+    with contextlib.ExitStack() as stack:
+        socks = [stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+                 for _ in range(count)]
+        for s in socks:  # all held open at once, so no port is given twice
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in socks]
+
+
 def free_port() -> int:
     """Return a TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return free_ports(1)[0]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -49,12 +57,16 @@ class _Server(ThreadingHTTPServer):
 
 
 class TinyBackend:
-    """One service's API on one controller: answers 200 to every GET, on a fixed port."""
+    """One service's API on one controller: answers 200 to every GET, on a fixed port.
 
-    def __init__(self, service: str, controller: str, port: int | None = None) -> None:
+    Without a port given, the first start binds a port the kernel picks (no race with
+    other processes); later starts reuse it.
+    """
+
+    def __init__(self, service: str, controller: str, port: int = 0) -> None:
         self.service = service
         self.controller = controller
-        self.port = port or free_port()
+        self.port = port
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -68,6 +80,7 @@ class TinyBackend:
         if self._server is not None:
             return
         server = _Server(("127.0.0.1", self.port), _Handler)
+        self.port = int(server.server_address[1])
         server.label = f"{self.service} on {self.controller}"
         self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
                                         name=f"backend-{self.service}-{self.controller}",

@@ -26,7 +26,7 @@ from pathlib import Path
 from failover.config import DEFAULT_SERVICES, HaproxyConfig
 from failover.errors import FailoverError
 from failover.haproxy import StatRow, StatsReadError, parse_stats_csv, socket_command
-from failover.sandbox.backends import TinyBackend, free_port
+from failover.sandbox.backends import TinyBackend, free_ports
 
 CONTROLLERS = ("cloudcontrol1003", "cloudcontrol1004")
 """The sandbox's controllers, named as eqiad1's."""
@@ -311,11 +311,12 @@ def start_region(services: Sequence[str] = DEFAULT_SERVICES,
     own = workdir is None
     work = workdir if workdir is not None else Path(tempfile.mkdtemp(prefix="fo-hap-", dir="/tmp"))
     backends = {(s, c): TinyBackend(s, c) for s in services for c in controllers}
+    ports = iter(free_ports(len(controllers) * (len(services) + 1)))
     members = {
         c: SandboxController(
-            name=c, stats_port=free_port(), socket_path=str(work / f"{c}.sock"),
+            name=c, stats_port=next(ports), socket_path=str(work / f"{c}.sock"),
             config_path=work / f"{c}.cfg", log_path=work / f"{c}.log",
-            frontend_ports={s: free_port() for s in services})
+            frontend_ports={s: next(ports) for s in services})
         for c in controllers
     }
     sandbox = SandboxRegion(name, tuple(services), work, members, backends,
