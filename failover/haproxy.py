@@ -16,7 +16,7 @@ import os
 import socket
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -480,10 +480,18 @@ def read_region_health(cfg: Config, region: Region, only: str | None = None) -> 
         UsageError: `only` is not a controller of the region.
     """
     controllers = [region.controller(only)] if only else list(region.controllers)
-    with ThreadPoolExecutor(max_workers=len(controllers) or 1,
-                            thread_name_prefix="haproxy") as pool:
+    # Each read bounds itself; this cap also covers what no socket timeout bounds (a name
+    # resolution that hangs): such a controller is reported without waiting for it.
+    cap = 2 * (cfg.haproxy.connect_timeout + cfg.haproxy.timeout) + 1.0
+    pool = ThreadPoolExecutor(max_workers=len(controllers) or 1, thread_name_prefix="haproxy")
+    try:
         futures = [pool.submit(read_controller_health, cfg, region, c) for c in controllers]
-        results = [f.result() for f in futures]
+        wait(futures, timeout=cap)
+        results = [f.result() if f.done() else
+                   unreachable(c, region.services, f"no answer after {cap:g}s", cap * 1000)
+                   for c, f in zip(controllers, futures, strict=True)]
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
     return RegionHealth(region.name, {c.name: c for c in results})
 
 

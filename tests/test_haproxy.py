@@ -356,3 +356,38 @@ def test_only_one_controller(sandbox: SandboxRegion) -> None:
     cfg = load_config(sandbox.write_config())
     assert list(read_region_health(cfg, cfg.region("eqiad1"), only=C4).controllers) == [C4]
 
+
+
+def test_a_read_that_no_socket_timeout_bounds_is_cut_off(monkeypatch: pytest.MonkeyPatch,
+                                                         tmp_path: Path) -> None:
+    """A read stuck outside any socket timeout (e.g. in name resolution) is not waited for."""
+    import threading
+
+    import failover.haproxy as haproxy
+
+    release = threading.Event()
+
+    def stuck(controller: Controller, haproxy_cfg: HaproxyConfig) -> Any:
+        release.wait(10)
+        raise StatsReadError("released")
+
+    monkeypatch.setattr(haproxy, "read_stats", stuck)
+    (tmp_path / "c.toml").write_text(f"""
+[haproxy]
+timeout = 0.05
+connect_timeout = 0.05
+[regions.eqiad1]
+fqdn = "openstack.eqiad1.wikimediacloud.org"
+[regions.eqiad1.controllers.{C3}]
+target = "{C3}.wikimedia.org."
+stats = "http://stuck.invalid/stats;csv"
+[regions.eqiad1.controllers.{C4}]
+target = "{C4}.wikimedia.org."
+stats = "http://stuck.invalid/stats;csv"
+""")
+    cfg = load_config(tmp_path / "c.toml")
+    try:
+        health = read_region_health(cfg, cfg.region("eqiad1"))
+    finally:
+        release.set()
+    assert {c.error for c in health.controllers.values()} == {"no answer after 1.2s"}
