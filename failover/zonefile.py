@@ -16,8 +16,9 @@ token: a name or target holding one is never matched nor edited. Escapes in name
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from bisect import bisect_right
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from failover.errors import UsageError
 
@@ -34,15 +35,17 @@ _TTL_RE = re.compile(r"^[0-9]+[smhdwSMHDW]?(?:[0-9]+[smhdwSMHDW])*(?:/[0-9]+[smh
 _TOKEN_RE = re.compile(
     r'(?P<q>"(?:[^"\\]|\\.)*(?:"|\\?$))|(?P<p>[()])|(?P<c>;)|(?P<w>(?:[^\s"();\\]|\\.|\\$)+)'
 )
+_PAREN_RE = re.compile(r'\\.|"(?:[^"\\]|\\.)*"?|;.*|[()]')
+_DIRECTIVE_RE = re.compile(r"^(\$[A-Za-z_]+)(?:[ \t]+([^\s;]+))?(?:[ \t]+([^\s;]+))?")
 _JINJA_CLOSE = {"#": "#}", "%": "%}", "{": "}}"}
+_JINJA_OPEN = frozenset(_JINJA_CLOSE)
 
 
 class ZoneError(UsageError):
     """The zone template cannot be read or changed as asked (exit 2); names file and line."""
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
     """One zone token: its text as written, its span in the physical line, and its kind."""
 
     text: str
@@ -54,6 +57,10 @@ class Token:
     def templated(self) -> bool:
         """Return True when the token holds a `{{ ... }}` expression."""
         return TEMPLATE_MARK in self.text
+
+
+Segments = tuple[list[int], list[int]]
+"""Where the pieces of a logical line start: (logical offsets, physical offsets)."""
 
 
 @dataclass(frozen=True)
@@ -142,43 +149,52 @@ def resolve(name: str, origin: str | None, zone: str) -> str | None:
     return absolute_name(name, origin, zone)
 
 
-def strip_jinja(line: str, state: str | None) -> tuple[str, list[int], str | None]:
-    """Return the line with Jinja removed, a map to original columns, and the open-tag state.
+def strip_jinja(line: str, state: str | None) -> tuple[str, Segments, str | None]:
+    """Return the line with Jinja removed, where its pieces came from, and the open-tag state.
 
     Statements and comments vanish; each `{{ ... }}` becomes one TEMPLATE_MARK. `state` is the
     closing delimiter still awaited from an earlier line (or None), and so is the state returned.
     """
     out: list[str] = []
-    pmap: list[int] = []
-    i, n = 0, len(line)
+    los: list[int] = []
+    pos: list[int] = []
+    size = i = 0
+    n = len(line)
     while i < n:
         if state is not None:
             j = line.find(state, i)
             if j < 0:
-                return "".join(out), pmap, state
+                break
             i, state = j + 2, None
             continue
         j = line.find("{", i)
-        nxt = line[j + 1:j + 2] if j >= 0 else ""
+        while j >= 0 and line[j + 1:j + 2] not in _JINJA_OPEN:
+            j = line.find("{", j + 1)
+        piece = line[i:] if j < 0 else line[i:j]
+        if piece:
+            los.append(size)
+            pos.append(i)
+            out.append(piece)
+            size += len(piece)
         if j < 0:
-            out.append(line[i:])
-            pmap.extend(range(i, n))
             break
-        if nxt and nxt in _JINJA_CLOSE:
-            out.append(line[i:j])
-            pmap.extend(range(i, j))
-            if nxt == "{":
-                out.append(TEMPLATE_MARK)
-                pmap.append(j)
-            state, i = _JINJA_CLOSE[nxt], j + 2
-            continue
-        out.append(line[i:j + 1])
-        pmap.extend(range(i, j + 1))
-        i = j + 1
-    return "".join(out), pmap, state
+        nxt = line[j + 1]
+        if nxt == "{":
+            los.append(size)
+            pos.append(j)
+            out.append(TEMPLATE_MARK)
+            size += 1
+        state, i = _JINJA_CLOSE[nxt], j + 2
+    return "".join(out), (los, pos), state
 
 
-def tokenize(logical: str, pmap: list[int] | None = None) -> list[Token]:
+def _physical(segs: Segments, x: int) -> int:
+    los, pos = segs
+    k = bisect_right(los, x) - 1
+    return pos[k] + x - los[k]
+
+
+def tokenize(logical: str, segs: Segments | None = None) -> list[Token]:
     """Return the zone tokens of a logical line, up to its comment, with physical spans."""
     tokens: list[Token] = []
     for m in _TOKEN_RE.finditer(logical):
@@ -186,10 +202,16 @@ def tokenize(logical: str, pmap: list[int] | None = None) -> list[Token]:
         if kind == "c":
             break
         s, e = m.span()
-        if pmap is not None:
-            s, e = pmap[s], pmap[e - 1] + 1
+        if segs is not None:
+            s, e = _physical(segs, s), _physical(segs, e - 1) + 1
         tokens.append(Token(m.group(), s, e, kind))
     return tokens
+
+
+def paren_delta(logical: str) -> int:
+    """Return how many parentheses the line opens (negative: closes), quotes and comment aside."""
+    found = _PAREN_RE.findall(logical)
+    return found.count("(") - found.count(")")
 
 
 def split_fields(tokens: list[Token]) -> tuple[Token | None, Token | None, Token | None,
@@ -212,95 +234,95 @@ def scan(text: str, fqdn: str, *, path: str, zone: str) -> ScanResult:
     zone_abs = absolute_name(zone, ".", ".")
     label = want.split(".", 1)[0]
     # A cheap, conservative filter: an owner that can name `want` starts with its first label,
-    # "@", or an escape. Every other owner line is known not to match without tokenizing it.
-    maybe: Callable[[str], object] = re.compile(
-        r"(?:@|\\|" + re.escape(label) + r"(?=[.\s;(]|$))", re.IGNORECASE).match
+    # "@", or an escape. Every other owner line is known not to match without tokenizing it;
+    # the match is the owner token itself.
+    owner_match = re.compile(r"(?:@|\\|" + re.escape(label) + r'(?=[.\s;(]|$))(?:[^\s"();\\]|\\.)*',
+                             re.IGNORECASE).match
     res = ScanResult(path=path, fqdn=want, zone=zone_abs)
     st = _State(origin=zone_abs)
     lines = res.text_lines = text.split("\n")
     res.lines = len(lines) - (1 if lines and lines[-1] == "" else 0)
+    match = False  # the last owner is the name looked for
+    depth = 0  # open parentheses
+    jinja: str | None = None  # closing delimiter of an open Jinja tag
     for idx, line in enumerate(lines):
         if not line:
             continue
-        pmap: list[int] | None = None
-        if st.jinja is not None or "{" in line:
-            line, pmap, st.jinja = strip_jinja(line, st.jinja)
+        segs: Segments | None = None
+        if jinja is not None or "{" in line:
+            line, segs, jinja = strip_jinja(line, jinja)
             if not line.strip():
                 continue
-        if st.depth:
-            _continue_parens(res, st, idx, tokenize(line, pmap))
+        if depth:
+            depth = _continue_parens(res, st, line, segs, depth)
             continue
         c = line[0]
         if c == "$":
-            _directive(res, st, idx, tokenize(line, pmap))
+            if _directive(res, st, idx, line, segs):
+                match = False
         elif c == ";" or c == "\r":
             continue
         elif c == " " or c == "\t":
-            if st.match or "(" in line:
-                toks = tokenize(line, pmap)
-                if toks:
-                    _record(res, st, idx, lines[idx], "", toks)
-        elif maybe(line) is None:
-            st.match = False
-            if "(" in line:
-                _record(res, st, idx, lines[idx], None, tokenize(line, pmap))
+            if match:
+                depth = _record(res, st, idx, lines[idx], "", tokenize(line, segs))
+            elif "(" in line:
+                depth = max(0, paren_delta(line))
         else:
-            toks = tokenize(line, pmap)
-            if not toks:
-                continue
-            owner = toks[0]
-            st.match = not owner.templated and resolve(owner.text, st.origin, zone_abs) == want
-            _record(res, st, idx, lines[idx], owner.text, toks[1:])
+            m = owner_match(line)
+            match = m is not None and TEMPLATE_MARK not in m.group() and (
+                resolve(m.group(), st.origin, zone_abs) == want)
+            if match:
+                depth = _record(res, st, idx, lines[idx], m.group() if m else "",
+                                tokenize(line, segs)[1:])
+            elif "(" in line:
+                depth = max(0, paren_delta(line))
     return res
 
 
 @dataclass
 class _State:
-    """The scanner's state between lines."""
+    """What the scanner's helpers keep between lines."""
 
     origin: str | None
     default_ttl: str | None = None
-    match: bool = False  # the last owner is the name looked for
-    depth: int = 0  # open parentheses
-    jinja: str | None = None  # closing delimiter of an open Jinja tag
     pending: tuple[int, list[Token]] | None = None  # our record's line and words, in parens
 
 
-def _directive(res: ScanResult, st: _State, idx: int, toks: list[Token]) -> None:
-    word = toks[0].text.upper() if toks else ""
-    arg = toks[1] if len(toks) > 1 else None
-    if word == "$ORIGIN" and arg is not None:
-        st.origin = None if arg.templated else resolve(arg.text, st.origin, res.zone)
-    elif word == "$TTL" and arg is not None:
-        st.default_ttl = arg.text
-    elif word == "$INCLUDE" and arg is not None:
-        origin = resolve(toks[2].text, st.origin, res.zone) if len(toks) > 2 else st.origin
-        res.includes.append(Include(line=idx + 1, file=arg.text, origin=origin or "(unknown)"))
-        st.match = False
+def _directive(res: ScanResult, st: _State, idx: int, line: str,
+               segs: Segments | None) -> bool:
+    """Apply a $ directive; return True when it ends the current owner ($INCLUDE)."""
+    m = _DIRECTIVE_RE.match(line)
+    if m is None or m.group(2) is None:
+        return False
+    word, arg, extra = m.group(1).upper(), m.group(2), m.group(3)
+    templated = TEMPLATE_MARK in arg
+    if word == "$ORIGIN":
+        st.origin = None if templated else resolve(arg, st.origin, res.zone)
+    elif word == "$TTL":
+        st.default_ttl = arg
+    elif word == "$INCLUDE":
+        origin = resolve(extra, st.origin, res.zone) if extra else st.origin
+        res.includes.append(Include(line=idx + 1, file=arg, origin=origin or "(unknown)"))
+        return True
+    return False
 
 
-def _record(res: ScanResult, st: _State, idx: int, physical: str, owner: str | None,
-            toks: list[Token]) -> None:
-    """Read one record line; `owner` None means a line of another name (parens only)."""
-    opened = sum(1 for t in toks if t.text == "(") - sum(1 for t in toks if t.text == ")")
-    st.depth = max(0, opened)
-    if owner is None or not st.match:
-        return
+def _record(res: ScanResult, st: _State, idx: int, physical: str, owner: str,
+            toks: list[Token]) -> int:
+    """Read one record line of the name looked for; return the parentheses left open."""
+    depth = max(0, sum(1 for t in toks if t.text == "(") - sum(1 for t in toks if t.text == ")"))
     words = [t for t in toks if t.kind != "p"]
     ttl, rclass, rtype_tok, rdata = split_fields(words)
     if rtype_tok is None:
-        if st.depth:
+        if depth:
             st.pending = (idx + 1, words)
-        return
+        return depth
     rtype = rtype_tok.text.upper()
-    if rtype_tok.templated:
-        res.others.append((idx + 1, rtype_tok.text))
-        return
-    if rtype not in WATCHED_TYPES:
-        res.others.append((idx + 1, rtype))
-        return
+    if rtype_tok.templated or rtype not in WATCHED_TYPES:
+        res.others.append((idx + 1, rtype_tok.text if rtype_tok.templated else rtype))
+        return depth
     problem = None
-    if st.depth:
+    if depth:
         problem = "it continues inside parentheses on the next lines"
     elif len(rdata) != 1:
         problem = f"it has {len(rdata)} data fields where one target is expected"
@@ -310,35 +332,34 @@ def _record(res: ScanResult, st: _State, idx: int, physical: str, owner: str | N
         problem = "a template tag sits inside its target"
     if problem:
         res.problems.append(Problem(idx + 1, rtype, problem))
-        return
+        return depth
     target = rdata[0]
     text = physical[:-1] if physical.endswith("\r") else physical
-    origin = st.origin or res.zone
     absolute = target.text
     if rtype == "CNAME":
         absolute = resolve(target.text, st.origin, res.zone) or target.text
     res.records.append(ZoneRecord(
         path=res.path, line=idx + 1, line_text=text, owner=owner, name=res.fqdn,
         ttl=ttl.text if ttl else None, rclass=rclass.text if rclass else None, rtype=rtype,
-        target=target.text, span=(target.start, target.end), origin=origin,
+        target=target.text, span=(target.start, target.end), origin=st.origin or res.zone,
         absolute_target=absolute, default_ttl=st.default_ttl,
     ))
+    return 0
 
 
-def _continue_parens(res: ScanResult, st: _State, idx: int, toks: list[Token]) -> None:
-    for t in toks:
-        if t.text == "(":
-            st.depth += 1
-        elif t.text == ")":
-            st.depth -= 1
-    if st.pending is not None:
-        st.pending[1].extend(t for t in toks if t.kind != "p")
-    if st.depth <= 0:
-        st.depth = 0
-        if st.pending is not None:
-            line, words = st.pending
-            _, _, rtype_tok, _ = split_fields(words)
-            if rtype_tok is not None and rtype_tok.text.upper() in WATCHED_TYPES:
-                res.problems.append(Problem(line, rtype_tok.text.upper(),
-                                            "its fields continue inside parentheses"))
-            st.pending = None
+def _continue_parens(res: ScanResult, st: _State, line: str, segs: Segments | None,
+                     depth: int) -> int:
+    """Read a line inside open parentheses; return the parentheses still open."""
+    if st.pending is None:
+        return max(0, depth + paren_delta(line))
+    toks = tokenize(line, segs)
+    depth += sum(1 for t in toks if t.text == "(") - sum(1 for t in toks if t.text == ")")
+    st.pending[1].extend(t for t in toks if t.kind != "p")
+    if depth <= 0:
+        first, words = st.pending
+        _, _, rtype_tok, _ = split_fields(words)
+        if rtype_tok is not None and rtype_tok.text.upper() in WATCHED_TYPES:
+            res.problems.append(Problem(first, rtype_tok.text.upper(),
+                                        "its fields continue inside parentheses"))
+        st.pending = None
+    return max(0, depth)
