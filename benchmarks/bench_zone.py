@@ -11,6 +11,7 @@ grows linearly.
 
 from __future__ import annotations
 
+import functools
 import shutil
 import tempfile
 import time
@@ -96,8 +97,8 @@ def run() -> list[Figure]:
         text = make_zone(size)
         count = text.count("\n")
         assert find_record(text, FQDN, path=PATH).target == "cloudcontrol1004.wikimedia.org."
-        secs = best_of(3, lambda t=text: edit_record(
-            t, FQDN, "cloudcontrol1003.wikimedia.org.", path=PATH))
+        secs = best_of(3, functools.partial(edit_record, text, FQDN,
+                                            "cloudcontrol1003.wikimedia.org.", path=PATH))
         per_line[size] = secs / count * 1e9
         last = size == SIZES[-1]
         figures.append(Figure(f"edit_record, {count:,} lines", f"{secs:.3f} s",

@@ -63,6 +63,7 @@ class ZoneEdit:
 
     `changed` is False when the record already points at the new target: then `new_text` is
     `old_text`, `diff` is empty, and there is nothing to commit (the "no-op marker").
+    `old_line`/`new_line` are the record's line before and after, without the line ending.
     """
 
     path: str
@@ -130,7 +131,7 @@ def edit_record(text: str, fqdn: str, new_target: str, *, path: str,
     old_line = lines[idx]
     if normalize_target(rec.absolute_target) == normalize_target(written):
         return ZoneEdit(path=path, record=rec, old_target=rec.target, new_target=written,
-                        old_line=old_line, new_line=old_line, diff="", changed=False,
+                        old_line=rec.line_text, new_line=rec.line_text, diff="", changed=False,
                         old_text=text, new_text=text)
     start, end = rec.span
     new_line = old_line[:start] + written + old_line[end:]
@@ -141,8 +142,8 @@ def edit_record(text: str, fqdn: str, new_target: str, *, path: str,
     finally:
         lines[idx] = old_line
     return ZoneEdit(path=path, record=rec, old_target=rec.target, new_target=written,
-                    old_line=old_line, new_line=new_line, diff=diff, changed=True,
-                    old_text=text, new_text=new_text)
+                    old_line=rec.line_text, new_line=new_line.removesuffix("\r"), diff=diff,
+                    changed=True, old_text=text, new_text=new_text)
 
 
 def write_atomic(path: Path, text: str) -> None:

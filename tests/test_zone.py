@@ -114,6 +114,9 @@ def test_relative_cname_target_is_completed_by_origin(cname_zone: str) -> None:
     ("openstack.staging.wikimediacloud.org", 38, "openstack.staging.wikimediacloud.org.",
      "1D", "IN", "CNAME", "cloudcontrol2004-dev.wikimedia.org.", "300"),
     ("api.dev.wikimediacloud.org", 37, "api", "1W", None, "A", "185.15.57.99", "300"),
+    # a relative owner of two labels
+    ("nat.cloudgw.eqiad1.wikimediacloud.org", 26, "nat.cloudgw", "5M", "IN", "A",
+     "185.15.56.1", "1H"),
 ])
 def test_record_forms_in_vip_layout(vip_zone: str, fqdn: str, line: int, owner: str,
                                     ttl: str | None, rclass: str | None, rtype: str,
@@ -173,9 +176,16 @@ def test_parenthesized_record_of_another_name_hides_record_lookalikes() -> None:
     assert find_record(text, EQIAD, path=PATH).line == 8
 
 
-def test_zone_name_is_the_basename() -> None:
+def test_zone_name_is_the_basename_unless_given(cname_zone: str) -> None:
     assert zone_name("templates/wikimediacloud.org") == "wikimediacloud.org"
     assert zone_name("/x/y/wmnet") == "wmnet"
+    rec = find_record(cname_zone, EQIAD, path="worktree/zone.tmpl", zone="wikimediacloud.org")
+    assert rec.path == "worktree/zone.tmpl"
+
+
+def test_read_zone_of_a_missing_file_is_a_clear_error(short_tmp: Path) -> None:
+    with pytest.raises(ZoneError, match=r"zone template .*/nothing not found"):
+        read_zone(short_tmp / "nothing")
 
 
 # --- refusals -----------------------------------------------------------------------------
@@ -300,6 +310,7 @@ def test_crlf_file_keeps_its_line_endings(cname_zone: str) -> None:
     assert edit.new_text == crlf.replace("cloudcontrol1004.wikimedia.org.",
                                          "cloudcontrol1003.wikimedia.org.")
     assert find_record(edit.new_text, EQIAD, path=PATH).line_text.endswith("org.")
+    assert edit.new_line == "openstack  5M  IN CNAME  cloudcontrol1003.wikimedia.org."
 
 
 def test_non_utf8_bytes_survive(short_tmp: Path) -> None:
