@@ -18,6 +18,8 @@ EXIT_GIT = 4
 """git/Gerrit failure: fetch, push rejected, change abandoned, review timed out."""
 EXIT_VERIFY = 5
 """Deploy or DNS verification failed or timed out."""
+EXIT_INTERRUPTED = 130
+"""Interrupted by SIGINT or SIGTERM; the state is clean and a re-run resumes."""
 
 
 class FailoverError(Exception):
@@ -71,3 +73,9 @@ class VerifyError(FailoverError):
     """Deploy or DNS verification failed or timed out (exit 5)."""
 
     exit_code = EXIT_VERIFY
+
+
+class Interrupted(FailoverError):
+    """The run was interrupted (Ctrl-C or SIGTERM) and cleaned up (exit 130)."""
+
+    exit_code = EXIT_INTERRUPTED

@@ -12,7 +12,17 @@ TRIES = 3
 """How many answers ask_go_abort accepts before it gives up."""
 
 
-def ask_go_abort(message: str, *, ask: Callable[[str], str] = input,
+def read_answer(prompt: str) -> str:
+    """Return one line typed by the operator; the prompt goes to stderr (stdout may be JSON)."""
+    sys.stderr.write(prompt)
+    sys.stderr.flush()
+    line = sys.stdin.readline()
+    if not line:
+        raise EOFError
+    return line
+
+
+def ask_go_abort(message: str, *, ask: Callable[[str], str] = read_answer,
                  isatty: Callable[[], bool] | None = None) -> None:
     """Return when the operator types `go`; raise GateRefused on `abort`, three wrong answers,
     end of input, or when there is no terminal to ask.

@@ -15,7 +15,6 @@ from failover.commands._common import (
     load,
     setup,
 )
-from failover.errors import FailoverError
 
 
 def promote(
@@ -35,6 +34,24 @@ def promote(
 
     Example: failover promote eqiad1 cloudcontrol1004 --dry-run --bug T12345
     """
+    from failover.errors import FailoverError
+    from failover.interactive import durable_shell_warning
+    from failover.plan import PromoteRequest, Promotion, interrupt_on_sigterm
+    from failover.render.plan import PlanView, show_outcome
+
     setup(verbose)
-    load(config)
-    raise FailoverError("promote: not implemented yet")
+    cfg = load(config)
+    request = PromoteRequest(region=region, target=controller, dry_run=dry_run, yes=yes,
+                             force=force, bug=bug, reason=reason, no_wait=no_wait)
+    view = PlanView(as_json=json)
+    promotion = Promotion(cfg, request, view)
+    if not dry_run and (warning := durable_shell_warning()):
+        view.warn(warning)
+    try:
+        with interrupt_on_sigterm():
+            plan = promotion.run()
+    except FailoverError:
+        if json:
+            show_outcome(promotion.plan, as_json=True)
+        raise
+    show_outcome(plan, as_json=json)

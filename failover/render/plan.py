@@ -1,0 +1,142 @@
+"""Render a promote: each step as it starts and ends, the preview, waits, and the outcome.
+
+`PlanView` is the Observer the plan talks to; `show_outcome` prints the end (or the JSON
+document of the whole plan). People's output goes to stdout, or stderr under --json.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+from rich.console import Console, Group
+from rich.markup import escape
+from rich.panel import Panel
+from rich.status import Status
+from rich.syntax import Syntax
+
+from failover.interactive import ask_go_abort
+from failover.plan import Plan, Step
+from failover.render import human_console, print_json
+
+MARKS = {"done": "[green]✓[/]", "skipped": "[dim]-[/]", "would run": "[cyan]»[/]",
+         "failed": "[red]✗[/]", "refused": "[red]✗[/]", "interrupted": "[yellow]![/]",
+         "running": "[blue]…[/]", "pending": " "}
+"""The mark shown before a step, by its status."""
+
+
+class PlanView:
+    """Shows a promote as it goes; implements failover.plan.Observer."""
+
+    def __init__(self, *, as_json: bool, console: Console | None = None) -> None:
+        self.console = console or human_console(as_json)
+        self.as_json = as_json
+        self._status: Status | None = None
+        self._last_progress = 0.0
+        self._total = 0
+
+    def step_started(self, step: Step) -> None:
+        """Say a step starts (a spinner line on a terminal)."""
+        self._stop_status()
+        if self.console.is_terminal:
+            self._status = self.console.status(f"{escape(step.title)} ...")
+            self._status.start()
+
+    def step_finished(self, step: Step) -> None:
+        """Print the step's line: mark, key, status, duration and summary."""
+        self._stop_status()
+        secs = f" ({step.seconds:.1f}s)" if step.seconds is not None else ""
+        summary = f": {escape(step.summary)}" if step.summary else ""
+        status = "" if step.status == "done" else f" [{_colour(step.status)}]{step.status}[/]"
+        self.console.print(f"{MARKS.get(step.status, ' ')} [bold]{step.key}[/]{status}{secs}"
+                           f"{summary}", highlight=False, soft_wrap=True)
+
+    def progress(self, step: Step, text: str) -> None:
+        """Show a long wait: update the spinner, or print a line at most every 10 seconds."""
+        if self._status is not None:
+            self._status.update(escape(text))
+            return
+        now = time.monotonic()
+        if now - self._last_progress >= 10.0:
+            self._last_progress = now
+            self.console.print(f"  [dim]{escape(text)}[/]", highlight=False)
+
+    def warn(self, text: str) -> None:
+        """Print a warning line."""
+        self._stop_status()
+        self.console.print(f"[yellow]warning:[/] {escape(text)}", highlight=False)
+
+    def confirm(self, question: str) -> None:
+        """Ask go/abort on the terminal (GateRefused on abort or without a terminal)."""
+        self._stop_status()
+        ask_go_abort(question)
+
+    def preview(self, plan: Plan) -> None:
+        """Print what the run will do: health, sessions, diff, commit, push, deploy, DNS."""
+        from failover.render.health import health_table
+
+        self._stop_status()
+        parts: list[Any] = [f"[bold]{escape(plan.region.fqdn)}[/]: "
+                            f"{escape(plan.current or plan.zone_target or '?')} -> "
+                            f"[bold]{escape(plan.target.name)}[/] ({escape(plan.kind)})"]
+        if plan.health:
+            parts.append(health_table(plan.health, plan.region))
+        if plan.sessions:
+            total = sum(plan.sessions.values())
+            per = ", ".join(f"{k} {v}" for k, v in plan.sessions.items() if v)
+            parts.append(f"{escape(plan.current or '')} holds {total} client session(s)"
+                         f"{' (' + escape(per) + ')' if per else ''}: the two HAProxy share no "
+                         "session state (stick tables are local), so those clients reconnect "
+                         f"to {escape(plan.target.name)}.")
+        if plan.edit and plan.edit.diff:
+            parts.append(Panel(Syntax(plan.edit.diff, "diff", theme="ansi_dark"),
+                               title="zone change", title_align="left"))
+        if plan.message:
+            parts.append(Panel(escape(plan.message.rstrip()), title="commit message",
+                               title_align="left"))
+        push = plan.push
+        if push and plan.change_url:
+            parts.append(f"change already open: {escape(plan.change_url)} (no new push)")
+        elif push:
+            opts = " ".join(f"-o {o}" for o in push.get("options", []))
+            parts.append(f"push:   git push {escape(str(push['remote']))} "
+                         f"{escape(str(push['ref']))} {escape(opts)}")
+        deploy = " ".join(plan.deploy) if plan.deploy else "(none configured: run it by hand)"
+        parts.append(f"deploy: {escape(deploy)}")
+        parts.append(f"verify: {escape(', '.join(plan.nameservers))}")
+        self.console.print(Group(*parts), highlight=False)
+
+    def _stop_status(self) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
+
+
+def _colour(status: str) -> str:
+    return {"skipped": "dim", "would run": "cyan", "failed": "red", "refused": "red",
+            "interrupted": "yellow"}.get(status, "white")
+
+
+def show_outcome(plan: Plan, *, as_json: bool) -> None:
+    """Print the end of a promote: the JSON document, or one line saying what happened."""
+    if as_json:
+        print_json(plan.to_dict())
+        return
+    console = human_console(False)
+    r = plan.request
+    if plan.outcome == "nothing to do":
+        console.print(f"[green]nothing to do[/]: {escape(plan.region.fqdn)} already points at "
+                      f"{escape(r.target)}")
+    elif r.dry_run and plan.outcome == "done":
+        console.print(f"[cyan]dry-run[/]: nothing was pushed, deployed or changed. Run without "
+                      f"--dry-run to fail {escape(plan.region.fqdn)} over to {escape(r.target)}.")
+    elif plan.outcome == "stopped":
+        console.print(f"[cyan]pushed[/] {escape(plan.change_url or '')}; stopped (--no-wait). "
+                      f"Run `failover promote {r.region} {r.target}` again to follow it, "
+                      "deploy and verify.")
+    elif plan.outcome == "done":
+        console.print(f"[green]done[/]: {escape(plan.region.fqdn)} -> {escape(r.target)} "
+                      f"({escape(plan.change_url or 'no change needed')}); every nameserver "
+                      "answers the new target.")
+    sys.stdout.flush()

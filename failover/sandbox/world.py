@@ -1,0 +1,140 @@
+"""The whole world of a region on 127.0.0.1, for `make demo` and the end-to-end tests.
+
+Two controllers (a real HAProxy each, fronting small HTTP services), an operations/dns
+repository behind the Gerrit stand-in with an operator's checkout, two real gdnsd serving the
+rendered zone, a deploy command (the sandbox's authdns-update), and a config file for the tool.
+Everything is stopped, and the temporary directory removed, when the block ends.
+
+Examples:
+    >>> with start_world() as world:                                    # doctest: +SKIP
+    ...     subprocess.run(["failover", "status", "--config", str(world.config_path)],
+    ...                    env=world.env)
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from failover.sandbox.dnsrepo import ZONE_PATH, DnsSandbox, RegionRecord, dns_sandbox
+from failover.sandbox.gdnsd import Gdnsd, start_gdnsd
+from failover.sandbox.haproxy import SandboxRegion, start_region
+from failover.zone import render_template, zone_name
+
+REGION = "eqiad1"
+"""The sandbox's region."""
+CONTROLLERS = ("cloudcontrol1003", "cloudcontrol1004")
+"""The sandbox's controllers; the record starts on the first."""
+SERVICES = ("keystone_public", "keystone_admin", "nova_api", "nova_metadata",
+            "neutron", "glance_api", "glance_registry", "designate")
+"""The region's services, as production's eqiad1."""
+
+
+@dataclass
+class World:
+    """A running sandbox region, its repository, nameservers and the tool's config."""
+
+    workdir: Path
+    haproxy: SandboxRegion
+    dns: DnsSandbox
+    gdnsd: list[Gdnsd]
+    config_path: Path
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def env(self) -> dict[str, str]:
+        """Return the environment to run the tool in: its state (lock) kept in the sandbox."""
+        return {**os.environ, "XDG_STATE_HOME": str(self.workdir / "state"),
+                "FAILOVER_CONFIG": str(self.config_path)}
+
+    @property
+    def audit_path(self) -> Path:
+        """Return the audit log the sandbox config names."""
+        return self.workdir / "audit.log"
+
+    def deploy_argv(self, servers: list[Gdnsd] | None = None) -> list[str]:
+        """Return the sandbox authdns-update command for `servers` (default: all)."""
+        argv = [sys.executable, "-m", "failover.sandbox.authdns_update",
+                "--repo", self.dns.gerrit.git_url, "--zone", ZONE_PATH, "--yes"]
+        for g in servers or self.gdnsd:
+            argv += ["--gdnsd", str(g.workdir)]
+        return argv
+
+    def write_config(self, **overrides: Any) -> Path:
+        """Rewrite the config with `overrides` (e.g. deploy=[...], verify_timeout=2)."""
+        self.settings.update(overrides)
+        s = self.settings
+        nameservers = ", ".join(f'"{g.address}"' for g in self.gdnsd)
+        deploy = ", ".join(_q(a) for a in s.get("deploy", self.deploy_argv()))
+        lines = [
+            "# failover configuration of the sandbox (written by failover.sandbox.world)",
+            "[dns]", f"checkout = {_q(str(self.dns.checkout))}", f'zone_file = "{ZONE_PATH}"',
+            'topic = "openstack-failover"', f"deploy = [{deploy}]",
+            f"deploy_timeout = {s.get('deploy_timeout', 60)}", "",
+            "[gerrit]", f'url = "{self.dns.gerrit.rest_url}"', "timeout = 5",
+            f"review_timeout = {s.get('review_timeout', 60)}",
+            f"poll_interval = {s.get('poll_interval', 0.2)}", "",
+            "[verify]", f"nameservers = [{nameservers}]",
+            f"timeout = {s.get('verify_timeout', 20)}", "query_timeout = 1",
+            f"interval = {s.get('verify_interval', 0.2)}", "",
+            "[haproxy]", "timeout = 2", "connect_timeout = 1", "",
+            "[audit]", f"log = {_q(str(self.audit_path))}", "",
+            f"[regions.{REGION}]", f'fqdn = "openstack.{REGION}.wikimediacloud.org"',
+            "services = [" + ", ".join(f'"{x}"' for x in self.haproxy.services) + "]", "",
+        ]
+        for name, c in self.haproxy.controllers.items():
+            lines += [f"[regions.{REGION}.controllers.{name}]",
+                      f'target = "{name}.wikimedia.org."', f'stats = "{c.stats_url}"', ""]
+        self.config_path.write_text("\n".join(lines), encoding="utf-8")
+        return self.config_path
+
+
+def _q(text: str) -> str:
+    """Return `text` as a TOML basic string."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+@contextmanager
+def start_world(workdir: Path | None = None, *, auto_merge_after: float | None = 0.5,
+                primary: str = CONTROLLERS[0], nameservers: int = 2,
+                services: tuple[str, ...] = SERVICES) -> Iterator[World]:
+    """Yield a running World whose record points at `primary`; stop everything on exit.
+
+    `auto_merge_after`: the sandbox reviewer approves and merges each pushed change after
+    that many seconds (None: only when a test calls `world.dns.gerrit.approve_and_merge`).
+    """
+    own = workdir is None
+    root = Path(tempfile.mkdtemp(prefix="fo-world-", dir="/tmp")) if own else workdir
+    assert root is not None
+    records = (RegionRecord(REGION, f"{primary}.wikimedia.org."),
+               RegionRecord("codfw1dev", "cloudcontrol2001-dev.wikimedia.org."))
+    try:
+        with ExitStack() as stack:
+            hap = stack.enter_context(start_region(services, CONTROLLERS, name=REGION,
+                                                   workdir=_sub(root, "hap")))
+            dns = stack.enter_context(dns_sandbox(_sub(root, "git"), records,
+                                                  auto_merge_after=auto_merge_after))
+            template = (dns.checkout / ZONE_PATH).read_text()
+            zones = {zone_name(ZONE_PATH): render_template(template, serial=1)}
+            servers = [stack.enter_context(start_gdnsd(zones, _sub(root, f"ns{i}")))
+                       for i in range(nameservers)]
+            (root / "state").mkdir(mode=0o700, exist_ok=True)
+            world = World(root, hap, dns, servers, root / "config.toml")
+            world.write_config()
+            yield world
+    finally:
+        if own:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def _sub(root: Path, name: str) -> Path:
+    path = root / name
+    path.mkdir(parents=True, exist_ok=True)
+    return path
