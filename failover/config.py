@@ -103,6 +103,7 @@ class HaproxyConfig:
     frontend_pattern: str = "{service}_frontend"
     backend_pattern: str = "{service}_backend"
     ssh_command: tuple[str, ...] = ("sudo", "socat", "{socket}", "stdio")
+    ssh_config: str | None = None  # passed as `ssh -F PATH`; else the operator's own config
 
 
 @dataclass(frozen=True)
@@ -334,7 +335,7 @@ def _table(p: _Problems, raw: Mapping[str, Any], key: str) -> Mapping[str, Any]:
 
 def _parse_haproxy(p: _Problems, t: Mapping[str, Any]) -> HaproxyConfig:
     p.unknown_keys(t, "haproxy", {"connect_timeout", "timeout", "max_bytes", "frontend_pattern",
-                                  "backend_pattern", "ssh_command"})
+                                  "backend_pattern", "ssh_command", "ssh_config"})
     d = HaproxyConfig()
     patterns = {}
     for key in ("frontend_pattern", "backend_pattern"):
@@ -352,6 +353,7 @@ def _parse_haproxy(p: _Problems, t: Mapping[str, Any]) -> HaproxyConfig:
         connect_timeout=p.positive(t, "haproxy.connect_timeout", d.connect_timeout),
         timeout=p.positive(t, "haproxy.timeout", d.timeout),
         max_bytes=max_bytes, ssh_command=ssh_command, **patterns,
+        ssh_config=p.get(t, "haproxy.ssh_config", str),
     )
 
 
@@ -554,3 +556,7 @@ def _check_stats_url(p: _Problems, key: str, url: str) -> None:
         p.add(key, f"{url!r} names no host")
     elif parts.scheme == "unix" and not parts.path.startswith("/"):
         p.add(key, f"{url!r}: a unix socket URL is unix:///absolute/path")
+    elif parts.scheme == "ssh" and (parts.path in ("", "/")) == (
+            not parts.query.startswith("url=http")):
+        p.add(key, f"{url!r}: write ssh://[user@]host[:port]/path/to/haproxy.sock, or "
+                   "ssh://[user@]host?url=http://127.0.0.1:9900/stats;csv (read by remote curl)")

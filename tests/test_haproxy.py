@@ -223,9 +223,18 @@ def test_unix_socket_missing_hung_or_not_haproxy() -> None:
         short.rmdir()
 
 
-def test_ssh_is_not_supported_yet() -> None:
-    with pytest.raises(StatsReadError, match="not supported yet"):
-        read_stats(controller("ssh://cc.example.org/run/haproxy/haproxy.sock"), FAST)
+@pytest.mark.parametrize(("url", "reason"), [
+    ("ssh://cc.example.org", "either a socket path"),
+    ("ssh://cc.example.org/run/h.sock?url=http://127.0.0.1:9900/stats;csv", "either a socket"),
+    ("ssh://cc.example.org?url=ftp://127.0.0.1/stats", "must be an http"),
+    ("ssh://admin:secret@cc.example.org/run/h.sock", "must not carry a password"),
+    ("ssh://cc.example.org:99999/run/h.sock", "port is not a number"),
+])
+def test_malformed_ssh_urls_are_refused_before_running_ssh(url: str, reason: str) -> None:
+    """Real SSH reads are tested in tests/test_haproxy_ssh.py against a real sshd."""
+    with pytest.raises(StatsReadError, match=reason) as info:
+        read_stats(controller(url), FAST)
+    assert "secret" not in str(info.value)
 
 
 # --- the real HAProxy ----------------------------------------------------------------------
