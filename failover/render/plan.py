@@ -85,10 +85,12 @@ class PlanView:
         if plan.sessions:
             total = sum(plan.sessions.values())
             per = ", ".join(f"{k} {v}" for k, v in plan.sessions.items() if v)
-            parts.append(f"{escape(plan.current or '')} holds {total} client session(s)"
-                         f"{' (' + escape(per) + ')' if per else ''}: the two HAProxy share no "
-                         "session state (stick tables are local), so those clients reconnect "
-                         f"to {escape(plan.target.name)}.")
+            who = escape(plan.current or "")
+            parts.append(
+                f"{who} holds {total} client session(s) ({escape(per)}): the two HAProxy share "
+                "no session state (stick tables are local), so those clients reconnect to "
+                f"{escape(plan.target.name)}." if total else
+                f"{who} holds no client sessions now: no client has to reconnect.")
         if plan.edit and plan.edit.diff:
             parts.append(Panel(Syntax(plan.edit.diff, "diff", theme="ansi_dark"),
                                title="zone change", title_align="left"))

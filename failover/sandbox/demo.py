@@ -1,27 +1,27 @@
-"""`make demo`: the tool run against the sandbox's real HAProxy, step by step.
+"""`make demo`: a whole failover in the local sandbox, step by step, as an operator runs it.
 
-Starts two HAProxy (eqiad1's controllers, production's services) with tiny backends on
-127.0.0.1 in a temp dir, writes a config there, runs `failover health` and `failover status`
-as an operator would, breaks things, shows them again, and cleans everything up (also on Ctrl-C).
+Starts the sandbox world on 127.0.0.1 (two real HAProxy with their backends, operations/dns
+behind the Gerrit stand-in, two real gdnsd, the sandbox's authdns-update), then runs:
+`failover status`, `failover promote --dry-run`, the real promote (the sandbox reviewer
+approves and merges the change), `failover verify`, and a failover back after a backend on
+the new primary fails. Everything is stopped and removed at the end, also on Ctrl-C.
 
 Run: python -m failover.sandbox.demo
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
-import tempfile
-from pathlib import Path
 
 from rich.console import Console
 
-from failover.config import DEFAULT_SERVICES
-from failover.sandbox.haproxy import CONTROLLERS, SandboxRegion, start_region
+from failover.sandbox.world import CONTROLLERS, REGION, World, start_world
 
 console = Console()
-PRIMARY, STANDBY = CONTROLLERS
+OLD, NEW = CONTROLLERS
 
 
 def step(title: str, why: str) -> None:
@@ -30,51 +30,58 @@ def step(title: str, why: str) -> None:
     console.print(f"[dim]{why}[/]")
 
 
-def failover(*args: str) -> int:
+def failover(world: World, *args: str) -> int:
     """Run `failover ARGS...` as the operator would, output straight to the terminal."""
     argv = [sys.executable, "-m", "failover.cli", *args]
     console.print(f"[bold cyan]$ failover {' '.join(args)}[/]")
-    code = subprocess.run(argv, timeout=60, check=False).returncode
+    env = {**world.env, "COLUMNS": os.environ.get("COLUMNS", "110"), "TMUX": "demo"}
+    code = subprocess.run(argv, timeout=300, check=False, env=env,
+                          stdin=subprocess.DEVNULL).returncode
     console.print(f"[dim](exit {code})[/]")
     return code
 
 
-def demo(sandbox: SandboxRegion) -> None:
-    """Walk through the steps against a running sandbox."""
-    config = str(sandbox.write_config(stats="http"))
-    console.print(f"config written to {config}")
-    for name, c in sandbox.controllers.items():
-        console.print(f"  {name}: stats {c.stats_url}, admin socket {c.socket_path}")
+def demo(world: World) -> int:
+    """Walk through a failover and a failback; return 0 when every step did what it should."""
+    console.print(f"config: {world.config_path} (FAILOVER_CONFIG is set for every command)")
+    bad = 0
+    step("1. Where does the name point, and can each controller serve?",
+         "Both nameservers answer the CNAME to cloudcontrol1003; both HAProxy are healthy.")
+    bad += failover(world, "status") != 0
 
-    step("1. Both controllers healthy",
-         "Each HAProxy lists both controllers in every backend; glance_api has the second "
-         "one as a backup server. Exit 0: both could take the region's traffic.")
-    failover("health", "eqiad1", "--config", config)
+    step("2. Preview the failover (before the maintenance window)",
+         "--dry-run reads everything, builds the change in a temporary worktree and shows the "
+         "diff, the commit message, the push, the deploy and the nameservers; it pushes, "
+         "deploys and changes nothing.")
+    bad += failover(world, "promote", REGION, NEW, "--dry-run", "--bug", "T12345") != 0
 
-    step("2. Status: one line per controller", "Informational, always exit 0.")
-    failover("status", "--config", config)
+    step("3. The failover",
+         "Pushed to the Gerrit stand-in, approved and merged by the sandbox reviewer, deployed "
+         "to both gdnsd by the sandbox authdns-update, verified at every nameserver.")
+    bad += failover(world, "promote", REGION, NEW, "--yes", "--bug", "T12345",
+                    "--reason", "cloudcontrol1003 maintenance") != 0
 
-    step(f"3. nova_api stopped on {PRIMARY}, glance_api's primary too",
-         "HAProxy marks those servers DOWN after two failed checks: the services still run "
-         "on the other controller (glance_api only on its backup). Still healthy.")
-    sandbox.stop_backend("nova_api", PRIMARY)
-    sandbox.stop_backend("glance_api", PRIMARY)
-    sandbox.wait_checked()
-    failover("health", "eqiad1", "--config", config)
+    step("4. Verify, as after any DNS change", "Every nameserver answers the new target.")
+    bad += failover(world, "verify", REGION, "--expect", NEW, "--once") != 0
 
-    step(f"4. designate in maintenance on {STANDBY}'s HAProxy",
-         "Both designate servers put in MAINT through the admin socket: no server takes "
-         "new sessions there, so that controller is not healthy (exit 3).")
-    for server in CONTROLLERS:
-        sandbox.set_server_state(STANDBY, "designate", server, "maint")
-    failover("health", "eqiad1", STANDBY, "--config", config)
+    step("5. Running it again: nothing to do", f"The name already points at {NEW}: exit 0.")
+    bad += failover(world, "promote", REGION, NEW, "--yes") != 0
 
-    step(f"5. HAProxy on {PRIMARY} stopped",
-         "An HAProxy that does not answer is reported unreachable with the reason; the other "
-         "is still read (both are read at the same time, each with a timeout).")
-    sandbox.stop_haproxy(PRIMARY)
-    failover("status", "--config", config)
-    failover("health", "eqiad1", PRIMARY, "--config", config, "--json")
+    step(f"6. nova_api's backend on {NEW} fails: fail back to {OLD}",
+         f"HAProxy marks {NEW}'s nova_api server DOWN on both controllers; {OLD} still serves "
+         "it (UP 1/2), so it can take the traffic back.")
+    world.haproxy.stop_backend("nova_api", NEW)
+    world.haproxy.wait_server_status(OLD, "nova_api", NEW, "DOWN")
+    bad += failover(world, "health", REGION) != 0
+    bad += failover(world, "promote", REGION, OLD, "--yes", "--bug", "T12345",
+                    "--reason", f"nova_api down on {NEW}") != 0
+    bad += failover(world, "status") != 0
+
+    step("7. The audit log", "One JSON line per step and outcome, for every run.")
+    lines = world.audit_path.read_text().splitlines()
+    console.print(f"{len(lines)} lines in {world.audit_path}; the last one:")
+    console.print_json(lines[-1])
+    return 1 if bad else 0
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -83,26 +90,22 @@ def _interrupt(signum: int, frame: object) -> None:
 
 def main() -> int:
     """Run the demo; return its exit code (130 on Ctrl-C, after cleaning up)."""
-    # Ctrl-C and SIGTERM both unwind through the cleanup below, even when started in the
-    # background (where the shell leaves SIGINT ignored and Python would not see it).
+    # Ctrl-C and SIGTERM both unwind through the cleanup, even when started in the background
+    # (where the shell leaves SIGINT ignored and Python would not see it).
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _interrupt)
-    workdir = Path(tempfile.mkdtemp(prefix="fo-demo-", dir="/tmp"))
     try:
         step("Starting the sandbox",
-             f"Two real HAProxy ({', '.join(CONTROLLERS)}) and {2 * len(DEFAULT_SERVICES)} "
-             f"tiny HTTP backends on 127.0.0.1, in {workdir}")
-        with start_region(DEFAULT_SERVICES, CONTROLLERS, workdir=workdir) as sandbox:
-            demo(sandbox)
+             "Two real HAProxy with 16 tiny HTTP backends, a git repository behind the Gerrit "
+             "stand-in and an operator's checkout, two real gdnsd: all on 127.0.0.1.")
+        with start_world(auto_merge_after=1.0) as world:
+            code = demo(world)
     except KeyboardInterrupt:
         console.print("[yellow]interrupted: everything stopped[/]")
         return 130
-    finally:
-        import shutil
-
-        shutil.rmtree(workdir, ignore_errors=True)
-    console.rule("[bold]Done: every HAProxy and backend stopped, temp dir removed")
-    return 0
+    console.rule("[bold]Done: every server stopped, temporary directory removed"
+                 + ("" if code == 0 else " (a step did not do what it should: see above)"))
+    return code
 
 
 if __name__ == "__main__":
