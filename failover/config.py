@@ -102,7 +102,8 @@ class HaproxyConfig:
     max_bytes: int = 16 * 1024 * 1024
     frontend_pattern: str = "{service}_frontend"
     backend_pattern: str = "{service}_backend"
-    ssh_command: tuple[str, ...] = ("sudo", "socat", "{socket}", "stdio")
+    # unix-connect: a bare path makes socat create a plain file where no socket is
+    ssh_command: tuple[str, ...] = ("sudo", "socat", "unix-connect:{socket}", "stdio")
     ssh_config: str | None = None  # passed as `ssh -F PATH`; else the operator's own config
 
 
