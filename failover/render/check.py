@@ -1,0 +1,63 @@
+"""Render a check result in the monitoring plugin format: status line, perfdata, long output.
+
+    OK - openstack.eqiad1 -> cloudcontrol1004, HAProxy healthy (8/8 services); standby ... \
+| 'cloudcontrol1003_services_up'=8;;;0;8 ... 'dns_rtt_max'=0.4ms;;;0
+    nameserver 208.80.154.238: cloudcontrol1004.wikimedia.org. (cloudcontrol1004) matches 0.4 ms
+    cloudcontrol1004: reachable, 8/8 services healthy, stats read in 12.3 ms
+"""
+
+from __future__ import annotations
+
+from failover.monitor import CheckResult, PerfDatum
+
+
+def number(value: float | None) -> str:
+    """Return a perfdata number: no exponent, no trailing zeros; "" for None."""
+    if value is None:
+        return ""
+    text = f"{value:.3f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+def perfdatum(p: PerfDatum) -> str:
+    """Return 'label'=value[UOM];warn;crit;min;max, empty trailing fields left out."""
+    label = p.label.replace("'", "").replace("=", "_")
+    fields = [f"{number(p.value)}{p.uom}", number(p.warn), number(p.crit), number(p.minimum),
+              number(p.maximum)]
+    while fields and fields[-1] == "":
+        fields.pop()
+    return f"'{label}'=" + ";".join(fields)
+
+
+def one_line(text: str) -> str:
+    """Return `text` on one line, without the `|` that starts the perfdata."""
+    return " ".join(text.replace("|", "/").split())
+
+
+def long_output(result: CheckResult) -> list[str]:
+    """Return the lines after the status line: each nameserver's answer, each controller."""
+    lines = [one_line(d) for d in result.details]
+    if result.dns is not None:
+        for a in result.dns.servers:
+            rtt = f" {a.rtt_ms:.1f} ms" if a.rtt_ms is not None else ""
+            who = f" ({a.controller})" if a.controller else ""
+            lines.append(one_line(f"nameserver {a.server}: {a.answer or '-'}{who} "
+                                  f"{a.verdict}{rtt}"))
+    if result.health is not None:
+        for c in result.health.controllers.values():
+            total = len(c.services)
+            if not c.reachable:
+                text = f"unreachable: {c.error}"
+            else:
+                failing = f"; failing: {', '.join(c.failing)}" if c.failing else ""
+                text = f"{total - len(c.failing)}/{total} services healthy{failing}"
+            lines.append(one_line(f"{c.name}: {text}, stats read in {c.fetch_ms:.1f} ms"))
+    return lines
+
+
+def plugin_output(result: CheckResult) -> str:
+    """Return the whole plugin output: `STATE - message | perfdata`, then the long output."""
+    line = f"{result.name} - {one_line(result.message)}"
+    if result.perfdata:
+        line += " | " + " ".join(perfdatum(p) for p in result.perfdata)
+    return "\n".join([line, *long_output(result)]) + "\n"

@@ -1,0 +1,285 @@
+"""`failover check` (monitoring plugin) against the real sandbox: HAProxy and gdnsd on loopback."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from failover import monitor
+from failover.monitor import CRITICAL, OK, DisagreementLog, PerfDatum
+from failover.render.check import perfdatum
+from failover.sandbox.backends import SilentListener, free_port
+from failover.sandbox.gdnsd import Gdnsd, start_gdnsd, wikimediacloud_zone
+from failover.sandbox.haproxy import SandboxRegion, haproxy_available, start_region
+from tests.conftest import CliResult, RunCli
+
+C3, C4 = "cloudcontrol1003", "cloudcontrol1004"
+SERVICES = ("keystone_public", "nova_api", "glance_api")
+ZONE = "wikimediacloud.org"
+PERF = re.compile(r"^'[^'=]+'=-?[0-9.]+(?:s|ms|%|B|KB|MB|c)?(?:;[0-9.]*){0,4}$")
+"""One perfdata item as the plugin guidelines define it."""
+
+pytestmark = pytest.mark.skipif(not haproxy_available(), reason="haproxy not installed")
+
+
+@pytest.fixture(scope="module")
+def running() -> Iterator[SandboxRegion]:
+    with start_region(SERVICES) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture(scope="module")
+def nameservers() -> Iterator[tuple[Gdnsd, Gdnsd]]:
+    zones = {ZONE: wikimediacloud_zone()}  # eqiad1 -> cloudcontrol1003
+    with start_gdnsd(zones) as first, start_gdnsd(zones) as second:
+        yield first, second
+
+
+@pytest.fixture
+def sandbox(running: SandboxRegion, nameservers: tuple[Gdnsd, Gdnsd]) -> Iterator[SandboxRegion]:
+    """The sandbox, brought back to healthy and agreeing after each test."""
+    yield running
+    running.reset()
+    for ns in nameservers:
+        point(ns, C3)
+
+
+def point(ns: Gdnsd, controller: str) -> None:
+    """Make `ns` answer `controller` for openstack.eqiad1 (served at once)."""
+    ns.set_zone(ZONE, wikimediacloud_zone({"eqiad1": f"{controller}.wikimedia.org."}))
+    ns.reload()
+
+
+def write_config(sandbox: SandboxRegion, servers: list[str], path: Path) -> str:
+    quoted = ", ".join(f'"{s}"' for s in servers)
+    path.write_text(sandbox.config_toml(timeout=1.0) +
+                    f"\n[verify]\nnameservers = [{quoted}]\nquery_timeout = 0.5\n")
+    return str(path)
+
+
+@pytest.fixture
+def config(sandbox: SandboxRegion, nameservers: tuple[Gdnsd, Gdnsd], tmp_path: Path) -> str:
+    return write_config(sandbox, [ns.address for ns in nameservers], tmp_path / "check.toml")
+
+
+def check(run_cli: RunCli, config: str, tmp_path: Path, *args: str) -> CliResult:
+    return run_cli("check", "eqiad1", "--config", config,
+                   "--state-file", str(tmp_path / "state.json"), *args)
+
+
+def status_line(r: CliResult) -> tuple[str, list[str]]:
+    """Return the message and the perfdata items of the first line (checked for syntax)."""
+    assert "Traceback" not in r.stdout + r.stderr
+    first = r.stdout.splitlines()[0]
+    message, _, perf = first.partition(" | ")
+    items = perf.split()
+    for item in items:
+        assert PERF.match(item), item
+    return message, items
+
+
+def test_ok(run_cli: RunCli, config: str, tmp_path: Path) -> None:
+    r = check(run_cli, config, tmp_path)
+    message, perf = status_line(r)
+    assert r.code == OK, r.stdout
+    assert message == (f"OK - openstack.eqiad1 -> {C3}, HAProxy healthy (3/3 services); "
+                       f"standby {C4} healthy")
+    assert f"'{C3}_services_up'=3;;;0;3" in perf and f"'{C4}_services_up'=3;;;0;3" in perf
+    assert "'dns_servers_answering'=2;;;0;2" in perf and "'dns_disagree_age'=0s;;900;0" in perf
+    names = {p.split("=")[0] for p in perf}
+    assert {"'dns_rtt_max'", f"'{C3}_stats_fetch'", f"'{C4}_stats_fetch'"} <= names
+    assert f"{C4}: 3/3 services healthy" in r.stdout and "matches" in r.stdout
+
+
+def test_standby_unhealthy_is_warning(run_cli: RunCli, sandbox: SandboxRegion, config: str,
+                                      tmp_path: Path) -> None:
+    for server in (C3, C4):
+        sandbox.set_server_state(C4, "nova_api", server, "maint")
+    r = check(run_cli, config, tmp_path)
+    message, perf = status_line(r)
+    assert r.code == 1
+    assert message.startswith(f"WARNING - standby {C4} UNHEALTHY (2/3 services; failing: "
+                              "nova_api); openstack.eqiad1 -> cloudcontrol1003, HAProxy healthy")
+    assert f"'{C4}_services_up'=2;;;0;3" in perf
+
+
+def test_primary_unhealthy_is_critical(run_cli: RunCli, sandbox: SandboxRegion, config: str,
+                                       tmp_path: Path) -> None:
+    sandbox.stop_backend("nova_api", C3)
+    sandbox.stop_backend("nova_api", C4)
+    sandbox.wait_checked()
+    r = check(run_cli, config, tmp_path)
+    message, _ = status_line(r)
+    assert r.code == CRITICAL
+    assert message.startswith(f"CRITICAL - openstack.eqiad1 -> {C3}, HAProxy UNHEALTHY "
+                              "(2/3 services; failing: nova_api)")
+    assert f"standby {C4} UNHEALTHY" in message
+
+
+def test_primary_haproxy_stopped_is_critical(run_cli: RunCli, sandbox: SandboxRegion,
+                                             config: str, tmp_path: Path) -> None:
+    sandbox.stop_haproxy(C3)
+    r = check(run_cli, config, tmp_path)
+    message, perf = status_line(r)
+    assert r.code == CRITICAL
+    assert message.startswith(f"CRITICAL - openstack.eqiad1 -> {C3}, HAProxy unreachable: "
+                              "connection refused")
+    assert f"'{C3}_services_up'=0;;;0;3" in perf
+
+
+def test_name_pointing_to_no_controller_is_critical(run_cli: RunCli, sandbox: SandboxRegion,
+                                                    nameservers: tuple[Gdnsd, Gdnsd],
+                                                    config: str, tmp_path: Path) -> None:
+    for ns in nameservers:
+        point(ns, "cloudcontrol9999")
+    r = check(run_cli, config, tmp_path)
+    message, _ = status_line(r)
+    assert r.code == CRITICAL
+    assert message == ("CRITICAL - openstack.eqiad1 -> cloudcontrol9999.wikimedia.org.: no known "
+                       f"controller (known: {C3}, {C4})")
+
+
+def test_disagreement_warns_within_grace_then_is_critical(
+        run_cli: RunCli, sandbox: SandboxRegion, nameservers: tuple[Gdnsd, Gdnsd], config: str,
+        tmp_path: Path) -> None:
+    first, second = nameservers
+    point(first, C4)
+    r = check(run_cli, config, tmp_path, "--grace", "600")
+    message, perf = status_line(r)
+    assert r.code == 1
+    assert message.startswith("WARNING - nameservers disagree for 0s (grace 600s): "
+                              f"{first.address} -> {C4}, {second.address} -> {C3}")
+    assert f"also serving {C4} healthy" in message
+    state = json.loads((tmp_path / "state.json").read_text())
+    state["eqiad1"]["since"] -= 700  # first seen 700 s ago
+    (tmp_path / "state.json").write_text(json.dumps(state))
+    r = check(run_cli, config, tmp_path, "--grace", "600")
+    message, perf = status_line(r)
+    assert r.code == CRITICAL and "nameservers disagree for 700s (grace 600s)" in message
+    assert "'dns_disagree_age'=700s;;600;0" in perf
+    point(first, C3)
+    assert check(run_cli, config, tmp_path).code == OK
+    assert "eqiad1" not in json.loads((tmp_path / "state.json").read_text())
+
+
+def test_no_nameserver_answered_is_unknown(run_cli: RunCli, sandbox: SandboxRegion,
+                                           tmp_path: Path) -> None:
+    dead = [f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"]
+    r = check(run_cli, write_config(sandbox, dead, tmp_path / "dead.toml"), tmp_path)
+    message, _ = status_line(r)
+    assert r.code == 3
+    assert message == ("UNKNOWN - no nameserver answered for openstack.eqiad1.wikimediacloud.org"
+                       f" ({dead[0]} timeout, {dead[1]} timeout)")
+
+
+def test_some_nameserver_silent_is_warning(run_cli: RunCli, sandbox: SandboxRegion,
+                                           nameservers: tuple[Gdnsd, Gdnsd],
+                                           tmp_path: Path) -> None:
+    dead = f"127.0.0.1:{free_port()}"
+    cfg = write_config(sandbox, [nameservers[0].address, dead], tmp_path / "half.toml")
+    r = check(run_cli, cfg, tmp_path)
+    message, _ = status_line(r)
+    assert r.code == 1 and message.startswith(
+        f"WARNING - 1 of 2 nameservers did not answer ({dead})")
+
+
+@pytest.mark.parametrize(("content", "expected"), [
+    (None, "UNKNOWN - configuration file not found"),
+    ("[regions.eqiad1]\nfqdn = 3\n", "UNKNOWN - configuration error: "),
+    ("not toml [", "UNKNOWN - configuration error: "),
+])
+def test_config_errors_are_unknown(run_cli: RunCli, tmp_path: Path, content: str | None,
+                                   expected: str) -> None:
+    path = tmp_path / "bad.toml"
+    if content is not None:
+        path.write_text(content)
+    r = check(run_cli, str(path), tmp_path)
+    assert r.code == 3 and r.stdout.startswith(expected)
+    assert "Traceback" not in r.stdout + r.stderr and r.stdout.count("\n") >= 1
+
+
+def test_unknown_region_and_bad_timeout_are_unknown(run_cli: RunCli, config: str,
+                                                    tmp_path: Path) -> None:
+    r = run_cli("check", "nowhere", "--config", config, "--state-file", str(tmp_path / "s"))
+    assert r.code == 3 and r.stdout.startswith("UNKNOWN - unknown region 'nowhere'")
+    r = check(run_cli, config, tmp_path, "--timeout", "0")
+    assert r.code == 3 and "--timeout must be positive" in r.stdout
+
+
+def test_unexpected_error_is_unknown_without_traceback(run_cli: RunCli, config: str,
+                                                       tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(monitor, "run_check", boom)
+    r = check(run_cli, config, tmp_path)
+    assert (r.code, r.stdout) == (3, "UNKNOWN - unexpected error: RuntimeError: boom\n")
+
+
+def test_hung_servers_stay_within_the_timeout(run_cli: RunCli, sandbox: SandboxRegion,
+                                              tmp_path: Path) -> None:
+    """A hung stats endpoint and a nameserver that never answers: the answer comes in time."""
+    with SilentListener() as hung_http, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        udp.bind(("127.0.0.1", 0))  # receives queries, never answers
+        cfg = write_config(sandbox, [f"127.0.0.1:{udp.getsockname()[1]}"], tmp_path / "h.toml")
+        text = Path(cfg).read_text().replace(sandbox.controllers[C3].stats_url,
+                                             f"http://127.0.0.1:{hung_http.port}/stats;csv")
+        Path(cfg).write_text(text)
+        started = time.monotonic()
+        r = check(run_cli, cfg, tmp_path, "--timeout", "1.5")
+        elapsed = time.monotonic() - started
+    message, _ = status_line(r)
+    assert r.code == 3 and "no nameserver answered" in message and "timeout" in message
+    assert f"{C3}: unreachable: timeout after 0.75s waiting for an answer" in r.stdout
+    assert elapsed < 1.5 + 1.0, elapsed  # the bound the option promises, with slack
+
+
+def test_overrun_names_what_did_not_answer(run_cli: RunCli, config: str, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """A call stuck beyond every socket timeout (e.g. name resolution): UNKNOWN at the bound."""
+    release = threading.Event()
+
+    def stuck(*args: Any, **kwargs: Any) -> Any:
+        release.wait(10)
+        raise RuntimeError("released")
+
+    monkeypatch.setattr(monitor, "check_region", stuck)
+    try:
+        r = check(run_cli, config, tmp_path, "--timeout", "0.5")
+    finally:
+        release.set()
+    assert (r.code, r.stdout) == (3, "UNKNOWN - check timed out after 0.5s: no answer from "
+                                     "the nameservers\n")
+
+
+# --- pure pieces ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("datum", "text"), [
+    (PerfDatum("a_services_up", 8, minimum=0, maximum=8), "'a_services_up'=8;;;0;8"),
+    (PerfDatum("dns_rtt_max", 0.25, "ms", minimum=0), "'dns_rtt_max'=0.25ms;;;0"),
+    (PerfDatum("age", 12, "s", crit=900, minimum=0), "'age'=12s;;900;0"),
+    (PerfDatum("x'y=z", 1.0), "'xy_z'=1"),
+])
+def test_perfdata_syntax(datum: PerfDatum, text: str) -> None:
+    assert perfdatum(datum) == text
+
+
+def test_state_file_unwritable_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    log = DisagreementLog(blocker / "sub" / "state.json")
+    with pytest.raises(monitor.StateFileError, match=r"cannot (read|write) state file"):
+        log.since("eqiad1", 100.0)
+    log = DisagreementLog(tmp_path / "ok.json")
+    assert log.since("eqiad1", 100.0) == 100.0 and log.since("eqiad1", 200.0) == 100.0
+    log.clear("eqiad1")
+    assert log.since("eqiad1", 300.0) == 300.0
