@@ -16,7 +16,8 @@ from pathlib import Path
 
 from benchmarks.run import Figure
 from failover.config import load_config
-from failover.plan import Plan, PromoteRequest, Promotion, Step
+from failover.plan import Plan, PromoteRequest, QuietObserver
+from failover.promotion import Promotion
 from failover.sandbox.dnsrepo import ZONE_PATH
 from failover.sandbox.world import CONTROLLERS, REGION, World, start_world
 
@@ -24,33 +25,11 @@ WAITS = ("review", "deploy", "confirm-push", "confirm-deploy")
 """Steps that wait for people or other systems, not the tool's own work."""
 
 
-class _Quiet:
-    """An observer that shows nothing and says go."""
-
-    def step_started(self, step: Step) -> None:
-        """Nothing."""
-
-    def step_finished(self, step: Step) -> None:
-        """Nothing."""
-
-    def preview(self, plan: Plan) -> None:
-        """Nothing."""
-
-    def progress(self, step: Step, text: str) -> None:
-        """Nothing."""
-
-    def warn(self, text: str) -> None:
-        """Nothing."""
-
-    def confirm(self, question: str) -> None:
-        """Go."""
-
-
 def promote_once(world: World, target: str) -> tuple[float, Plan]:
     """Return the wall time of one in-process promote to `target`, and its plan."""
     cfg = load_config(world.config_path)
     start = time.perf_counter()
-    plan = Promotion(cfg, PromoteRequest(REGION, target, yes=True), _Quiet()).run()
+    plan = Promotion(cfg, PromoteRequest(REGION, target, yes=True), QuietObserver()).run()
     return time.perf_counter() - start, plan
 
 

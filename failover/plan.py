@@ -1,16 +1,12 @@
-"""The failover as a plan: one list of steps that the real run executes and the dry-run describes.
+"""The failover as a plan: one list of steps, plain data, shared by the real run and the dry-run.
 
-`Promotion(cfg, request, observer).run()` walks the steps of `Plan.steps` in order. The first
-steps only read (lock, both controllers' HAProxy, nameservers, zone at the remote tip, open
-changes in Gerrit) and build the change in a temporary worktree; they run in both modes. The
-steps that act (push, review, deploy, verify) run for real, or, in a dry-run, are described
-with exactly what they would do and marked `would run`. The Plan is data: the Rich view, the
-JSON document and the audit log are renderings of it.
+`failover.promotion.Promotion` fills a Plan and walks its steps: the first ones only read and
+build the change in a temporary worktree (both modes); those that act (push, review, deploy,
+verify) run for real, or, in a dry-run, are described with exactly what they would do and
+marked `would run`. The Rich view, the JSON document and the audit log are renderings of it.
 
 Examples:
-    >>> promotion = Promotion(cfg, PromoteRequest("eqiad1", "cloudcontrol1004", dry_run=True),
-    ...                       observer)                                  # doctest: +SKIP
-    >>> plan = promotion.run()
+    >>> plan = Plan(PromoteRequest("eqiad1", "cloudcontrol1004"), region, target)  # doctest: +SKIP
     >>> [s.key for s in plan.steps]
     ['lock', 'health', 'state', 'prepare', 'confirm-push', 'push', 'review',
      'confirm-deploy', 'deploy', 'verify', 'record']
@@ -18,22 +14,14 @@ Examples:
 
 from __future__ import annotations
 
-import getpass
-import time
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from failover import __version__
-from failover.errors import FailoverError, GateRefused, Interrupted, UsageError
-
 if TYPE_CHECKING:
-    from failover.config import Config, Controller, Region
+    from failover.config import Controller, Region
     from failover.dnscheck import DnsReport
-    from failover.gerrit import ChangeInfo, GerritClient
+    from failover.gerrit import ChangeInfo
     from failover.haproxy import RegionHealth
-    from failover.repo import Checkout, Worktree
     from failover.zone import ZoneEdit
 
 STEPS: tuple[tuple[str, str, bool], ...] = (
@@ -81,7 +69,7 @@ class Step:
     def to_dict(self) -> dict[str, Any]:
         """Return the step as JSON-able data."""
         return {"key": self.key, "title": self.title, "status": self.status,
-                "summary": self.summary, "seconds": _round(self.seconds)}
+                "summary": self.summary, "seconds": round_seconds(self.seconds)}
 
 
 @dataclass
@@ -176,387 +164,28 @@ class Observer(Protocol):
         """Return on go; raise GateRefused on abort."""
 
 
-class Promotion:
-    """Runs one promote: builds the plan, then walks its steps (or describes them)."""
+class QuietObserver:
+    """An Observer that shows nothing and answers go (benchmarks, automation)."""
 
-    def __init__(self, cfg: Config, request: PromoteRequest, observer: Observer) -> None:
-        self.cfg = cfg
-        self.request = request
-        self.observer = observer
-        region = cfg.region(request.region)
-        self.plan = Plan(request=request, region=region, target=region.controller(request.target),
-                         deploy=cfg.dns.deploy)
-        if request.bug is not None:
-            from failover.repo import BUG_RE
+    def step_started(self, step: Step) -> None:
+        """Show nothing."""
 
-            if not BUG_RE.match(request.bug):
-                raise UsageError(f"bad task id {request.bug!r}",
-                                 hint="give a Phabricator task like T12345")
-        from failover.audit import AuditLog, default_audit_path
+    def step_finished(self, step: Step) -> None:
+        """Show nothing."""
 
-        self.audit = AuditLog(cfg.audit_log or default_audit_path(), {
-            "region": request.region, "to": request.target, "reason": request.reason,
-            "bug": request.bug, "forced": request.force, "dry_run": request.dry_run})
-        self._checkout: Checkout | None = None
-        self._worktree: Worktree | None = None
-        self._gerrit: GerritClient | None = None
+    def preview(self, plan: Plan) -> None:
+        """Show nothing."""
 
-    def run(self) -> Plan:
-        """Return the plan after walking every step; raise the error that stopped it, if any."""
-        plan = self.plan
-        handlers: dict[str, Callable[[], None]] = {
-            "health": self._health, "state": self._state,
-            "prepare": self._prepare, "confirm-push": lambda: self._confirm("push"),
-            "push": self._push, "review": self._review,
-            "confirm-deploy": lambda: self._confirm("deploy"), "deploy": self._deploy,
-            "verify": self._verify,
-        }
-        try:
-            with ExitStack() as stack:
-                self._stack = stack
-                for step in plan.steps:
-                    if step.key == "record":
-                        break
-                    if step.key == "lock":
-                        self._walk(step, self._lock)
-                    elif step.status == "pending":
-                        self._walk(step, handlers[step.key])
-                    else:
-                        self.observer.step_finished(step)
-                    if step.key == "prepare" and plan.kind != "nothing to do":
-                        self.observer.preview(plan)
-                    if plan.outcome == "stopped":
-                        break
-            plan.outcome = "done" if plan.outcome in ("pending", "running") else plan.outcome
-            plan.exit_code = 0
-            return plan
-        except KeyboardInterrupt:
-            stopped = Interrupted(self._resume_text("interrupted"))
-            self._fail("interrupted", stopped)
-            raise stopped from None
-        except FailoverError as exc:
-            self._fail("refused" if isinstance(exc, GateRefused) else "failed", exc)
-            raise
-        finally:
-            self._record()
+    def progress(self, step: Step, text: str) -> None:
+        """Show nothing."""
 
-    # -- walking ------------------------------------------------------------------------------
+    def warn(self, text: str) -> None:
+        """Show nothing."""
 
-    def _walk(self, step: Step, handler: Callable[[], None]) -> None:
-        if self.request.dry_run and step.acts:
-            step.status = "would run"
-            step.summary = self._describe(step.key)
-            self.observer.step_finished(step)
-            return
-        step.status = "running"
-        self.observer.step_started(step)
-        start = time.monotonic()
-        try:
-            handler()
-        finally:
-            step.seconds = time.monotonic() - start
-        if step.status == "running":
-            step.status = "done"
-        self.audit.record(step.key, step.status, summary=step.summary,
-                          seconds=_round(step.seconds), change_url=self.plan.change_url)
-        self.observer.step_finished(step)
-
-    def _fail(self, outcome: str, exc: FailoverError) -> None:
-        plan = self.plan
-        for step in plan.steps:
-            if step.status == "running":
-                step.status = "interrupted" if outcome == "interrupted" else outcome
-                step.summary = exc.message
-                self.audit.record(step.key, step.status, summary=step.summary,
-                                  change_url=plan.change_url)
-                self.observer.step_finished(step)
-        plan.outcome, plan.error, plan.exit_code = outcome, str(exc), exc.exit_code
-
-    def _record(self) -> None:
-        plan = self.plan
-        step = plan.step("record")
-        step.status, step.summary = "done", f"outcome {plan.outcome}"
-        self.audit.record("record", plan.outcome, kind=plan.kind, **{"from": plan.current},
-                          change_url=plan.change_url, error=plan.error,
-                          exit_code=plan.exit_code)
-        self.observer.step_finished(step)
-
-    def _resume_text(self, what: str) -> str:
-        where = f" (change {self.plan.change_url})" if self.plan.change_url else ""
-        return (f"{what}{where}; the checkout is untouched. Run the same command again to "
-                "resume: it finds the open change and goes on from there")
-
-    # -- the steps ----------------------------------------------------------------------------
-
-    def _lock(self) -> None:
-        from failover.lock import FailoverLock
-
-        r = self.request
-        lock = FailoverLock.for_checkout(
-            self.cfg.dns.checkout, f"promote {r.region} {r.target}"
-            + (" --dry-run" if r.dry_run else ""))
-        self._stack.enter_context(lock)
-        self.plan.step("lock").summary = (
-            f"took over a stale lock of {lock.stale.describe()}" if lock.stale else "held")
-
-    def _health(self) -> None:
-        from failover.haproxy import read_region_health
-
-        plan = self.plan
-        plan.health = health = read_region_health(self.cfg, plan.region)
-        target = health.controllers[plan.target.name]
-        plan.step("health").summary = "; ".join(
-            f"{n} {'healthy' if c.healthy else 'UNHEALTHY'}"
-            + ("" if c.reachable else f" ({c.error})") for n, c in health.controllers.items())
-        if not target.healthy:
-            why = target.error if not target.reachable else ", ".join(target.failing)
-            if not self.request.force:
-                raise GateRefused(
-                    f"refusing to promote {plan.target.name}: its HAProxy is not healthy "
-                    f"(failing: {why})",
-                    hint="fix it and check with `failover health`, or pass --force "
-                         "(recorded in the commit and the audit log)")
-            self.observer.warn(f"--force: promoting unhealthy {plan.target.name} ({why})")
-
-    def _state(self) -> None:
-        from failover import repo
-        from failover.dnscheck import check_region
-        from failover.gerrit import GerritClient, credentials
-        from failover.zone import current_target
-
-        plan, cfg = self.plan, self.cfg
-        plan.dns = check_region(cfg, plan.region, plan.target)
-        plan.nameservers = [str(s.server) for s in plan.dns.servers]
-        self._checkout = checkout = repo.open_checkout(cfg.dns.checkout)
-        repo.fetch(checkout, timeout=cfg.gerrit.timeout * 6)
-        text = repo.read_remote_file(checkout, cfg.dns.zone_file)
-        plan.zone_target = current_target(text, plan.region.fqdn, path=cfg.dns.zone_file)
-        zone_ctl = plan.region.controller_for_target(plan.zone_target)
-        plan.current = plan.dns.controller or (zone_ctl.name if zone_ctl else None)
-        self._gerrit = GerritClient(cfg.gerrit.url, auth=credentials(cfg.gerrit.url),
-                                    timeout=cfg.gerrit.timeout, ca_bundle=cfg.gerrit.ca_bundle)
-        plan.push = {"remote": checkout.review.remote, "ref": f"HEAD:refs/for/"
-                     f"{checkout.review.branch}", "options": self._push_options()}
-        self._decide(zone_ctl.name if zone_ctl else None)
-
-    def _decide(self, zone_ctl: str | None) -> None:
-        plan, target = self.plan, self.plan.target.name
-        served = plan.dns is not None and plan.dns.agree and plan.dns.controller == target
-        step = plan.step("state")
-        if zone_ctl == target and served:
-            plan.kind, plan.outcome = "nothing to do", "nothing to do"
-            step.summary = f"{plan.region.fqdn} already points at {target} (zone and nameservers)"
-            plan.skip(tuple(k for k, _, _ in STEPS), "nothing to do")
-            return
-        if zone_ctl == target:
-            plan.kind = "resume deploy"
-            step.summary = "the zone at the remote tip already points at the target; " \
-                           "waiting for deploy and nameservers"
-            plan.skip(("prepare", "confirm-push", "push", "review"), "already merged")
-            return
-        self._find_open_change()
-        current = plan.health.controllers.get(plan.current) if plan.health and plan.current \
-            else None
-        plan.kind = "emergency" if current is not None and not current.healthy else "planned"
-        if plan.change is not None:
-            plan.kind = f"resume review ({plan.kind})"
-            plan.skip(("confirm-push", "push"), f"change {plan.change_url} is already open")
-        step.summary = (f"{plan.kind}: {plan.current or plan.zone_target} -> {target}; "
-                        f"{plan.dns.matching if plan.dns else 0}/{len(plan.nameservers)} "
-                        "nameservers already answer the target")
-
-    def _find_open_change(self) -> None:
-        plan = self.plan
-        assert self._gerrit is not None and self._checkout is not None
-        review = self._checkout.review
-        mine = self._subject()
-        prefix = mine.rsplit(" to ", 1)[0] + " to "
-        for change in self._gerrit.find_open_changes(self.cfg.dns.topic, review.project_name,
-                                                     review.branch):
-            if change.subject == mine:
-                plan.change, plan.change_url = change, change.url
-                plan.change_id = change.change_id
-            elif change.subject.startswith(prefix):
-                raise GateRefused(
-                    f"an open failover change for {plan.region.name} points elsewhere: "
-                    f"{change.url} ({change.subject})",
-                    hint="abandon it in Gerrit (or let it merge) and run again")
-
-    def _prepare(self) -> None:
-        from failover import repo
-        from failover.zone import edit_record, read_zone, validate_zone, write_atomic, zone_name
-
-        plan, cfg = self.plan, self.cfg
-        assert self._checkout is not None
-        self._worktree = wt = self._stack.enter_context(repo.change_worktree(self._checkout))
-        path = wt.path / cfg.dns.zone_file
-        edit = edit_record(read_zone(path), plan.region.fqdn, plan.target.target,
-                           path=cfg.dns.zone_file)
-        validate_zone(edit.new_text, path=cfg.dns.zone_file, zone=zone_name(cfg.dns.zone_file),
-                      checkout=wt.path)
-        write_atomic(path, edit.new_text)
-        commit = repo.commit_change(wt, subject=self._subject(), body=self._body(),
-                                    bug=self.request.bug, change_id=plan.change_id)
-        plan.edit, plan.message, plan.change_id = edit, commit.message, commit.change_id
-        plan.step("prepare").summary = (f"{edit.path}:{edit.record.line}: {edit.old_target} -> "
-                                        f"{edit.new_target}; validated; commit {commit.sha[:12]}")
-
-    def _confirm(self, what: str) -> None:
-        step = self.plan.step(f"confirm-{what}")
-        if self.request.yes:
-            step.summary = "--yes given"
-            return
-        question = {"push": f"Push the change to {self.plan.push.get('remote')} for review?",
-                    "deploy": f"Run the deploy command: {' '.join(self.plan.deploy)}?"}[what]
-        self.observer.confirm(question)
-        step.summary = f"go from {getpass.getuser()}"
-
-    def _push(self) -> None:
-        from failover import repo
-
-        plan, dns = self.plan, self.cfg.dns
-        assert self._worktree is not None and self._checkout is not None
-        result = repo.push_for_review(self._worktree, self._checkout.review, topic=dns.topic,
-                                      reviewers=dns.reviewers, hashtags=dns.hashtags,
-                                      timeout=self.cfg.gerrit.timeout * 6)
-        plan.change_url = result.url
-        kind = "new change" if result.created else "new patch set"
-        plan.step("push").summary = f"{result.url} ({kind})"
-        if self.request.no_wait:
-            plan.outcome = "stopped"
-            plan.skip(tuple(k for k, _, _ in STEPS if k != "record"),
-                      "--no-wait: run the same command again to go on")
-
-    def _review(self) -> None:
-        plan = self.plan
-        assert self._gerrit is not None and self._checkout is not None
-        project = self._checkout.review.project_name
-        if plan.change is None:
-            found = self._gerrit.find_change_by_id(plan.change_id or "", project)
-            if found is None:
-                raise FailoverError(f"the pushed change {plan.change_url} is not found in "
-                                    "Gerrit's REST API", hint="check [gerrit] url")
-            plan.change = found
-        step = plan.step("review")
-
-        def polled(info: ChangeInfo, elapsed: float) -> None:
-            votes = ", ".join(f"{k} {v:+d}" for k, v in info.labels.items()) or "no votes yet"
-            self.observer.progress(step, f"waiting for review of {info.url}: {info.status}, "
-                                         f"{votes} ({elapsed:.0f}s)")
-
-        plan.change = self._gerrit.follow_change(
-            project, plan.change.number, timeout=self.cfg.gerrit.review_timeout,
-            interval=self.cfg.gerrit.poll_interval, on_poll=polled)
-        plan.change_url = plan.change.url
-        step.summary = f"{plan.change.url} merged"
-
-    def _deploy(self) -> None:
-        from failover.deploy import run_deploy
-
-        plan = self.plan
-        step = plan.step("deploy")
-        if not plan.deploy:
-            step.status = "skipped"
-            step.summary = "no [dns] deploy configured: run authdns-update by hand now"
-            self.observer.warn(step.summary + "; waiting for the nameservers")
-            return
-        run_deploy(plan.deploy, timeout=self.cfg.dns.deploy_timeout)
-        step.summary = "exit 0"
-
-    def _verify(self) -> None:
-        from failover.dnscheck import wait_for_agreement
-        from failover.errors import VerifyError
-
-        plan, cfg = self.plan, self.cfg
-        step = plan.step("verify")
-
-        def round_done(report: DnsReport, number: int, pause: float) -> None:
-            plan.dns = report
-            self.observer.progress(step, f"{report.matching}/{len(report.servers)} nameservers "
-                                         f"answer {plan.target.name} (round {number})")
-
-        plan.dns = wait_for_agreement(cfg, plan.region, plan.target, timeout=cfg.verify.timeout,
-                                      interval=cfg.verify.interval, on_round=round_done)
-        if not (plan.dns.agree and plan.dns.controller == plan.target.name):
-            bad = [f"{s.server}: {s.verdict}" for s in plan.dns.servers if not s.ok]
-            raise VerifyError(
-                f"not every nameserver answers {plan.target.target} after "
-                f"{cfg.verify.timeout:.0f}s: {'; '.join(bad)}",
-                hint=f"check the deploy; `failover verify {plan.region.name} --expect "
-                     f"{plan.target.name}` keeps checking")
-        step.summary = f"all {len(plan.dns.servers)} nameservers answer {plan.target.target}"
-
-    # -- texts --------------------------------------------------------------------------------
-
-    def _subject(self) -> str:
-        from failover.zone import zone_name
-
-        zone = zone_name(self.cfg.dns.zone_file)
-        short = self.plan.region.fqdn.removesuffix("." + zone)
-        return f"{zone.split('.')[0]}: fail over {short} to {self.plan.target.name}"
-
-    def _body(self) -> str:
-        plan, r = self.plan, self.request
-        was = plan.current or plan.zone_target or "?"
-        if plan.kind.endswith("emergency") or plan.kind == "emergency":
-            first = (f"Emergency failover of {plan.region.fqdn} from {was} to {plan.target.name}:"
-                     f" {was}'s HAProxy is not healthy.")
-        else:
-            first = f"Planned failover of {plan.region.fqdn} from {was} to {plan.target.name}."
-        parts = [first]
-        if r.reason:
-            parts.append(f"Reason: {r.reason}")
-        lines = [f"HAProxy health at {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}:"]
-        for name, ctl in (plan.health.controllers.items() if plan.health else ()):
-            role = " (new primary)" if name == plan.target.name else (
-                " (current primary)" if name == plan.current else "")
-            up = sum(1 for s in ctl.services.values() if s.healthy)
-            state = (f"healthy, {up}/{len(ctl.services)} services up" if ctl.healthy else
-                     f"UNHEALTHY ({ctl.error or 'failing: ' + ', '.join(ctl.failing)})")
-            lines.append(f"- {name}{role}: {state}")
-        parts.append("\n".join(lines))
-        if r.force and plan.health and not plan.health.controllers[plan.target.name].healthy:
-            parts.append(f"Forced with --force by {getpass.getuser()}: the target was not "
-                         "healthy when promoted.")
-        parts.append(f"Made with failover {__version__}: failover promote {r.region} {r.target}")
-        return "\n\n".join(parts)
-
-    def _push_options(self) -> list[str]:
-        dns = self.cfg.dns
-        return ([f"topic={dns.topic}"] + [f"r={x}" for x in dns.reviewers]
-                + [f"t={x}" for x in dns.hashtags])
-
-    def _describe(self, key: str) -> str:
-        plan = self.plan
-        return {
-            "confirm-push": "skipped: --yes" if self.request.yes else "ask go/abort",
-            "push": f"git push {plan.push.get('remote')} {plan.push.get('ref')} "
-                    + " ".join(f"-o {o}" for o in plan.push.get("options", [])),
-            "review": f"follow the change until merged (up to "
-                      f"{self.cfg.gerrit.review_timeout:.0f}s)",
-            "confirm-deploy": "skipped: --yes" if self.request.yes or not plan.deploy
-                              else "ask go/abort",
-            "deploy": " ".join(plan.deploy) if plan.deploy else "none configured: "
-                      "run authdns-update by hand",
-            "verify": f"ask {', '.join(plan.nameservers) or 'the nameservers'} until they "
-                      f"answer {plan.target.target} (up to {self.cfg.verify.timeout:.0f}s)",
-        }.get(key, "")
+    def confirm(self, question: str) -> None:
+        """Answer go."""
 
 
-@contextmanager
-def interrupt_on_sigterm() -> Iterator[None]:
-    """Within the block, SIGTERM raises KeyboardInterrupt so the run cleans up as on Ctrl-C."""
-    import signal
-
-    def handler(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    old = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, old)
-
-
-def _round(value: float | None) -> float | None:
+def round_seconds(value: float | None) -> float | None:
+    """Return seconds rounded to milliseconds (None stays None)."""
     return None if value is None else round(value, 3)

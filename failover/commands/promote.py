@@ -36,7 +36,8 @@ def promote(
     """
     from failover.errors import FailoverError
     from failover.interactive import durable_shell_warning
-    from failover.plan import PromoteRequest, Promotion, interrupt_on_sigterm
+    from failover.plan import PromoteRequest
+    from failover.promotion import Promotion, interrupt_on_sigterm
     from failover.render.plan import PlanView, show_outcome
 
     setup(verbose)
