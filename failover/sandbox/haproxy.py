@@ -311,29 +311,42 @@ def start_region(services: Sequence[str] = DEFAULT_SERVICES,
     own = workdir is None
     work = workdir if workdir is not None else Path(tempfile.mkdtemp(prefix="fo-hap-", dir="/tmp"))
     backends = {(s, c): TinyBackend(s, c) for s in services for c in controllers}
-    ports = iter(free_ports(len(controllers) * (len(services) + 1)))
     members = {
         c: SandboxController(
-            name=c, stats_port=next(ports), socket_path=str(work / f"{c}.sock"),
-            config_path=work / f"{c}.cfg", log_path=work / f"{c}.log",
-            frontend_ports={s: next(ports) for s in services})
+            name=c, stats_port=0, socket_path=str(work / f"{c}.sock"),
+            config_path=work / f"{c}.cfg", log_path=work / f"{c}.log", frontend_ports={})
         for c in controllers
     }
     sandbox = SandboxRegion(name, tuple(services), work, members, backends,
                             backup_service if backup_service in services else None)
     try:
-        for backend in backends.values():
+        for backend in backends.values():   # first, so they cannot take the ports picked below
             backend.start()
         for c in members.values():
-            c.config_path.write_text(render_haproxy_config(
-                c, services, backends, controllers, sandbox.backup_service), encoding="utf-8")
-            sandbox.start_haproxy(c.name)
+            _start_on_free_ports(sandbox, c, services, backends, controllers)
         sandbox.wait_checked()
         yield sandbox
     finally:
         sandbox.close()
         if own:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def _start_on_free_ports(sandbox: SandboxRegion, c: SandboxController, services: Sequence[str],
+                         backends: dict[tuple[str, str], TinyBackend],
+                         controllers: Sequence[str], tries: int = 3) -> None:
+    """Start `c`'s HAProxy on newly picked ports; pick again when another process took one."""
+    for attempt in range(1, tries + 1):
+        ports = iter(free_ports(len(services) + 1))
+        c.stats_port, c.frontend_ports = next(ports), {s: next(ports) for s in services}
+        c.config_path.write_text(render_haproxy_config(
+            c, services, backends, controllers, sandbox.backup_service), encoding="utf-8")
+        try:
+            sandbox.start_haproxy(c.name)
+            return
+        except SandboxError as exc:
+            if "Address already in use" not in str(exc) or attempt == tries:
+                raise
 
 
 def _haproxy_binary() -> str:
