@@ -40,7 +40,12 @@ from typing import Any
 from failover.config import Config, Region
 from failover.dnscheck import DnsReport, ServerAnswer, check_region
 from failover.errors import ConfigError, FailoverError, UsageError
-from failover.haproxy import ControllerHealth, RegionHealth, read_controller_health
+from failover.haproxy import (
+    ControllerHealth,
+    RegionHealth,
+    read_controller_health,
+    read_region_health,
+)
 
 OK, WARNING, CRITICAL, UNKNOWN = 0, 1, 2, 3
 STATE_NAMES = ("OK", "WARNING", "CRITICAL", "UNKNOWN")
@@ -292,3 +297,68 @@ def error_result(exc: BaseException) -> CheckResult:
         hint = f" (hint: {exc.hint})" if exc.hint else ""
         return unknown(f"{exc.message}{hint}")
     return unknown(f"unexpected error: {type(exc).__name__}: {exc}")
+
+
+# --- `failover status`: where each name points, per the nameservers and the zone file --------
+
+@dataclass(frozen=True)
+class ZoneStatus:
+    """What the zone template in the checkout says the name points to, or why it cannot say."""
+
+    target: str | None = None
+    controller: str | None = None
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON form: target, controller, error."""
+        return {"target": self.target, "controller": self.controller, "error": self.error}
+
+
+@dataclass(frozen=True)
+class RegionStatus:
+    """One region as `failover status` shows it: the DNS answers, the zone file, the health."""
+
+    region: Region
+    health: RegionHealth
+    dns: DnsReport | None
+    dns_error: str | None
+    zone: ZoneStatus
+
+    @property
+    def primary(self) -> str | None:
+        """Return the controller every nameserver points at, or None if they do not agree."""
+        return self.dns.controller if self.dns is not None and self.dns.agree else None
+
+
+def zone_status(cfg: Config, region: Region) -> ZoneStatus:
+    """Return what the checkout's zone template says about the region's name."""
+    from failover.zone import ZoneError, current_target, read_zone
+
+    if not cfg.dns.checkout.is_dir():
+        return ZoneStatus(error="checkout not found")
+    try:
+        target = current_target(read_zone(cfg.dns.zone_path), region.fqdn,
+                                path=cfg.dns.zone_file)
+    except ZoneError as exc:
+        return ZoneStatus(error=exc.message)
+    found = region.controller_for_target(target)
+    return ZoneStatus(target=target, controller=found.name if found else None)
+
+
+def _dns_or_error(cfg: Config, region: Region) -> tuple[DnsReport | None, str | None]:
+    try:
+        return check_region(cfg, region), None
+    except FailoverError as exc:
+        return None, exc.message
+
+
+def read_status(cfg: Config, regions: Sequence[Region]) -> dict[str, RegionStatus]:
+    """Return every region's status; health reads and DNS questions all run concurrently."""
+    workers = 2 * len(regions) or 1
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="status") as pool:
+        healths = {r.name: pool.submit(read_region_health, cfg, r) for r in regions}
+        answers = {r.name: pool.submit(_dns_or_error, cfg, r) for r in regions}
+        zones = {r.name: zone_status(cfg, r) for r in regions}
+        return {r.name: RegionStatus(r, healths[r.name].result(), *answers[r.name].result(),
+                                     zones[r.name]) for r in regions}
+

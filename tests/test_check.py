@@ -7,7 +7,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,45 +17,17 @@ from failover import monitor
 from failover.monitor import CRITICAL, OK, DisagreementLog, PerfDatum
 from failover.render.check import perfdatum
 from failover.sandbox.backends import SilentListener, free_port
-from failover.sandbox.gdnsd import Gdnsd, start_gdnsd, wikimediacloud_zone
-from failover.sandbox.haproxy import SandboxRegion, haproxy_available, start_region
+from failover.sandbox.gdnsd import Gdnsd
+from failover.sandbox.haproxy import SandboxRegion, haproxy_available
 from tests.conftest import CliResult, RunCli
 
-C3, C4 = "cloudcontrol1003", "cloudcontrol1004"
-SERVICES = ("keystone_public", "nova_api", "glance_api")
-ZONE = "wikimediacloud.org"
 PERF = re.compile(r"^'[^'=]+'=-?[0-9.]+(?:s|ms|%|B|KB|MB|c)?(?:;[0-9.]*){0,4}$")
 """One perfdata item as the plugin guidelines define it."""
 
+C3, C4 = "cloudcontrol1003", "cloudcontrol1004"
+Point = Callable[[Gdnsd, str], None]
+pytest_plugins = ["tests.check_fixtures"]
 pytestmark = pytest.mark.skipif(not haproxy_available(), reason="haproxy not installed")
-
-
-@pytest.fixture(scope="module")
-def running() -> Iterator[SandboxRegion]:
-    with start_region(SERVICES) as sandbox:
-        yield sandbox
-
-
-@pytest.fixture(scope="module")
-def nameservers() -> Iterator[tuple[Gdnsd, Gdnsd]]:
-    zones = {ZONE: wikimediacloud_zone()}  # eqiad1 -> cloudcontrol1003
-    with start_gdnsd(zones) as first, start_gdnsd(zones) as second:
-        yield first, second
-
-
-@pytest.fixture
-def sandbox(running: SandboxRegion, nameservers: tuple[Gdnsd, Gdnsd]) -> Iterator[SandboxRegion]:
-    """The sandbox, brought back to healthy and agreeing after each test."""
-    yield running
-    running.reset()
-    for ns in nameservers:
-        point(ns, C3)
-
-
-def point(ns: Gdnsd, controller: str) -> None:
-    """Make `ns` answer `controller` for openstack.eqiad1 (served at once)."""
-    ns.set_zone(ZONE, wikimediacloud_zone({"eqiad1": f"{controller}.wikimedia.org."}))
-    ns.reload()
 
 
 def write_config(sandbox: SandboxRegion, servers: list[str], path: Path) -> str:
@@ -135,11 +107,11 @@ def test_primary_haproxy_stopped_is_critical(run_cli: RunCli, sandbox: SandboxRe
     assert f"'{C3}_services_up'=0;;;0;3" in perf
 
 
-def test_name_pointing_to_no_controller_is_critical(run_cli: RunCli, sandbox: SandboxRegion,
-                                                    nameservers: tuple[Gdnsd, Gdnsd],
-                                                    config: str, tmp_path: Path) -> None:
+def test_name_pointing_to_no_controller_is_critical(
+        point_to: Point, run_cli: RunCli, sandbox: SandboxRegion,
+        nameservers: tuple[Gdnsd, Gdnsd], config: str, tmp_path: Path) -> None:
     for ns in nameservers:
-        point(ns, "cloudcontrol9999")
+        point_to(ns, "cloudcontrol9999")
     r = check(run_cli, config, tmp_path)
     message, _ = status_line(r)
     assert r.code == CRITICAL
@@ -148,10 +120,10 @@ def test_name_pointing_to_no_controller_is_critical(run_cli: RunCli, sandbox: Sa
 
 
 def test_disagreement_warns_within_grace_then_is_critical(
-        run_cli: RunCli, sandbox: SandboxRegion, nameservers: tuple[Gdnsd, Gdnsd], config: str,
-        tmp_path: Path) -> None:
+        point_to: Point, run_cli: RunCli, sandbox: SandboxRegion,
+        nameservers: tuple[Gdnsd, Gdnsd], config: str, tmp_path: Path) -> None:
     first, second = nameservers
-    point(first, C4)
+    point_to(first, C4)
     r = check(run_cli, config, tmp_path, "--grace", "600")
     message, perf = status_line(r)
     assert r.code == 1
@@ -165,7 +137,7 @@ def test_disagreement_warns_within_grace_then_is_critical(
     message, perf = status_line(r)
     assert r.code == CRITICAL and "nameservers disagree for 700s (grace 600s)" in message
     assert "'dns_disagree_age'=700s;;600;0" in perf
-    point(first, C3)
+    point_to(first, C3)
     assert check(run_cli, config, tmp_path).code == OK
     assert "eqiad1" not in json.loads((tmp_path / "state.json").read_text())
 

@@ -21,17 +21,16 @@ def status(
                                                  autocompletion=complete_region)] = None,
     config: ConfigOption = None, json: JsonOption = False, verbose: VerboseOption = False,
 ) -> None:
-    """Show where each region's name points and a one-line verdict per controller.
+    """Show where each region's name points (nameservers, zone file) and each controller's health.
 
-    Informational: exits 0 whatever the health (2 on a usage or config error).
+    Informational: exits 0 whatever the health or DNS (2 on a usage or config error).
 
     Example: failover status eqiad1
     """
-    from failover.haproxy import read_regions_health
-    from failover.render.health import show_status
+    from failover.monitor import read_status
+    from failover.render.status import show_status
 
     setup(verbose)
     cfg = load(config)
     regions = [cfg.region(region)] if region else list(cfg.regions.values())
-    healths = read_regions_health(cfg, regions)
-    show_status({r.name: r for r in regions}, healths, as_json=json)
+    show_status(read_status(cfg, regions), as_json=json)

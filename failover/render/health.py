@@ -1,9 +1,6 @@
-"""Render HAProxy health: the side-by-side table of `failover health`, and `failover status`."""
+"""Render HAProxy health: the side-by-side table of `failover health`, one-line verdicts."""
 
 from __future__ import annotations
-
-from collections.abc import Mapping
-from typing import Any
 
 from rich.markup import escape
 from rich.table import Table
@@ -36,7 +33,8 @@ def verdict(controller: ControllerHealth) -> str:
             f"failing: {', '.join(failing)}")
 
 
-def _verdict_markup(controller: ControllerHealth) -> str:
+def verdict_markup(controller: ControllerHealth) -> str:
+    """Return the verdict line with Rich markup: the name bold, the verdict coloured."""
     colour = "green" if controller.healthy else "red"
     name, _, rest = verdict(controller).partition("  ")
     return f"[bold]{escape(name)}[/]  [{colour}]{escape(rest)}[/]"
@@ -73,37 +71,5 @@ def show_health(health: RegionHealth, region: Region, *, as_json: bool) -> None:
     console = human_console(as_json)
     console.print(health_table(health, region))
     for controller in health.controllers.values():
-        console.print(_verdict_markup(controller), highlight=False)
+        console.print(verdict_markup(controller), highlight=False)
 
-
-def status_document(regions: Mapping[str, Region],
-                    healths: Mapping[str, RegionHealth]) -> dict[str, Any]:
-    """Return the `failover status --json` document; each region's entry can take more keys."""
-    return {"regions": {name: region_status_entry(regions[name], health)
-                        for name, health in healths.items()}}
-
-
-def region_status_entry(region: Region, health: RegionHealth) -> dict[str, Any]:
-    """Return one region's status entry: its fqdn and a verdict per controller."""
-    return {
-        "fqdn": region.fqdn,
-        "controllers": {
-            name: {"reachable": c.reachable, "healthy": c.healthy, "error": c.error,
-                   "services_healthy": len(c.services) - len(c.failing),
-                   "services_total": len(c.services)}
-            for name, c in health.controllers.items()
-        },
-    }
-
-
-def show_status(regions: Mapping[str, Region], healths: Mapping[str, RegionHealth], *,
-                as_json: bool) -> None:
-    """Print each region's name and each controller's one-line verdict (or the JSON)."""
-    if as_json:
-        print_json(status_document(regions, healths))
-        return
-    console = human_console(as_json)
-    for name, health in healths.items():
-        console.print(f"[bold]{escape(name)}[/]  {escape(regions[name].fqdn)}", highlight=False)
-        for controller in health.controllers.values():
-            console.print("  " + _verdict_markup(controller), highlight=False)
