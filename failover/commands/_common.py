@@ -26,10 +26,24 @@ VerboseOption = Annotated[
 ]
 
 
+def _typed(ctx: typer.Context) -> tuple[Path | None, list[str]]:
+    """Return the --config typed so far and the other words, for completion.
+
+    When the word being completed is an option's value (`--expect <TAB>`), click leaves the
+    command's parameters unparsed in `ctx.args`; they are read from there.
+    """
+    words = list(ctx.args)
+    config = ctx.params.get("config")
+    for flag in ("--config", "-c"):
+        if config is None and flag in words[:-1]:
+            config = Path(words[words.index(flag) + 1])
+    return config, words
+
+
 def complete_region(ctx: typer.Context, incomplete: str) -> list[str]:
     """Return the configured region names starting with `incomplete` (shell completion)."""
     try:
-        cfg = load(ctx.params.get("config"))
+        cfg = load(_typed(ctx)[0])
     except Exception:  # completion must never fail loudly
         return []
     return [r for r in cfg.regions if r.startswith(incomplete)]
@@ -38,8 +52,10 @@ def complete_region(ctx: typer.Context, incomplete: str) -> list[str]:
 def complete_controller(ctx: typer.Context, incomplete: str) -> list[str]:
     """Return the controllers of the region typed so far starting with `incomplete`."""
     try:
-        cfg = load(ctx.params.get("config"))
-        names = cfg.regions[ctx.params["region"]].controller_names
+        config, words = _typed(ctx)
+        cfg = load(config)
+        region = ctx.params.get("region") or next(w for w in words if w in cfg.regions)
+        names = cfg.regions[region].controller_names
     except Exception:  # completion must never fail loudly
         return []
     return [c for c in names if c.startswith(incomplete)]
