@@ -41,7 +41,10 @@ def read_http_stats(controller: Controller, haproxy_cfg: HaproxyConfig) -> str:
             if resp.status_code != 200:
                 raise StatsReadError(_http_status_reason(resp.status_code, resp.reason))
             body = bytearray()
-            for chunk in resp.iter_content(CHUNK):
+            # read1 returns as soon as some bytes arrive, so a body trickled byte by byte
+            # (each byte within the socket timeout) still meets the deadline below; a plain
+            # read(CHUNK) would wait for the whole chunk, or forever without an end.
+            while chunk := resp.raw.read1(CHUNK, decode_content=True):
                 body += chunk
                 if len(body) > haproxy_cfg.max_bytes:
                     raise StatsReadError(f"answer larger than {haproxy_cfg.max_bytes} bytes")
