@@ -29,13 +29,14 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from failover.config import Config, Region
 from failover.dnscheck import DnsReport, ServerAnswer, check_region
@@ -46,6 +47,8 @@ from failover.haproxy import (
     read_controller_health,
     read_region_health,
 )
+
+T = TypeVar("T")
 
 OK, WARNING, CRITICAL, UNKNOWN = 0, 1, 2, 3
 STATE_NAMES = ("OK", "WARNING", "CRITICAL", "UNKNOWN")
@@ -172,25 +175,40 @@ def run_check(cfg: Config, region: Region, *, grace: float, timeout: float, stat
     """
     deadline = time.monotonic() + timeout
     bounded = bounded_config(cfg, timeout)
-    pool = ThreadPoolExecutor(max_workers=len(region.controllers) + 1, thread_name_prefix="check")
-    try:
-        reads = {c.name: pool.submit(read_controller_health, bounded, region, c)
-                 for c in region.controllers}
-        dns_future = pool.submit(check_region, bounded, region)
-        waiting: list[Future[Any]] = [dns_future, *reads.values()]
-        wait(waiting, timeout=max(0.0, deadline - time.monotonic()))
-        late = [f"HAProxy stats of {name}" for name, f in reads.items() if not f.done()]
-        if not dns_future.done():
-            late.insert(0, "the nameservers")
-        if late:
-            return unknown(f"check timed out after {timeout:g}s: no answer from "
-                           f"{', '.join(late)}")
-        report = dns_future.result()
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+    reads = {c.name: in_background(read_controller_health, bounded, region, c)
+             for c in region.controllers}
+    dns_future = in_background(check_region, bounded, region)
+    pending: list[Future[Any]] = [dns_future, *reads.values()]
+    wait(pending, timeout=max(0.0, deadline - time.monotonic()))
+    late = [f"HAProxy stats of {name}" for name, f in reads.items() if not f.done()]
+    if not dns_future.done():
+        late.insert(0, "the nameservers")
+    if late:
+        return unknown(f"check timed out after {timeout:g}s: no answer from {', '.join(late)}")
+    report = dns_future.result()
     health = RegionHealth(region.name, {n: f.result() for n, f in reads.items()})
     return judge(region, report, health, grace=grace, log=DisagreementLog(state_file),
                  now=clock())
+
+
+def in_background(fn: Callable[..., T], *args: Any) -> Future[T]:
+    """Return a Future for `fn(*args)` run in a daemon thread.
+
+    A call stuck past the check's bound (e.g. a name resolution that hangs) must not keep the
+    plugin's process alive after it has answered, as a pool's worker thread would at exit.
+    """
+    future: Future[T] = Future()
+
+    def run() -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(fn(*args))
+        except BaseException as exc:
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="check", daemon=True).start()
+    return future
 
 
 def said_nothing(answer: ServerAnswer) -> bool:
