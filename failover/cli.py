@@ -56,6 +56,12 @@ def main() -> None:
     """Run the command line; exit with the documented code, never with a traceback."""
     try:
         app(prog_name="failover")
+    except SystemExit as exc:
+        # a monitoring plugin must never answer 2 (CRITICAL) for a usage error: UNKNOWN it is
+        if exc.code == 2 and sys.argv[1:2] == ["check"]:
+            print("UNKNOWN - failover check: bad arguments (see failover check --help)")
+            sys.exit(3)
+        raise
     except FailoverError as exc:
         _report(str(exc))
         sys.exit(exc.exit_code)

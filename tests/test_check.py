@@ -255,3 +255,9 @@ def test_state_file_unwritable_is_a_clear_error(tmp_path: Path) -> None:
     assert log.since("eqiad1", 100.0) == 100.0 and log.since("eqiad1", 200.0) == 100.0
     log.clear("eqiad1")
     assert log.since("eqiad1", 300.0) == 300.0
+
+
+def test_bad_arguments_are_unknown_not_critical(run_cli: RunCli) -> None:
+    result = run_cli("check", "eqiad1", "--timeout", "abc")
+    assert result.code == 3
+    assert result.stdout.startswith("UNKNOWN - ")
