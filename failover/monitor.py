@@ -254,8 +254,10 @@ def judge(region: Region, report: DnsReport, health: RegionHealth, *, grace: flo
                                 f"(known: {known})"))
     else:
         primary = max(named, key=lambda c: pointing[c])  # most servers; config order on ties
-        for name, controller in health.controllers.items():
-            parts.append(_controller_part(region, controller, primary, serving=name in named))
+        # the primary first: the status line reads "<name> -> <primary> ...; standby ..."
+        for name in sorted(health.controllers, key=lambda n: n != primary):
+            parts.append(_controller_part(region, health.controllers[name], primary,
+                                          serving=name in named))
     parts.sort(key=lambda p: -p[0])
     state = max(p[0] for p in parts)
     return CheckResult(state, "; ".join(p[1] for p in parts), tuple(perf), dns=report,

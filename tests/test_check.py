@@ -261,3 +261,15 @@ def test_bad_arguments_are_unknown_not_critical(run_cli: RunCli) -> None:
     result = run_cli("check", "eqiad1", "--timeout", "abc")
     assert result.code == 3
     assert result.stdout.startswith("UNKNOWN - ")
+
+
+def test_ok_names_the_primary_first_whichever_it_is(
+        point_to: Point, run_cli: RunCli, nameservers: tuple[Gdnsd, Gdnsd], config: str,
+        tmp_path: Path) -> None:
+    for ns in nameservers:
+        point_to(ns, C4)
+    r = check(run_cli, config, tmp_path)
+    message, _ = status_line(r)
+    assert r.code == OK
+    assert message == (f"OK - openstack.eqiad1 -> {C4}, HAProxy healthy (8/8 services); "
+                       f"standby {C3} healthy")
