@@ -54,14 +54,10 @@ app.add_typer(config.app, name="config")
 
 def main() -> None:
     """Run the command line; exit with the documented code, never with a traceback."""
+    if sys.argv[1:2] == ["check"]:
+        _run_check_plugin()
     try:
         app(prog_name="failover")
-    except SystemExit as exc:
-        # a monitoring plugin must never answer 2 (CRITICAL) for a usage error: UNKNOWN it is
-        if exc.code == 2 and sys.argv[1:2] == ["check"]:
-            print("UNKNOWN - failover check: bad arguments (see failover check --help)")
-            sys.exit(3)
-        raise
     except FailoverError as exc:
         _report(str(exc))
         sys.exit(exc.exit_code)
@@ -74,6 +70,20 @@ def main() -> None:
         _report(f"unexpected error: {type(exc).__name__}: {exc}\n"
                 "  hint: re-run with FAILOVER_DEBUG=1 for the traceback and report it")
         sys.exit(EXIT_UNEXPECTED)
+
+
+def _run_check_plugin() -> None:
+    """Run `failover check`: a monitoring plugin never answers 2 (CRITICAL) for bad usage."""
+    try:
+        code = app(prog_name="failover", standalone_mode=False)
+    except KeyboardInterrupt:
+        print("UNKNOWN - failover check: interrupted")
+        sys.exit(3)
+    except Exception as exc:  # the command maps its own errors; this is a usage error or abort
+        what = exc.format_message() if hasattr(exc, "format_message") else "interrupted"
+        print(f"UNKNOWN - failover check: {what} (see failover check --help)")
+        sys.exit(3)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 def _report(message: str) -> None:

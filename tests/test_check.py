@@ -271,5 +271,5 @@ def test_ok_names_the_primary_first_whichever_it_is(
     r = check(run_cli, config, tmp_path)
     message, _ = status_line(r)
     assert r.code == OK
-    assert message == (f"OK - openstack.eqiad1 -> {C4}, HAProxy healthy (8/8 services); "
+    assert message == (f"OK - openstack.eqiad1 -> {C4}, HAProxy healthy (3/3 services); "
                        f"standby {C3} healthy")
