@@ -328,10 +328,13 @@ class ZoneStatus:
     target: str | None = None
     controller: str | None = None
     error: str | None = None
+    source: str | None = None
+    """Where it was read: the remote-tracking branch (e.g. origin/master) or the working tree."""
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the JSON form: target, controller, error."""
-        return {"target": self.target, "controller": self.controller, "error": self.error}
+        """Return the JSON form: target, controller, error, source."""
+        return {"target": self.target, "controller": self.controller, "error": self.error,
+                "source": self.source}
 
 
 @dataclass(frozen=True)
@@ -351,18 +354,36 @@ class RegionStatus:
 
 
 def zone_status(cfg: Config, region: Region) -> ZoneStatus:
-    """Return what the checkout's zone template says about the region's name."""
+    """Return what the checkout's zone template says about the region's name.
+
+    Read from the remote-tracking branch as last fetched (what the repository holds, whatever
+    the operator's own branch), else from the working tree; nothing is fetched.
+    """
     from failover.zone import ZoneError, current_target, read_zone
 
     if not cfg.dns.checkout.is_dir():
         return ZoneStatus(error="checkout not found")
+    text, source = _zone_at_remote(cfg)
     try:
-        target = current_target(read_zone(cfg.dns.zone_path), region.fqdn,
-                                path=cfg.dns.zone_file)
+        if text is None:
+            text, source = read_zone(cfg.dns.zone_path), "working tree"
+        target = current_target(text, region.fqdn, path=cfg.dns.zone_file)
     except ZoneError as exc:
-        return ZoneStatus(error=exc.message)
+        return ZoneStatus(error=exc.message, source=source)
     found = region.controller_for_target(target)
-    return ZoneStatus(target=target, controller=found.name if found else None)
+    return ZoneStatus(target=target, controller=found.name if found else None, source=source)
+
+
+def _zone_at_remote(cfg: Config) -> tuple[str | None, str | None]:
+    """Return the zone template on the remote-tracking branch and its name, or (None, None)."""
+    from failover import repo
+
+    try:
+        checkout = repo.open_checkout(cfg.dns.checkout)
+        text = repo.read_remote_file(checkout, cfg.dns.zone_file)
+    except FailoverError:
+        return None, None
+    return text, f"{checkout.review.remote}/{checkout.review.branch}"
 
 
 def _dns_or_error(cfg: Config, region: Region) -> tuple[DnsReport | None, str | None]:

@@ -68,7 +68,8 @@ def test_json_has_dns_zone_and_primary(run_cli: RunCli, config: str,
     for server in doc["dns"]["servers"]:
         assert {"answer", "ttl", "aa", "rtt_ms", "verdict", "controller"} <= set(server)
         assert (server["answer"], server["verdict"]) == (f"{C3}.wikimedia.org.", "matches")
-    assert doc["zone"] == {"target": f"{C3}.wikimedia.org.", "controller": C3, "error": None}
+    assert doc["zone"] == {"target": f"{C3}.wikimedia.org.", "controller": C3, "error": None,
+                           "source": "working tree"}
     assert doc["controllers"][C4]["healthy"] is True
 
 
@@ -104,7 +105,8 @@ def test_checkout_not_found_and_haproxy_down(run_cli: RunCli, sandbox: SandboxRe
     assert lines[0] == f"eqiad1  {FQDN} -> {C3} (2/2 nameservers agree; zone: checkout not found)"
     assert lines[1] == f"  primary  {C3}  UNREACHABLE: connection refused"
     doc = region_doc(run_cli, config)
-    assert doc["zone"] == {"target": None, "controller": None, "error": "checkout not found"}
+    assert doc["zone"] == {"target": None, "controller": None, "error": "checkout not found",
+                           "source": None}
     assert doc["primary"] == C3 and doc["controllers"][C3]["reachable"] is False
 
 
@@ -133,3 +135,27 @@ def test_dns_discovery_failure_is_shown_not_fatal(run_cli: RunCli, sandbox: Sand
     assert dns["error"] and "ns.invalid" in dns["error"] and dns["servers"] == []
     human = run_cli("status", "--config", config)
     assert f"{FQDN} -> ? (DNS: nameserver ns.invalid resolves to no address" in human.stdout
+
+
+def test_zone_is_read_at_the_remote_tracking_branch(run_cli: RunCli, sandbox: SandboxRegion,
+                                                    nameservers: tuple[Gdnsd, Gdnsd],
+                                                    tmp_path: Path) -> None:
+    """The repository's branch as last fetched wins over a stale working tree."""
+    from failover import repo
+    from failover.sandbox.dnsrepo import ZONE_PATH, dns_sandbox, push_upstream_edit
+
+    with dns_sandbox(tmp_path / "git") as sb:
+        text = (sb.checkout / ZONE_PATH).read_text()
+        push_upstream_edit(sb.gerrit, ZONE_PATH, text.replace(f"{C3}.wikimedia.org.",
+                                                              f"{C4}.wikimedia.org.", 1))
+        repo.fetch(repo.open_checkout(sb.checkout))
+        config = write_config(sandbox, tmp_path, [ns.address for ns in nameservers],
+                              zone_points_to=None)
+        Path(config).write_text(Path(config).read_text().replace(
+            str(tmp_path / "dns"), str(sb.checkout)))
+        r = run_cli("status", "eqiad1", "--config", config)
+        assert r.code == 0, r.stderr
+        assert r.stdout.splitlines()[0] == (
+            f"eqiad1  {FQDN} -> {C3} (2/2 nameservers agree; zone at origin/master says {C4})")
+        doc = region_doc(run_cli, config)
+        assert doc["zone"]["source"] == "origin/master" and doc["zone"]["controller"] == C4

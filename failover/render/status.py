@@ -43,11 +43,13 @@ def zone_phrase(status: RegionStatus) -> str:
     zone = status.zone
     if zone.error is not None:
         return f"zone: {zone.error}"
+    where = f"zone at {zone.source}" if zone.source and zone.source != "working tree" \
+        else "zone file"
     if zone.controller is None:
-        return f"zone file says {zone.target} (no controller of {status.region.name})"
+        return f"{where} says {zone.target} (no controller of {status.region.name})"
     if zone.controller == status.primary:
-        return "zone file agrees"
-    return f"zone file says {zone.controller}"
+        return f"{where} agrees"
+    return f"{where} says {zone.controller}"
 
 
 def header(status: RegionStatus) -> str:
