@@ -31,7 +31,7 @@ import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import git
@@ -42,6 +42,8 @@ GIT_TIMEOUT = 120.0
 """Default seconds a fetch or push may take before it is killed."""
 GIT_ENV = {"GIT_TERMINAL_PROMPT": "0"}
 """Never let git wait for a password on the terminal."""
+DEFAULT_REMOTE = "gerrit"
+"""git-review's remote when .gitreview names none (`git review -s` creates it)."""
 BUG_RE = re.compile(r"^T[0-9]+$")
 """A Phabricator task id, as the repository's `Bug:` footer wants it."""
 CHANGE_ID_LINE_RE = re.compile(r"^Change-Id:", re.IGNORECASE | re.MULTILINE)
@@ -149,7 +151,7 @@ def read_gitreview(checkout: Path) -> GitReview:
         raise UsageError(f"{path}: port {sect.get('port')!r} is not a number") from None
     return GitReview(host=sect["host"], port=port, project=sect["project"],
                      branch=sect.get("defaultbranch", "master"),
-                     remote=sect.get("defaultremote", "origin"))
+                     remote=sect.get("defaultremote", DEFAULT_REMOTE))
 
 
 def open_checkout(path: Path) -> Checkout:
@@ -170,10 +172,27 @@ def open_checkout(path: Path) -> Checkout:
     if not (path / "templates").is_dir():
         raise UsageError(f"{path} does not look like operations/dns (no templates/)",
                          hint="point [dns] checkout at a clone of operations/dns")
+    review = _pick_remote(repo, review)
     if review.remote not in {r.name for r in repo.remotes}:
         raise GitError(f"{path} has no remote {review.remote!r} (named by .gitreview)",
                        hint=f"add it: git remote add {review.remote} <url>, or run git review -s")
     return Checkout(path=path, review=review)
+
+
+def _pick_remote(repo: git.Repo, review: GitReview) -> GitReview:
+    """Return `review` with the remote git-review would push to.
+
+    `git config gitreview.remote` wins over `.gitreview`; when neither names one and there is
+    no `gerrit` remote, an `origin` whose URL names the Gerrit host is used (a plain clone).
+    """
+    configured = repo.config_reader().get_value("gitreview", "remote", default="")
+    if configured:
+        return replace(review, remote=str(configured))
+    names = {r.name for r in repo.remotes}
+    if review.remote == DEFAULT_REMOTE and DEFAULT_REMOTE not in names and "origin" in names \
+            and review.host in repo.remote("origin").url:
+        return replace(review, remote="origin")
+    return review
 
 
 def fetch(checkout: Checkout, *, timeout: float = GIT_TIMEOUT) -> str:

@@ -83,8 +83,22 @@ def test_read_gitreview_defaults_like_git_review(tmp_path: Path) -> None:
                                          "project=operations/dns.git\n")
     review = repo.read_gitreview(tmp_path)
     assert review == repo.GitReview("gerrit.example.org", 29418, "operations/dns.git",
-                                    "master", "origin")
+                                    "master", "gerrit")
     assert review.project_name == "operations/dns"
+
+
+def test_remote_as_git_review_picks_it(workdir: Path) -> None:
+    """gitreview.remote wins; without defaultremote, a plain clone's origin serves."""
+    with dns_sandbox(workdir) as sandbox:
+        gitreview = sandbox.checkout / ".gitreview"
+        gitreview.write_text(gitreview.read_text().replace("defaultremote=origin\n", ""))
+        git(sandbox.checkout, "remote", "set-url", "origin",
+            f"file://127.0.0.1{sandbox.gerrit.git_url}")
+        assert repo.open_checkout(sandbox.checkout).review.remote == "origin"
+        git(sandbox.checkout, "remote", "add", "gerrit", sandbox.gerrit.git_url)
+        assert repo.open_checkout(sandbox.checkout).review.remote == "gerrit"
+        git(sandbox.checkout, "config", "gitreview.remote", "origin")
+        assert repo.open_checkout(sandbox.checkout).review.remote == "origin"
 
 
 @pytest.mark.parametrize("text", ["", "[other]\nhost=x\n", "[gerrit]\nhost=x\n",
