@@ -157,16 +157,21 @@ class GerritClient:
                            f"{resp.text.strip()[:200]}")
         return parse_json(resp.text, url)
 
-    def query_changes(self, query: str) -> list[ChangeInfo]:
-        """Return the changes matching a Gerrit search query (e.g. `topic:x status:open`)."""
-        data = self._get("changes/", {"q": query})
+    def query_changes(self, query: str, *, change_url: str | None = None) -> list[ChangeInfo]:
+        """Return the changes matching a Gerrit search query (e.g. `topic:x status:open`).
+
+        `change_url`, when the query looks for a change already pushed, is named in errors.
+        """
+        data = self._get("changes/", {"q": query}, change_url=change_url)
         if not isinstance(data, list):
             raise GitError(f"Gerrit's answer to {query!r} is not a list of changes")
         return [self._info(d) for d in data]
 
-    def find_change_by_id(self, change_id: str, project: str) -> ChangeInfo | None:
+    def find_change_by_id(self, change_id: str, project: str, *,
+                          change_url: str | None = None) -> ChangeInfo | None:
         """Return the change with this Change-Id in `project`, or None."""
-        found = self.query_changes(f"change:{change_id} project:{project}")
+        found = self.query_changes(f"change:{change_id} project:{project}",
+                                   change_url=change_url)
         return found[0] if found else None
 
     def find_open_changes(self, topic: str, project: str, branch: str) -> list[ChangeInfo]:

@@ -185,18 +185,24 @@ class Promotion:
         plan.dns = check_region(cfg, plan.region, plan.target)
         plan.nameservers = [str(s.server) for s in plan.dns.servers]
         self._checkout = checkout = repo.open_checkout(cfg.dns.checkout)
+        self._gerrit = GerritClient(cfg.gerrit.url, auth=credentials(cfg.gerrit.url),
+                                    timeout=cfg.gerrit.timeout, ca_bundle=cfg.gerrit.ca_bundle)
+        # Open changes are listed before the fetch: a change merged in between is then seen
+        # at the fetched tip (resume deploy); listed after, it would be in neither place and
+        # a second change would be pushed.
+        review = checkout.review
+        open_changes = self._gerrit.find_open_changes(cfg.dns.topic, review.project_name,
+                                                      review.branch)
         repo.fetch(checkout, timeout=cfg.gerrit.timeout * 6)
         text = repo.read_remote_file(checkout, cfg.dns.zone_file)
         plan.zone_target = current_target(text, plan.region.fqdn, path=cfg.dns.zone_file)
         zone_ctl = plan.region.controller_for_target(plan.zone_target)
         plan.current = plan.dns.controller or (zone_ctl.name if zone_ctl else None)
-        self._gerrit = GerritClient(cfg.gerrit.url, auth=credentials(cfg.gerrit.url),
-                                    timeout=cfg.gerrit.timeout, ca_bundle=cfg.gerrit.ca_bundle)
         plan.push = {"remote": checkout.review.remote, "ref": f"HEAD:refs/for/"
                      f"{checkout.review.branch}", "options": self._push_options()}
-        self._decide(zone_ctl.name if zone_ctl else None)
+        self._decide(zone_ctl.name if zone_ctl else None, open_changes)
 
-    def _decide(self, zone_ctl: str | None) -> None:
+    def _decide(self, zone_ctl: str | None, open_changes: list[ChangeInfo]) -> None:
         plan, target = self.plan, self.plan.target.name
         served = plan.dns is not None and plan.dns.agree and plan.dns.controller == target
         step = plan.step("state")
@@ -211,7 +217,7 @@ class Promotion:
                            "waiting for deploy and nameservers"
             plan.skip(("prepare", "confirm-push", "push", "review"), "already merged")
             return
-        self._find_open_change()
+        self._find_open_change(open_changes)
         current = plan.health.controllers.get(plan.current) if plan.health and plan.current \
             else None
         plan.kind = "emergency" if current is not None and not current.healthy else "planned"
@@ -222,14 +228,11 @@ class Promotion:
                         f"{plan.dns.matching if plan.dns else 0}/{len(plan.nameservers)} "
                         "nameservers already answer the target")
 
-    def _find_open_change(self) -> None:
+    def _find_open_change(self, open_changes: list[ChangeInfo]) -> None:
         plan = self.plan
-        assert self._gerrit is not None and self._checkout is not None
-        review = self._checkout.review
         mine = self._subject()
         prefix = mine.rsplit(" to ", 1)[0] + " to "
-        for change in self._gerrit.find_open_changes(self.cfg.dns.topic, review.project_name,
-                                                     review.branch):
+        for change in open_changes:
             if change.subject == mine:
                 plan.change, plan.change_url = change, change.url
                 plan.change_id = change.change_id
@@ -289,7 +292,8 @@ class Promotion:
         assert self._gerrit is not None and self._checkout is not None
         project = self._checkout.review.project_name
         if plan.change is None:
-            found = self._gerrit.find_change_by_id(plan.change_id or "", project)
+            found = self._gerrit.find_change_by_id(plan.change_id or "", project,
+                                                   change_url=plan.change_url)
             if found is None:
                 raise FailoverError(f"the pushed change {plan.change_url} is not found in "
                                     "Gerrit's REST API", hint="check [gerrit] url")
