@@ -166,10 +166,11 @@ def configure(world: World, *, stats: dict[str, str] | None = None,
               nameservers: list[str] | None = None, gerrit_timeout: float | None = None,
               haproxy_timeouts: tuple[float, float] | None = None,
               extra: dict[str, list[str]] | None = None, **overrides: Any) -> Path:
-    """Rewrite the world's config with `overrides`, then replace stats URLs / nameservers.
+    """Rewrite the world's config: defaults with `overrides`, stats URLs, nameservers, ...
 
     `extra` maps a table name (e.g. "gerrit") to lines added to it.
     """
+    world.settings.clear()  # each call describes the whole config: no earlier override stays
     path = world.write_config(**overrides)
     text = path.read_text()
     for name, url in (stats or {}).items():
