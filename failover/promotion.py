@@ -185,6 +185,9 @@ class Promotion:
         plan.dns = check_region(cfg, plan.region, plan.target)
         plan.nameservers = [str(s.server) for s in plan.dns.servers]
         self._checkout = checkout = repo.open_checkout(cfg.dns.checkout)
+        for path in repo.remove_stale_worktrees(checkout):  # we hold the lock: none is in use
+            self.observer.warn(f"removed the temporary worktree {path} of an earlier run "
+                               "that was killed")
         self._gerrit = GerritClient(cfg.gerrit.url, auth=credentials(cfg.gerrit.url),
                                     timeout=cfg.gerrit.timeout, ca_bundle=cfg.gerrit.ca_bundle)
         # Open changes are listed before the fetch: a change merged in between is then seen

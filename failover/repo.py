@@ -25,8 +25,10 @@ from __future__ import annotations
 
 import configparser
 import hashlib
+import os
 import re
 import shutil
+import subprocess
 import tempfile
 import time
 from collections.abc import Iterable, Iterator
@@ -256,6 +258,27 @@ def change_worktree(checkout: Checkout, *, base: str | None = None) -> Iterator[
             repo.git.worktree("prune")
 
 
+def remove_stale_worktrees(checkout: Checkout) -> list[Path]:
+    """Return the temporary worktrees of earlier runs found registered, after removing them.
+
+    A run killed outright (SIGKILL, power loss) cannot remove its worktree. Call this only
+    while holding the checkout's lock: no other run can be using one then. Only worktrees
+    named as `change_worktree` names them (`.../failover-wt-*/dns`) are touched.
+    """
+    repo = git.Repo(checkout.path)
+    listed = repo.git.worktree("list", "--porcelain").splitlines()
+    stale = [Path(ln.removeprefix("worktree ")) for ln in listed if ln.startswith("worktree ")]
+    stale = [p for p in stale if p.name == "dns" and p.parent.name.startswith("failover-wt-")]
+    for path in stale:
+        with suppress(git.GitCommandError):
+            repo.git.worktree("remove", "--force", str(path))
+        shutil.rmtree(path.parent, ignore_errors=True)
+    if stale:
+        with suppress(git.GitCommandError):
+            repo.git.worktree("prune")
+    return stale
+
+
 def build_commit_message(subject: str, body: str, *, bug: str | None, change_id: str) -> str:
     """Return the message: subject, body, then `Bug:` and `Change-Id:` footers (no blank line)."""
     if not subject.strip() or "\n" in subject.strip():
@@ -339,15 +362,28 @@ def commit_change(worktree: Worktree, *, subject: str, body: str, bug: str | Non
     return CommitInfo(sha=str(commit.hexsha), change_id=change_id, message=message)
 
 
-class _Collect(git.RemoteProgress):
-    """Keeps every line git's push prints (the `remote:` lines among them)."""
+def run_git(args: list[str], cwd: Path, *, timeout: float) -> tuple[int | None, str]:
+    """Return (exit code, stdout and stderr lines) of `git ARGS` in `cwd`; None if timed out.
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.lines: list[str] = []
-
-    def line_dropped(self, line: str) -> None:
-        self.lines.append(line)
+    The child is killed (and reaped) when `timeout` passes or the run is interrupted
+    (Ctrl-C, SIGTERM), so no git is left pushing behind an interrupted run. Its output is
+    read in this thread: no helper thread can be left holding a pipe at exit.
+    """
+    proc = subprocess.Popen(["git", *args], cwd=cwd, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            errors="replace", env={**os.environ, **GIT_ENV})
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except BaseException as exc:  # timeout, KeyboardInterrupt (Ctrl-C, SIGTERM)
+        proc.kill()
+        proc.wait()
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe is not None:
+                pipe.close()
+        if isinstance(exc, subprocess.TimeoutExpired):
+            return None, ""
+        raise
+    return proc.returncode, out + err
 
 
 def push_for_review(worktree: Worktree, review: GitReview, *, topic: str | None = None,
@@ -359,22 +395,16 @@ def push_for_review(worktree: Worktree, review: GitReview, *, topic: str | None 
         PushRejected: Gerrit refused it (reason, what to do; exit 4).
         GitError: the push failed otherwise, or Gerrit's answer names no change.
     """
-    repo = git.Repo(worktree.path)
     options = ([f"topic={topic}"] if topic else []) + [f"r={r}" for r in reviewers]
     options += [f"t={h}" for h in hashtags]
-    progress = _Collect()
-    refspec = f"HEAD:refs/for/{review.branch}"
-    try:
-        infos = repo.remote(review.remote).push(refspec, progress=progress, push_option=options,
-                                                kill_after_timeout=timeout, env=GIT_ENV)
-        lines = progress.lines + [i.summary for i in infos]
-    except git.GitCommandError as exc:
-        lines = progress.lines + str(exc.stderr or "").splitlines()
-        if not parse_push_output(lines).rejected:
-            raise GitError(f"push to {review.remote} failed: "
-                           f"{_last_line(str(exc.stderr)) or 'timed out'}",
-                           hint="check the network and credentials; nothing was left behind"
-                           ) from None
+    args = ["push", *(f"--push-option={o}" for o in options), review.remote,
+            f"HEAD:refs/for/{review.branch}"]
+    code, output = run_git(args, worktree.path, timeout=timeout)
+    lines = [ln.replace("\x1b[K", "") for ln in output.splitlines()]
+    if code != 0 and not parse_push_output(lines).rejected:
+        reason = _last_line(output) if code is not None else f"timed out after {timeout:g}s"
+        raise GitError(f"push to {review.remote} failed: {reason or f'exit {code}'}",
+                       hint="check the network and credentials; nothing was left behind")
     outcome = parse_push_output(lines)
     if outcome.rejected:
         raise rejection_error(outcome.rejected, review)
