@@ -139,6 +139,6 @@ def show_outcome(plan: Plan, *, as_json: bool) -> None:
                       "deploy and verify.")
     elif plan.outcome == "done":
         console.print(f"[green]done[/]: {escape(plan.region.fqdn)} -> {escape(r.target)} "
-                      f"({escape(plan.change_url or 'no change needed')}); every nameserver "
-                      "answers the new target.")
+                      f"({escape(plan.change_url or 'change merged before this run')}); "
+                      "every nameserver answers the new target.")
     sys.stdout.flush()
