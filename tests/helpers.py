@@ -59,7 +59,9 @@ def audit(world: World) -> list[dict[str, Any]]:
     """Return every record of the world's audit log."""
     if not world.audit_path.exists():
         return []
-    return [json.loads(line) for line in world.audit_path.read_text().splitlines()]
+    # a line being appended by a running promote may be read half-written: only whole lines
+    lines = world.audit_path.read_text().split("\n")[:-1]
+    return [json.loads(line) for line in lines]
 
 
 def tmp_of(world: World) -> Path:
