@@ -1,24 +1,14 @@
 """Keep the runbooks true: parse their console blocks, run the commands, compare the output.
 
-A runbook (runbooks/*.md) shows commands in fenced ```console blocks. A line `$ failover ...`
-is a command (a trailing backslash continues it on the next line); the lines after it, up to
-the next `$` line or the end of the block, are its expected output:
+In a ```console block of a runbook, `$ failover ...` is a command (a trailing backslash goes on
+the next line; `2>/dev/null` and `| jq ARGS` allowed); the lines after it are its output, with
+a last `(exit N)` line for a non-zero exit code, `...` for any lines left out, and `> go` /
+`> abort` for what is typed at a prompt. `<!-- sandbox: NAME -->` outside the blocks names the
+setup to run before the next command. runbooks/README.md explains it for the runbooks' editors.
 
-- `(exit N)` as the last line: the exit code the command must end with (none written: 0);
-- `...` on a line of its own: any number of lines (zero or more) the runbook leaves out;
-- `> go` / `> abort`: what the operator answers at a go/abort prompt; the runner answers the
-  real prompt with exactly that;
-- blank lines are ignored on both sides.
-
-A command may end with `2>/dev/null` (stderr dropped) and/or `| jq ARGS...` (its stdout piped
-to the real jq). An HTML comment `<!-- sandbox: NAME -->` outside the blocks names the setup
-that puts the sandbox in the state the section describes, before its next command.
-
-Both sides are normalised before comparing: what the sandbox gives that production would not
-(its addresses, paths, deploy command) is first replaced with production's values, then what
-varies from run to run becomes a placeholder (`<n>s`, `<port>`, `I<change-id>`, ...); runs of
-spaces and of box-drawing lines collapse, so a runbook may show a table or panel narrower than
-the run printed it.
+Both sides are normalised before comparing: the sandbox's own values (addresses, paths, deploy
+command) are first replaced with production's, then what varies between runs becomes a
+placeholder (`<n>s`, `I<change-id>`, ...), and runs of spaces and box lines collapse.
 
 Examples:
     >>> commands = parse_runbook(Path("runbooks/emergency-failover.md").read_text())
@@ -35,7 +25,7 @@ import shlex
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -255,30 +245,34 @@ def shown(run: Run, substitutions: Sequence[tuple[str, str]]) -> str:
     return text + (f"\n(exit {run.code})" if run.code else "")
 
 
-def compact_boxes(lines: list[str]) -> list[str]:
-    """Return `lines` with each Rich panel (╭ │ ╰) narrowed to its widest content."""
+def _boxes(lines: list[str], first: str, inner: str, last: str,
+           redraw: Callable[[list[str]], list[str]]) -> list[str]:
+    """Return `lines` with each box (a `first` line, `inner` lines, a `last` line) redrawn."""
     out: list[str] = []
     i = 0
     while i < len(lines):
-        if not lines[i].startswith("╭"):
-            out.append(lines[i])
-            i += 1
-            continue
         j = i + 1
-        while j < len(lines) and lines[j].startswith("│"):
+        while lines[i].startswith(first) and j < len(lines) and lines[j][:1] in tuple(inner):
             j += 1
-        if j >= len(lines) or not lines[j].startswith("╰"):
+        if not lines[i].startswith(first) or j >= len(lines) or not lines[j].startswith(last):
             out.append(lines[i])
             i += 1
             continue
-        body = [ln[1:].rstrip().removesuffix("│").rstrip() for ln in lines[i + 1:j]]
-        title = lines[i].strip("╭╮─")
-        width = max([len(b) for b in body] + [len(title) + 1])
-        out.append("╭" + ("─" + title).ljust(width + 1, "─") + "╮")
-        out += ["│" + b.ljust(width) + " │" for b in body]
-        out.append("╰" + "─" * (width + 1) + "╯")
+        out += redraw(lines[i:j + 1])
         i = j + 1
     return out
+
+
+def compact_boxes(lines: list[str]) -> list[str]:
+    """Return `lines` with each Rich panel (╭ │ ╰) narrowed to its widest content."""
+    def redraw(box: list[str]) -> list[str]:
+        body = [ln[1:].rstrip().removesuffix("│").rstrip() for ln in box[1:-1]]
+        title = box[0].strip("╭╮─")
+        width = max([len(b) for b in body] + [len(title) + 1])
+        return (["╭" + ("─" + title).ljust(width + 1, "─") + "╮"]
+                + ["│" + b.ljust(width) + " │" for b in body] + ["╰" + "─" * (width + 1) + "╯"])
+
+    return _boxes(lines, "╭", "│", "╰", redraw)
 
 
 TABLE_BORDERS = {"┏": ("┏", "━", "┳", "┓"), "┡": ("┡", "━", "╇", "┩"),
@@ -292,35 +286,24 @@ def realign_tables(lines: list[str]) -> list[str]:
     Substituting production's values for the sandbox's changes the width of some cells; this
     puts the columns straight again (right-aligned cells stay right-aligned).
     """
-    out: list[str] = []
-    i = 0
-    while i < len(lines):
-        if not lines[i].startswith("┏"):
-            out.append(lines[i])
-            i += 1
-            continue
-        j = i
-        while j < len(lines) and lines[j] and lines[j][0] in "┏┃┡│└":
-            j += 1
-        table = lines[i:j]
+    def redraw(table: list[str]) -> list[str]:
         rows = [ln[1:-1].split(ln[0]) for ln in table if ln[0] in "┃│"]
-        if len({len(r) for r in rows}) != 1 or not table[-1].startswith("└"):
-            out += table
-            i = j
-            continue
+        if not rows or len({len(r) for r in rows}) != 1:
+            return table
         widths = [max(len(r[k].strip()) for r in rows) for k in range(len(rows[0]))]
+        out = []
         for ln in table:
             if ln[0] in TABLE_BORDERS:
                 left, bar, joint, right = TABLE_BORDERS[ln[0]]
                 out.append(left + joint.join(bar * (w + 2) for w in widths) + right)
                 continue
-            cells = ln[1:-1].split(ln[0])
             out.append(ln[0] + ln[0].join(
                 " " + (c.strip().rjust(w) if len(c) - len(c.lstrip()) > 1 else
-                       c.strip().ljust(w)) + " " for c, w in zip(cells, widths, strict=True))
-                + ln[0])
-        i = j
-    return out
+                       c.strip().ljust(w)) + " "
+                for c, w in zip(ln[1:-1].split(ln[0]), widths, strict=True)) + ln[0])
+        return out
+
+    return _boxes(lines, "┏", "┃┡│", "└", redraw)
 
 
 # -- running ------------------------------------------------------------------------------------
