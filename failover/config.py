@@ -11,6 +11,7 @@ Examples:
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 import re
 import tomllib
@@ -18,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from failover.errors import ConfigError, UsageError
 
@@ -309,19 +310,22 @@ class _Problems:
         if not ok:
             self.add(key, f"must be a {kind.__name__}, got {type(value).__name__}")
             return default
+        if isinstance(value, str) and "\x00" in value:  # no path or URL can hold one
+            self.add(key, "must not contain a NUL character")
+            return default
         return value
 
     def positive(self, table: Mapping[str, Any], key: str, default: float) -> float:
         value = self.get(table, key, float, default)
-        if value <= 0:
+        if not 0 < value < math.inf:  # NaN and inf too: every wait must end
             self.add(key, f"must be a positive number of seconds, got {value}")
             return default
         return float(value)
 
     def strings(self, table: Mapping[str, Any], key: str) -> tuple[str, ...]:
         value = self.get(table, key, list, [])
-        if not all(isinstance(v, str) and v for v in value):
-            self.add(key, "must be a list of non-empty strings")
+        if not all(isinstance(v, str) and v and "\x00" not in v for v in value):
+            self.add(key, "must be a list of non-empty strings (without NUL characters)")
             return ()
         return tuple(value)
 
@@ -396,8 +400,8 @@ def _parse_gerrit(p: _Problems, t: Mapping[str, Any]) -> GerritConfig:
     p.unknown_keys(t, "gerrit", {"url", "timeout", "review_timeout", "poll_interval", "ca_bundle"})
     d = GerritConfig()
     url = p.get(t, "gerrit.url", str, d.url).rstrip("/")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    parts = _urlsplit(url)
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         p.add("gerrit.url", f"{url!r} must be an http(s) URL such as "
                             "https://gerrit.wikimedia.org/r")
     elif parts.username or parts.password:
@@ -548,9 +552,21 @@ def _parse_controller(p: _Problems, region_key: str, name: str,
         t, f"{key}.ca_bundle", str))
 
 
+def _urlsplit(url: str) -> SplitResult | None:
+    """Return the parts of `url`, or None when it cannot be split (e.g. `http://[::1`)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises ValueError for a port out of range or not a number)
+    except ValueError:
+        return None
+    return parts
+
+
 def _check_stats_url(p: _Problems, key: str, url: str) -> None:
-    parts = urlsplit(url)
-    if parts.scheme not in STATS_SCHEMES:
+    parts = _urlsplit(url)
+    if parts is None:
+        p.add(key, f"{url!r} is not a URL (bad IPv6 brackets or port)")
+    elif parts.scheme not in STATS_SCHEMES:
         p.add(key, f"{url!r}: scheme {parts.scheme or '(none)'!r} is not one of "
                    f"{', '.join(STATS_SCHEMES)}")
     elif parts.scheme in ("http", "https", "ssh") and not parts.hostname:
