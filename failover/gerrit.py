@@ -225,8 +225,11 @@ class GerritClient:
                 current_revision=d.get("current_revision"),
                 labels={k: label_vote(v) for k, v in dict(d.get("labels") or {}).items()},
                 url=self.change_url(project, number))
-        except (KeyError, TypeError, ValueError) as exc:
+        except KeyError as exc:
             raise GitError(f"Gerrit sent a change without {exc}") from None
+        except (TypeError, ValueError, AttributeError) as exc:  # e.g. a label that is no object
+            raise GitError(f"Gerrit sent a malformed change: {type(exc).__name__}: {exc}",
+                           hint="check [gerrit] url: it should be Gerrit's REST root") from None
 
 
 def label_vote(label: Mapping[str, Any]) -> int:
