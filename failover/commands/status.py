@@ -32,5 +32,6 @@ def status(
 
     setup(verbose)
     cfg = load(config)
-    regions = [cfg.region(region)] if region else list(cfg.regions.values())
+    # `failover status ""` is a bad name, not "all regions": only None means all
+    regions = [cfg.region(region)] if region is not None else list(cfg.regions.values())
     show_status(read_status(cfg, regions), as_json=json)
