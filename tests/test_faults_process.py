@@ -204,7 +204,7 @@ def test_lock_and_worktree_left_by_a_killed_run_are_taken_over(run_cli: RunCli,
     assert "removed the temporary worktree" in result.stdout + result.stderr
     records = assert_nothing_lost(mark, result.code, 0, "done", result.stderr)
     lock = next(r for r in records if r["step"] == "lock")
-    assert lock["summary"].startswith(f"took over a stale lock of ") and f"pid {proc.pid}" in \
+    assert lock["summary"].startswith("took over a stale lock of ") and f"pid {proc.pid}" in \
         lock["summary"]
     assert len(world.dns.gerrit.changes()) - mark.changes == 0  # resumed the killed run's change
 
