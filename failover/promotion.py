@@ -209,6 +209,8 @@ class Promotion:
         plan, target = self.plan, self.plan.target.name
         served = plan.dns is not None and plan.dns.agree and plan.dns.controller == target
         step = plan.step("state")
+        if zone_ctl == target:
+            self._warn_open_elsewhere(open_changes)
         if zone_ctl == target and served:
             plan.kind, plan.outcome = "nothing to do", "nothing to do"
             step.summary = f"{plan.region.fqdn} already points at {target} (zone and nameservers)"
@@ -231,19 +233,31 @@ class Promotion:
                         f"{plan.dns.matching if plan.dns else 0}/{len(plan.nameservers)} "
                         "nameservers already answer the target")
 
+    def _elsewhere(self, open_changes: list[ChangeInfo]) -> list[ChangeInfo]:
+        """Return the open failover changes of this region that point at another controller."""
+        mine = self._subject()
+        prefix = mine.rsplit(" to ", 1)[0] + " to "
+        return [c for c in open_changes if c.subject != mine and c.subject.startswith(prefix)]
+
+    def _warn_open_elsewhere(self, open_changes: list[ChangeInfo]) -> None:
+        for change in self._elsewhere(open_changes):
+            self.observer.warn(f"an open failover change points elsewhere: {change.url} "
+                               f"({change.subject}); merging it would move the name again: "
+                               "abandon it in Gerrit")
+
     def _find_open_change(self, open_changes: list[ChangeInfo]) -> None:
         plan = self.plan
         mine = self._subject()
-        prefix = mine.rsplit(" to ", 1)[0] + " to "
         for change in open_changes:
             if change.subject == mine:
                 plan.change, plan.change_url = change, change.url
                 plan.change_id = change.change_id
-            elif change.subject.startswith(prefix):
-                raise GateRefused(
-                    f"an open failover change for {plan.region.name} points elsewhere: "
-                    f"{change.url} ({change.subject})",
-                    hint="abandon it in Gerrit (or let it merge) and run again")
+        if other := self._elsewhere(open_changes):
+            change = other[0]
+            raise GateRefused(
+                f"an open failover change for {plan.region.name} points elsewhere: "
+                f"{change.url} ({change.subject})",
+                hint="abandon it in Gerrit (or let it merge) and run again")
 
     def _prepare(self) -> None:
         from failover import repo
@@ -313,6 +327,17 @@ class Promotion:
             interval=self.cfg.gerrit.poll_interval, on_poll=polled)
         plan.change_url = plan.change.url
         step.summary = f"{plan.change.url} merged"
+        self._fetch_merged()
+
+    def _fetch_merged(self) -> None:
+        """Fetch again, so the checkout's remote-tracking branch shows the merged change."""
+        from failover import repo
+
+        assert self._checkout is not None
+        try:
+            repo.fetch(self._checkout, timeout=self.cfg.gerrit.timeout * 6)
+        except FailoverError as exc:  # only the operator's view of the branch is late
+            self.observer.warn(f"could not fetch the merged change: {exc.message}")
 
     def _deploy(self) -> None:
         from failover.deploy import run_deploy

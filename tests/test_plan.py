@@ -305,3 +305,20 @@ def test_interrupt_during_review_then_resume(run_cli: RunCli, world: World,
     result = promote(run_cli, world, "cloudcontrol1004", "--yes")
     assert result.code == 0, result.stderr
     assert len(world.dns.gerrit.changes()) == 1
+
+
+def test_nothing_to_do_warns_of_an_open_change_elsewhere(run_cli: RunCli, world: World) -> None:
+    world.dns.gerrit.auto_merge_after = None
+    assert promote(run_cli, world, "cloudcontrol1004", "--yes", "--no-wait").code == 0
+    url = world.dns.gerrit.change_url(world.dns.gerrit.changes()[0]["number"])
+    result = promote(run_cli, world, "cloudcontrol1003", "--dry-run")
+    assert result.code == 0
+    assert "nothing to do" in result.stdout
+    assert f"an open failover change points elsewhere: {url}" in result.stdout
+
+
+def test_promote_leaves_the_remote_tracking_branch_at_the_merge(run_cli: RunCli,
+                                                                 world: World) -> None:
+    assert promote(run_cli, world, "cloudcontrol1004", "--yes").code == 0
+    tip = git(Path(world.dns.gerrit.git_url), "rev-parse", "master")
+    assert git(world.dns.checkout, "rev-parse", "origin/master") == tip

@@ -172,7 +172,7 @@ class Sandbox:
 
 SETUPS: dict[str, Callable[[Sandbox], None]] = {}
 """Every setup, by the name a runbook's mark uses."""
-KEEPS_STATE = {"no-tmux", "checkout-pulled", "reviewer-approves", "change-restored", "deploy-fixed",
+KEEPS_STATE = {"no-tmux", "reviewer-approves", "change-restored", "deploy-fixed",
                "nameserver-caught-up", "reverted-in-gerrit"}
 """Setups that change one thing and keep the rest (all others reset the world first)."""
 
@@ -201,13 +201,6 @@ def _no_tmux(sb: Sandbox) -> None:
 def _failed_over(sb: Sandbox) -> None:
     """The name on cloudcontrol1004 everywhere; both HAProxy healthy."""
     sb.reset(C4)
-
-
-@setup("checkout-pulled")
-def _checkout_pulled(sb: Sandbox) -> None:
-    """(Keeps the state.) The operator pulled their operations/dns checkout."""
-    subprocess.run(["git", "pull", "--quiet", "--ff-only"], cwd=sb.world.dns.checkout,
-                   check=True, timeout=30, capture_output=True)
 
 
 @setup("in-maintenance")
