@@ -387,7 +387,7 @@ class Promotion:
     def _body(self) -> str:
         plan, r = self.plan, self.request
         was = plan.current or plan.zone_target or "?"
-        if plan.kind.endswith("emergency") or plan.kind == "emergency":
+        if "emergency" in plan.kind:
             first = (f"Emergency failover of {plan.region.fqdn} from {was} to {plan.target.name}:"
                      f" {was}'s HAProxy is not healthy.")
         else:
