@@ -131,6 +131,8 @@ class GerritClient:
         def attempt() -> requests.Response:
             try:
                 resp = self._session.get(url, params=params, timeout=self.timeout)
+            except requests.exceptions.SSLError:
+                raise  # not worth another attempt: reported below as a certificate problem
             except (requests.ConnectionError, requests.Timeout) as exc:
                 raise _Retryable(type(exc).__name__) from exc
             if resp.status_code >= 500:
@@ -143,6 +145,12 @@ class GerritClient:
             raise GitError(f"Gerrit did not answer for {where}: {exc} "
                            f"(after {self.retries} attempts)",
                            hint=f"check {where} in a browser and continue by hand") from None
+        except requests.exceptions.SSLError as exc:
+            reason = " ".join(str(exc).rsplit("(Caused by ", 1)[-1].split())[:200]
+            raise GitError(f"TLS error talking to Gerrit at {url}: {reason}",
+                           hint="if Gerrit's certificate comes from a private CA, set [gerrit] "
+                                "ca_bundle to it (CA bundle); verification is never turned "
+                                "off") from None
         except requests.RequestException as exc:
             raise GitError(f"cannot reach Gerrit for {where}: {type(exc).__name__}",
                            hint="check [gerrit] url and the CA bundle") from None
