@@ -39,8 +39,12 @@ def state_dir() -> Path:
 
 def private_dir(path: Path) -> Path:
     """Return `path` after creating it (mode 0700) and checking it is a real directory we own."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    st = path.lstat()
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        st = path.lstat()
+    except OSError as exc:  # e.g. a parent of another user's: permission denied
+        raise UsageError(f"cannot create {path}: {exc.strerror or exc}",
+                         hint="set XDG_STATE_HOME to a directory of your own") from None
     if not path.is_dir() or path.is_symlink():
         raise UsageError(f"{path} is not a directory", hint="remove it; the tool recreates it")
     if st.st_uid != os.getuid():
@@ -98,6 +102,8 @@ class FailoverLock:
 
     def acquire(self) -> FailoverLock:
         """Take the lock or raise GateRefused naming its holder; note a stale one taken over."""
+        if self.path.parent.parent == state_dir():  # the state dir itself must be ours too
+            private_dir(state_dir())
         private_dir(self.path.parent)
         for _ in range(5):
             fd = self._open()
