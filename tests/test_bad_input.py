@@ -82,6 +82,10 @@ def _table(keys: list[str], values: st.SearchStrategy[Any]) -> st.SearchStrategy
 
 LEAVES = st.one_of(SCALARS, st.lists(SCALARS, max_size=3))
 CONTROLLER = _table(["target", "stats", "ca_bundle"], LEAVES)
+REGION_BODY = st.fixed_dictionaries({}, optional={
+    "fqdn": LEAVES, "services": LEAVES,
+    "controllers": st.dictionaries(st.sampled_from(["cloudcontrol1003", "cloudcontrol1004", "x y"]),
+                                   CONTROLLER, max_size=3)})
 SHAPED = st.fixed_dictionaries({}, optional={
     "dns": _table(["checkout", "zone_file", "topic", "reviewers", "hashtags", "deploy",
                    "deploy_timeout"], LEAVES),
@@ -91,10 +95,8 @@ SHAPED = st.fixed_dictionaries({}, optional={
     "haproxy": _table(["connect_timeout", "timeout", "max_bytes", "frontend_pattern",
                        "backend_pattern", "ssh_command", "ssh_config"], LEAVES),
     "audit": _table(["log"], LEAVES),
-    "regions": st.dictionaries(st.sampled_from(["eqiad1", "codfw1dev", "Bad"]),
-                               st.fixed_dictionaries({}, optional={"fqdn": LEAVES, "services": LEAVES, "controllers": st.dictionaries(
-            st.sampled_from(["cloudcontrol1003", "cloudcontrol1004", "x y"]), CONTROLLER,
-            max_size=3)}), max_size=2),
+    "regions": st.dictionaries(st.sampled_from(["eqiad1", "codfw1dev", "Bad"]), REGION_BODY,
+                               max_size=2),
 })
 """Documents shaped like the config (the right tables), with arbitrary values at the leaves."""
 
