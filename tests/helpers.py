@@ -231,11 +231,9 @@ def reset_world(world: World) -> None:
 
 @contextlib.contextmanager
 def shared_world_env(world: World) -> Iterator[None]:
-    """Within the block, the in-process tool runs with the world's state dir and TMPDIR."""
+    """Within the block, the in-process tool runs with the world's state dir, no credentials."""
     with pytest_monkeypatch() as mp:
         mp.setenv("XDG_STATE_HOME", str(world.workdir / "state"))
-        mp.setenv("TMPDIR", str(tmp_of(world)))
-        mp.setattr(tempfile, "tempdir", str(tmp_of(world)))
         for name in ("FAILOVER_GERRIT_USER", "FAILOVER_GERRIT_PASSWORD", "FAILOVER_STATS_USER",
                      "FAILOVER_STATS_PASSWORD"):
             mp.delenv(name, raising=False)
@@ -254,9 +252,15 @@ def pytest_monkeypatch() -> Iterator[Any]:
 # -- processes ----------------------------------------------------------------------------------
 
 def promote(run_cli: Callable[..., Any], world: World, target: str, *args: str) -> Any:
-    """Return the CliResult of `failover promote eqiad1 TARGET --yes ARGS`, run in-process."""
-    return run_cli("promote", "eqiad1", target, "--yes", *args, "--config",
-                   str(world.config_path))
+    """Return the CliResult of `failover promote eqiad1 TARGET --yes ARGS`, run in-process.
+
+    Its temporary worktree goes to the world's own TMPDIR (checked for leftovers), for this
+    call only: pytest's own temp dirs must not follow.
+    """
+    with pytest_monkeypatch() as mp:
+        mp.setattr(tempfile, "tempdir", str(tmp_of(world)))
+        return run_cli("promote", "eqiad1", target, "--yes", *args, "--config",
+                       str(world.config_path))
 
 
 def run_promote_process(world: World, target: str, *args: str, env: dict[str, str] | None = None,

@@ -64,7 +64,7 @@ DOCS = st.recursive(SCALARS, lambda inner: st.one_of(
     max_leaves=25)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.dictionaries(st.sampled_from(KEYS), DOCS, max_size=6))
 def test_config_from_any_document_is_a_config_or_a_config_error(raw: dict[str, Any]) -> None:
     CASES["config documents"] += 1
@@ -152,12 +152,12 @@ def test_push_output_is_parsed_or_ignored(lines: list[str]) -> None:
 JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
                     | st.text(max_size=20),
                     lambda inner: st.lists(inner, max_size=4)
-                    | st.dictionaries(st.text(max_size=10), inner, max_size=4), max_leaves=20)
+                    | st.dictionaries(st.text(max_size=10), inner, max_size=4), max_leaves=10)
 CHANGE_KEYS = ["project", "_number", "branch", "change_id", "subject", "status", "topic",
                "current_revision", "labels", "all", "value", "rejected"]
 CHANGES = st.dictionaries(st.sampled_from(CHANGE_KEYS), st.recursive(
     JSON, lambda inner: st.dictionaries(st.sampled_from([*CHANGE_KEYS, "x"]), inner, max_size=4)
-    | st.lists(inner, max_size=3), max_leaves=15), max_size=10)
+    | st.lists(inner, max_size=3), max_leaves=8), max_size=10)
 
 
 @settings(max_examples=300, deadline=None)
@@ -175,7 +175,7 @@ VALID_CHANGE = {"project": "operations/dns", "_number": 7, "branch": "master",
 """The keys a ChangeInfo needs: with them, the generated labels and others are read."""
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(CHANGES, JSON, CHANGES.map(lambda d: {**VALID_CHANGE, **d}),
                  st.dictionaries(st.sampled_from(["labels", "topic", "current_revision"]),
                                  st.recursive(JSON, lambda inner: st.dictionaries(
