@@ -15,13 +15,13 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from failover.sandbox.haproxy import haproxy_available
 from failover.sandbox.world import World, start_world
 from tests.conftest import CliResult, RunCli
+from tests.helpers import audit, checkout_snapshot, git
 
 pytestmark = pytest.mark.skipif(not haproxy_available(), reason="haproxy not installed")
 
@@ -41,23 +41,6 @@ def promote(run_cli: RunCli, world: World, *args: str) -> CliResult:
     return run_cli("promote", "eqiad1", *args, "--config", str(world.config_path))
 
 
-def git(path: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=path, capture_output=True, text=True,
-                          check=True, timeout=30).stdout
-
-
-def checkout_snapshot(path: Path) -> dict[str, Any]:
-    """Return what must not change in the operator's checkout (remote-tracking refs may)."""
-    files = {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*"))
-             if p.is_file() and ".git" not in p.relative_to(path).parts}
-    refs = [ln for ln in git(path, "for-each-ref", "--format=%(refname) %(objectname)").splitlines()
-            if not ln.startswith("refs/remotes/")]
-    return {"files": files, "status": git(path, "status", "--porcelain=v2", "--branch"),
-            "head": git(path, "rev-parse", "HEAD"), "refs": refs,
-            "stash": git(path, "stash", "list"), "worktrees": git(path, "worktree", "list"),
-            "index": (path / ".git" / "index").read_bytes()}
-
-
 def served_targets(world: World) -> list[str]:
     import dns.message
     import dns.query
@@ -68,12 +51,6 @@ def served_targets(world: World) -> list[str]:
                               timeout=2)
         out.append(str(reply.answer[0][0].target) if reply.answer else "none")
     return out
-
-
-def audit(world: World) -> list[dict[str, Any]]:
-    if not world.audit_path.exists():
-        return []
-    return [json.loads(line) for line in world.audit_path.read_text().splitlines()]
 
 
 def test_planned_failover_end_to_end(run_cli: RunCli, world: World) -> None:
