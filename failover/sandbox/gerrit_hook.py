@@ -81,10 +81,18 @@ def patch_set_ref(number: int, patch_set: int) -> str:
     return f"refs/changes/{number % 100:02d}/{number}/{patch_set}"
 
 
+GERRIT_IDENT = {"GIT_AUTHOR_NAME": "Gerrit Code Review",
+                "GIT_AUTHOR_EMAIL": "gerrit@sandbox.invalid",
+                "GIT_COMMITTER_NAME": "Gerrit Code Review",
+                "GIT_COMMITTER_EMAIL": "gerrit@sandbox.invalid"}
+"""Who the stand-in's own commits (merges) are by, as Gerrit's server identity."""
+
+
 def git(git_dir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     """Return the result of one git command run against the bare repository."""
     return subprocess.run(["git", "--git-dir", str(git_dir), *args], capture_output=True,
-                          text=True, timeout=GIT_TIMEOUT, check=check)
+                          text=True, timeout=GIT_TIMEOUT, check=check,
+                          env={**os.environ, **GERRIT_IDENT})
 
 
 # -- commit message footers (as Gerrit reads them) ---------------------------------------------
