@@ -1,0 +1,359 @@
+"""Validate a parsed TOML document into the frozen Config, every problem reported at once.
+
+Each problem names the file and the key (`[regions.eqiad1.controllers.x.stats]`) and says what
+is wrong; `parse_config` raises one ConfigError listing them all.
+
+Examples:
+    >>> parse_config({"regions": {}}, Path("c.toml"))                   # doctest: +SKIP
+    ConfigError: c.toml: 1 problem(s) in the configuration
+      - c.toml: [regions] no region configured; add a [regions.<name>] table
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import SplitResult, urlsplit
+
+from failover.config import (
+    DEFAULT_SERVICES,
+    HOSTNAME_RE,
+    NAME_RE,
+    STATS_SCHEMES,
+    TOPIC_RE,
+    Config,
+    Controller,
+    DnsConfig,
+    GerritConfig,
+    HaproxyConfig,
+    Nameserver,
+    Region,
+    VerifyConfig,
+    normalize_target,
+    record_type_for,
+)
+from failover.errors import ConfigError, UsageError
+
+
+def parse_config(raw: Mapping[str, Any], path: Path) -> Config:
+    """Return the Config built from parsed TOML `raw`; every problem is raised at once."""
+    p = _Problems(path)
+    p.unknown_keys(raw, "", {"dns", "gerrit", "verify", "haproxy", "regions", "audit"})
+    haproxy = _parse_haproxy(p, _table(p, raw, "haproxy"))
+    dns = _parse_dns(p, _table(p, raw, "dns"), path)
+    gerrit = _parse_gerrit(p, _table(p, raw, "gerrit"))
+    verify = _parse_verify(p, _table(p, raw, "verify"))
+    regions = _parse_regions(p, _table(p, raw, "regions"))
+    audit = _table(p, raw, "audit")
+    p.unknown_keys(audit, "audit", {"log"})
+    audit_log = p.get(audit, "audit.log", str)
+    if p.problems:
+        raise ConfigError(
+            f"{path}: {len(p.problems)} problem(s) in the configuration", p.problems,
+            hint="fix each key named above; `failover config validate` re-checks",
+        )
+    return Config(
+        path=path, dns=dns, gerrit=gerrit, verify=verify, haproxy=haproxy, regions=regions,
+        audit_log=Path(audit_log).expanduser() if audit_log else None,
+    )
+
+
+class _Problems:
+    """Collects configuration problems, each prefixed with the file and key."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.problems: list[str] = []
+
+    def add(self, key: str, message: str) -> None:
+        self.problems.append(f"{self.path}: [{key}] {message}" if key else message)
+
+    def unknown_keys(self, table: Mapping[str, Any], where: str, known: set[str]) -> None:
+        for key in table:
+            if key not in known:
+                full = f"{where}.{key}" if where else key
+                self.add(full, f"unknown key (known here: {', '.join(sorted(known))})")
+
+    def get(self, table: Mapping[str, Any], key: str, kind: type, default: Any = None) -> Any:
+        name = key.rsplit(".", 1)[-1]
+        if name not in table:
+            return default
+        value = table[name]
+        ok = isinstance(value, kind) and not (kind in (int, float) and isinstance(value, bool))
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        if not ok:
+            self.add(key, f"must be a {kind.__name__}, got {type(value).__name__}")
+            return default
+        if isinstance(value, str) and "\x00" in value:  # no path or URL can hold one
+            self.add(key, "must not contain a NUL character")
+            return default
+        return value
+
+    def positive(self, table: Mapping[str, Any], key: str, default: float) -> float:
+        value = self.get(table, key, float, default)
+        if not 0 < value < math.inf:  # NaN and inf too: every wait must end
+            self.add(key, f"must be a positive number of seconds, got {value}")
+            return default
+        return float(value)
+
+    def strings(self, table: Mapping[str, Any], key: str) -> tuple[str, ...]:
+        value = self.get(table, key, list, [])
+        if not all(isinstance(v, str) and v and "\x00" not in v for v in value):
+            self.add(key, "must be a list of non-empty strings (without NUL characters)")
+            return ()
+        return tuple(value)
+
+
+def _table(p: _Problems, raw: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = raw.get(key, {})
+    if not isinstance(value, Mapping):
+        p.add(key, f"must be a table, got {type(value).__name__}")
+        return {}
+    return value
+
+
+def _parse_haproxy(p: _Problems, t: Mapping[str, Any]) -> HaproxyConfig:
+    p.unknown_keys(t, "haproxy", {"connect_timeout", "timeout", "max_bytes", "frontend_pattern",
+                                  "backend_pattern", "ssh_command", "ssh_config"})
+    d = HaproxyConfig()
+    patterns = {}
+    for key in ("frontend_pattern", "backend_pattern"):
+        value = p.get(t, f"haproxy.{key}", str, getattr(d, key))
+        if "{service}" not in value:
+            p.add(f"haproxy.{key}", f"must contain '{{service}}', got {value!r}")
+            value = getattr(d, key)
+        patterns[key] = value
+    ssh_command = p.strings(t, "haproxy.ssh_command") or d.ssh_command
+    max_bytes = p.get(t, "haproxy.max_bytes", int, d.max_bytes)
+    if max_bytes < 1024:
+        p.add("haproxy.max_bytes", "must be at least 1024")
+        max_bytes = d.max_bytes
+    return HaproxyConfig(
+        connect_timeout=p.positive(t, "haproxy.connect_timeout", d.connect_timeout),
+        timeout=p.positive(t, "haproxy.timeout", d.timeout),
+        max_bytes=max_bytes, ssh_command=ssh_command, **patterns,
+        ssh_config=p.get(t, "haproxy.ssh_config", str),
+    )
+
+
+def _parse_dns(p: _Problems, t: Mapping[str, Any], path: Path) -> DnsConfig:
+    p.unknown_keys(t, "dns", {"checkout", "zone_file", "topic", "reviewers", "hashtags",
+                              "deploy", "deploy_timeout"})
+    checkout_raw = p.get(t, "dns.checkout", str, "~/src/operations/dns")
+    checkout = Path(os.path.expandvars(checkout_raw)).expanduser()
+    if not checkout.is_absolute():
+        checkout = (path.parent / checkout).resolve()
+    zone_file = p.get(t, "dns.zone_file", str, DnsConfig.zone_file)
+    zp = Path(zone_file)
+    if zp.is_absolute() or ".." in zp.parts or not zone_file.strip():
+        p.add("dns.zone_file", f"{zone_file!r} must be a relative path inside the checkout "
+                               "(no '..', not absolute)")
+        zone_file = DnsConfig.zone_file
+    elif checkout.exists() and not (checkout / zp).resolve().is_relative_to(checkout.resolve()):
+        p.add("dns.zone_file", f"{zone_file!r} leads outside the checkout {checkout} "
+                               "(through a symlink)")
+    topic = p.get(t, "dns.topic", str, DnsConfig.topic)
+    if not TOPIC_RE.match(topic):
+        p.add("dns.topic", f"{topic!r} is not a usable Gerrit topic (letters, digits, ._/-)")
+        topic = DnsConfig.topic
+    reviewers = p.strings(t, "dns.reviewers")
+    hashtags = p.strings(t, "dns.hashtags")
+    for key, values in (("dns.reviewers", reviewers), ("dns.hashtags", hashtags)):
+        for v in values:
+            if not re.match(r"^[A-Za-z0-9._@+-]{1,100}$", v):
+                p.add(key, f"{v!r} contains characters a push option cannot carry "
+                           "(',', '%', spaces)")
+    return DnsConfig(
+        checkout=checkout, zone_file=zone_file, topic=topic, reviewers=reviewers,
+        hashtags=hashtags, deploy=p.strings(t, "dns.deploy"),
+        deploy_timeout=p.positive(t, "dns.deploy_timeout", DnsConfig.deploy_timeout),
+    )
+
+
+def _parse_gerrit(p: _Problems, t: Mapping[str, Any]) -> GerritConfig:
+    p.unknown_keys(t, "gerrit", {"url", "timeout", "review_timeout", "poll_interval", "ca_bundle"})
+    d = GerritConfig()
+    url = p.get(t, "gerrit.url", str, d.url).rstrip("/")
+    parts = _urlsplit(url)
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        p.add("gerrit.url", f"{url!r} must be an http(s) URL such as "
+                            "https://gerrit.wikimedia.org/r")
+    elif parts.username or parts.password:
+        p.add("gerrit.url", "must not carry credentials; use FAILOVER_GERRIT_USER / "
+                            "FAILOVER_GERRIT_PASSWORD or ~/.netrc")
+    return GerritConfig(
+        url=url,
+        timeout=p.positive(t, "gerrit.timeout", d.timeout),
+        review_timeout=p.positive(t, "gerrit.review_timeout", d.review_timeout),
+        poll_interval=p.positive(t, "gerrit.poll_interval", d.poll_interval),
+        ca_bundle=p.get(t, "gerrit.ca_bundle", str),
+    )
+
+
+def parse_nameserver(entry: str) -> Nameserver:
+    """Return the Nameserver for "host", "host:port", "[v6]:port" or a bare IPv6 address.
+
+    Raises:
+        UsageError: the entry is not a host name or address with an optional port.
+    """
+    host, port = entry.strip(), 53
+    m = re.match(r"^\[([0-9A-Fa-f:.]+)\](?::(\d+))?$", host)
+    if m:
+        host, port = m.group(1), int(m.group(2) or 53)
+    elif host.count(":") == 1:
+        host, _, port_s = host.partition(":")
+        if not port_s.isdigit():
+            raise UsageError(f"nameserver {entry!r}: port {port_s!r} is not a number")
+        port = int(port_s)
+    if not 0 < port < 65536:
+        raise UsageError(f"nameserver {entry!r}: port {port} out of range")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        if not HOSTNAME_RE.match(host):
+            raise UsageError(
+                f"nameserver {entry!r} is not a host name or address",
+                hint='write "host", "host:port" or "[v6addr]:port"',
+            ) from None
+    return Nameserver(host=host, port=port)
+
+
+def _parse_verify(p: _Problems, t: Mapping[str, Any]) -> VerifyConfig:
+    p.unknown_keys(t, "verify", {"nameservers", "recursors", "timeout", "query_timeout",
+                                 "interval"})
+    d = VerifyConfig()
+    lists: dict[str, tuple[Nameserver, ...]] = {}
+    for key in ("nameservers", "recursors"):
+        out = []
+        for entry in p.strings(t, f"verify.{key}"):
+            try:
+                out.append(parse_nameserver(entry))
+            except UsageError as exc:
+                p.add(f"verify.{key}", exc.message)
+        lists[key] = tuple(out)
+    return VerifyConfig(
+        nameservers=lists["nameservers"], recursors=lists["recursors"],
+        timeout=p.positive(t, "verify.timeout", d.timeout),
+        query_timeout=p.positive(t, "verify.query_timeout", d.query_timeout),
+        interval=p.positive(t, "verify.interval", d.interval),
+    )
+
+
+def _parse_regions(p: _Problems, t: Mapping[str, Any]) -> dict[str, Region]:
+    regions: dict[str, Region] = {}
+    if not t:
+        p.add("regions", "no region configured; add a [regions.<name>] table")
+    for name, body in t.items():
+        key = f"regions.{name}"
+        if not NAME_RE.match(name):
+            p.add(key, "region name must be one lower-case DNS label")
+            continue
+        if not isinstance(body, Mapping):
+            p.add(key, "must be a table")
+            continue
+        region = _parse_region(p, name, body)
+        if region:
+            regions[name] = region
+    return regions
+
+
+def _parse_region(p: _Problems, name: str, t: Mapping[str, Any]) -> Region | None:
+    key = f"regions.{name}"
+    p.unknown_keys(t, key, {"fqdn", "services", "controllers"})
+    fqdn = p.get(t, f"{key}.fqdn", str)
+    if fqdn is None:
+        p.add(f"{key}.fqdn", f"missing; e.g. fqdn = \"openstack.{name}.wikimediacloud.org\"")
+    elif not HOSTNAME_RE.match(fqdn) or "." not in fqdn.rstrip("."):
+        p.add(f"{key}.fqdn", f"{fqdn!r} is not a fully qualified domain name")
+    services = p.strings(t, f"{key}.services") or DEFAULT_SERVICES
+    for s in services:
+        if not re.match(r"^[A-Za-z0-9_.-]{1,64}$", s):
+            p.add(f"{key}.services", f"{s!r} is not an HAProxy proxy name part")
+    if len(set(services)) != len(services):
+        p.add(f"{key}.services", "lists a service twice")
+    ctable = _table(p, t, "controllers") if "controllers" in t else {}
+    controllers = [c for c in (_parse_controller(p, key, n, b) for n, b in ctable.items()) if c]
+    if len(ctable) < 2:
+        p.add(f"{key}.controllers", f"needs at least two controllers, found {len(ctable)}")
+    seen: dict[str, str] = {}
+    for cname, body in ctable.items():
+        target = body.get("target") if isinstance(body, Mapping) else None
+        if not isinstance(target, str):
+            continue
+        norm = normalize_target(target)
+        if norm in seen:
+            p.add(f"{key}.controllers.{cname}.target",
+                  f"{target!r} is also the target of {seen[norm]}: targets must differ")
+        seen[norm] = cname
+    types = {c.record_type for c in controllers}
+    if "CNAME" in types and len(types) > 1:
+        p.add(f"{key}.controllers", "mixes host-name (CNAME) and address (A/AAAA) targets; "
+                                    "the record can only have one type")
+    if fqdn is None:
+        return None
+    return Region(name=name, fqdn=fqdn.rstrip(".").lower(), services=tuple(services),
+                  controllers=tuple(controllers))
+
+
+def _parse_controller(p: _Problems, region_key: str, name: str,
+                      t: Any) -> Controller | None:
+    key = f"{region_key}.controllers.{name}"
+    if not NAME_RE.match(name):
+        p.add(key, "controller name must be one lower-case DNS label")
+        return None
+    if not isinstance(t, Mapping):
+        p.add(key, "must be a table with target and stats")
+        return None
+    p.unknown_keys(t, key, {"target", "stats", "ca_bundle"})
+    target = p.get(t, f"{key}.target", str)
+    stats = p.get(t, f"{key}.stats", str)
+    if target is None:
+        p.add(f"{key}.target", "missing; the record's target, e.g. "
+                               f"\"{name}.wikimedia.org.\" or an IP address")
+    elif record_type_for(target) == "CNAME" and (
+            not target.endswith(".") or not HOSTNAME_RE.match(target)):
+        p.add(f"{key}.target", f"{target!r} must be an IP address or a fully qualified name "
+                               "with a trailing dot")
+    if stats is None:
+        p.add(f"{key}.stats", "missing; e.g. \"http://HOST:9900/stats;csv\", "
+                              "\"unix:///run/haproxy/haproxy.sock\" or "
+                              "\"ssh://HOST/run/haproxy/haproxy.sock\"")
+    else:
+        _check_stats_url(p, f"{key}.stats", stats)
+    if target is None or stats is None:
+        return None
+    return Controller(name=name, target=target, stats=stats, ca_bundle=p.get(
+        t, f"{key}.ca_bundle", str))
+
+
+def _urlsplit(url: str) -> SplitResult | None:
+    """Return the parts of `url`, or None when it cannot be split (e.g. `http://[::1`)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises ValueError for a port out of range or not a number)
+    except ValueError:
+        return None
+    return parts
+
+
+def _check_stats_url(p: _Problems, key: str, url: str) -> None:
+    parts = _urlsplit(url)
+    if parts is None:
+        p.add(key, f"{url!r} is not a URL (bad IPv6 brackets or port)")
+    elif parts.scheme not in STATS_SCHEMES:
+        p.add(key, f"{url!r}: scheme {parts.scheme or '(none)'!r} is not one of "
+                   f"{', '.join(STATS_SCHEMES)}")
+    elif parts.scheme in ("http", "https", "ssh") and not parts.hostname:
+        p.add(key, f"{url!r} names no host")
+    elif parts.scheme == "unix" and not parts.path.startswith("/"):
+        p.add(key, f"{url!r}: a unix socket URL is unix:///absolute/path")
+    elif parts.scheme == "ssh" and (parts.path in ("", "/")) == (
+            not parts.query.startswith("url=http")):
+        p.add(key, f"{url!r}: write ssh://[user@]host[:port]/path/to/haproxy.sock, or "
+                   "ssh://[user@]host?url=http://127.0.0.1:9900/stats;csv (read by remote curl)")
