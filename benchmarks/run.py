@@ -46,7 +46,7 @@ def main(argv: list[str]) -> int:
         for fig in module.run():
             met = {True: "[green]yes[/]", False: "[red]no[/]", None: "-"}[fig.met]
             table.add_row(fig.name, fig.value, fig.target, met)
-    Console().print(table)
+    Console(width=120).print(table)
     return 0
 
 
