@@ -47,7 +47,7 @@ def ask_go_abort(message: str, *, ask: Callable[[str], str] = read_answer,
         if answer == "go":
             return
         if answer == "abort":
-            raise GateRefused("aborted at the prompt", hint="nothing was pushed or changed")
+            raise GateRefused("aborted at the prompt", hint="the run stopped at this prompt")
     raise GateRefused("no valid answer at the prompt; aborting",
                       hint="answer exactly go or abort")
 

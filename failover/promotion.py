@@ -283,10 +283,26 @@ class Promotion:
         if self.request.yes:
             step.summary = "--yes given"
             return
+        if what == "deploy" and not self.plan.deploy:
+            step.status, step.summary = "skipped", "no [dns] deploy command configured"
+            return
         question = {"push": f"Push the change to {self.plan.push.get('remote')} for review?",
                     "deploy": f"Run the deploy command: {' '.join(self.plan.deploy)}?"}[what]
-        self.observer.confirm(question)
+        try:
+            self.observer.confirm(question)
+        except GateRefused as exc:
+            if exc.message.startswith("cannot ask"):  # no terminal: its own hint (--yes)
+                raise
+            raise GateRefused(exc.message, hint=self._after_abort(what)) from None
         step.summary = f"go from {getpass.getuser()}"
+
+    def _after_abort(self, what: str) -> str:
+        """Return what an abort at the `what` prompt left, and how to go on."""
+        if what == "push":
+            return "nothing was pushed: the change existed only in a temporary worktree"
+        return (f"the change {self.plan.change_url or ''} is merged but not deployed: run the "
+                "same command again to deploy and verify, or deploy by hand and run "
+                f"`failover verify {self.plan.region.name} --expect {self.plan.target.name}`")
 
     def _push(self) -> None:
         from failover import repo

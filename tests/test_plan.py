@@ -6,6 +6,7 @@ real gdnsd servers, all on 127.0.0.1 (failover.sandbox.world).
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -299,3 +300,43 @@ def test_promote_leaves_the_remote_tracking_branch_at_the_merge(run_cli: RunCli,
     assert promote(run_cli, world, "cloudcontrol1004", "--yes").code == 0
     tip = git(Path(world.dns.gerrit.git_url), "rev-parse", "master")
     assert git(world.dns.checkout, "rev-parse", "origin/master") == tip
+
+
+class TypedAnswers(io.StringIO):
+    """Standard input that looks like a terminal, holding the operator's answers."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_abort_at_the_push_prompt_pushes_nothing(run_cli: RunCli, world: World,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "stdin", TypedAnswers("abort\n"))
+    result = promote(run_cli, world, "cloudcontrol1004")
+    assert result.code == 3
+    assert "aborted at the prompt" in result.stderr and "nothing was pushed" in result.stderr
+    assert world.dns.gerrit.changes() == []
+
+
+def test_abort_at_the_deploy_prompt_says_the_change_is_merged(
+        run_cli: RunCli, world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "stdin", TypedAnswers("go\nabort\n"))
+    result = promote(run_cli, world, "cloudcontrol1004")
+    assert result.code == 3
+    url = world.dns.gerrit.change_url(world.dns.gerrit.changes()[0]["number"])
+    assert f"the change {url} is merged but not deployed" in result.stderr
+    assert "nothing was pushed" not in result.stderr
+    monkeypatch.setattr(sys, "stdin", TypedAnswers("go\n"))
+    result = promote(run_cli, world, "cloudcontrol1004")
+    assert result.code == 0, result.stderr
+    assert len(world.dns.gerrit.changes()) == 1
+
+
+def test_no_deploy_configured_asks_no_deploy_question(run_cli: RunCli, world: World,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    world.write_config(deploy=[], verify_timeout=1)
+    monkeypatch.setattr(sys, "stdin", TypedAnswers("go\n"))   # one answer: the push only
+    result = promote(run_cli, world, "cloudcontrol1004")
+    assert result.code == 5, result.stderr
+    assert "no [dns] deploy command configured" in result.stdout
+    assert "run authdns-update by hand" in result.stdout
