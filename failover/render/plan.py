@@ -97,9 +97,9 @@ class PlanView:
         if plan.message:
             parts.append(Panel(escape(plan.message.rstrip()), title="commit message",
                                title_align="left"))
-        push = plan.push
-        if push and plan.change_url:
-            parts.append(f"change already open: {escape(plan.change_url)} (no new push)")
+        push, push_step = plan.push, plan.step("push")
+        if push_step.status == "skipped":
+            parts.append(f"push:   none ({escape(push_step.summary)})")
         elif push:
             opts = " ".join(f"-o {o}" for o in push.get("options", []))
             parts.append(f"push:   git push {escape(str(push['remote']))} "
