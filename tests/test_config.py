@@ -36,10 +36,10 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def test_examples_are_valid() -> None:
-    for name in ("eqiad1.toml", "codfw1dev.toml"):
-        cfg = load_config(EXAMPLES / name)
-        assert len(cfg.regions) == 1
+@pytest.mark.parametrize("name", ["eqiad1.toml", "codfw1dev.toml", "sandbox.toml"])
+def test_examples_are_valid(name: str) -> None:
+    cfg = load_config(EXAMPLES / name)
+    assert len(cfg.regions) == 1
 
 
 def test_defaults_and_relative_checkout(tmp_path: Path) -> None:
