@@ -340,3 +340,24 @@ def test_no_deploy_configured_asks_no_deploy_question(run_cli: RunCli, world: Wo
     assert result.code == 5, result.stderr
     assert "no [dns] deploy command configured" in result.stdout
     assert "run authdns-update by hand" in result.stdout
+
+
+def test_a_record_region_fails_over_between_addresses(run_cli: RunCli,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The later production form: `openstack 5M IN A <virtual IP>` instead of a CNAME."""
+    import dns.message
+    import dns.query
+
+    vips = {"cloudcontrol1003": "185.15.57.24", "cloudcontrol1004": "185.15.57.25"}
+    with start_world(auto_merge_after=0.3, targets=vips) as w:
+        monkeypatch.setenv("XDG_STATE_HOME", str(w.workdir / "state"))
+        result = promote(run_cli, w, "cloudcontrol1004", "--yes", "--json")
+        assert result.code == 0, result.stderr
+        doc = json.loads(result.stdout)
+        assert doc["zone"]["diff"].count("\n+openstack  5M  IN A  185.15.57.25") == 1
+        for g in w.gdnsd:
+            reply = dns.query.udp(dns.message.make_query(FQDN, "A"), "127.0.0.1", port=g.port,
+                                  timeout=2)
+            assert [r.address for r in reply.answer[0]] == ["185.15.57.25"]
+        result = promote(run_cli, w, "cloudcontrol1004", "--yes")
+        assert result.code == 0 and "nothing to do" in result.stdout

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from failover.config import record_type_for
 from failover.sandbox.dnsrepo import ZONE_PATH, DnsSandbox, RegionRecord, dns_sandbox
 from failover.sandbox.gdnsd import Gdnsd, start_gdnsd
 from failover.sandbox.haproxy import SandboxRegion, start_region
@@ -46,6 +47,8 @@ class World:
     dns: DnsSandbox
     gdnsd: list[Gdnsd]
     config_path: Path
+    targets: dict[str, str] = field(default_factory=dict)
+    """What the record points to for each controller (a host name, or an address)."""
     settings: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -66,6 +69,10 @@ class World:
         for g in servers or self.gdnsd:
             argv += ["--gdnsd", str(g.workdir)]
         return argv
+
+    def target_of(self, controller: str) -> str:
+        """Return what the record points to when `controller` is the primary."""
+        return self.targets.get(controller, f"{controller}.wikimedia.org.")
 
     def write_config(self, **overrides: Any) -> Path:
         """Rewrite the config with `overrides` (e.g. deploy=[...], verify_timeout=2)."""
@@ -91,7 +98,7 @@ class World:
         ]
         for name, c in self.haproxy.controllers.items():
             lines += [f"[regions.{REGION}.controllers.{name}]",
-                      f'target = "{name}.wikimedia.org."', f'stats = "{c.stats_url}"', ""]
+                      f'target = "{self.target_of(name)}"', f'stats = "{c.stats_url}"', ""]
         self.config_path.write_text("\n".join(lines), encoding="utf-8")
         return self.config_path
 
@@ -104,8 +111,13 @@ def _q(text: str) -> str:
 @contextmanager
 def start_world(workdir: Path | None = None, *, auto_merge_after: float | None = 0.5,
                 primary: str = CONTROLLERS[0], nameservers: int = 2,
-                services: tuple[str, ...] = SERVICES) -> Iterator[World]:
+                services: tuple[str, ...] = SERVICES,
+                targets: dict[str, str] | None = None) -> Iterator[World]:
     """Yield a running World whose record points at `primary`; stop everything on exit.
+
+    `targets` maps each controller to what the record points to when it is primary: host
+    names (a CNAME, the default: `<controller>.wikimedia.org.`) or addresses (an A/AAAA
+    record, as production's later virtual IP form).
 
     `auto_merge_after`: the sandbox reviewer approves and merges each pushed change after
     that many seconds (None: only when a test calls `world.dns.gerrit.approve_and_merge`).
@@ -113,7 +125,9 @@ def start_world(workdir: Path | None = None, *, auto_merge_after: float | None =
     own = workdir is None
     root = Path(tempfile.mkdtemp(prefix="fo-world-", dir="/tmp")) if own else workdir
     assert root is not None
-    records = (RegionRecord(REGION, f"{primary}.wikimedia.org."),
+    targets = dict(targets or {})
+    first = targets.get(primary, f"{primary}.wikimedia.org.")
+    records = (RegionRecord(REGION, first, rtype=record_type_for(first)),
                RegionRecord("codfw1dev", "cloudcontrol2001-dev.wikimedia.org."))
     try:
         with ExitStack() as stack:
@@ -126,7 +140,7 @@ def start_world(workdir: Path | None = None, *, auto_merge_after: float | None =
             servers = [stack.enter_context(start_gdnsd(zones, _sub(root, f"ns{i}")))
                        for i in range(nameservers)]
             (root / "state").mkdir(mode=0o700, exist_ok=True)
-            world = World(root, hap, dns, servers, root / "config.toml")
+            world = World(root, hap, dns, servers, root / "config.toml", targets)
             world.write_config()
             yield world
     finally:
