@@ -10,7 +10,6 @@ import io
 import json
 import os
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -22,7 +21,7 @@ import pytest
 from failover.sandbox.haproxy import haproxy_available
 from failover.sandbox.world import World, start_world
 from tests.conftest import CliResult, RunCli
-from tests.helpers import audit, checkout_snapshot, git
+from tests.helpers import Mark, audit, checkout_snapshot, git, run_promote_process, wait_for_step
 
 pytestmark = pytest.mark.skipif(not haproxy_available(), reason="haproxy not installed")
 
@@ -225,27 +224,12 @@ def test_bad_input(run_cli: RunCli, world: World) -> None:
     assert result.code == 2 and "Traceback" not in result.stderr
 
 
-def run_promote_process(world: World, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "failover.cli", "promote", "eqiad1", "cloudcontrol1004",
-         "--yes", *args], env=world.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, stdin=subprocess.DEVNULL)
-
-
-def wait_for_step(world: World, step: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if any(r["step"] == step and r["result"] == "done" for r in audit(world)):
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"step {step} not reached")
-
-
 def test_second_promote_refused_by_lock(run_cli: RunCli, world: World) -> None:
     world.dns.gerrit.auto_merge_after = None
-    first = run_promote_process(world)
+    mark = Mark(world)
+    first = run_promote_process(world, "cloudcontrol1004")
     try:
-        wait_for_step(world, "push")
+        wait_for_step(mark, "push", proc=first)
         result = promote(run_cli, world, "cloudcontrol1004", "--yes")
         assert result.code == 3
         assert f"pid {first.pid}" in result.stderr
@@ -263,9 +247,10 @@ def test_interrupt_during_review_then_resume(run_cli: RunCli, world: World,
                                               signum: int) -> None:
     world.dns.gerrit.auto_merge_after = None
     before = checkout_snapshot(world.dns.checkout)
-    first = run_promote_process(world)
+    mark = Mark(world)
+    first = run_promote_process(world, "cloudcontrol1004")
     try:
-        wait_for_step(world, "push")
+        wait_for_step(mark, "push", proc=first)
         time.sleep(0.3)
         os.kill(first.pid, signum)
         _, err = first.communicate(timeout=30)
