@@ -302,7 +302,14 @@ def _unified_diff(lines: list[str], idx: int, old_line: str, path: str) -> str:
         return [f"{prefix}{text}\n"] + (["\\ No newline at end of file\n"] if last_without_nl
                                          else [])
 
-    out = [f"--- a/{path}\n", f"+++ b/{path}\n", f"@@ -{rng(size)} +{rng(size)} @@\n"]
+    func = next((ln for ln in reversed(lines[:start])
+                 if ln and ln[0].isascii() and (ln[0].isalpha() or ln[0] in "_$")), None)
+    # git's default funcname: the last line before the hunk starting with a letter, `_` or
+    # `$` (in a zone: the $ORIGIN or owner above), cut to 80 bytes, trailing space dropped
+    heading = " " + func.encode("utf-8", "surrogateescape")[:80].decode(
+        "utf-8", "ignore").rstrip() if func else ""
+    out = [f"--- a/{path}\n", f"+++ b/{path}\n",
+           f"@@ -{rng(size)} +{rng(size)} @@{heading}\n"]
     for i in range(start, stop):
         if i == idx:
             out += emit("-", i, old_line) + emit("+", i, lines[i])
