@@ -5,6 +5,7 @@ version, and the real `git-review` pushing through it."""
 from __future__ import annotations
 
 import base64
+import json
 import os
 import shutil
 import stat
@@ -108,7 +109,7 @@ def test_hook_version_and_branch_rest_like_gerrit(sandbox: DnsSandbox) -> None:
         assert hook.status_code == 200 and hook.text.startswith("#!/bin/sh")
     tip = git(Path(g.git_url), "rev-parse", "master").stdout.strip()
     branch = requests.get(f"{g.rest_url}/projects/operations%2Fdns/branches/master", timeout=5)
-    assert branch.text == ')]}\'\n{"ref": "refs/heads/master", "revision": "%s"}' % tip
+    assert branch.text == ")]}'\n" + json.dumps({"ref": "refs/heads/master", "revision": tip})
     content = requests.get(f"{g.rest_url}/projects/operations%2Fdns/commits/{tip}/files/"
                            "templates%2Fwikimediacloud.org/content", timeout=5)
     assert base64.b64decode(content.text) == (sandbox.checkout / ZONE_PATH).read_bytes()
