@@ -24,7 +24,7 @@ from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING
 
 from failover import __version__
-from failover.errors import FailoverError, GateRefused, Interrupted, UsageError
+from failover.errors import FailoverError, GateRefused, GitError, Interrupted, UsageError
 from failover.plan import STEPS, Observer, Plan, PromoteRequest, Step, round_seconds
 
 if TYPE_CHECKING:
@@ -32,6 +32,9 @@ if TYPE_CHECKING:
     from failover.dnscheck import DnsReport
     from failover.gerrit import ChangeInfo, GerritClient
     from failover.repo import Checkout, Worktree
+
+PUSHED_LOOKUP_TRIES = 5
+"""How many times the review step asks Gerrit for the change just pushed (by Change-Id)."""
 
 
 SUBJECT_MAX = 50
@@ -265,12 +268,58 @@ class Promotion:
             if self._subject_target(change.subject) == plan.target.name:
                 plan.change, plan.change_url = change, change.url
                 plan.change_id = change.change_id
+        if plan.change is None:
+            self._find_pushed_change(mine)
         if other := self._elsewhere(open_changes):
             change = other[0]
             raise GateRefused(
                 f"an open failover change for {plan.region.name} points elsewhere: "
                 f"{change.url} ({change.subject})",
                 hint="abandon it in Gerrit (or let it merge) and run again")
+
+    def _find_pushed_change(self, subject: str) -> None:
+        """Follow the change an earlier run pushed (found by its Change-Id), or push to it.
+
+        The topic query can miss it (a REST root that does not see it, an index late after
+        the push); its Change-Id is then reused, so a push makes a new patch set of that
+        same change, never a second change.
+        """
+        from failover import repo
+
+        plan = self.plan
+        assert self._checkout is not None and self._gerrit is not None
+        pushed = repo.last_pushed(self._checkout, subject)
+        if pushed is None:
+            return
+        found = self._gerrit.find_change_by_id(pushed["change_id"],
+                                               self._checkout.review.project_name,
+                                               change_url=pushed["url"])
+        if found is not None and found.status != "NEW":
+            return  # merged or abandoned: a new failover is a new change
+        plan.change_id = pushed["change_id"]
+        if found is not None:
+            plan.change, plan.change_url = found, found.url
+
+    def _lookup_pushed(self, project: str) -> ChangeInfo:
+        """Return the change just pushed, asking Gerrit by Change-Id a few times (its index
+        can be late); GitError (exit 4) when the REST root never shows it."""
+        plan = self.plan
+        assert self._gerrit is not None
+        delay = min(max(self.cfg.gerrit.poll_interval, 0.1), 2.0)
+        for attempt in range(1, PUSHED_LOOKUP_TRIES + 1):
+            found = self._gerrit.find_change_by_id(plan.change_id or "", project,
+                                                   change_url=plan.change_url)
+            if found is not None:
+                return found
+            if attempt < PUSHED_LOOKUP_TRIES:
+                time.sleep(delay)
+                delay *= 2
+        raise GitError(
+            f"Gerrit took the push ({plan.change_url}) but its REST API at {self.cfg.gerrit.url}"
+            f" does not show change {plan.change_id} after {PUSHED_LOOKUP_TRIES} lookups",
+            hint="check that [gerrit] url is the REST root of the Gerrit the checkout pushes to "
+                 "(.gitreview); then run the same command again: it finds this change by its "
+                 "Change-Id and pushes no second one")
 
     def _prepare(self) -> None:
         from failover import repo
@@ -327,6 +376,8 @@ class Promotion:
                                       reviewers=dns.reviewers, hashtags=dns.hashtags,
                                       timeout=self.cfg.gerrit.timeout * 6)
         plan.change_url = result.url
+        repo.record_pushed(self._checkout, change_id=plan.change_id or "",
+                           subject=self._subject(), url=result.url)
         kind = "new change" if result.created else "new patch set"
         plan.step("push").summary = f"{result.url} ({kind})"
         if self.request.no_wait:
@@ -339,12 +390,7 @@ class Promotion:
         assert self._gerrit is not None and self._checkout is not None
         project = self._checkout.review.project_name
         if plan.change is None:
-            found = self._gerrit.find_change_by_id(plan.change_id or "", project,
-                                                   change_url=plan.change_url)
-            if found is None:
-                raise FailoverError(f"the pushed change {plan.change_url} is not found in "
-                                    "Gerrit's REST API", hint="check [gerrit] url")
-            plan.change = found
+            plan.change = self._lookup_pushed(project)
         step = plan.step("review")
 
         def polled(info: ChangeInfo, elapsed: float) -> None:

@@ -547,6 +547,12 @@ def push_for_review(worktree: Worktree, review: GitReview, *, topic: str | None 
     code, output = run_git(args, worktree.path, timeout=timeout)
     lines = [ln.replace("\x1b[K", "") for ln in output.splitlines()]
     if code != 0 and not parse_push_output(lines).rejected:
+        if code is not None and (hook := _refusing_pre_push_hook(worktree.path, lines)):
+            path, said = hook
+            raise GitError(f"push to {review.remote} refused by the pre-push hook {path}: "
+                           f"{said or f'exit {code}'}",
+                           hint="fix what the hook says (it is yours, not Gerrit's); nothing "
+                                "was pushed and nothing was left behind")
         reason = _last_line(output) if code is not None else f"timed out after {timeout:g}s"
         raise GitError(f"push to {review.remote} failed: {reason or f'exit {code}'}",
                        hint="check the network and credentials; nothing was left behind")
@@ -557,6 +563,67 @@ def push_for_review(worktree: Worktree, review: GitReview, *, topic: str | None 
         raise GitError("Gerrit accepted the push but named no change",
                        hint=f"look for topic {topic} in Gerrit" if topic else None)
     return PushResult(url=outcome.url, number=outcome.number, created=outcome.created)
+
+
+def _refusing_pre_push_hook(cwd: Path, lines: list[str]) -> tuple[str, str] | None:
+    """Return (hook path, what it said) when the checkout's pre-push hook stopped the push.
+
+    git runs the hook before it connects and, when the hook fails, prints the hook's own
+    output then only `error: failed to push some refs`; nothing came from the remote.
+    """
+    if any(ln.startswith(("remote:", "To ")) for ln in lines) \
+            or not any(ln.startswith("error: failed to push some refs") for ln in lines):
+        return None
+    try:
+        found = subprocess.run(["git", "rev-parse", "--git-path", "hooks/pre-push"], cwd=cwd,
+                               capture_output=True, text=True, timeout=30, check=True)
+    except (subprocess.SubprocessError, OSError):
+        return None
+    hook = Path(found.stdout.strip())
+    hook = hook if hook.is_absolute() else cwd / hook
+    if not (hook.is_file() and os.access(hook, os.X_OK)):
+        return None
+    said = [ln.strip() for ln in lines
+            if ln.strip() and not ln.startswith("error: failed to push some refs")]
+    return str(hook), " / ".join(said)[-500:]
+
+
+PUSHED_FILE = "failover-pushed.json"
+"""In the checkout's git directory: the last change a run pushed (Change-Id, subject, URL)."""
+
+
+def record_pushed(checkout: Checkout, *, change_id: str, subject: str, url: str) -> None:
+    """Remember the change just pushed, so a re-run finds it by its Change-Id.
+
+    Kept in the checkout's own git directory (shared by every user and worktree of it), as
+    the change belongs to the repository, not to one user's state.
+    """
+    import json
+
+    path = Path(git.Repo(checkout.path).common_dir) / PUSHED_FILE
+    data = {"change_id": change_id, "subject": subject, "url": url,
+            "project": checkout.review.project_name, "branch": checkout.review.branch}
+    tmp = path.with_name(f"{PUSHED_FILE}.{os.getpid()}.tmp")
+    with suppress(OSError):
+        tmp.write_text(json.dumps(data) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+
+
+def last_pushed(checkout: Checkout, subject: str) -> dict[str, str] | None:
+    """Return the change an earlier run pushed with this subject to this branch, or None."""
+    import json
+
+    path = Path(git.Repo(checkout.path).common_dir) / PUSHED_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8")[:10000])
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("subject") != subject \
+            or data.get("project") != checkout.review.project_name \
+            or data.get("branch") != checkout.review.branch \
+            or not re.fullmatch(r"I[0-9a-f]{40}", str(data.get("change_id", ""))):
+        return None
+    return {k: str(v) for k, v in data.items()}
 
 
 def parse_push_output(lines: Iterable[str]) -> PushOutcome:
