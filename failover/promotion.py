@@ -269,7 +269,7 @@ class Promotion:
                 plan.change, plan.change_url = change, change.url
                 plan.change_id = change.change_id
         if plan.change is None:
-            self._find_pushed_change(mine)
+            self._find_pushed_change(self._subject())
         if other := self._elsewhere(open_changes):
             change = other[0]
             raise GateRefused(
