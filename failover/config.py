@@ -41,10 +41,11 @@ STATS_SCHEMES = ("http", "https", "unix", "ssh")
 """Schemes a controller's `stats` URL may use."""
 
 DEFAULT_SERVICES = (
-    "keystone_public", "keystone_admin", "nova_api", "nova_metadata",
-    "neutron", "glance_api", "glance_registry", "designate",
+    "designate", "keystone_admin", "keystone_public", "glance_api", "cinder_api", "trove_api",
+    "neutron", "nova_api", "placement_api", "nova_metadata", "mysql",
 )
-"""The HAProxy services of a region when the config lists none."""
+"""The HAProxy services of a region when the config lists none (eqiad1's, 2022-2023;
+`mysql` is a `listen` proxy)."""
 
 
 @dataclass(frozen=True)
@@ -106,8 +107,11 @@ class HaproxyConfig:
     frontend_pattern: str = "{service}_frontend"
     backend_pattern: str = "{service}_backend"
     # unix-connect: a bare path makes socat create a plain file where no socket is
-    ssh_command: tuple[str, ...] = ("sudo", "socat", "unix-connect:{socket}", "stdio")
+    # production's stats socket is `mode 666 level user`: reading it needs no sudo
+    ssh_command: tuple[str, ...] = ("socat", "unix-connect:{socket}", "stdio")
     ssh_config: str | None = None  # passed as `ssh -F PATH`; else the operator's own config
+    server_pattern: str = "{controller}"
+    """A backend server belongs to a controller when this, filled in, is a word of its name."""
 
 
 @dataclass(frozen=True)

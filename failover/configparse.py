@@ -121,7 +121,8 @@ def _table(p: _Problems, raw: Mapping[str, Any], key: str) -> Mapping[str, Any]:
 
 def _parse_haproxy(p: _Problems, t: Mapping[str, Any]) -> HaproxyConfig:
     p.unknown_keys(t, "haproxy", {"connect_timeout", "timeout", "max_bytes", "frontend_pattern",
-                                  "backend_pattern", "ssh_command", "ssh_config"})
+                                  "backend_pattern", "ssh_command", "ssh_config",
+                                  "server_pattern"})
     d = HaproxyConfig()
     patterns = {}
     for key in ("frontend_pattern", "backend_pattern"):
@@ -131,6 +132,11 @@ def _parse_haproxy(p: _Problems, t: Mapping[str, Any]) -> HaproxyConfig:
             value = getattr(d, key)
         patterns[key] = value
     ssh_command = p.strings(t, "haproxy.ssh_command") or d.ssh_command
+    server_pattern = p.get(t, "haproxy.server_pattern", str, d.server_pattern)
+    if not _fills(server_pattern, "controller"):
+        p.add("haproxy.server_pattern", "must contain '{controller}' (and no other {...}), "
+                                        f"got {server_pattern!r}")
+        server_pattern = d.server_pattern
     max_bytes = p.get(t, "haproxy.max_bytes", int, d.max_bytes)
     if max_bytes < 1024:
         p.add("haproxy.max_bytes", "must be at least 1024")
@@ -139,8 +145,17 @@ def _parse_haproxy(p: _Problems, t: Mapping[str, Any]) -> HaproxyConfig:
         connect_timeout=p.positive(t, "haproxy.connect_timeout", d.connect_timeout),
         timeout=p.positive(t, "haproxy.timeout", d.timeout),
         max_bytes=max_bytes, ssh_command=ssh_command, **patterns,
-        ssh_config=p.get(t, "haproxy.ssh_config", str),
+        ssh_config=p.get(t, "haproxy.ssh_config", str), server_pattern=server_pattern,
     )
+
+
+def _fills(pattern: str, name: str) -> bool:
+    """Return True if `pattern` holds `{name}` and formats with it alone."""
+    try:
+        pattern.format(**{name: "x"})
+    except (KeyError, IndexError, ValueError):
+        return False
+    return "{" + name + "}" in pattern
 
 
 def _parse_dns(p: _Problems, t: Mapping[str, Any], path: Path) -> DnsConfig:

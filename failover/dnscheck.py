@@ -362,7 +362,9 @@ def _ask_all(cfg: Config, region: Region, expect: Controller | None,
     auth, recs = answers[:len(servers)], answers[len(servers):]
     reference = expect.name if expect else _most_common(a.controller for a in auth)
     expected = expect is not None
-    judged = tuple(_judge(region, a, reference, expected) for a in auth)
+    split = "" if expected or reference else ", ".join(
+        f"{a.server} says {a.controller}" for a in auth if a.controller)
+    judged = tuple(_judge(region, a, reference, expected, split=split) for a in auth)
     rjudged = tuple(_fresh_by(_judge(region, a, reference, expected, need_aa=False), checked_at)
                     for a in recs)
     return DnsReport(region=region.name, fqdn=region.fqdn,
@@ -378,12 +380,19 @@ def _ask(server: Server, fqdn: str, rdtype: str, timeout: float, *,
     start = time.monotonic()
     tcp = False
     try:
-        message = dns.query.udp(query, server.address, timeout=timeout, port=server.port,
-                                ignore_unexpected=True)
+        with _connected_udp(server) as sock:
+            message = dns.query.udp(query, server.address, timeout=timeout, port=server.port,
+                                    ignore_unexpected=True, sock=sock)
         if message.flags & dns.flags.TC:
             tcp = True
             left = max(0.05, timeout - (time.monotonic() - start))
             message = dns.query.tcp(query, server.address, timeout=left, port=server.port)
+    except ConnectionRefusedError:
+        # on a connected UDP socket, the ICMP port unreachable comes back at once (as dig's
+        # "connection refused"); over TCP, a RST
+        return _Reply(None, "refused", None, tcp,
+                      f"connection refused over {'TCP' if tcp else 'UDP'}: nothing listens on "
+                      f"port {server.port}")
     except dns.exception.Timeout:
         log.debug("%s: no answer within %gs", server, timeout)
         return _Reply(None, "timeout", None, tcp,
@@ -396,6 +405,23 @@ def _ask(server: Server, fqdn: str, rdtype: str, timeout: float, *,
         return _Reply(None, f"error: {reason}", None, tcp, reason)
     rtt = round((time.monotonic() - start) * 1000, 1)
     return _Reply(message, None, rtt, tcp)
+
+
+def _connected_udp(server: Server) -> socket.socket:
+    """Return a non-blocking UDP socket connected to `server`.
+
+    Connected, the kernel hands the ICMP "port unreachable" of a closed port to the next
+    receive as ECONNREFUSED (an unconnected socket never sees it, and waits for the timeout).
+    """
+    family = socket.AF_INET6 if ":" in server.address else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_DGRAM)
+    try:
+        sock.setblocking(False)
+        sock.connect((server.address, server.port))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 def _read(region: Region, server: Server, reply: _Reply) -> ServerAnswer:
@@ -430,8 +456,12 @@ def _read(region: Region, server: Server, reply: _Reply) -> ServerAnswer:
 
 
 def _judge(region: Region, answer: ServerAnswer, reference: str | None, expected: bool,
-           need_aa: bool = True) -> ServerAnswer:
-    """Return `answer` with its verdict: matches, stale, differs, wrong, not authoritative."""
+           need_aa: bool = True, split: str = "") -> ServerAnswer:
+    """Return `answer` with its verdict: matches, stale, differs, wrong, not authoritative.
+
+    Without an expected controller and no majority (`reference` None, e.g. a 1-1 split),
+    `split` says which server says what.
+    """
     if answer.verdict:
         return answer
     if need_aa and not answer.aa:
@@ -442,8 +472,8 @@ def _judge(region: Region, answer: ServerAnswer, reference: str | None, expected
         if expected:
             return replace(answer, verdict=STALE,
                             detail=f"old target, not yet {reference}")
-        return replace(answer, verdict=DIFFERS,
-                        detail=f"points at {answer.controller}; most say {reference}")
+        others = f"most say {reference}" if reference else f"no majority: {split}"
+        return replace(answer, verdict=DIFFERS, detail=f"points at {answer.controller}; {others}")
     if not answer.records:
         return replace(answer, verdict=WRONG, detail="no record of the expected type (NODATA)")
     if len(answer.records) > 1:
@@ -480,6 +510,9 @@ def _chase(msg: dns.message.Message, target: dns.name.Name) -> tuple[str, ...]:
 
 
 def _most_common(names: Iterable[str | None]) -> str | None:
-    counts = Counter(n for n in names if n is not None)
-    return counts.most_common(1)[0][0] if counts else None
+    """Return the name most servers give; None when there is none or no single most (a tie)."""
+    top = Counter(n for n in names if n is not None).most_common(2)
+    if not top or (len(top) == 2 and top[0][1] == top[1][1]):
+        return None
+    return top[0][0]
 

@@ -244,12 +244,40 @@ class Promotion:
         current = plan.health.controllers.get(plan.current) if plan.health and plan.current \
             else None
         plan.kind = "emergency" if current is not None and not current.healthy else "planned"
+        if plan.kind == "planned":
+            self._planned_gate()
         if plan.change is not None:
             plan.kind = f"resume review ({plan.kind})"
             plan.skip(("confirm-push", "push"), f"change {plan.change_url} is already open")
         step.summary = (f"{plan.kind}: {plan.current or plan.zone_target} -> {target}; "
                         f"{plan.dns.matching if plan.dns else 0}/{len(plan.nameservers)} "
                         "nameservers already answer the target")
+
+    def _planned_gate(self) -> None:
+        """Refuse a planned promote whose target serves a service only through the old primary."""
+        leaning = self._leaning()
+        if not leaning:
+            return
+        plan = self.plan
+        why = (f"without {plan.current}'s own servers, {plan.target.name}'s HAProxy has no "
+               f"usable server for: {', '.join(leaning)}")
+        if not self.request.force:
+            raise GateRefused(
+                f"refusing the planned promote of {plan.target.name}: {why}",
+                hint=f"bring {plan.target.name}'s own backends of those services up (see "
+                     "`failover health`), or pass --force (recorded in the commit and the "
+                     "audit log)")
+        self.observer.warn(f"--force: {why}")
+
+    def _leaning(self) -> list[str]:
+        """Return the services the target serves only through the old primary's own servers."""
+        from failover.haproxy import depends_on
+
+        plan = self.plan
+        target = plan.health.controllers.get(plan.target.name) if plan.health else None
+        if target is None or not plan.current or plan.current == plan.target.name:
+            return []
+        return depends_on(target, plan.current)
 
     def _elsewhere(self, open_changes: list[ChangeInfo]) -> list[ChangeInfo]:
         """Return the open failover changes of this region that point at another controller."""
@@ -503,6 +531,10 @@ class Promotion:
         if r.force and plan.health and not plan.health.controllers[plan.target.name].healthy:
             parts.append(f"Forced with --force by {getpass.getuser()}: the target was not "
                          "healthy when promoted.")
+        elif r.force and "planned" in plan.kind and (leaning := self._leaning()):
+            parts.append(f"Forced with --force by {getpass.getuser()}: without {plan.current}'s "
+                         f"own servers, the target had no usable server for: "
+                         f"{', '.join(leaning)}.")
         parts.append(f"Made with failover {__version__}: failover promote {r.region} {r.target}")
         return "\n\n".join(parts)
 

@@ -82,6 +82,8 @@ class PlanView:
                             f"[bold]{escape(plan.target.name)}[/] ({escape(plan.kind)})"]
         if plan.health:
             parts.append(health_table(plan.health, plan.region))
+            if gate := planned_gate_line(plan):
+                parts.append(escape(gate))
         if plan.sessions:
             total = sum(plan.sessions.values())
             per = ", ".join(f"{k} {v}" for k, v in plan.sessions.items() if v)
@@ -115,6 +117,22 @@ class PlanView:
         if self._status is not None:
             self._status.stop()
             self._status = None
+
+
+def planned_gate_line(plan: Plan) -> str:
+    """Return what the preview says of the planned-maintenance gate (empty when it is moot)."""
+    from failover.haproxy import depends_on
+
+    target = plan.health.controllers.get(plan.target.name) if plan.health else None
+    old = plan.current
+    if target is None or not target.reachable or not old or old == plan.target.name:
+        return ""
+    leaning = depends_on(target, old)
+    if leaning:
+        return (f"without {old}'s own servers, {plan.target.name} has no usable server for: "
+                f"{', '.join(leaning)}")
+    return f"without {old}'s own servers, {plan.target.name} still has a usable server " \
+           "for every service."
 
 
 def _colour(status: str) -> str:

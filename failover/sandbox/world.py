@@ -33,9 +33,10 @@ REGION = "eqiad1"
 """The sandbox's region."""
 CONTROLLERS = ("cloudcontrol1003", "cloudcontrol1004")
 """The sandbox's controllers; the record starts on the first."""
-SERVICES = ("keystone_public", "keystone_admin", "nova_api", "nova_metadata",
-            "neutron", "glance_api", "glance_registry", "designate")
-"""The region's services, as production's eqiad1."""
+SERVICES = ("designate", "keystone_admin", "keystone_public", "glance_api", "cinder_api",
+            "trove_api", "neutron", "nova_api", "placement_api", "nova_metadata", "mysql")
+"""The region's services, as production's eqiad1 while the name was a CNAME (2022-2023);
+`mysql` is a `listen` proxy, its servers after the first `backup`."""
 
 
 @dataclass
