@@ -63,6 +63,8 @@ def check(
     except Exception as exc:
         text = f"UNKNOWN - cannot render the result: {type(exc).__name__}: {exc}\n"
     with _OUTPUT:  # the watchdog stays silent once the answer is being written
+        while _WATCHDOGS:
+            _WATCHDOGS.pop().cancel()
         sys.stdout.write(text)
         sys.stdout.flush()
     raise typer.Exit(result.state if text.startswith(result.name) else 3)
@@ -71,7 +73,11 @@ def check(
 EXIT_MARGIN = 0.1
 """Seconds kept at the end of --timeout for rendering the answer and the interpreter's exit."""
 
+STARTUP_MAX = 5.0
+"""A process older than this at the check is not a fresh command: the bound starts then."""
+
 _OUTPUT = threading.Lock()
+_WATCHDOGS: list[threading.Timer] = []
 
 
 def process_elapsed() -> float:
@@ -92,7 +98,10 @@ def _arm_deadline(timeout: float) -> float | None:
     """
     if not timeout > 0:
         return None
-    end = time.monotonic() + timeout - process_elapsed()
+    elapsed = process_elapsed()
+    if elapsed > STARTUP_MAX:  # not a fresh command (run in-process, embedded): from now,
+        return time.monotonic() + timeout  # and no watchdog ends the process
+    end = time.monotonic() + timeout - elapsed
 
     def expire() -> None:
         if _OUTPUT.acquire(blocking=False):
@@ -103,4 +112,5 @@ def _arm_deadline(timeout: float) -> float | None:
     watchdog = threading.Timer(max(0.0, end - time.monotonic() - EXIT_MARGIN / 2), expire)
     watchdog.daemon = True
     watchdog.start()
+    _WATCHDOGS.append(watchdog)
     return end - EXIT_MARGIN
