@@ -7,6 +7,7 @@ secret (the callers pass no credentials, and URLs are redacted here).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import getpass
 import json
@@ -74,7 +75,15 @@ def append_line(path: Path, line: str) -> None:
                              hint="remove it and run again") from None
         raise UsageError(f"cannot write the audit log {path}: {exc.strerror}",
                          hint="set [audit] log to a writable file") from None
+    data = (line + "\n").encode()
     try:
-        os.write(fd, (line + "\n").encode())
+        size = os.fstat(fd).st_size
+        written = os.write(fd, data)  # one write of the whole line: never interleaved
+        if written != len(data):  # a full disk or a file size limit cut it: take it back
+            with contextlib.suppress(OSError):
+                if os.fstat(fd).st_size == size + written:  # nobody appended meanwhile
+                    os.ftruncate(fd, size)
+            raise OSError(errno.EFBIG, f"only {written} of {len(data)} bytes written "
+                                       "(disk full or file too large)")
     finally:
         os.close(fd)

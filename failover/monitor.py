@@ -209,15 +209,20 @@ def bounded_config(cfg: Config, timeout: float) -> Config:
 
 
 def run_check(cfg: Config, region: Region, *, grace: float, timeout: float, state_file: Path,
-              clock: Callable[[], float] = time.time) -> CheckResult:
-    """Return the check's result for `region`, within `timeout` seconds.
+              clock: Callable[[], float] = time.time,
+              deadline: float | None = None) -> CheckResult:
+    """Return the check's result for `region`, within `timeout` seconds (or by `deadline`).
+
+    `deadline` (time.monotonic) is where the bound ends when it began earlier (at the
+    process start, so start-up and the config load count too).
 
     Raises:
         FailoverError: no nameserver can be found, or the state file cannot be used
             (the command turns it into UNKNOWN).
     """
-    deadline = time.monotonic() + timeout
-    bounded = bounded_config(cfg, timeout)
+    if deadline is None:
+        deadline = time.monotonic() + timeout
+    bounded = bounded_config(cfg, round(max(0.01, deadline - time.monotonic()), 2))
     reads = {c.name: in_background(read_controller_health, bounded, region, c)
              for c in region.controllers}
     dns_future = in_background(check_region, bounded, region)

@@ -96,6 +96,8 @@ class Plan:
     push: dict[str, Any] = field(default_factory=dict)
     change: ChangeInfo | None = None
     change_url: str | None = None
+    change_number: int | None = None
+    """The pushed change's number, known from the push before any REST query."""
     deploy: tuple[str, ...] = ()
     nameservers: list[str] = field(default_factory=list)
     checks: tuple[str, ...] = ()
@@ -140,7 +142,7 @@ class Plan:
             "commit": {"message": self.message, "change_id": self.change_id},
             "push": self.push,
             "change": {"url": self.change_url,
-                       "number": self.change.number if self.change else None,
+                       "number": self.change.number if self.change else self.change_number,
                        "status": self.change.status if self.change else None},
             "deploy": {"command": list(self.deploy)},
             "verify": {"nameservers": self.nameservers},

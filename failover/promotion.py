@@ -21,7 +21,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from failover import __version__
 from failover.errors import FailoverError, GateRefused, GitError, Interrupted, UsageError
@@ -74,6 +74,7 @@ class Promotion:
         self._worktree: Worktree | None = None
         self._gerrit: GerritClient | None = None
         self._topic: str | None = None
+        self._audited = self._audit_warned = False
 
     def run(self) -> Plan:
         """Return the plan after walking every step; raise the error that stopped it, if any."""
@@ -85,22 +86,27 @@ class Promotion:
             "confirm-deploy": lambda: self._confirm("deploy"), "deploy": self._deploy,
             "verify": self._verify,
         }
+        shielded = False
         try:
             with ExitStack() as stack:
                 self._stack = stack
-                for step in plan.steps:
-                    if step.key == "record":
-                        break
-                    if step.key == "lock":
-                        self._walk(step, self._lock)
-                    elif step.status == "pending":
-                        self._walk(step, handlers[step.key])
-                    else:
-                        self.observer.step_finished(step)
-                    if step.key == "prepare" and plan.kind != "nothing to do":
-                        self.observer.preview(plan)
-                    if plan.outcome == "stopped":
-                        break
+                try:
+                    for step in plan.steps:
+                        if step.key == "record":
+                            break
+                        if step.key == "lock":
+                            self._walk(step, self._lock)
+                        elif step.status == "pending":
+                            self._walk(step, handlers[step.key])
+                        else:
+                            self.observer.step_finished(step)
+                        if step.key == "prepare" and plan.kind != "nothing to do":
+                            self.observer.preview(plan)
+                        if plan.outcome == "stopped":
+                            break
+                finally:  # from here on, clean-up and the record are not cut short
+                    STOP.deferred += 1
+                    shielded = True
             plan.outcome = "done" if plan.outcome in ("pending", "running") else plan.outcome
             plan.exit_code = 0
             return plan
@@ -113,6 +119,9 @@ class Promotion:
             raise
         finally:
             self._record()
+            if shielded:
+                STOP.deferred -= 1
+                STOP.pending = False  # the run has ended: a signal now changes nothing
 
     # -- walking ------------------------------------------------------------------------------
 
@@ -131,8 +140,8 @@ class Promotion:
             step.seconds = time.monotonic() - start
         if step.status == "running":
             step.status = "done"
-        self.audit.record(step.key, step.status, summary=step.summary,
-                          seconds=round_seconds(step.seconds), change_url=self.plan.change_url)
+        self._audit(step.key, step.status, refuse=not self._audited, summary=step.summary,
+                    seconds=round_seconds(step.seconds), change_url=self.plan.change_url)
         self.observer.step_finished(step)
 
     def _fail(self, outcome: str, exc: FailoverError) -> None:
@@ -141,24 +150,54 @@ class Promotion:
             if step.status == "running":
                 step.status = "interrupted" if outcome == "interrupted" else outcome
                 step.summary = exc.message
-                self.audit.record(step.key, step.status, summary=step.summary,
-                                  change_url=plan.change_url)
+                self._audit(step.key, step.status, summary=step.summary,
+                            change_url=plan.change_url)
                 self.observer.step_finished(step)
         plan.outcome, plan.error, plan.exit_code = outcome, str(exc), exc.exit_code
+
+    def _audit(self, step: str, result: str, *, refuse: bool = False, **details: Any) -> None:
+        """Append an audit line; a failing log refuses the run's start, later only warns.
+
+        After the first line, the run may have pushed or merged: losing its change or its
+        real outcome because the log's disk is full would be worse than a missing line.
+        """
+        try:
+            self.audit.record(step, result, **details)
+        except (OSError, FailoverError) as exc:
+            why = exc.message if isinstance(exc, FailoverError) else \
+                f"cannot write the audit log {self.audit.path}: {exc.strerror or exc}"
+            if refuse:
+                raise UsageError(why, hint="set [audit] log to a writable file (or free the "
+                                           "disk); nothing was done") from None
+            if not self._audit_warned:
+                self._audit_warned = True
+                self.observer.warn(f"{why}; the run goes on without it (from step {step})")
+            return
+        self._audited = True
 
     def _record(self) -> None:
         plan = self.plan
         step = plan.step("record")
         step.status, step.summary = "done", f"outcome {plan.outcome}"
-        self.audit.record("record", plan.outcome, kind=plan.kind, **{"from": plan.current},
-                          change_url=plan.change_url, error=plan.error,
-                          exit_code=plan.exit_code)
+        details: dict[str, Any] = {"from": plan.current}
+        self._audit("record", plan.outcome, kind=plan.kind, change_url=plan.change_url,
+                    error=plan.error, exit_code=plan.exit_code, **details)
         self.observer.step_finished(step)
 
     def _resume_text(self, what: str) -> str:
-        where = f" (change {self.plan.change_url})" if self.plan.change_url else ""
+        plan = self.plan
+        where = f" (change {plan.change_url})" if plan.change_url else ""
+        merged = plan.kind == "resume deploy" or plan.step("review").status == "done"
+        if merged:
+            then = "it sees the change merged and goes on with the deploy and verification"
+        elif plan.change_url:
+            then = "it finds the open change and goes on from there"
+        elif plan.step("push").status == "running":
+            then = "it finds the change if the push reached Gerrit, else it pushes it"
+        else:
+            then = "nothing was pushed, so it starts from the beginning"
         return (f"{what}{where}; the checkout is untouched. Run the same command again to "
-                "resume: it finds the open change and goes on from there")
+                f"resume: {then}")
 
     # -- the steps ----------------------------------------------------------------------------
 
@@ -205,6 +244,8 @@ class Promotion:
         for path in repo.remove_stale_worktrees(checkout):  # we hold the lock: none is in use
             self.observer.warn(f"removed the temporary worktree {path} of an earlier run "
                                "that was killed")
+        for path in repo.remove_empty_temp_dirs():
+            self.observer.warn(f"removed the empty temporary directory {path} of an earlier run")
         self._gerrit = GerritClient(cfg.gerrit.url, auth=credentials(cfg.gerrit.url),
                                     timeout=cfg.gerrit.timeout, ca_bundle=cfg.gerrit.ca_bundle)
         # Open changes are listed before the fetch: a change merged in between is then seen
@@ -249,6 +290,10 @@ class Promotion:
         if plan.change is not None:
             plan.kind = f"resume review ({plan.kind})"
             plan.skip(("confirm-push", "push"), f"change {plan.change_url} is already open")
+            if self.request.no_wait:  # it is pushed already: --no-wait stops here
+                plan.outcome = "stopped"
+                plan.skip(tuple(k for k, _, _ in STEPS if k != "record"),
+                          "--no-wait: run the same command again to go on")
         step.summary = (f"{plan.kind}: {plan.current or plan.zone_target} -> {target}; "
                         f"{plan.dns.matching if plan.dns else 0}/{len(plan.nameservers)} "
                         "nameservers already answer the target")
@@ -355,7 +400,9 @@ class Promotion:
 
         plan, cfg = self.plan, self.cfg
         assert self._checkout is not None
-        self._worktree = wt = self._stack.enter_context(repo.change_worktree(self._checkout))
+        with deferred_signals():  # no worktree or temp directory half made
+            self._worktree = wt = self._stack.enter_context(
+                repo.change_worktree(self._checkout))
         path = wt.path / cfg.dns.zone_file
         edit = edit_record(read_zone(path), plan.region.fqdn, plan.target.target,
                            path=cfg.dns.zone_file)
@@ -403,7 +450,7 @@ class Promotion:
         result = repo.push_for_review(self._worktree, self._checkout.review, topic=dns.topic,
                                       reviewers=dns.reviewers, hashtags=dns.hashtags,
                                       timeout=self.cfg.gerrit.timeout * 6)
-        plan.change_url = result.url
+        plan.change_url, plan.change_number = result.url, result.number
         repo.record_pushed(self._checkout, change_id=plan.change_id or "",
                            subject=self._subject(), url=result.url)
         kind = "new change" if result.created else "new patch set"
@@ -431,9 +478,10 @@ class Promotion:
             interval=self.cfg.gerrit.poll_interval, on_poll=polled)
         plan.change_url = plan.change.url
         step.summary = f"{plan.change.url} merged"
-        self._fetch_merged()
+        if self._fetch_merged():
+            self._check_merged_tip()
 
-    def _fetch_merged(self) -> None:
+    def _fetch_merged(self) -> bool:
         """Fetch again, so the checkout's remote-tracking branch shows the merged change."""
         from failover import repo
 
@@ -442,6 +490,32 @@ class Promotion:
             repo.fetch(self._checkout, timeout=self.cfg.gerrit.timeout * 6)
         except FailoverError as exc:  # only the operator's view of the branch is late
             self.observer.warn(f"could not fetch the merged change: {exc.message}")
+            return False
+        return True
+
+    def _check_merged_tip(self) -> None:
+        """Raise GitError when the zone at the merged tip does not point at the target.
+
+        A later patch set of the change (or a change merged right after it) may undo the
+        edit: no deploy can make the nameservers answer the target then.
+        """
+        from failover import repo
+        from failover.errors import GitError
+        from failover.zone import current_target
+
+        plan, cfg = self.plan, self.cfg
+        assert self._checkout is not None and plan.change is not None
+        target = current_target(repo.read_remote_file(self._checkout, cfg.dns.zone_file),
+                                plan.region.fqdn, path=cfg.dns.zone_file)
+        if plan.region.controller_for_target(target) == plan.target:
+            return
+        revision = (plan.change.current_revision or "")[:12]
+        raise GitError(
+            f"{plan.change.url} was merged (patch set {revision or '?'}), but the zone at the "
+            f"merged tip {self._checkout.remote_ref} has {plan.region.fqdn} -> {target}, not "
+            f"{plan.target.target}: what was merged does not make this failover",
+            hint="look at the merged patch set in Gerrit; nothing was deployed. Run the same "
+                 "command again to push a new change")
 
     def _deploy(self) -> None:
         from failover.deploy import run_deploy
@@ -560,16 +634,61 @@ class Promotion:
         }.get(key, "")
 
 
+class _Stopping:
+    """The signal state of a run: the first signal stops it, later ones are ignored.
+
+    A second Ctrl-C (or SIGTERM/SIGHUP) arriving while the run cleans up, records its
+    outcome or prints its report would cut that short (a traceback, no JSON, an outcome left
+    `pending`): only the first one raises. `deferred` blocks delay it past a short critical
+    section (creating the temporary worktree), so nothing is half made.
+    """
+
+    stopping = False
+    deferred = 0
+    pending = False
+
+
+STOP = _Stopping()
+
+
+def _on_signal(signum: int, frame: object) -> None:
+    if STOP.stopping:
+        return
+    if STOP.deferred:
+        STOP.pending = True
+        return
+    STOP.stopping = True
+    raise KeyboardInterrupt
+
+
 @contextmanager
-def interrupt_on_sigterm() -> Iterator[None]:
-    """Within the block, SIGTERM raises KeyboardInterrupt so the run cleans up as on Ctrl-C."""
-    import signal
-
-    def handler(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    old = signal.signal(signal.SIGTERM, handler)
+def deferred_signals() -> Iterator[None]:
+    """Within the block a stopping signal waits; it is raised when the block ends."""
+    STOP.deferred += 1
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, old)
+        STOP.deferred -= 1
+        if not STOP.deferred and STOP.pending and not STOP.stopping:
+            STOP.pending, STOP.stopping = False, True
+            raise KeyboardInterrupt
+
+
+@contextmanager
+def interrupt_on_sigterm() -> Iterator[None]:
+    """Within the block, SIGINT, SIGTERM and SIGHUP stop the run once, cleanly.
+
+    The first raises KeyboardInterrupt, so the run cleans up as on Ctrl-C (SIGHUP: the
+    operator's ssh session dropped); any later one is ignored, also after the block when the
+    run was stopped, so the report and the JSON document are printed whole.
+    """
+    import signal
+
+    names = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    STOP.stopping, STOP.deferred, STOP.pending = False, 0, False
+    old = {signum: signal.signal(signum, _on_signal) for signum in names}
+    try:
+        yield
+    finally:
+        for signum, handler in old.items():  # stopped: ignored until the exit, which the
+            signal.signal(signum, signal.SIG_IGN if STOP.stopping else handler)  # reports

@@ -28,6 +28,7 @@ import hashlib
 import os
 import re
 import shutil
+import stat
 import subprocess
 import tempfile
 import textwrap
@@ -291,6 +292,27 @@ def remove_stale_worktrees(checkout: Checkout) -> list[Path]:
         with suppress(git.GitCommandError):
             repo.git.worktree("prune")
     return stale
+
+
+def remove_empty_temp_dirs(older_than: float = 600.0) -> list[Path]:
+    """Return the empty `failover-wt-*` directories of this user in TMPDIR, after removing them.
+
+    A run stopped between making its temporary directory and adding the worktree (a signal,
+    SIGKILL) leaves it empty; a directory younger than `older_than` seconds may be a running
+    run's, about to be filled, and is kept.
+    """
+    removed = []
+    now = time.time()
+    for path in Path(tempfile.gettempdir()).glob("failover-wt-*"):
+        try:
+            st = path.lstat()
+            if (stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid()
+                    and now - st.st_mtime > older_than and not any(path.iterdir())):
+                path.rmdir()
+                removed.append(path)
+        except OSError:
+            continue
+    return removed
 
 
 def build_commit_message(subject: str, body: str, *, bug: str | None, change_id: str,

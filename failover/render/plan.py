@@ -17,7 +17,7 @@ from rich.status import Status
 from rich.syntax import Syntax
 
 from failover.interactive import ask_go_abort
-from failover.plan import Plan, Step
+from failover.plan import Plan, PromoteRequest, Step
 from failover.render import human_console, print_json
 
 MARKS = {"done": "[green]✓[/]", "skipped": "[dim]-[/]", "would run": "[cyan]»[/]",
@@ -140,6 +140,25 @@ def _colour(status: str) -> str:
             "interrupted": "yellow"}.get(status, "white")
 
 
+def show_failure(request: PromoteRequest, outcome: str, error: str, exit_code: int) -> None:
+    """Print the JSON document of a promote that failed before its plan existed.
+
+    A bad argument or config (unknown region, bad --bug, no config file) has no plan: the
+    document has the same keys, those not known yet null, so a script reads it the same way.
+    """
+    r = request
+    print_json({
+        "region": r.region, "fqdn": None, "from": None, "to": r.target, "target": None,
+        "kind": None, "dry_run": r.dry_run, "forced": r.force, "bug": r.bug,
+        "reason": r.reason, "health": None, "sessions": {}, "dns": None,
+        "zone": {"target_at_tip": None, "path": None, "diff": None},
+        "commit": {"message": None, "change_id": None}, "push": {},
+        "change": {"url": None, "number": None, "status": None}, "deploy": {"command": []},
+        "verify": {"nameservers": []}, "steps": [], "outcome": outcome, "error": error,
+        "exit_code": exit_code,
+    })
+
+
 def show_outcome(plan: Plan, *, as_json: bool) -> None:
     """Print the end of a promote: the JSON document, or one line saying what happened."""
     if as_json:
@@ -154,7 +173,9 @@ def show_outcome(plan: Plan, *, as_json: bool) -> None:
         console.print(f"[cyan]dry-run[/]: nothing was pushed, deployed or changed. Run without "
                       f"--dry-run to fail {escape(plan.region.fqdn)} over to {escape(r.target)}.")
     elif plan.outcome == "stopped":
-        console.print(f"[cyan]pushed[/] {escape(plan.change_url or '')}; stopped (--no-wait). "
+        found = plan.step("push").status == "skipped"
+        console.print(f"[cyan]{'found the open change' if found else 'pushed'}[/] "
+                      f"{escape(plan.change_url or '')}; stopped (--no-wait). "
                       f"Run `failover promote {r.region} {r.target}` again to follow it, "
                       "deploy and verify.")
     elif plan.outcome == "done":
