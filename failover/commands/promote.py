@@ -28,6 +28,10 @@ def promote(
     bug: Annotated[str | None, typer.Option(help="Phabricator task, e.g. T12345.")] = None,
     reason: Annotated[str | None, typer.Option(help="Why, for the commit and the log.")] = None,
     no_wait: Annotated[bool, typer.Option("--no-wait", help="Stop after the push.")] = False,
+    silence: Annotated[str | None, typer.Option(
+        metavar="DURATION", help="Silence the old primary in Alertmanager, e.g. 2h.")] = None,
+    no_sal: Annotated[bool, typer.Option("--no-sal", help="No Server Admin Log lines.")]
+    = False,
     config: ConfigOption = None, json: JsonOption = False, verbose: VerboseOption = False,
 ) -> None:
     """Fail the region's API name over to CONTROLLER, through Gerrit review.
@@ -43,7 +47,8 @@ def promote(
     setup(verbose)
     cfg = load(config)
     request = PromoteRequest(region=region, target=controller, dry_run=dry_run, yes=yes,
-                             force=force, bug=bug, reason=reason, no_wait=no_wait)
+                             force=force, bug=bug, reason=reason, no_wait=no_wait,
+                             silence=silence, no_sal=no_sal)
     view = PlanView(as_json=json)
     promotion = Promotion(cfg, request, view)
     if not dry_run and (warning := durable_shell_warning()):
