@@ -171,6 +171,35 @@ class VerifyConfig:
 
 
 @dataclass(frozen=True)
+class SalConfig:
+    """Where the Server Admin Log lines go: a tcpircbot relay (`!log` one line a connection)."""
+
+    host: str
+    port: int = 9201
+    project: str = "admin"
+    """The Cloud VPS project WMCS cookbooks name after the user ("" for none)."""
+
+
+@dataclass(frozen=True)
+class AlertmanagerConfig:
+    """The Alertmanager (API v2) that silences the old primary, and the matchers to use."""
+
+    url: str
+    matchers: tuple[str, ...] = ('instance=~"{controller}(:[0-9]+)?"',)
+    timeout: float = 5.0
+    ca_bundle: str | None = None
+
+
+@dataclass(frozen=True)
+class PhabricatorConfig:
+    """The Phabricator whose tasks get a comment (token: FAILOVER_PHABRICATOR_TOKEN or netrc)."""
+
+    url: str
+    timeout: float = 10.0
+    ca_bundle: str | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration as the tool reads it."""
 
@@ -181,6 +210,9 @@ class Config:
     haproxy: HaproxyConfig
     regions: Mapping[str, Region] = field(default_factory=dict)
     audit_log: Path | None = None
+    sal: SalConfig | None = None
+    alertmanager: AlertmanagerConfig | None = None
+    phabricator: PhabricatorConfig | None = None
 
     def region(self, name: str) -> Region:
         """Return the region called `name`, or raise UsageError naming the choices."""

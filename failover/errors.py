@@ -79,3 +79,7 @@ class Interrupted(FailoverError):
     """The run was interrupted (Ctrl-C or SIGTERM) and cleaned up (exit 130)."""
 
     exit_code = EXIT_INTERRUPTED
+
+
+class OutsideError(FailoverError):
+    """An outside system (SAL relay, Alertmanager, Phabricator) failed; never stops a run."""

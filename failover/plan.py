@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from failover.alertmanager import Silence
     from failover.config import Controller, Region
     from failover.dnscheck import DnsReport
     from failover.gerrit import ChangeInfo
@@ -55,6 +56,9 @@ class PromoteRequest:
     bugs: tuple[str, ...] = ()
     """Every task of `--bug` (repeatable), in order; `bug` is the first of them."""
     signoff: bool = False
+    silence: str | None = None
+    """--silence DURATION: silence the old primary in Alertmanager (e.g. 2h)."""
+    no_sal: bool = False
 
 
 @dataclass
@@ -105,6 +109,14 @@ class Plan:
     outcome: str = "pending"
     error: str | None = None
     exit_code: int | None = None
+    sal: list[str] = field(default_factory=list)
+    """The Server Admin Log lines sent (none on a dry-run)."""
+    sal_planned: list[str] = field(default_factory=list)
+    """The SAL lines the run sends: START, and END (PASS) when all goes well."""
+    silence: Silence | None = None
+    """The old primary's silence (id None: would be created, as in a dry-run)."""
+    task_comments: list[dict[str, Any]] = field(default_factory=list)
+    """One entry per task commented on: task, sent, error."""
 
     def step(self, key: str) -> Step:
         """Return the step called `key`."""
@@ -148,6 +160,9 @@ class Plan:
             "verify": {"nameservers": self.nameservers},
             "steps": [s.to_dict() for s in self.steps],
             "outcome": self.outcome, "error": self.error, "exit_code": self.exit_code,
+            "sal": self.sal, "sal_planned": self.sal_planned,
+            "silence": self.silence.to_dict() if self.silence else None,
+            "task_comments": self.task_comments,
         }
 
 
@@ -172,6 +187,9 @@ class Observer(Protocol):
     def confirm(self, question: str) -> None:
         """Return on go; raise GateRefused on abort."""
 
+    def note(self, text: str) -> None:
+        """Something done beside the steps (a silence created, ...)."""
+
 
 class QuietObserver:
     """An Observer that shows nothing and answers go (benchmarks, automation)."""
@@ -193,6 +211,9 @@ class QuietObserver:
 
     def confirm(self, question: str) -> None:
         """Answer go."""
+
+    def note(self, text: str) -> None:
+        """Show nothing."""
 
 
 def round_seconds(value: float | None) -> float | None:

@@ -70,6 +70,9 @@ class Promotion:
         self.audit = AuditLog(cfg.audit_log or default_audit_path(), {
             "region": request.region, "to": request.target, "reason": request.reason,
             "bug": request.bug, "forced": request.force, "dry_run": request.dry_run})
+        from failover.habits import Habits
+
+        self.habits = Habits(cfg, request, self.audit, observer)  # SAL, silence, task comment
         self._checkout: Checkout | None = None
         self._worktree: Worktree | None = None
         self._gerrit: GerritClient | None = None
@@ -101,6 +104,7 @@ class Promotion:
                         else:
                             self.observer.step_finished(step)
                         if step.key == "prepare" and plan.kind != "nothing to do":
+                            self.habits.describe(plan)
                             self.observer.preview(plan)
                         if plan.outcome == "stopped":
                             break
@@ -118,6 +122,7 @@ class Promotion:
             self._fail("refused" if isinstance(exc, GateRefused) else "failed", exc)
             raise
         finally:
+            self.habits.end(self.plan)
             self._record()
             if shielded:
                 STOP.deferred -= 1
@@ -131,6 +136,8 @@ class Promotion:
             step.summary = self._describe(step.key)
             self.observer.step_finished(step)
             return
+        if step.acts and not step.key.startswith("confirm-"):
+            self.habits.before_acting(self.plan)  # silence, then SAL START: once, before push
         step.status = "running"
         self.observer.step_started(step)
         start = time.monotonic()

@@ -31,6 +31,10 @@ def promote(
     no_wait: Annotated[bool, typer.Option("--no-wait", help="Stop after the push.")] = False,
     signoff: Annotated[bool, typer.Option("--signoff", help="Add Signed-off-by (git's "
                                                             "identity).")] = False,
+    silence: Annotated[str | None, typer.Option(
+        metavar="DURATION", help="Silence the old primary in Alertmanager, e.g. 2h.")] = None,
+    no_sal: Annotated[bool, typer.Option("--no-sal", help="No Server Admin Log lines.")]
+    = False,
     config: ConfigOption = None, json: JsonOption = False, verbose: VerboseOption = False,
 ) -> None:
     """Fail the region's API name over to CONTROLLER, through Gerrit review.
@@ -46,7 +50,8 @@ def promote(
     setup(verbose)
     request = PromoteRequest(region=region, target=controller, dry_run=dry_run, yes=yes,
                              force=force, bug=bug[0] if bug else None, reason=reason,
-                             no_wait=no_wait, bugs=tuple(bug or ()), signoff=signoff)
+                             no_wait=no_wait, bugs=tuple(bug or ()), signoff=signoff,
+                             silence=silence, no_sal=no_sal)
     promotion: Promotion | None = None
     try:
         with interrupt_on_sigterm():  # armed before the config load: a signal there is clean

@@ -111,7 +111,13 @@ class PlanView:
         deploy = " ".join(plan.deploy) if plan.deploy else "(none configured: run it by hand)"
         parts.append(f"deploy: {escape(deploy)}")
         parts.append(f"verify: {escape(', '.join(plan.nameservers))}")
+        parts += _outside_lines(plan)
         self.console.print(Group(*parts), highlight=False)
+
+    def note(self, text: str) -> None:
+        """Print something done beside the steps (a silence created, ...)."""
+        self._stop_status()
+        self.console.print(f"  {escape(text)}", highlight=False, soft_wrap=True)
 
     def _stop_status(self) -> None:
         if self._status is not None:
@@ -133,6 +139,17 @@ def planned_gate_line(plan: Plan) -> str:
                 f"{', '.join(leaning)}")
     return f"without {old}'s own servers, {plan.target.name} still has a usable server " \
            "for every service."
+
+def _outside_lines(plan: Plan) -> list[str]:
+    """Return the preview's lines for the SAL and the silence (what will be sent)."""
+    from failover.alertmanager import matcher_text
+
+    lines = [f"sal:    {escape(line)}" for line in plan.sal_planned]
+    if plan.silence is not None:
+        s = plan.silence
+        lines.append(f"silence: {escape(', '.join(matcher_text(m) for m in s.matchers))} "
+                     f"until {escape(s.ends_at)}, comment {escape(repr(s.comment))}")
+    return lines
 
 
 def _colour(status: str) -> str:
