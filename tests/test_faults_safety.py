@@ -8,12 +8,9 @@ devices, and a TOML nested too deep.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -24,11 +21,15 @@ from tests.helpers import (
     Mark,
     assert_nothing_lost,
     current_and_other,
+    finish,
     git,
     promote,
     reset_world,
+    run_promote_process,
     shared_world_env,
     tmp_of,
+    tool_env,
+    wait_for_step,
 )
 
 pytestmark = pytest.mark.skipif(not haproxy_available(), reason="haproxy not installed")
@@ -90,3 +91,33 @@ def test_own_worktree_whose_directory_is_gone_is_still_removed(run_cli: RunCli,
     assert result.code == 0, result.stderr
     assert str(left) not in git(checkout, "worktree", "list")
     assert "failover-wt-killed" in result.stdout + result.stderr
+
+
+# -- 4: one lock per checkout, whatever the state dir -----------------------------------------
+
+def test_two_runs_with_different_state_dirs_on_one_checkout(world: World) -> None:
+    """The second run (another XDG_STATE_HOME) is refused; the first's worktree is untouched."""
+    _, target = current_and_other(world)
+    world.dns.gerrit.auto_merge_after = None
+    first_mark = Mark(world)
+    first = run_promote_process(world, target)
+    try:
+        wait_for_step(first_mark, "push", proc=first)
+        live = list(tmp_of(world).glob("failover-wt-*"))
+        assert live, "the first run has no worktree"
+        other_state = world.workdir / "state-other"
+        second = run_promote_process(world, target,
+                                     env=tool_env(world, XDG_STATE_HOME=str(other_state)))
+        code, output = finish(second)
+        assert code == 3, output
+        assert "another failover holds the lock of this checkout" in output
+        assert f"pid {first.pid}" in output and ".git/failover.lock" in output
+        assert "removed the temporary worktree" not in output
+        assert all(p.exists() for p in live), "the live worktree was removed"
+        assert len(first_mark.new_changes()) == 1
+        world.dns.gerrit.approve_and_merge(first_mark.new_changes()[0]["number"])
+    finally:
+        code, output = finish(first)
+    records = first_mark.records()
+    assert sum(1 for r in records if r["step"] == "deploy" and r["result"] == "done") == 1
+    assert_nothing_lost(first_mark, code, 0, "done", output)
