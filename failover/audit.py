@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from failover.config import redact_url
 from failover.errors import UsageError
 from failover.lock import private_dir, state_dir
+from failover.redact import redact_text, redact_value
 
 
 def default_audit_path() -> Path:
@@ -49,14 +49,12 @@ class AuditLog:
             "result": result,
             **{k: _clean(v) for k, v in details.items()},
         }
-        append_line(self.path, json.dumps(entry, default=str))
+        append_line(self.path, redact_text(json.dumps(entry, default=str)))
         return entry
 
 
 def _clean(value: Any) -> Any:
-    if isinstance(value, str) and "://" in value:
-        return redact_url(value)
-    return value
+    return redact_value(value)
 
 
 def append_line(path: Path, line: str) -> None:

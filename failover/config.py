@@ -18,9 +18,9 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from failover.errors import ConfigError, UsageError
+from failover.redact import redact_text
 
 NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 """Region and controller names: one lower-case DNS label."""
@@ -213,12 +213,8 @@ def record_type_for(target: str) -> str:
 
 
 def redact_url(url: str) -> str:
-    """Return `url` with any password replaced by `***`, for output and logs."""
-    parts = urlsplit(url)
-    if not parts.password:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return parts._replace(netloc=netloc).geturl()
+    """Return `url` with any password replaced by `***`, for output and logs (any text too)."""
+    return redact_text(url)
 
 
 def default_config_path() -> tuple[Path, list[str]]:

@@ -121,3 +121,56 @@ def test_two_runs_with_different_state_dirs_on_one_checkout(world: World) -> Non
     records = first_mark.records()
     assert sum(1 for r in records if r["step"] == "deploy" and r["result"] == "done") == 1
     assert_nothing_lost(first_mark, code, 0, "done", output)
+
+
+# -- 3: no credential in any message, JSON document, log or audit line --------------------------
+
+def test_token_in_the_checkout_remote_is_never_shown(run_cli: RunCli, world: World) -> None:
+    """A remote `http://bot:TOKEN@...` that fails the fetch: the token is nowhere (with -v)."""
+    checkout = world.dns.checkout
+    rest = world.dns.gerrit.rest_url.split("/r")[0]  # an HTTP server that serves no git
+    git(checkout, "remote", "set-url", "origin", rest.replace("://", "://bot:T0KEN5ECRET@")
+        + "/r/operations/dns")
+    try:
+        mark = Mark(world)
+        result = promote(run_cli, world, current_and_other(world)[1], "--json", "-v")
+        lines = [str(r) for r in mark.records()]
+    finally:
+        git(checkout, "remote", "set-url", "origin", world.dns.gerrit.git_url)
+    assert result.code == 4, result.stderr
+    assert "cannot fetch master from origin (http://bot:***@127.0.0.1:" in result.stderr
+    assert "bot:***@" in result.stdout  # the JSON error names the remote, redacted
+    for text in (result.stdout, result.stderr, *lines):
+        assert "T0KEN5ECRET" not in text
+
+
+def test_bad_urls_with_passwords_are_not_echoed(run_cli: RunCli, world: World) -> None:
+    """Config validation names the bad URLs with their passwords hidden, in every command."""
+    secrets = ("PW1SECRET", "PW2SECRET", "PW3SECRET", "PW4SECRET")
+    path = world.workdir / "bad-urls.toml"
+    text = world.config_path.read_text()
+    for name, url in (("cloudcontrol1003", f"http://admin:{secrets[0]}@127.0.0.1:99999/stats;csv"),
+                      ("cloudcontrol1004", f"ftp://admin:{secrets[1]}@127.0.0.1/stats")):
+        old = world.haproxy.controllers[name].stats_url
+        text = text.replace(f'stats = "{old}"', f'stats = "{url}"')
+    text = text.replace(f'url = "{world.dns.gerrit.rest_url}"',
+                        f'url = "http://u:{secrets[2]}@127.0.0.1:99999/r"')
+    text += ('[regions.codfw1dev]\nfqdn = "openstack.codfw1dev.wikimediacloud.org"\n'
+             '[regions.codfw1dev.controllers.a]\ntarget = "a.wikimedia.org."\n'
+             f'stats = "http://u:{secrets[3]}@[::1:bad/"\n'
+             '[regions.codfw1dev.controllers.b]\ntarget = "b.wikimedia.org."\n'
+             'stats = "unix:///run/haproxy.sock"\n')
+    path.write_text(text)
+    runs = [run_cli("config", "validate", "--config", str(path)),
+            run_cli("config", "validate", "--json", "--config", str(path)),
+            run_cli("status", "--config", str(path)),
+            run_cli("check", "eqiad1", "--config", str(path)),
+            run_cli("promote", "eqiad1", "cloudcontrol1004", "--dry-run", "--json", "-v",
+                    "--config", str(path))]
+    assert [r.code for r in runs] == [2, 2, 2, 3, 2], runs
+    shown = "".join(r.stdout + r.stderr for r in runs)
+    assert "http://admin:***@127.0.0.1:99999/stats;csv" in shown
+    assert "ftp://admin:***@127.0.0.1/stats" in shown and "http://u:***@[::1:bad/" in shown
+    assert "http://u:***@127.0.0.1:99999/r" in shown
+    for secret in secrets:
+        assert secret not in shown

@@ -57,6 +57,8 @@ def check(
         text = plugin_output(result)
     except Exception as exc:
         text = f"UNKNOWN - cannot render the result: {type(exc).__name__}: {exc}\n"
-    sys.stdout.write(text)
+    from failover.redact import redact_text
+
+    sys.stdout.write(redact_text(text))
     sys.stdout.flush()
     raise typer.Exit(result.state if text.startswith(result.name) else 3)
