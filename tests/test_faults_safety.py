@@ -8,6 +8,7 @@ devices, and a TOML nested too deep.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -174,3 +175,21 @@ def test_bad_urls_with_passwords_are_not_echoed(run_cli: RunCli, world: World) -
     assert "http://u:***@127.0.0.1:99999/r" in shown
     for secret in secrets:
         assert secret not in shown
+
+
+# -- 16: an audit log that is a FIFO ----------------------------------------------------------
+
+def test_audit_log_fifo_does_not_hang_the_run(world: World) -> None:
+    """`[audit] log` naming a FIFO without a reader: refused at once, never blocked on."""
+    fifo = world.workdir / "audit.fifo"
+    os.mkfifo(fifo)
+    config = world.workdir / "fifo-audit.toml"
+    config.write_text(world.config_path.read_text().replace(str(world.audit_path), str(fifo)))
+    try:
+        proc = run_promote_process(world, current_and_other(world)[1], "--dry-run", "--config",
+                                   str(config))
+        code, output = finish(proc, timeout=30)  # it used to block for ever, even on SIGTERM
+    finally:
+        fifo.unlink()
+    assert f"audit log {fifo} is not a regular file" in output, output
+    assert code in (0, 2), output  # refused (exit 2), or a warning where the log is optional
