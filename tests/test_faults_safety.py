@@ -193,3 +193,45 @@ def test_audit_log_fifo_does_not_hang_the_run(world: World) -> None:
         fifo.unlink()
     assert f"audit log {fifo} is not a regular file" in output, output
     assert code in (0, 2), output  # refused (exit 2), or a warning where the log is optional
+
+
+# -- 2: a dangling target, or one that is not the host whose stats were read --------------------
+
+@pytest.mark.parametrize("dry_run", [True, False], ids=["dry-run", "real"])
+def test_dangling_target_is_refused_before_the_push(run_cli: RunCli, world: World,
+                                                    dry_run: bool) -> None:
+    """`cloudcontrol1099.wikimedia.org.` (a typo, a retired host) has no A/AAAA at the servers."""
+    now, other = current_and_other(world)
+    text = world.config_path.read_text()
+    world.config_path.write_text(text.replace(f'target = "{other}.wikimedia.org."',
+                                              'target = "cloudcontrol1099.wikimedia.org."'))
+    mark = Mark(world)
+    result = promote(run_cli, world, other, *(["--dry-run"] if dry_run else []))
+    if dry_run:
+        assert result.code == 3, result.stderr
+        assert mark.records()[-1]["result"] == "refused"
+    else:
+        assert_nothing_lost(mark, result.code, 3, "refused", result.stderr)
+    assert "its target cloudcontrol1099.wikimedia.org. does not resolve" in result.stderr
+    assert mark.new_changes() == []
+
+
+def test_target_of_another_host_than_the_stats_is_refused(run_cli: RunCli,
+                                                          world: World) -> None:
+    """The target resolves, but to another address than the HAProxy that was read."""
+    from failover.sandbox.world import HOSTS_ZONE, hosts_zone
+
+    now, other = current_and_other(world)
+    for g in world.gdnsd:
+        g.set_zone(HOSTS_ZONE, hosts_zone((now,)) + f"{other} 1H IN A 192.0.2.99\n")
+        g.reload()
+    try:
+        mark = Mark(world)
+        result = promote(run_cli, world, other)
+        assert_nothing_lost(mark, result.code, 3, "refused", result.stderr)
+        assert (f"its target {other}.wikimedia.org. (192.0.2.99) is not the host whose HAProxy "
+                "stats were read (127.0.0.1: 127.0.0.1)") in result.stderr
+    finally:
+        for g in world.gdnsd:
+            g.set_zone(HOSTS_ZONE, hosts_zone((now, other)))
+            g.reload()
