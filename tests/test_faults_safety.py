@@ -201,7 +201,7 @@ def test_audit_log_fifo_does_not_hang_the_run(world: World) -> None:
 def test_dangling_target_is_refused_before_the_push(run_cli: RunCli, world: World,
                                                     dry_run: bool) -> None:
     """`cloudcontrol1099.wikimedia.org.` (a typo, a retired host) has no A/AAAA at the servers."""
-    now, other = current_and_other(world)
+    _, other = current_and_other(world)
     text = world.config_path.read_text()
     world.config_path.write_text(text.replace(f'target = "{other}.wikimedia.org."',
                                               'target = "cloudcontrol1099.wikimedia.org."'))
