@@ -18,9 +18,9 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from failover.errors import ConfigError, UsageError
+from failover.redact import redact_text
 
 NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\Z")
 """Region and controller names: one lower-case DNS label."""
@@ -254,12 +254,8 @@ def record_type_for(target: str) -> str:
 
 
 def redact_url(url: str) -> str:
-    """Return `url` with any password replaced by `***`, for output and logs."""
-    parts = urlsplit(url)
-    if not parts.password:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return parts._replace(netloc=netloc).geturl()
+    """Return `url` with any password replaced by `***`, for output and logs (any text too)."""
+    return redact_text(url)
 
 
 def default_config_path() -> tuple[Path, list[str]]:
@@ -275,6 +271,47 @@ def default_config_path() -> tuple[Path, list[str]]:
     return path, looked
 
 
+MAX_CONFIG_BYTES = 1024 * 1024
+"""The largest configuration file read (a real one is a few kilobytes)."""
+
+
+def read_config_text(path: Path) -> str:
+    """Return the text of the configuration file `path`: a regular file of at most 1 MiB.
+
+    Checked before it is read (a FIFO with no writer would block for ever, /dev/zero never
+    ends, a directory cannot be read) and opened non-blocking, never waiting on a writer.
+
+    Raises:
+        FileNotFoundError: `path` does not exist.
+        ConfigError: `path` is not a regular file, is too large, or cannot be read.
+    """
+    import stat
+
+    if not stat.S_ISREG(path.stat().st_mode):
+        raise ConfigError(f"configuration file {path} is not a regular file "
+                          f"({_file_kind(path.stat().st_mode)})",
+                          hint="pass --config PATH of a TOML file")
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # replaced between the stat and the open
+            raise ConfigError(f"configuration file {path} is not a regular file")
+        data = f.read(MAX_CONFIG_BYTES + 1)
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"configuration file {path} is larger than "
+                          f"{MAX_CONFIG_BYTES // 1024} KiB; it cannot be a failover config",
+                          hint="pass --config PATH of the TOML file")
+    return data.decode("utf-8")
+
+
+def _file_kind(mode: int) -> str:
+    import stat
+
+    kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"),
+             (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+             (stat.S_ISSOCK, "a socket"))
+    return next((name for test, name in kinds if test(mode)), "not a file")
+
+
 def load_config(path: Path | None = None) -> Config:
     """Return the validated configuration read from `path` (or the default places).
 
@@ -286,7 +323,7 @@ def load_config(path: Path | None = None) -> Config:
         path, looked = default_config_path()
     path = path.expanduser()
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = tomllib.loads(read_config_text(path))
     except FileNotFoundError:
         where = f" (looked at: {', '.join(looked)})" if looked else ""
         raise ConfigError(
@@ -297,6 +334,9 @@ def load_config(path: Path | None = None) -> Config:
         raise ConfigError(f"cannot read configuration file {path}: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib recurses once per level of nested arrays or tables
+        raise ConfigError(f"{path}: not a usable configuration: arrays or tables nested too "
+                          "deeply", hint="a failover config nests at most a few levels") from None
     from failover.configparse import parse_config
 
     return parse_config(raw, path)

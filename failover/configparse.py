@@ -322,6 +322,10 @@ def _parse_region(p: _Problems, name: str, t: Mapping[str, Any]) -> Region | Non
     if "CNAME" in types and len(types) > 1:
         p.add(f"{key}.controllers", "mixes host-name (CNAME) and address (A/AAAA) targets; "
                                     "the record can only have one type")
+    elif len(types) > 1:
+        p.add(f"{key}.controllers", "mixes IPv4 (A) and IPv6 (AAAA) targets; the record "
+                                    "can only have one type: give every controller an address "
+                                    "of the same family")
     if fqdn is None:
         return None
     return Region(name=name, fqdn=fqdn.rstrip(".").lower(), services=tuple(services),

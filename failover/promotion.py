@@ -237,6 +237,10 @@ class Promotion:
                     hint="fix it and check with `failover health`, or pass --force "
                          "(recorded in the commit and the audit log)")
             self.observer.warn(f"--force: promoting unhealthy {plan.target.name} ({why})")
+        from failover.dnscheck import refuse_dangling_target  # issue 15: a dangling target
+
+        if warning := refuse_dangling_target(self.cfg, plan.region, plan.target):
+            self.observer.warn(warning)
 
     def _state(self) -> None:
         from failover import repo

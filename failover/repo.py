@@ -250,7 +250,9 @@ def read_remote_file(checkout: Checkout, path: str, *, ref: str | None = None) -
 def change_worktree(checkout: Checkout, *, base: str | None = None) -> Iterator[Worktree]:
     """Yield a temporary detached worktree at `base` (default: the fetched remote tip).
 
-    The worktree and its temp directory are removed, and worktrees pruned, whatever happens.
+    The worktree and its temp directory are removed whatever happens. Only this worktree, by
+    its own path: never `git worktree prune`, which drops every worktree of the operator's
+    whose disk is not mounted at that moment.
     """
     repo = git.Repo(checkout.path)
     base = base or str(repo.commit(checkout.remote_ref).hexsha)
@@ -269,8 +271,6 @@ def change_worktree(checkout: Checkout, *, base: str | None = None) -> Iterator[
         with suppress(git.GitCommandError):
             repo.git.worktree("remove", "--force", str(path))
         shutil.rmtree(tmp, ignore_errors=True)
-        with suppress(git.GitCommandError):
-            repo.git.worktree("prune")
 
 
 def remove_stale_worktrees(checkout: Checkout) -> list[Path]:
@@ -278,7 +278,8 @@ def remove_stale_worktrees(checkout: Checkout) -> list[Path]:
 
     A run killed outright (SIGKILL, power loss) cannot remove its worktree. Call this only
     while holding the checkout's lock: no other run can be using one then. Only worktrees
-    named as `change_worktree` names them (`.../failover-wt-*/dns`) are touched.
+    named as `change_worktree` names them (`.../failover-wt-*/dns`) are touched, each removed
+    by its path (`git worktree remove --force` also drops one whose directory is gone).
     """
     repo = git.Repo(checkout.path)
     listed = repo.git.worktree("list", "--porcelain").splitlines()
@@ -288,9 +289,6 @@ def remove_stale_worktrees(checkout: Checkout) -> list[Path]:
         with suppress(git.GitCommandError):
             repo.git.worktree("remove", "--force", str(path))
         shutil.rmtree(path.parent, ignore_errors=True)
-    if stale:
-        with suppress(git.GitCommandError):
-            repo.git.worktree("prune")
     return stale
 
 

@@ -62,6 +62,9 @@ def check(
         text = plugin_output(result)
     except Exception as exc:
         text = f"UNKNOWN - cannot render the result: {type(exc).__name__}: {exc}\n"
+    from failover.redact import redact_text
+
+    text = redact_text(text)
     with _OUTPUT:  # the watchdog stays silent once the answer is being written
         while _WATCHDOGS:
             _WATCHDOGS.pop().cancel()

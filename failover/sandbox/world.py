@@ -180,7 +180,8 @@ def start_world(workdir: Path | None = None, *, auto_merge_after: float | None =
             dns = stack.enter_context(dns_sandbox(_sub(root, "git"), records, ssh=True,
                                                   auto_merge_after=auto_merge_after))
             template = (dns.checkout / ZONE_PATH).read_text()
-            zones = {zone_name(ZONE_PATH): render_template(template, serial=1)}
+            zones = {zone_name(ZONE_PATH): render_template(template, serial=1),
+                     HOSTS_ZONE: hosts_zone(CONTROLLERS)}
             servers = [stack.enter_context(start_gdnsd(zones, _sub(root, f"ns{i}")))
                        for i in range(nameservers)]
             (root / "state").mkdir(mode=0o700, exist_ok=True)
@@ -192,6 +193,23 @@ def start_world(workdir: Path | None = None, *, auto_merge_after: float | None =
     finally:
         if own:
             shutil.rmtree(root, ignore_errors=True)
+
+
+HOSTS_ZONE = "wikimedia.org"
+"""The zone of the controllers' host names; production's nameservers serve it too."""
+
+
+def hosts_zone(controllers: tuple[str, ...], address: str = "127.0.0.1") -> str:
+    """Return the wikimedia.org zone with an A record per controller at `address`.
+
+    As in production, each controller's host name resolves (at the same authoritative
+    servers) to the address its HAProxy stats are read at: 127.0.0.1 in the sandbox.
+    """
+    lines = ["$TTL 300",
+             "@ 1H IN SOA ns0.wikimedia.org. hostmaster.wikimedia.org. 1 12H 2H 2W 1H",
+             "@ 1D IN NS ns0.wikimedia.org.", "ns0 1H IN A 127.0.0.1"]
+    lines += [f"{name} 1H IN A {address}" for name in controllers]
+    return "\n".join(lines) + "\n"
 
 
 def _sub(root: Path, name: str) -> Path:
