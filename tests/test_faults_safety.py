@@ -129,15 +129,16 @@ def test_two_runs_with_different_state_dirs_on_one_checkout(world: World) -> Non
 def test_token_in_the_checkout_remote_is_never_shown(run_cli: RunCli, world: World) -> None:
     """A remote `http://bot:TOKEN@...` that fails the fetch: the token is nowhere (with -v)."""
     checkout = world.dns.checkout
-    rest = world.dns.gerrit.rest_url.split("/r")[0]  # an HTTP server that serves no git
+    original = git(checkout, "remote", "get-url", "origin").strip()
+    rest = world.dns.gerrit.rest_url.split("/r")[0]  # its /nogit/ serves no git
     git(checkout, "remote", "set-url", "origin", rest.replace("://", "://bot:T0KEN5ECRET@")
-        + "/r/operations/dns")
+        + "/nogit/operations/dns")
     try:
         mark = Mark(world)
         result = promote(run_cli, world, current_and_other(world)[1], "--json", "-v")
         lines = [str(r) for r in mark.records()]
     finally:
-        git(checkout, "remote", "set-url", "origin", world.dns.gerrit.git_url)
+        git(checkout, "remote", "set-url", "origin", original)
     assert result.code == 4, result.stderr
     assert "cannot fetch master from origin (http://bot:***@127.0.0.1:" in result.stderr
     assert "bot:***@" in result.stdout  # the JSON error names the remote, redacted
