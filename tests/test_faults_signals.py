@@ -205,7 +205,11 @@ def test_every_failure_gives_one_json_with_the_exit_code(world: World, case: str
         args[-1] = str(world.workdir / "no-such.toml")
     elif case == "directory":
         args[-1] = str(world.workdir)
-    else:
+    else:  # the audit log's directory cannot be made: refused before anything is done
+        variant = world.workdir / "audit-nowhere.toml"
+        variant.write_text(world.config_path.read_text().replace(
+            f"log = {json.dumps(str(world.audit_path))}", 'log = "/dev/null/x/audit.log"'))
+        args[-1] = str(variant)
         env["XDG_STATE_HOME"] = "/dev/null/x"
     mark = Mark(world)
     code, doc, stderr = run_json(world, args, **env)

@@ -9,6 +9,7 @@ socket is production's `mode 666 level user`. Everything runs in one sandbox wor
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -103,7 +104,8 @@ def test_planned_promote_refused_when_the_target_leans_on_the_old_primary(
     lean_on_c3(world)
     preview = promote(run_cli, world, C4, "--dry-run", "--force")
     assert preview.code == 0, preview.stderr
-    shown = " ".join((preview.stdout + preview.stderr).split())
+    # the commit message is wrapped in a panel: read its words without the box lines
+    shown = " ".join(re.sub(r"[│╭╮╰╯─]", " ", preview.stdout + preview.stderr).split())
     assert (f"without {C3}'s own servers, {C4} has no usable server for: nova_api, "
             "placement_api") in shown
     assert "Forced with --force" in shown and "the target had no usable server for" in shown

@@ -149,7 +149,8 @@ def test_the_four_states_and_the_timeout_through_nrpe(world: World, nrpe_dir: Pa
             "warning": config_variant(world, nrpe_dir / "warn.toml", nameservers=[good[0], dead]),
             "critical": config_variant(world, nrpe_dir / "crit.toml", stats={
                 primary: f"http://127.0.0.1:{free_port()}/stats;csv"}),
-            "unknown": config_variant(world, nrpe_dir / "unk.toml", nameservers=[dead]),
+            # no nameserver answering is an outage (CRITICAL); a config error is UNKNOWN
+            "unknown": config_variant(world, nrpe_dir / "unk.toml", nameservers=["not a server"]),
             "hung": config_variant(world, nrpe_dir / "hung.toml", stats={
                 primary: f"http://127.0.0.1:{silent.port}/stats;csv"}, slow=True),
         }
@@ -172,7 +173,7 @@ def test_the_four_states_and_the_timeout_through_nrpe(world: World, nrpe_dir: Pa
         got, text = results[name]
         assert got == code, (name, text)
         assert text.startswith(name.upper() + " - "), text
-    assert "'cloudcontrol1003_services_up'=8;;;0;8" in results["ok"][1].split("|", 1)[1]
+    assert "'cloudcontrol1003_services_up'=11;;;0;11" in results["ok"][1].split("|", 1)[1]
     assert "|" in results["warning"][1] and "|" in results["critical"][1]
     # the stats never answer and [haproxy] timeout = 30 would outlive NRPE's 8 s: --timeout 2
     # cuts every wait to fit, so the answer is the check's own, never NRPE's timeout
