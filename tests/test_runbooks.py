@@ -158,8 +158,12 @@ class Sandbox:
         self.world.haproxy.wait_server_status(controller, service, C4, "MAINT")
 
     def in_background(self, every: Callable[[], bool]) -> None:
-        """Call `every()` every 0.05 s in a thread until it returns True or the next reset."""
-        stop = self.stop_thread
+        """Call `every()` every 0.05 s in a thread until it returns True or the next reset
+        (or the next `in_background`: one such thread at a time)."""
+        self.stop_thread.set()
+        if self.thread is not None:
+            self.thread.join(timeout=5)
+        self.stop_thread = stop = threading.Event()
 
         def loop() -> None:
             while not stop.wait(0.05):
@@ -263,13 +267,31 @@ def _review_timeout(sb: Sandbox) -> None:
 
 @setup("reviewer-approves")
 def _reviewer_approves(sb: Sandbox) -> None:
-    """(Keeps the state.) A reviewer merges every open change, once the next run follows it."""
+    """(Keeps the state.) A reviewer merges every open change once the next run follows it.
+
+    The merge waits for an event, not a delay: the answer to the run's first poll of the
+    change (its review step, GET .../detail). The run's state step, before it, has then read
+    the change open and the zone at the fetched tip unchanged (`resume review`), and the
+    review step shows it NEW once, then merged. Changes pushed later merge as in `healthy`.
+    """
     gerrit = sb.world.dns.gerrit
-    with locked_state(gerrit.git_dir) as state:
-        for change in state["changes"]:  # the merge comes after the run's state step
-            if change["status"] == "NEW":
-                change["patch_sets"][-1]["created"] = time.time() + AUTO_MERGE
-    gerrit.auto_merge_after = AUTO_MERGE
+    gerrit.auto_merge_after = None
+    waiting = {c["number"] for c in gerrit.changes() if c["status"] == "NEW"}
+    seen = len(gerrit.answered)
+
+    def merge_once_followed() -> bool:
+        polled = gerrit.answered[seen:]
+        for number in sorted(waiting):
+            if any(re.search(rf"~{number}/detail(?:\?|$)", path) for path in polled):
+                waiting.discard(number)
+                with contextlib.suppress(ValueError):  # abandoned or merged meanwhile
+                    gerrit.approve_and_merge(number)
+        if not waiting:
+            gerrit.auto_merge_after = AUTO_MERGE
+        return not waiting
+
+    if not merge_once_followed():
+        sb.in_background(merge_once_followed)
     sb.world.write_config(review_timeout=60)
 
 
