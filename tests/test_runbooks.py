@@ -12,8 +12,10 @@ To see what the commands print now (substituted and compacted, ready to paste in
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import subprocess
 import threading
 import time
@@ -109,7 +111,10 @@ class Sandbox:
             return
         text = zone_template((RegionRecord(REGION, target),
                               RegionRecord("codfw1dev", "cloudcontrol2001-dev.wikimedia.org.")))
-        push_upstream_edit(gerrit, ZONE_PATH, text, message=f"sandbox: {FQDN} -> {target}")
+        # the zone file's own topic: the topic a promote's subject takes from this history
+        # stays `wikimediacloud.org` however many setups ran before
+        push_upstream_edit(gerrit, ZONE_PATH, text,
+                           message=f"wikimediacloud.org: point {FQDN} at {target} (sandbox)")
 
     def deploy(self, servers: list[Gdnsd] | None = None) -> None:
         """Serve the upstream template's rendering on `servers` (default: every nameserver)."""
