@@ -3,9 +3,9 @@
 Starts the sandbox world on 127.0.0.1 (two real HAProxy with their backends, operations/dns
 behind the Gerrit stand-in over SSH and smart HTTP, two real gdnsd, the sandbox's
 authdns-update), then runs: `failover status`, `failover promote --dry-run`, the real promote
-(the sandbox reviewer approves and merges the change), `failover verify`, and a failover
-back after a backend on the new primary fails. Everything is stopped and removed at the end,
-also on Ctrl-C.
+(the sandbox reviewer approves and merges the change), `failover verify`, `failover check`,
+and a failover back after a backend on the new primary fails. Everything is stopped and
+removed at the end, also on Ctrl-C.
 
 Run: python -m failover.sandbox.demo
 """
@@ -13,6 +13,7 @@ Run: python -m failover.sandbox.demo
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -34,7 +35,7 @@ def step(title: str, why: str) -> None:
 def failover(world: World, *args: str) -> int:
     """Run `failover ARGS...` as the operator would, output straight to the terminal."""
     argv = [sys.executable, "-m", "failover.cli", *args]
-    console.print(f"[bold cyan]$ failover {' '.join(args)}[/]")
+    console.print(f"[bold cyan]$ failover {shlex.join(args)}[/]")
     env = {**world.env, "COLUMNS": os.environ.get("COLUMNS", "110"), "TMUX": "demo"}
     code = subprocess.run(argv, timeout=300, check=False, env=env,
                           stdin=subprocess.DEVNULL).returncode
@@ -89,8 +90,10 @@ def demo(world: World) -> int:
                     "--reason", "cloudcontrol1003 maintenance", *silence) != 0
     show_outside(world)
 
-    step("4. Verify, as after any DNS change", "Every nameserver answers the new target.")
+    step("4. Verify, as after any DNS change",
+         "Every nameserver answers the new target; the monitoring check (NRPE) says OK.")
     bad += failover(world, "verify", REGION, "--expect", NEW, "--once") != 0
+    bad += failover(world, "check", REGION) != 0
 
     step("5. Running it again: nothing to do", f"The name already points at {NEW}: exit 0.")
     bad += failover(world, "promote", REGION, NEW, "--yes") != 0
