@@ -12,8 +12,10 @@ To see what the commands print now (substituted and compacted, ready to paste in
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import subprocess
 import threading
 import time
@@ -109,7 +111,10 @@ class Sandbox:
             return
         text = zone_template((RegionRecord(REGION, target),
                               RegionRecord("codfw1dev", "cloudcontrol2001-dev.wikimedia.org.")))
-        push_upstream_edit(gerrit, ZONE_PATH, text, message=f"sandbox: {FQDN} -> {target}")
+        # the zone file's own topic: the topic a promote's subject takes from this history
+        # stays `wikimediacloud.org` however many setups ran before
+        push_upstream_edit(gerrit, ZONE_PATH, text,
+                           message=f"wikimediacloud.org: point {FQDN} at {target} (sandbox)")
 
     def deploy(self, servers: list[Gdnsd] | None = None) -> None:
         """Serve the upstream template's rendering on `servers` (default: every nameserver)."""
@@ -158,8 +163,12 @@ class Sandbox:
         self.world.haproxy.wait_server_status(controller, service, C4, "MAINT")
 
     def in_background(self, every: Callable[[], bool]) -> None:
-        """Call `every()` every 0.05 s in a thread until it returns True or the next reset."""
-        stop = self.stop_thread
+        """Call `every()` every 0.05 s in a thread until it returns True or the next reset
+        (or the next `in_background`: one such thread at a time)."""
+        self.stop_thread.set()
+        if self.thread is not None:
+            self.thread.join(timeout=5)
+        self.stop_thread = stop = threading.Event()
 
         def loop() -> None:
             while not stop.wait(0.05):
@@ -263,13 +272,31 @@ def _review_timeout(sb: Sandbox) -> None:
 
 @setup("reviewer-approves")
 def _reviewer_approves(sb: Sandbox) -> None:
-    """(Keeps the state.) A reviewer merges every open change, once the next run follows it."""
+    """(Keeps the state.) A reviewer merges every open change once the next run follows it.
+
+    The merge waits for an event, not a delay: the answer to the run's first poll of the
+    change (its review step, GET .../detail). The run's state step, before it, has then read
+    the change open and the zone at the fetched tip unchanged (`resume review`), and the
+    review step shows it NEW once, then merged. Changes pushed later merge as in `healthy`.
+    """
     gerrit = sb.world.dns.gerrit
-    with locked_state(gerrit.git_dir) as state:
-        for change in state["changes"]:  # the merge comes after the run's state step
-            if change["status"] == "NEW":
-                change["patch_sets"][-1]["created"] = time.time() + AUTO_MERGE
-    gerrit.auto_merge_after = AUTO_MERGE
+    gerrit.auto_merge_after = None
+    waiting = {c["number"] for c in gerrit.changes() if c["status"] == "NEW"}
+    seen = len(gerrit.answered)
+
+    def merge_once_followed() -> bool:
+        polled = gerrit.answered[seen:]
+        for number in sorted(waiting):
+            if any(re.search(rf"~{number}/detail(?:\?|$)", path) for path in polled):
+                waiting.discard(number)
+                with contextlib.suppress(ValueError):  # abandoned or merged meanwhile
+                    gerrit.approve_and_merge(number)
+        if not waiting:
+            gerrit.auto_merge_after = AUTO_MERGE
+        return not waiting
+
+    if not merge_once_followed():
+        sb.in_background(merge_once_followed)
     sb.world.write_config(review_timeout=60)
 
 

@@ -1,10 +1,11 @@
 """`make demo`: a whole failover in the local sandbox, step by step, as an operator runs it.
 
 Starts the sandbox world on 127.0.0.1 (two real HAProxy with their backends, operations/dns
-behind the Gerrit stand-in, two real gdnsd, the sandbox's authdns-update), then runs:
-`failover status`, `failover promote --dry-run`, the real promote (the sandbox reviewer
-approves and merges the change), `failover verify`, and a failover back after a backend on
-the new primary fails. Everything is stopped and removed at the end, also on Ctrl-C.
+behind the Gerrit stand-in over SSH and smart HTTP, two real gdnsd, the sandbox's
+authdns-update), then runs: `failover status`, `failover promote --dry-run`, the real promote
+(the sandbox reviewer approves and merges the change), `failover verify`, `failover check`,
+and a failover back after a backend on the new primary fails. Everything is stopped and
+removed at the end, also on Ctrl-C.
 
 Run: python -m failover.sandbox.demo
 """
@@ -12,13 +13,14 @@ Run: python -m failover.sandbox.demo
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import subprocess
 import sys
 
 from rich.console import Console
 
-from failover.sandbox.world import CONTROLLERS, REGION, World, start_world
+from failover.sandbox.world import CONTROLLERS, REGION, SERVICES, World, start_world
 
 console = Console()
 OLD, NEW = CONTROLLERS
@@ -33,7 +35,7 @@ def step(title: str, why: str) -> None:
 def failover(world: World, *args: str) -> int:
     """Run `failover ARGS...` as the operator would, output straight to the terminal."""
     argv = [sys.executable, "-m", "failover.cli", *args]
-    console.print(f"[bold cyan]$ failover {' '.join(args)}[/]")
+    console.print(f"[bold cyan]$ failover {shlex.join(args)}[/]")
     env = {**world.env, "COLUMNS": os.environ.get("COLUMNS", "110"), "TMUX": "demo"}
     code = subprocess.run(argv, timeout=300, check=False, env=env,
                           stdin=subprocess.DEVNULL).returncode
@@ -88,8 +90,10 @@ def demo(world: World) -> int:
                     "--reason", "cloudcontrol1003 maintenance", *silence) != 0
     show_outside(world)
 
-    step("4. Verify, as after any DNS change", "Every nameserver answers the new target.")
+    step("4. Verify, as after any DNS change",
+         "Every nameserver answers the new target; the monitoring check (NRPE) says OK.")
     bad += failover(world, "verify", REGION, "--expect", NEW, "--once") != 0
+    bad += failover(world, "check", REGION) != 0
 
     step("5. Running it again: nothing to do", f"The name already points at {NEW}: exit 0.")
     bad += failover(world, "promote", REGION, NEW, "--yes") != 0
@@ -123,8 +127,9 @@ def main() -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         step("Starting the sandbox",
-             "Two real HAProxy with 16 tiny HTTP backends, a git repository behind the Gerrit "
-             "stand-in and an operator's checkout, two real gdnsd: all on 127.0.0.1.")
+             f"Two real HAProxy with {len(SERVICES) * len(CONTROLLERS)} tiny HTTP backends, "
+             "operations/dns served by the Gerrit stand-in over SSH (real OpenSSH) and smart "
+             "HTTP with an operator's checkout of it, two real gdnsd: all on 127.0.0.1.")
         with start_world(auto_merge_after=1.0, outside=True) as world:
             code = demo(world)
     except KeyboardInterrupt:

@@ -85,6 +85,8 @@ class GerritStandin:
         self.auto_merge_after = auto_merge_after
         self.faults = Faults()
         self.requests: list[str] = []
+        self.answered: list[str] = []
+        """The paths of the requests answered, in order, each once its answer is sent."""
         self._faults_lock = threading.Lock()
         self._stop = threading.Event()
         self._create_repo()
@@ -545,5 +547,6 @@ def _handler_for(standin: GerritStandin) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
+            standin.answered.append(self.path)
 
     return Handler
