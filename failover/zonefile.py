@@ -36,7 +36,7 @@ _TTL_RE = re.compile(r"^[0-9]+[smhdwSMHDW]?(?:[0-9]+[smhdwSMHDW])*(?:/[0-9]+[smh
 _TOKEN_RE = re.compile(
     r'(?P<q>"(?:[^"\\]|\\.)*(?:"|\\?$))|(?P<p>[()])|(?P<c>;)|(?P<w>(?:[^\s"();\\]|\\.|\\$)+)'
 )
-_SPECIAL_SEARCH = re.compile(r'["();\\]').search
+_SPECIAL_SEARCH = re.compile(r'["()\\]').search
 _WORD_FINDITER = re.compile(r"\S+").finditer
 _PAREN_RE = re.compile(r'\\.|"(?:[^"\\]|\\.)*"?|;.*|[()]')
 _DIRECTIVE_RE = re.compile(r"^(\$[A-Za-z_]+)(?:[ \t]+([^\s;]+))?(?:[ \t]+([^\s;]+))?")
@@ -200,7 +200,9 @@ def _physical(segs: Segments, x: int) -> int:
 def tokenize(logical: str, segs: Segments | None = None) -> list[Token]:
     """Return the zone tokens of a logical line, up to its comment, with physical spans."""
     if segs is None and _SPECIAL_SEARCH(logical) is None:  # the common line: words only
-        return [Token(m.group(), m.start(), m.end(), "w") for m in _WORD_FINDITER(logical)]
+        cut = logical.find(";")
+        return [Token(m.group(), m.start(), m.end(), "w")
+                for m in _WORD_FINDITER(logical, 0, len(logical) if cut < 0 else cut)]
     tokens: list[Token] = []
     for m in _TOKEN_RE.finditer(logical):
         kind = m.lastgroup or "w"
