@@ -5,7 +5,7 @@ DEB_PACKAGES := haproxy gdnsd socat dnsutils openssh-server openssh-client git c
 DEB_COMMANDS := /usr/sbin/haproxy /usr/sbin/gdnsd /usr/bin/socat /usr/bin/dig /usr/sbin/sshd /usr/bin/ssh /usr/bin/git /usr/bin/curl /usr/bin/jq
 STAMP := .make
 
-.PHONY: all install install-system install-python test demo lint bench clean
+.PHONY: all install install-system install-python tools test demo lint bench clean
 
 all: test
 
@@ -23,7 +23,13 @@ install-python:
 
 install: install-system install-python
 
-test: install
+# Wikimedia's commit-message-validator pins its own click: its own venv, never a runtime dependency.
+tools: .venv-tools/bin/commit-message-validator
+.venv-tools/bin/commit-message-validator:
+	$(PYTHON) -m venv .venv-tools
+	.venv-tools/bin/pip install -q --disable-pip-version-check commit-message-validator
+
+test: install tools
 	$(PYTHON) -m ruff check failover tests benchmarks
 	$(PYTHON) -m mypy
 	$(PYTHON) -m pytest -q

@@ -22,17 +22,20 @@ from urllib.parse import urlsplit
 
 from failover.errors import ConfigError, UsageError
 
-NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\Z")
 """Region and controller names: one lower-case DNS label."""
 
 HOSTNAME_RE = re.compile(
-    r"^(?=.{1,253}\.?$)(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?\.)*"
-    r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?\.?$"
+    r"^(?=.{1,253}\.?\Z)(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?\.)*"
+    r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?\.?\Z"
 )
 """A host name or fully qualified domain name (trailing dot optional)."""
 
-TOPIC_RE = re.compile(r"^[A-Za-z0-9._/-]{1,100}$")
+TOPIC_RE = re.compile(r"^[A-Za-z0-9._/-]{1,100}\Z")
 """A Gerrit topic or hashtag as this tool will push it."""
+
+SUBJECT_TOPIC_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,39}")
+"""A commit subject's `topic` (before `: `), as `[dns] subject_topic` may set it (fullmatch)."""
 
 STATS_SCHEMES = ("http", "https", "unix", "ssh")
 """Schemes a controller's `stats` URL may use."""
@@ -114,6 +117,8 @@ class DnsConfig:
     checkout: Path
     zone_file: str = "templates/wikimediacloud.org"
     topic: str = "openstack-failover"
+    subject_topic: str | None = None
+    """The subject's `topic: `; None: the one the zone file's history uses most."""
     reviewers: tuple[str, ...] = ()
     hashtags: tuple[str, ...] = ()
     deploy: tuple[str, ...] = ()

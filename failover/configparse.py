@@ -25,6 +25,7 @@ from failover.config import (
     HOSTNAME_RE,
     NAME_RE,
     STATS_SCHEMES,
+    SUBJECT_TOPIC_RE,
     TOPIC_RE,
     Config,
     Controller,
@@ -144,7 +145,7 @@ def _parse_haproxy(p: _Problems, t: Mapping[str, Any]) -> HaproxyConfig:
 
 def _parse_dns(p: _Problems, t: Mapping[str, Any], path: Path) -> DnsConfig:
     p.unknown_keys(t, "dns", {"checkout", "zone_file", "topic", "reviewers", "hashtags",
-                              "deploy", "deploy_timeout"})
+                              "deploy", "deploy_timeout", "subject_topic"})
     checkout_raw = p.get(t, "dns.checkout", str, "~/src/operations/dns")
     checkout = Path(os.path.expandvars(checkout_raw)).expanduser()
     if not checkout.is_absolute():
@@ -162,15 +163,21 @@ def _parse_dns(p: _Problems, t: Mapping[str, Any], path: Path) -> DnsConfig:
     if not TOPIC_RE.match(topic):
         p.add("dns.topic", f"{topic!r} is not a usable Gerrit topic (letters, digits, ._/-)")
         topic = DnsConfig.topic
+    subject_topic = p.get(t, "dns.subject_topic", str)
+    if subject_topic is not None and not SUBJECT_TOPIC_RE.fullmatch(subject_topic):
+        p.add("dns.subject_topic", f"{subject_topic!r} is not a subject topic (one word of "
+                                   "letters, digits, ._/-, up to 40, e.g. 'wikimediacloud.org')")
+        subject_topic = None
     reviewers = p.strings(t, "dns.reviewers")
     hashtags = p.strings(t, "dns.hashtags")
     for key, values in (("dns.reviewers", reviewers), ("dns.hashtags", hashtags)):
         for v in values:
-            if not re.match(r"^[A-Za-z0-9._@+-]{1,100}$", v):
+            if not re.fullmatch(r"[A-Za-z0-9._@+-]{1,100}", v):
                 p.add(key, f"{v!r} contains characters a push option cannot carry "
                            "(',', '%', spaces)")
     return DnsConfig(
         checkout=checkout, zone_file=zone_file, topic=topic, reviewers=reviewers,
+        subject_topic=subject_topic,
         hashtags=hashtags, deploy=p.strings(t, "dns.deploy"),
         deploy_timeout=p.positive(t, "dns.deploy_timeout", DnsConfig.deploy_timeout),
     )

@@ -123,7 +123,7 @@ class GerritClient:
         return f"{self.base_url}/c/{project}/+/{number}"
 
     def _get(self, path: str, params: Mapping[str, str] | None = None, *,
-             change_url: str | None = None) -> Any:
+             change_url: str | None = None, raw: bool = False) -> Any:
         root = f"{self.base_url}/a" if self._auth else self.base_url
         url = f"{root}/{path}"
         where = change_url or url
@@ -159,11 +159,13 @@ class GerritClient:
                            hint=f"check {USER_ENV}/{PASSWORD_ENV} or ~/.netrc "
                                 "(the HTTP password from Gerrit's settings)")
         if resp.status_code == 404:
-            raise GitError(f"not found in Gerrit: {where}", hint="check the project and number")
+            raise GitError(f"not found in Gerrit: {where}",
+                           hint=f"check [gerrit] url ({self.base_url}): it must be the REST root "
+                                "of the Gerrit that the checkout's .gitreview names")
         if resp.status_code != 200:
             raise GitError(f"Gerrit answered HTTP {resp.status_code} for {url}: "
                            f"{resp.text.strip()[:200]}")
-        return parse_json(resp.text, url)
+        return resp.text if raw else parse_json(resp.text, url)
 
     def query_changes(self, query: str, *, change_url: str | None = None) -> list[ChangeInfo]:
         """Return the changes matching a Gerrit search query (e.g. `topic:x status:open`).
@@ -193,6 +195,31 @@ class GerritClient:
         if not isinstance(data, dict):
             raise GitError(f"Gerrit's answer for {url} is not a change")
         return self._info(data)
+
+    def branch_revision(self, project: str, branch: str) -> str:
+        """Return the commit at the tip of `branch` as Gerrit has it (GET .../branches/BRANCH)."""
+        data = self._get(f"projects/{quote(project, safe='')}/branches/{quote(branch, safe='')}")
+        revision = data.get("revision") if isinstance(data, dict) else None
+        if not isinstance(revision, str) or not revision:
+            raise GitError(f"Gerrit's answer for branch {branch} of {project} has no revision")
+        return revision
+
+    def file_content(self, project: str, revision: str, path: str) -> bytes:
+        """Return a file's bytes at a commit (GET /projects/.../commits/.../files/.../content).
+
+        Read at the commit `branch_revision` gave, so the text is that revision's even when
+        the branch moves in between. Gerrit sends the bytes base64-encoded.
+        """
+        import base64
+        import binascii
+
+        text = self._get(f"projects/{quote(project, safe='')}/commits/{quote(revision, safe='')}"
+                         f"/files/{quote(path, safe='')}/content", raw=True)
+        try:
+            return base64.b64decode(str(text).strip(), validate=True)
+        except (binascii.Error, ValueError):
+            raise GitError(f"Gerrit sent {path} of {project} in a form that is not base64",
+                           hint="check [gerrit] url: it should be Gerrit's REST root") from None
 
     def follow_change(self, project: str, number: int, *, timeout: float, interval: float = 10.0,
                       max_interval: float = 60.0,

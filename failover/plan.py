@@ -52,6 +52,9 @@ class PromoteRequest:
     bug: str | None = None
     reason: str | None = None
     no_wait: bool = False
+    bugs: tuple[str, ...] = ()
+    """Every task of `--bug` (repeatable), in order; `bug` is the first of them."""
+    signoff: bool = False
 
 
 @dataclass
@@ -95,6 +98,8 @@ class Plan:
     change_url: str | None = None
     deploy: tuple[str, ...] = ()
     nameservers: list[str] = field(default_factory=list)
+    checks: tuple[str, ...] = ()
+    """What validated the edited zone (Jinja strict render, tabs, zone_validator, gdnsd)."""
     outcome: str = "pending"
     error: str | None = None
     exit_code: int | None = None
@@ -124,6 +129,8 @@ class Plan:
             "region": r.region, "fqdn": self.region.fqdn, "from": self.current,
             "to": r.target, "target": self.target.target, "kind": self.kind,
             "dry_run": r.dry_run, "forced": r.force, "bug": r.bug, "reason": r.reason,
+            "bugs": list(dict.fromkeys(([r.bug] if r.bug else []) + list(r.bugs))),
+            "signoff": r.signoff, "checks": list(self.checks),
             "health": self.health.to_dict() if self.health else None,
             "sessions": self.sessions,
             "dns": self.dns.to_dict() if self.dns else None,

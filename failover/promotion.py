@@ -17,13 +17,14 @@ Examples:
 from __future__ import annotations
 
 import getpass
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING
 
 from failover import __version__
-from failover.errors import FailoverError, GateRefused, Interrupted, UsageError
+from failover.errors import FailoverError, GateRefused, GitError, Interrupted, UsageError
 from failover.plan import STEPS, Observer, Plan, PromoteRequest, Step, round_seconds
 
 if TYPE_CHECKING:
@@ -31,6 +32,19 @@ if TYPE_CHECKING:
     from failover.dnscheck import DnsReport
     from failover.gerrit import ChangeInfo, GerritClient
     from failover.repo import Checkout, Worktree
+
+PUSHED_LOOKUP_TRIES = 5
+"""How many times the review step asks Gerrit for the change just pushed (by Change-Id)."""
+
+
+SUBJECT_MAX = 50
+"""The subject length the repository's `.gitmessage` asks for."""
+SUBJECT_SHAPES = ("fail over {short} to {to}", "move {region} API to {to}",
+                  "{region} API to {to}")
+"""The subject after `topic: `, by preference; the first that fits SUBJECT_MAX is used."""
+SUBJECT_PARSE_RE = re.compile(r"(?:[^\s:]+: )?(?:fail over |move )?(?P<what>\S+?)"
+                              r"(?: API)? to (?P<to>[A-Za-z0-9-]+)")
+"""Any of SUBJECT_SHAPES (and earlier versions' subjects): what moved, and where to."""
 
 
 class Promotion:
@@ -43,12 +57,14 @@ class Promotion:
         region = cfg.region(request.region)
         self.plan = Plan(request=request, region=region, target=region.controller(request.target),
                          deploy=cfg.dns.deploy)
-        if request.bug is not None:
-            from failover.repo import BUG_RE
+        from failover.repo import BUG_RE, check_command_line_text
 
-            if not BUG_RE.match(request.bug):
-                raise UsageError(f"bad task id {request.bug!r}",
+        for task in ([request.bug] if request.bug is not None else []) + list(request.bugs):
+            if not BUG_RE.fullmatch(task):
+                raise UsageError(f"bad task id {task!r}",
                                  hint="give a Phabricator task like T12345")
+        if request.reason is not None:  # refused before the lock, health and fetch
+            check_command_line_text("--reason", request.reason)
         from failover.audit import AuditLog, default_audit_path
 
         self.audit = AuditLog(cfg.audit_log or default_audit_path(), {
@@ -57,6 +73,7 @@ class Promotion:
         self._checkout: Checkout | None = None
         self._worktree: Worktree | None = None
         self._gerrit: GerritClient | None = None
+        self._topic: str | None = None
 
     def run(self) -> Plan:
         """Return the plan after walking every step; raise the error that stopped it, if any."""
@@ -198,6 +215,7 @@ class Promotion:
                                                       review.branch)
         repo.fetch(checkout, timeout=cfg.gerrit.timeout * 6)
         text = repo.read_remote_file(checkout, cfg.dns.zone_file)
+        self._topic = cfg.dns.subject_topic or repo.subject_topic(checkout, cfg.dns.zone_file)
         plan.zone_target = current_target(text, plan.region.fqdn, path=cfg.dns.zone_file)
         zone_ctl = plan.region.controller_for_target(plan.zone_target)
         plan.current = plan.dns.controller or (zone_ctl.name if zone_ctl else None)
@@ -235,9 +253,8 @@ class Promotion:
 
     def _elsewhere(self, open_changes: list[ChangeInfo]) -> list[ChangeInfo]:
         """Return the open failover changes of this region that point at another controller."""
-        mine = self._subject()
-        prefix = mine.rsplit(" to ", 1)[0] + " to "
-        return [c for c in open_changes if c.subject != mine and c.subject.startswith(prefix)]
+        return [c for c in open_changes
+                if (to := self._subject_target(c.subject)) and to != self.plan.target.name]
 
     def _warn_open_elsewhere(self, open_changes: list[ChangeInfo]) -> None:
         for change in self._elsewhere(open_changes):
@@ -247,17 +264,62 @@ class Promotion:
 
     def _find_open_change(self, open_changes: list[ChangeInfo]) -> None:
         plan = self.plan
-        mine = self._subject()
         for change in open_changes:
-            if change.subject == mine:
+            if self._subject_target(change.subject) == plan.target.name:
                 plan.change, plan.change_url = change, change.url
                 plan.change_id = change.change_id
+        if plan.change is None:
+            self._find_pushed_change(self._subject())
         if other := self._elsewhere(open_changes):
             change = other[0]
             raise GateRefused(
                 f"an open failover change for {plan.region.name} points elsewhere: "
                 f"{change.url} ({change.subject})",
                 hint="abandon it in Gerrit (or let it merge) and run again")
+
+    def _find_pushed_change(self, subject: str) -> None:
+        """Follow the change an earlier run pushed (found by its Change-Id), or push to it.
+
+        The topic query can miss it (a REST root that does not see it, an index late after
+        the push); its Change-Id is then reused, so a push makes a new patch set of that
+        same change, never a second change.
+        """
+        from failover import repo
+
+        plan = self.plan
+        assert self._checkout is not None and self._gerrit is not None
+        pushed = repo.last_pushed(self._checkout, subject)
+        if pushed is None:
+            return
+        found = self._gerrit.find_change_by_id(pushed["change_id"],
+                                               self._checkout.review.project_name,
+                                               change_url=pushed["url"])
+        if found is not None and found.status != "NEW":
+            return  # merged or abandoned: a new failover is a new change
+        plan.change_id = pushed["change_id"]
+        if found is not None:
+            plan.change, plan.change_url = found, found.url
+
+    def _lookup_pushed(self, project: str) -> ChangeInfo:
+        """Return the change just pushed, asking Gerrit by Change-Id a few times (its index
+        can be late); GitError (exit 4) when the REST root never shows it."""
+        plan = self.plan
+        assert self._gerrit is not None
+        delay = min(max(self.cfg.gerrit.poll_interval, 0.1), 2.0)
+        for attempt in range(1, PUSHED_LOOKUP_TRIES + 1):
+            found = self._gerrit.find_change_by_id(plan.change_id or "", project,
+                                                   change_url=plan.change_url)
+            if found is not None:
+                return found
+            if attempt < PUSHED_LOOKUP_TRIES:
+                time.sleep(delay)
+                delay *= 2
+        raise GitError(
+            f"Gerrit took the push ({plan.change_url}) but its REST API at {self.cfg.gerrit.url}"
+            f" does not show change {plan.change_id} after {PUSHED_LOOKUP_TRIES} lookups",
+            hint="check that [gerrit] url is the REST root of the Gerrit the checkout pushes to "
+                 "(.gitreview); then run the same command again: it finds this change by its "
+                 "Change-Id and pushes no second one")
 
     def _prepare(self) -> None:
         from failover import repo
@@ -269,11 +331,12 @@ class Promotion:
         path = wt.path / cfg.dns.zone_file
         edit = edit_record(read_zone(path), plan.region.fqdn, plan.target.target,
                            path=cfg.dns.zone_file)
-        validate_zone(edit.new_text, path=cfg.dns.zone_file, zone=zone_name(cfg.dns.zone_file),
-                      checkout=wt.path)
+        plan.checks = validate_zone(edit.new_text, path=cfg.dns.zone_file,
+                                    zone=zone_name(cfg.dns.zone_file), checkout=wt.path)
         write_atomic(path, edit.new_text)
         commit = repo.commit_change(wt, subject=self._subject(), body=self._body(),
-                                    bug=self.request.bug, change_id=plan.change_id)
+                                    bug=self.request.bug, change_id=plan.change_id,
+                                    bugs=self.request.bugs, signoff=self.request.signoff)
         plan.edit, plan.message, plan.change_id = edit, commit.message, commit.change_id
         plan.step("prepare").summary = (f"{edit.path}:{edit.record.line}: {edit.old_target} -> "
                                         f"{edit.new_target}; validated; commit {commit.sha[:12]}")
@@ -313,6 +376,8 @@ class Promotion:
                                       reviewers=dns.reviewers, hashtags=dns.hashtags,
                                       timeout=self.cfg.gerrit.timeout * 6)
         plan.change_url = result.url
+        repo.record_pushed(self._checkout, change_id=plan.change_id or "",
+                           subject=self._subject(), url=result.url)
         kind = "new change" if result.created else "new patch set"
         plan.step("push").summary = f"{result.url} ({kind})"
         if self.request.no_wait:
@@ -325,12 +390,7 @@ class Promotion:
         assert self._gerrit is not None and self._checkout is not None
         project = self._checkout.review.project_name
         if plan.change is None:
-            found = self._gerrit.find_change_by_id(plan.change_id or "", project,
-                                                   change_url=plan.change_url)
-            if found is None:
-                raise FailoverError(f"the pushed change {plan.change_url} is not found in "
-                                    "Gerrit's REST API", hint="check [gerrit] url")
-            plan.change = found
+            plan.change = self._lookup_pushed(project)
         step = plan.step("review")
 
         def polled(info: ChangeInfo, elapsed: float) -> None:
@@ -394,11 +454,31 @@ class Promotion:
     # -- texts --------------------------------------------------------------------------------
 
     def _subject(self) -> str:
+        """Return `topic: ...`, the first shape of SUBJECT_SHAPES that fits 50 characters.
+
+        The topic is `[dns] subject_topic`, else the one the zone file's history uses most,
+        else the zone file's name. When no shape fits, the shortest is used.
+        """
         from failover.zone import zone_name
 
         zone = zone_name(self.cfg.dns.zone_file)
-        short = self.plan.region.fqdn.removesuffix("." + zone)
-        return f"{zone.split('.')[0]}: fail over {short} to {self.plan.target.name}"
+        topic = self._topic or zone
+        names = {"short": self.plan.region.fqdn.removesuffix("." + zone),
+                 "region": self.plan.region.name, "to": self.plan.target.name}
+        shapes = [f"{topic}: " + shape.format(**names) for shape in SUBJECT_SHAPES]
+        return next((s for s in shapes if len(s) <= SUBJECT_MAX), min(shapes, key=len))
+
+    def _subject_target(self, subject: str) -> str | None:
+        """Return the controller a failover subject of this region names (any shape, any
+        topic, also the `fail over SHORT to X` of earlier versions), else None."""
+        from failover.zone import zone_name
+
+        zone = zone_name(self.cfg.dns.zone_file)
+        m = SUBJECT_PARSE_RE.fullmatch(subject)
+        if m is None or m.group("what") not in (self.plan.region.name,
+                                                self.plan.region.fqdn.removesuffix("." + zone)):
+            return None
+        return m.group("to")
 
     def _body(self) -> str:
         plan, r = self.plan, self.request

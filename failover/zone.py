@@ -422,6 +422,20 @@ def _hunks(changed: Sequence[int], count: int) -> list[tuple[int, int]]:
     return hunks
 
 
+def _heading(lines: list[str], old: dict[int, str], start: int) -> str:
+    """Return git's hunk heading for a hunk starting at `start` (old text of each line)."""
+    func = None
+    for j in range(start - 1, -1, -1):
+        ln = old.get(j, lines[j])
+        if ln and ln[0].isascii() and (ln[0].isalpha() or ln[0] in "_$"):
+            func = ln
+            break
+    # git's default funcname: the last line before the hunk starting with a letter, `_` or
+    # `$` (in a zone: the $ORIGIN or owner above), cut to 80 bytes, trailing space dropped
+    return " " + func.encode("utf-8", "surrogateescape")[:80].decode(
+        "utf-8", "ignore").rstrip() if func else ""
+
+
 def _unified_diff(lines: list[str], old: dict[int, str], path: str) -> str:
     """Return git's unified diff of one-line changes: `lines` holds the new lines, `old` the
     old text of each changed line by index."""
@@ -439,7 +453,7 @@ def _unified_diff(lines: list[str], old: dict[int, str], path: str) -> str:
     out = [f"--- a/{path}\n", f"+++ b/{path}\n"]
     for start, stop in _hunks(sorted(old), count):
         size = stop - start
-        out.append(f"@@ -{rng(start, size)} +{rng(start, size)} @@\n")
+        out.append(f"@@ -{rng(start, size)} +{rng(start, size)} @@{_heading(lines, old, start)}\n")
         for i in range(start, stop):
             if i in old:
                 out += emit("-", i, old[i]) + emit("+", i, lines[i])

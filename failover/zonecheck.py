@@ -54,11 +54,16 @@ _INCLUDE_RE = re.compile(r"^\$INCLUDE[ \t]+(\S+)", re.IGNORECASE | re.MULTILINE)
 _TYPE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9-]*$")
 
 
-class _NamedUndefined(jinja2.ChainableUndefined):
-    """An undefined template variable renders as its own name (a harmless zone token)."""
-
-    def __str__(self) -> str:
-        return self._undefined_name or "undefined"
+ZONE_DATA_OPTIONS = ("zones_strict_data", "zones_default_ttl", "experimental_no_chain",
+                     "max_ttl", "min_ttl", "max_ncache_ttl")
+"""gdnsd options about zone data, taken from the repository's own `config` for checkconf."""
+PRODUCTION_ZONE_OPTIONS = {"zones_strict_data": "true", "zones_default_ttl": "3600",
+                           "experimental_no_chain": "true"}
+"""What operations/dns's `config` sets (2025): used when the checkout has no `config`."""
+VALIDATOR_ZONES = ("wmnet", "wikimedia.org", "wikimedia-dns.org", "wikimediacloud.org")
+"""The forward zones the repository's utils/zone_validator.py reads (and every reverse zone)."""
+_OPTION_RE = re.compile(r"^[ \t]*(" + "|".join(ZONE_DATA_OPTIONS)
+                        + r")[ \t]*=>?[ \t]*([A-Za-z0-9_]+)", re.MULTILINE)
 
 
 def render_template(text: str, *, serial: int | None = None, path: str = "<template>",
@@ -66,15 +71,16 @@ def render_template(text: str, *, serial: int | None = None, path: str = "<templ
     """Return the zone text the template renders to, as gen-zones.py writes it.
 
     `serial_num` is `serial` (else gen-zones' own 12345), `serial_comment` a matching comment;
-    any other undefined variable renders as its name. `{% include %}` is looked up under
-    `search_path` (the checkout's templates/). `$INCLUDE` lines pass through unchanged.
+    any other variable is an error, as gen-zones.py's `StrictUndefined` makes it.
+    `{% include %}` is looked up under `search_path` (the checkout's templates/). `$INCLUDE`
+    lines pass through unchanged.
 
     Raises:
-        ZoneError: the template has a Jinja syntax error or cannot be rendered (file, line).
+        ZoneError: a Jinja syntax error, an undefined variable, or any other render failure.
     """
     loader = jinja2.FileSystemLoader(str(search_path)) if search_path else None
     # Zone files are not HTML: escaping would corrupt them.
-    env = jinja2.Environment(loader=loader, undefined=_NamedUndefined,
+    env = jinja2.Environment(loader=loader, undefined=jinja2.StrictUndefined,
                              autoescape=False)  # noqa: S701
     num = DUMMY_SERIAL if serial is None else serial
     values: dict[str, object] = {"serial_num": num,
@@ -92,6 +98,10 @@ def render_template(text: str, *, serial: int | None = None, path: str = "<templ
     except jinja2.TemplateSyntaxError as exc:
         raise ZoneError(f"{path}:{exc.lineno}: template syntax error: {exc.message}",
                         hint="fix the Jinja tag on that line (gen-zones.py fails too)") from None
+    except jinja2.UndefinedError as exc:
+        raise ZoneError(f"{path}: the template uses an undefined variable ({exc.message})",
+                        hint="gen-zones.py renders with StrictUndefined and the repository's "
+                             "CI refuses it: define it or remove it") from None
     except jinja2.TemplateNotFound as exc:
         raise ZoneError(f"{path}: includes template {exc.name!r}, which was not found",
                         hint="render from a checkout of operations/dns (its templates/ folder "
@@ -249,12 +259,19 @@ def _is_ip(text: str, version: int) -> bool:
 
 
 def validate_zone(text: str, *, path: str, zone: str, checkout: Path | None = None,
-                  timeout: float = CHECKCONF_TIMEOUT) -> None:
-    """Return None when the template renders and the zone is valid; raise otherwise.
+                  timeout: float = CHECKCONF_TIMEOUT) -> tuple[str, ...]:
+    """Return what was checked when the zone is valid, as strictly as the repository's CI.
 
-    Renders `text` (dummy serial), lints every record, then runs `gdnsd checkconf` on the
-    rendered zone when gdnsd is installed. `checkout` (the operations/dns tree) serves
-    `{% include %}` helpers and `$INCLUDE` files found in it; other `$INCLUDE`s are left out.
+    As operations/dns's utils/deploy-check.py does: renders `text` with Jinja's strict
+    undefined (dummy serial), refuses tabs (utils/check-tabs.sh), applies the rules of its
+    utils/zone_validator.py that one zone can show (parse errors, duplicate records), lints
+    every record, then runs `gdnsd checkconf` (when installed) with the zone-data options of
+    the checkout's own `config` (`zones_strict_data`, ...). `checkout` (the operations/dns
+    tree) serves `{% include %}` helpers and `$INCLUDE` files found in it; other `$INCLUDE`s
+    are left out.
+
+    Returns:
+        One short line per check run, e.g. `gdnsd 3.8.1 checkconf (zones_strict_data = true)`.
 
     Raises:
         ZoneError: with the file, line and reason (gdnsd's own message when gdnsd refuses).
@@ -262,21 +279,110 @@ def validate_zone(text: str, *, path: str, zone: str, checkout: Path | None = No
     templates = checkout / "templates" if checkout is not None else None
     rendered = render_template(text, path=path,
                                search_path=templates if templates and templates.is_dir() else None)
+    checks = ["rendered as gen-zones.py does (Jinja StrictUndefined)"]
     problems = lint_zone(rendered, path=path, zone=zone)
+    checks.append("every record parsed")
+    problems += find_tabs(text, path=path)
+    checks.append("no tabs (check-tabs.sh)")
+    if validator_reads(zone):
+        problems += zone_validator_problems(rendered, path=path, zone=zone)
+        checks.append("zone_validator.py rules (parse errors, duplicates)")
     if problems:
         shown = "\n  ".join(problems[:10])
         more = f"\n  ... and {len(problems) - 10} more" if len(problems) > 10 else ""
         raise ZoneError(f"{path}: the rendered zone does not parse:\n  {shown}{more}",
                         hint="fix those lines; nothing was committed")
     gdnsd = shutil.which("gdnsd")
-    if gdnsd is not None:
-        gdnsd_checkconf(gdnsd, rendered, path=path, zone=zone, checkout=checkout,
-                        timeout=timeout)
+    if gdnsd is None:
+        checks.append("gdnsd checkconf skipped (gdnsd not installed)")
+        return tuple(checks)
+    options = zone_data_options(checkout)
+    gdnsd_checkconf(gdnsd, rendered, path=path, zone=zone, checkout=checkout,
+                    timeout=timeout, options=options)
+    shown = ", ".join(f"{k} = {v}" for k, v in options.items())
+    checks.append(f"gdnsd checkconf ({shown})" if shown else "gdnsd checkconf")
+    return tuple(checks)
+
+
+def find_tabs(text: str, *, path: str) -> list[str]:
+    """Return one problem per line of the template holding a tab (check-tabs.sh refuses them)."""
+    return [f"{path}:{n}: a tab character (utils/check-tabs.sh refuses tabs: use spaces)"
+            for n, line in enumerate(text.split("\n"), start=1) if "\t" in line]
+
+
+def validator_reads(zone: str) -> bool:
+    """Return whether utils/zone_validator.py reads the zone `zone` (no trailing dot)."""
+    zone = zone.rstrip(".")
+    return zone in VALIDATOR_ZONES or zone.endswith((".in-addr.arpa", ".ip6.arpa"))
+
+
+def zone_validator_problems(rendered: str, *, path: str, zone: str) -> list[str]:
+    """Return what utils/zone_validator.py would refuse in this one rendered zone; [] if none.
+
+    The repository's validator stops on a parse error: a line starting with a space, a
+    `$ORIGIN` not fully qualified, an A/AAAA record whose name is fully qualified or whose
+    data is not an address of its version; and it refuses a record written twice
+    (GLOBAL_DUPLICATE). Its PTR and management checks need the other zones: not run here.
+    """
+    origin = zone.rstrip(".") + "."
+    problems: list[str] = []
+    seen: dict[tuple[str, str, str], int] = {}
+    where = f"{path} (rendered)"
+    for n, line in enumerate(rendered.split("\n"), start=1):
+        stripped = line.strip()
+        if line.startswith(" "):
+            problems.append(f"{where}:{n}: illegal leading whitespace (zone_validator.py)")
+            continue
+        if not stripped or stripped.startswith(";"):
+            continue
+        if line.startswith("$ORIGIN "):
+            origin = line.replace("@Z", zone.rstrip(".") + ".").split()[1]
+            if not origin.endswith("."):
+                problems.append(f"{where}:{n}: $ORIGIN {origin} is not fully qualified "
+                                "(zone_validator.py)")
+            continue
+        if origin.startswith("svc.") or (" IN A " not in line and " IN AAAA " not in line):
+            continue
+        fields = line.split(None, 5)
+        if len(fields) < 5:
+            problems.append(f"{where}:{n}: zone_validator.py reads A/AAAA records as "
+                            "'name TTL IN TYPE address'")
+            continue
+        name, rtype, value = fields[0], fields[3], fields[4]
+        if name.endswith("."):
+            problems.append(f"{where}:{n}: fully qualified name {name} (zone_validator.py "
+                            "wants it relative to $ORIGIN)")
+            continue
+        if rtype not in ("A", "AAAA") or not _is_ip(value, 4 if rtype == "A" else 6):
+            continue  # lint_zone reports the address
+        fqdn = origin if name == "@" else f"{name}.{origin}"
+        key = (fqdn, rtype, str(ipaddress.ip_address(value)))
+        if key in seen:
+            problems.append(f"{where}:{n}: duplicate record {fqdn} {rtype} {value} (also line "
+                            f"{seen[key]}; zone_validator.py GLOBAL_DUPLICATE)")
+        seen.setdefault(key, n)
+    return problems
+
+
+def zone_data_options(checkout: Path | None) -> dict[str, str]:
+    """Return the zone-data options of the checkout's gdnsd `config` (production's if none)."""
+    path = checkout / "config" if checkout is not None else None
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace") if path else None
+    except OSError:
+        text = None
+    if text is None or "options" not in text:
+        return dict(PRODUCTION_ZONE_OPTIONS)
+    return {m.group(1): m.group(2) for m in _OPTION_RE.finditer(text)}
 
 
 def gdnsd_checkconf(gdnsd: str, rendered: str, *, path: str, zone: str,
-                    checkout: Path | None = None, timeout: float = CHECKCONF_TIMEOUT) -> None:
-    """Return None when `gdnsd checkconf` accepts the rendered zone, else raise ZoneError."""
+                    checkout: Path | None = None, timeout: float = CHECKCONF_TIMEOUT,
+                    options: dict[str, str] | None = None) -> None:
+    """Return None when `gdnsd checkconf` accepts the rendered zone, else raise ZoneError.
+
+    `options` (e.g. `{"zones_strict_data": "true"}`) go into the config's `options` block.
+    """
     zone = zone.rstrip(".")
     tmp = Path(tempfile.mkdtemp(prefix="fo-gdnsd-", dir="/tmp"))
     try:
@@ -288,7 +394,8 @@ def gdnsd_checkconf(gdnsd: str, rendered: str, *, path: str, zone: str,
             "  listen => [ 127.0.0.1:53 ]\n"
             f"  run_dir => {tmp / 'run'}\n"
             f"  state_dir => {tmp / 'state'}\n"
-            "}\n", encoding="utf-8")
+            + "".join(f"  {k} = {v}\n" for k, v in (options or {}).items())
+            + "}\n", encoding="utf-8")
         body = _resolve_includes(rendered, zones, checkout)
         (zones / zone).write_bytes(body.encode("utf-8", "surrogateescape"))
         try:

@@ -286,3 +286,49 @@ def test_review_timeout_then_resume(run_cli: RunCli, world: World) -> None:
     again = promote(run_cli, world, target)
     assert again.code == 0, again.stderr
     assert len(mark.new_changes()) == 1
+
+
+def test_rest_root_that_does_not_see_the_pushed_change(run_cli: RunCli, world: World) -> None:
+    """The push lands but REST shows no change: looked up by Change-Id a few times, then
+    exit 4 saying so; a re-run pushes a patch set of the same change, never a second one."""
+    _, target = current_and_other(world)
+    gerrit_ = world.dns.gerrit
+    gerrit_.auto_merge_after = None
+    gerrit_.faults.hidden = True
+    mark = Mark(world)
+    result = promote(run_cli, world, target)
+    assert "does not show change I" in result.stderr and "after 5 lookups" in result.stderr
+    assert "finds this change by its Change-Id" in result.stderr
+    assert_nothing_lost(mark, result.code, EXIT_GIT, "failed", result.stderr)
+    [change] = mark.new_changes()
+    lookups = [p for p in gerrit_.requests if f"change:{change['change_id']}" in
+               p.replace("%3A", ":")]
+    assert len(lookups) >= 5
+    again = promote(run_cli, world, target)
+    assert again.code == EXIT_GIT, again.stderr
+    assert len(mark.new_changes()) == 1 and len(gerrit_.change(change["number"])
+                                                ["patch_sets"]) == 2
+    gerrit_.faults.hidden = False
+    gerrit_.auto_merge_after = 0.3
+    last = promote(run_cli, world, target)
+    assert last.code == 0, last.stderr
+    assert len(mark.new_changes()) == 1 and gerrit_.change(change["number"])["status"] == \
+        "MERGED"
+
+
+def test_pre_push_hook_refusal_keeps_its_words(run_cli: RunCli, world: World) -> None:
+    _, target = current_and_other(world)
+    hook = world.dns.checkout / ".git" / "hooks" / "pre-push"
+    hook.write_text("#!/bin/sh\necho 'zone lint: tab in templates/wikimediacloud.org' >&2\n"
+                    "exit 1\n")
+    hook.chmod(0o755)
+    try:
+        mark = Mark(world)
+        result = promote(run_cli, world, target)
+        assert f"refused by the pre-push hook {hook}" in result.stderr
+        assert "zone lint: tab in templates/wikimediacloud.org" in result.stderr
+        assert "check the network" not in result.stderr
+        assert_nothing_lost(mark, result.code, EXIT_GIT, "failed", result.stderr)
+        assert mark.new_changes() == []
+    finally:
+        hook.unlink()

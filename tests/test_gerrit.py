@@ -198,3 +198,11 @@ def test_connection_refused_after_stop(sandbox: DnsSandbox) -> None:
     sandbox.gerrit.stop()
     with pytest.raises(GitError, match="ConnectionError"):
         c.query_changes("status:open")
+
+
+def test_not_found_hint_names_the_rest_root(sandbox: DnsSandbox) -> None:
+    """A 404 names [gerrit] url (a REST root of another Gerrit is the likely cause)."""
+    with pytest.raises(GitError) as info:
+        client(sandbox).get_change("operations/dns", 999)
+    assert info.value.hint is not None and f"[gerrit] url ({sandbox.gerrit.rest_url})" in \
+        info.value.hint

@@ -63,7 +63,7 @@ def test_planned_failover_end_to_end(run_cli: RunCli, world: World) -> None:
     changes = world.dns.gerrit.changes()
     assert len(changes) == 1 and changes[0]["status"] == "MERGED"
     message = git(Path(world.dns.gerrit.git_url), "log", "-1", "--format=%B", "master")
-    assert message.startswith("wikimediacloud: fail over openstack.eqiad1 to cloudcontrol1004\n")
+    assert message.startswith("wikimediacloud.org: eqiad1 API to cloudcontrol1004\n")
     assert "Planned failover" in message and "Reason: switch maintenance" in message
     footer = message.rstrip().splitlines()[-2:]
     assert footer[0] == "Bug: T12345" and footer[1].startswith("Change-Id: I")
@@ -87,7 +87,7 @@ def test_dry_run_changes_nothing(run_cli: RunCli, world: World) -> None:
     out = result.stdout
     for expected in ("-openstack  5M  IN CNAME  cloudcontrol1003.wikimedia.org.",
                      "+openstack  5M  IN CNAME  cloudcontrol1004.wikimedia.org.",
-                     "wikimediacloud: fail over openstack.eqiad1 to cloudcontrol1004",
+                     "wikimediacloud.org: eqiad1 API to cloudcontrol1004",
                      "Change-Id: I", "HEAD:refs/for/master", "-o topic=openstack-failover",
                      "authdns_update", world.gdnsd[0].address, "would run", "dry-run"):
         assert expected in out, expected

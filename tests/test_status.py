@@ -69,7 +69,7 @@ def test_json_has_dns_zone_and_primary(run_cli: RunCli, config: str,
         assert {"answer", "ttl", "aa", "rtt_ms", "verdict", "controller"} <= set(server)
         assert (server["answer"], server["verdict"]) == (f"{C3}.wikimedia.org.", "matches")
     assert doc["zone"] == {"target": f"{C3}.wikimedia.org.", "controller": C3, "error": None,
-                           "source": "working tree"}
+                           "source": "working tree", "revision": None, "age_seconds": None}
     assert doc["controllers"][C4]["healthy"] is True
 
 
@@ -106,7 +106,7 @@ def test_checkout_not_found_and_haproxy_down(run_cli: RunCli, sandbox: SandboxRe
     assert lines[1] == f"  primary  {C3}  UNREACHABLE: connection refused"
     doc = region_doc(run_cli, config)
     assert doc["zone"] == {"target": None, "controller": None, "error": "checkout not found",
-                           "source": None}
+                           "source": None, "revision": None, "age_seconds": None}
     assert doc["primary"] == C3 and doc["controllers"][C3]["reachable"] is False
 
 
@@ -156,6 +156,43 @@ def test_zone_is_read_at_the_remote_tracking_branch(run_cli: RunCli, sandbox: Sa
         r = run_cli("status", "eqiad1", "--config", config)
         assert r.code == 0, r.stderr
         assert r.stdout.splitlines()[0] == (
-            f"eqiad1  {FQDN} -> {C3} (2/2 nameservers agree; zone at origin/master says {C4})")
+            f"eqiad1  {FQDN} -> {C3} (2/2 nameservers agree; zone at origin/master "
+            f"(fetched 0s ago) says {C4})")
         doc = region_doc(run_cli, config)
         assert doc["zone"]["source"] == "origin/master" and doc["zone"]["controller"] == C4
+        assert doc["zone"]["age_seconds"] is not None and doc["zone"]["age_seconds"] < 60
+
+
+def test_zone_is_read_as_gerrit_has_it_not_as_last_fetched(
+        run_cli: RunCli, sandbox: SandboxRegion, nameservers: tuple[Gdnsd, Gdnsd],
+        tmp_path: Path) -> None:
+    """A change merged by someone else after the last fetch: status says Gerrit's tip."""
+    from failover import repo
+    from failover.sandbox.dnsrepo import ZONE_PATH, dns_sandbox, push_upstream_edit
+
+    with dns_sandbox(tmp_path / "git", ssh=True) as sb:
+        text = (sb.checkout / ZONE_PATH).read_text()
+        tip = push_upstream_edit(sb.gerrit, ZONE_PATH, text.replace(
+            f"{C3}.wikimedia.org.", f"{C4}.wikimedia.org.", 1))  # merged, never fetched here
+        config = write_config(sandbox, tmp_path, [ns.address for ns in nameservers],
+                              zone_points_to=None)
+        Path(config).write_text(Path(config).read_text().replace(
+            str(tmp_path / "dns"), str(sb.checkout))
+            + f'\n[gerrit]\nurl = "{sb.gerrit.rest_url}"\ntimeout = 2\n')
+        r = run_cli("status", "eqiad1", "--config", config)
+        assert r.code == 0, r.stderr
+        assert r.stdout.splitlines()[0] == (
+            f"eqiad1  {FQDN} -> {C3} (2/2 nameservers agree; zone at Gerrit master says {C4})")
+        doc = region_doc(run_cli, config)
+        assert doc["zone"]["source"] == "Gerrit master" and doc["zone"]["revision"] == tip
+        assert doc["zone"]["age_seconds"] is None and doc["zone"]["controller"] == C4
+        # Gerrit down: the remote-tracking branch, saying how old it is, never as current
+        sb.gerrit.faults.errors_500 = -1
+        doc = region_doc(run_cli, config)
+        assert doc["zone"]["source"] == "origin/master" and doc["zone"]["controller"] == C3
+        assert doc["zone"]["age_seconds"] is None  # only in packed-refs (the clone): unknown
+        r = run_cli("status", "eqiad1", "--config", config)
+        assert "zone at origin/master (fetch time unknown) agrees" in r.stdout.splitlines()[0]
+        repo.fetch(repo.open_checkout(sb.checkout))
+        doc = region_doc(run_cli, config)
+        assert doc["zone"]["controller"] == C4 and doc["zone"]["age_seconds"] < 60

@@ -328,7 +328,7 @@ def git_diff(old: bytes, new: bytes, where: Path) -> str:
     assert proc.returncode == 1, proc.stderr
     lines = proc.stdout.decode().splitlines(keepends=True)
     hunks = lines[lines.index(next(x for x in lines if x.startswith("@@"))):]
-    return "".join(h[:h.index("@@", 2) + 2] + "\n" if h.startswith("@@") else h for h in hunks)
+    return "".join(hunks)  # with git's function context after the second @@
 
 
 @pytest.mark.parametrize("shape", ["middle", "crlf", "last-line-no-newline", "first-line"])

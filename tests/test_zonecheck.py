@@ -16,7 +16,7 @@ from failover.zone import (
     render_template,
     validate_zone,
 )
-from failover.zonecheck import GEN_ZONES_HEADER, gdnsd_checkconf
+from failover.zonecheck import GEN_ZONES_HEADER, gdnsd_checkconf, zone_data_options
 from tests.test_zone import CODFW, DATA, EQIAD, GDNSD, PATH, needs_gdnsd, zone
 
 
@@ -42,7 +42,8 @@ def test_render_fills_template_values_like_gen_zones(cname_zone: str) -> None:
     assert "$INCLUDE netbox/wikimediacloud.org-eqiad" in lines
     assert out.endswith("keystone 5M  IN CNAME  openstack.eqiad1.wikimediacloud.org.\n")
     assert "{" not in out
-    assert render_template("{{ unknown_var }} A 192.0.2.1\n") == "unknown_var A 192.0.2.1\n"
+    with pytest.raises(ZoneError, match=r"undefined variable .*unknown_var"):
+        render_template("{{ unknown_var }} A 192.0.2.1\n")  # gen-zones: StrictUndefined
     assert render_template("x\n", header=True) == GEN_ZONES_HEADER + "x\n"
 
 
@@ -76,7 +77,12 @@ def test_validate_accepts_the_edited_zones(cname_zone: str, vip_zone: str) -> No
     validate_zone(edit.new_text, path=PATH, zone="wikimediacloud.org")
     validate_zone(edit.new_text, path=PATH, zone="wikimediacloud.org", checkout=DATA)
     six = edit_record(vip_zone, CODFW, "2a02:ec80:a100:fe00::42", path=PATH)
-    validate_zone(six.new_text, path=PATH, zone="wikimediacloud.org")
+    # the VIP layout is gdnsd's syntax, but not what the repository's zone_validator.py reads
+    with pytest.raises(ZoneError, match=r"(?s):13: illegal leading whitespace.*"
+                                        r":36: \$ORIGIN dev is not fully qualified"):
+        validate_zone(six.new_text, path=PATH, zone="wikimediacloud.org")
+    gdnsd_checkconf(GDNSD, render_template(six.new_text), path=PATH, zone="wikimediacloud.org",
+                    options=zone_data_options(None))
 
 
 @needs_gdnsd

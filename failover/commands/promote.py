@@ -25,9 +25,12 @@ def promote(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask go/abort.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Promote an unhealthy target "
                                                         "(recorded).")] = False,
-    bug: Annotated[str | None, typer.Option(help="Phabricator task, e.g. T12345.")] = None,
+    bug: Annotated[list[str] | None, typer.Option(help="Phabricator task, e.g. T12345 "
+                                                      "(repeatable).")] = None,
     reason: Annotated[str | None, typer.Option(help="Why, for the commit and the log.")] = None,
     no_wait: Annotated[bool, typer.Option("--no-wait", help="Stop after the push.")] = False,
+    signoff: Annotated[bool, typer.Option("--signoff", help="Add Signed-off-by (git's "
+                                                            "identity).")] = False,
     config: ConfigOption = None, json: JsonOption = False, verbose: VerboseOption = False,
 ) -> None:
     """Fail the region's API name over to CONTROLLER, through Gerrit review.
@@ -43,7 +46,8 @@ def promote(
     setup(verbose)
     cfg = load(config)
     request = PromoteRequest(region=region, target=controller, dry_run=dry_run, yes=yes,
-                             force=force, bug=bug, reason=reason, no_wait=no_wait)
+                             force=force, bug=bug[0] if bug else None, reason=reason,
+                             no_wait=no_wait, bugs=tuple(bug or ()), signoff=signoff)
     view = PlanView(as_json=json)
     promotion = Promotion(cfg, request, view)
     if not dry_run and (warning := durable_shell_warning()):

@@ -94,6 +94,8 @@ class PlanView:
         if plan.edit and plan.edit.diff:
             parts.append(Panel(Syntax(plan.edit.diff, "diff", theme="ansi_dark"),
                                title="zone change", title_align="left"))
+        if plan.checks:
+            parts.append(f"checked: {escape('; '.join(plan.checks))}")
         if plan.message:
             parts.append(Panel(escape(plan.message.rstrip()), title="commit message",
                                title_align="left"))

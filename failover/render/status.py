@@ -45,11 +45,23 @@ def zone_phrase(status: RegionStatus) -> str:
         return f"zone: {zone.error}"
     where = f"zone at {zone.source}" if zone.source and zone.source != "working tree" \
         else "zone file"
+    if zone.source not in (None, "working tree") and not zone.source.startswith("Gerrit "):
+        where += f" ({fetched_phrase(zone.age_seconds)})"  # as last fetched: say how old
     if zone.controller is None:
         return f"{where} says {zone.target} (no controller of {status.region.name})"
     if zone.controller == status.primary:
         return f"{where} agrees"
     return f"{where} says {zone.controller}"
+
+
+def fetched_phrase(age: float | None) -> str:
+    """Return how old a remote-tracking branch is: `fetched 5m ago`, `fetch time unknown`."""
+    if age is None:
+        return "fetch time unknown"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if age >= size:
+            return f"fetched {int(age // size)}{unit} ago"
+    return f"fetched {int(age)}s ago"
 
 
 def header(status: RegionStatus) -> str:

@@ -12,6 +12,7 @@ Examples:
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
@@ -94,15 +95,16 @@ def zone_template(records: tuple[RegionRecord, ...] = DEFAULT_RECORDS) -> str:
 
 
 def gitreview_text(port: int, project: str = "operations/dns") -> str:
-    """Return the .gitreview of the sandbox repository (host 127.0.0.1)."""
+    """Return the .gitreview of the sandbox repository (host 127.0.0.1, `port`: Gerrit's SSH)."""
     return (f"[gerrit]\nhost=127.0.0.1\nport={port}\nproject={project}.git\n"
             "defaultbranch=master\ndefaultremote=origin\n")
 
 
-def _git(*args: str, cwd: Path | None = None) -> str:
+def _git(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> str:
     env_ident = ["-c", f"user.name={SANDBOX_IDENT[0]}", "-c", f"user.email={SANDBOX_IDENT[1]}"]
     done = subprocess.run(["git", *env_ident, *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=GIT_TIMEOUT, check=True)
+                          timeout=GIT_TIMEOUT, check=True,
+                          env={**os.environ, **env} if env else None)
     return done.stdout.strip()
 
 
@@ -113,7 +115,7 @@ def seed_upstream(gerrit: GerritStandin, records: tuple[RegionRecord, ...] = DEF
         work = Path(tmp) / "dns"
         _git("init", "--quiet", "-b", branch, str(work))
         files = {
-            ".gitreview": gitreview_text(gerrit.port, gerrit.project),
+            ".gitreview": gitreview_text(gerrit.ssh_port or gerrit.port, gerrit.project),
             ZONE_PATH: zone_template(records),
             "templates/wikimedia.org": (
                 "cloudcontrol1003 1H IN A 208.80.154.23\n"
@@ -134,8 +136,18 @@ def seed_upstream(gerrit: GerritStandin, records: tuple[RegionRecord, ...] = DEF
 def clone_operator_checkout(gerrit: GerritStandin, dest: Path, *, remote: str = "origin",
                             commit_msg_hook: bool = True,
                             ident: tuple[str, str] = ("Ops Person", "ops@example.org")) -> Path:
-    """Clone the stand-in's repository to `dest` as an operator has it; return `dest`."""
-    _git("clone", "--quiet", "--origin", remote, gerrit.git_url, str(dest))
+    """Clone the stand-in's repository to `dest` as an operator has it; return `dest`.
+
+    When the stand-in serves SSH, the clone is of `ssh://USER@127.0.0.1:PORT/operations/dns`
+    (as production's from port 29418), with `core.sshCommand` naming the stand-in's own key
+    and known host: the operator's ~/.ssh is never read or written.
+    """
+    if gerrit.sshd is not None:
+        _git("clone", "--quiet", "--origin", remote, "--config",
+             f"core.sshCommand={gerrit.ssh_command}", gerrit.ssh_url, str(dest),
+             env={"GIT_SSH_COMMAND": gerrit.ssh_command})
+    else:
+        _git("clone", "--quiet", "--origin", remote, gerrit.git_url, str(dest))
     _git("config", "user.name", ident[0], cwd=dest)
     _git("config", "user.email", ident[1], cwd=dest)
     if commit_msg_hook:

@@ -14,7 +14,10 @@ Examples:
 from __future__ import annotations
 
 import base64
+import getpass
 import json
+import os
+import shlex
 import subprocess
 import sys
 import threading
@@ -27,6 +30,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
+from failover.sandbox.backends import free_port
 from failover.sandbox.gerrit_hook import (
     change_url,
     empty_state,
@@ -44,6 +48,12 @@ from failover.sandbox.gerrit_hook import main
 sys.exit(main())
 """
 """The proc-receive hook written into the bare repository (runs this interpreter)."""
+GERRIT_VERSION = "3.10.6"
+"""The version the stand-in reports (REST /config/server/version, `gerrit version`)."""
+GIT_HTTP_SERVICES = ("info/refs", "git-upload-pack", "git-receive-pack")
+"""The smart HTTP paths under a project's URL that `git http-backend` serves."""
+HTTP_BACKEND_TIMEOUT = 60.0
+"""Seconds one `git http-backend` request may take."""
 
 
 @dataclass
@@ -58,6 +68,8 @@ class Faults:
     """Send JSON without the `)]}'` line."""
     malformed: bool = False
     """Send a body that is not JSON."""
+    hidden: bool = False
+    """REST shows no change (a REST root of another Gerrit, or an index late after a push)."""
 
 
 class GerritStandin:
@@ -65,7 +77,8 @@ class GerritStandin:
 
     def __init__(self, workdir: Path, project: str = "operations/dns", *,
                  user: str = "failover", password: str = "secret",  # noqa: S107
-                 auto_merge_after: float | None = None) -> None:
+                 auto_merge_after: float | None = None, ssh: bool = False) -> None:
+        self.workdir = workdir.resolve()
         self.project = project
         self.git_dir = (workdir / f"{project}.git").resolve()
         self.user, self.password = user, password
@@ -75,6 +88,12 @@ class GerritStandin:
         self._faults_lock = threading.Lock()
         self._stop = threading.Event()
         self._create_repo()
+        self.hook_file = self.workdir / "commit-msg"
+        self._write_commit_msg_hook()
+        self.sshd: Any = None
+        """The stand-in's own sshd (a `failover.sandbox.sshd.SandboxSshd`) when `ssh`."""
+        if ssh:
+            self._start_sshd()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
         self.port = int(self._server.server_address[1])
@@ -99,6 +118,61 @@ class GerritStandin:
     def rest_url(self) -> str:
         """Return the REST root, `http://127.0.0.1:PORT/r`."""
         return f"http://127.0.0.1:{self.port}/r"
+
+    @property
+    def ssh_port(self) -> int | None:
+        """Return the port the stand-in serves git over SSH on (Gerrit's 29418), if it does."""
+        return int(self.sshd.port) if self.sshd is not None else None
+
+    @property
+    def ssh_url(self) -> str:
+        """Return the project's SSH URL, `ssh://USER@127.0.0.1:PORT/<project>`, as Gerrit's."""
+        if self.sshd is None:
+            raise RuntimeError("the stand-in was started without ssh")
+        return f"ssh://{self.sshd.user}@127.0.0.1:{self.sshd.port}/{self.project}"
+
+    @property
+    def ssh_command(self) -> str:
+        """Return a GIT_SSH_COMMAND (`ssh -F config`) that reaches the stand-in with its key."""
+        if self.sshd is None:
+            raise RuntimeError("the stand-in was started without ssh")
+        return f"ssh -F {shlex.quote(str(self.ssh_config))}"
+
+    @property
+    def ssh_config(self) -> Path:
+        """Return the ssh client config for the stand-in (its host key known, its key)."""
+        return Path(self.sshd.workdir) / "git.ssh_config"
+
+    @property
+    def http_url(self) -> str:
+        """Return the project's anonymous smart HTTP URL, `<rest_url>/<project>`."""
+        return f"{self.rest_url}/{self.project}"
+
+    def _write_commit_msg_hook(self) -> None:
+        from failover.sandbox.dnsrepo import COMMIT_MSG_HOOK
+
+        self.hook_file.write_text(COMMIT_MSG_HOOK)
+        self.hook_file.chmod(0o755)
+
+    def _start_sshd(self) -> None:
+        """Start a real OpenSSH server whose every session runs `gerrit_ssh` (forced command)."""
+        from failover.sandbox.sshd import SandboxSshd, ssh_keygen
+
+        work = self.workdir / "gerrit-ssh"
+        work.mkdir(parents=True, exist_ok=True)
+        host_key = ssh_keygen(work / "host_key", "gerrit-standin-host")
+        client_key = ssh_keygen(work / "client_key", "gerrit-standin-client")
+        script = Path(__file__).with_name("gerrit_ssh.py")
+        command = " ".join(shlex.quote(a) for a in (
+            sys.executable, str(script), str(self.git_dir), self.project,
+            str(self.hook_file), GERRIT_VERSION))
+        key = Path(f"{client_key}.pub").read_text().strip()
+        (work / "authorized_keys").write_text(
+            f'command="{command}",no-port-forwarding,no-X11-forwarding,'
+            f"no-agent-forwarding,no-pty {key}\n")
+        self.sshd = SandboxSshd(work, free_port(), getpass.getuser(), host_key, client_key)
+        self.sshd.start()
+        self.sshd.client_config("git")
 
     def _create_repo(self) -> None:
         self.git_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -194,6 +268,8 @@ class GerritStandin:
         if self._stop.is_set():
             return
         self._stop.set()
+        if self.sshd is not None:
+            self.sshd.stop()
         self._server.shutdown()
         self._server.server_close()
         for t in self._threads:
@@ -295,19 +371,38 @@ def _handler_for(standin: GerritStandin) -> type[BaseHTTPRequestHandler]:
                 self._send(500, b"Internal server error\n", "text/plain")
                 return
             url = urlsplit(self.path)
+            if url.path == "/tools/hooks/commit-msg":  # where git-review looks (urljoin)
+                self._send(200, standin.hook_file.read_bytes(), "application/octet-stream")
+                return
             path = url.path.removeprefix("/r")
-            if path.startswith("/a/"):
+            authed = path.startswith("/a/")
+            if authed:
                 if not self._authorized():
-                    self.send_response(401)
-                    self.send_header("WWW-Authenticate", 'Basic realm="Gerrit Code Review"')
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
+                    self._unauthorized()
                     return
                 path = path[2:]
-            if not path.startswith("/changes/"):
+            if self._git_http(path, url.query, authed=authed):
+                return
+            if path == "/tools/hooks/commit-msg":
+                self._send(200, standin.hook_file.read_bytes(), "application/octet-stream")
+                return
+            if path == "/config/server/version":
+                self._send(200, XSSI_PREFIX + json.dumps(GERRIT_VERSION).encode(),
+                           "application/json")
+                return
+            if path.startswith("/projects/"):
+                status, body = self._project(path.removeprefix("/projects/"))
+                if isinstance(body, bytes):  # a file's content, base64 as Gerrit sends it
+                    self._send(status, body, "text/plain")
+                    return
+            elif not path.startswith("/changes/"):
                 self._send(404, b"Not found\n", "text/plain")
                 return
-            status, body = self._answer(path.removeprefix("/changes/"), url.query)
+            elif fault.hidden:
+                rest = path.removeprefix("/changes/")
+                status, body = (200, []) if rest == "" else (404, f"Not found: {rest}\n")
+            else:
+                status, body = self._answer(path.removeprefix("/changes/"), url.query)
             if isinstance(body, str):
                 self._send(status, body.encode(), "text/plain")
             elif fault.malformed:
@@ -331,6 +426,108 @@ def _handler_for(standin: GerritStandin) -> type[BaseHTTPRequestHandler]:
                 if len(found) != 1 or tail not in ("", "detail"):
                     return 404, f"Not found: {unquote(ident)}\n"
                 return 200, change_info(state, found[0], detail=tail == "detail")
+
+        def do_POST(self) -> None:
+            standin.requests.append(self.path)
+            url = urlsplit(self.path)
+            path = url.path.removeprefix("/r")
+            authed = path.startswith("/a/")
+            if authed:
+                if not self._authorized():
+                    self._unauthorized()
+                    return
+                path = path[2:]
+            if not self._git_http(path, url.query, authed=authed):
+                self._send(404, b"Not found\n", "text/plain")
+
+        def _project(self, rest: str) -> tuple[int, Any]:
+            """Answer GET /projects/P/branches/B and .../{branches/B,commits/C}/files/F/content."""
+            parts = rest.split("/")
+            if len(parts) < 3 or parts[1] not in ("branches", "commits") \
+                    or unquote(parts[0]) != standin.project:
+                return 404, f"Not found: {unquote(parts[0])}\n"
+            branch = unquote(parts[2]).removeprefix("refs/heads/")
+            name = f"refs/heads/{branch}" if parts[1] == "branches" else branch
+            done = git(standin.git_dir, "rev-parse", "--verify", "--quiet",
+                       f"{name}^{{commit}}", check=False)
+            if done.returncode != 0:
+                return 404, f"Not found: {branch}\n"
+            revision = done.stdout.strip()
+            if len(parts) == 3 and parts[1] == "branches":
+                return 200, {"ref": f"refs/heads/{branch}", "revision": revision}
+            if len(parts) != 6 or parts[3] != "files" or parts[5] != "content":
+                return 404, "Not found\n"
+            blob = subprocess.run(["git", "--git-dir", str(standin.git_dir), "cat-file", "blob",
+                                   f"{revision}:{unquote(parts[4])}"], capture_output=True,
+                                  timeout=30, check=False)
+            if blob.returncode != 0:
+                return 404, f"Not found: {unquote(parts[4])}\n"
+            return 200, base64.b64encode(blob.stdout)
+
+        def _git_http(self, path: str, query: str, *, authed: bool) -> bool:
+            """Serve smart HTTP for the project with `git http-backend`; False: not a git URL."""
+            for name in (f"/{standin.project}.git/", f"/{standin.project}/"):
+                if path.startswith(name) and path.removeprefix(name) in GIT_HTTP_SERVICES:
+                    service = path.removeprefix(name)
+                    break
+            else:
+                return False
+            if "git-receive-pack" in (service, parse_qs(query).get("service", [""])[0]) \
+                    and not authed:
+                self._unauthorized()  # Gerrit takes pushes over HTTP only from a signed-in user
+                return True
+            self._run_http_backend(f"/{standin.git_dir.name}/{service}", query, authed)
+            return True
+
+        def _run_http_backend(self, path_info: str, query: str, authed: bool) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                body = self._read_chunked()
+            else:
+                body = self.rfile.read(length) if length else b""
+            env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                   "GIT_PROJECT_ROOT": str(standin.git_dir.parent), "GIT_HTTP_EXPORT_ALL": "1",
+                   "PATH_INFO": path_info, "QUERY_STRING": query,
+                   "REQUEST_METHOD": self.command, "CONTENT_TYPE":
+                   self.headers.get("Content-Type", ""), "CONTENT_LENGTH": str(len(body)),
+                   "GIT_PROTOCOL": self.headers.get("Git-Protocol", ""),
+                   "REMOTE_ADDR": self.client_address[0]}
+            if authed:
+                env["REMOTE_USER"] = standin.user
+            try:
+                done = subprocess.run(["git", "http-backend"], input=body, capture_output=True,
+                                      env=env, timeout=HTTP_BACKEND_TIMEOUT, check=False)
+            except subprocess.TimeoutExpired:
+                self._send(500, b"git http-backend timed out\n", "text/plain")
+                return
+            head, _, payload = done.stdout.partition(b"\r\n\r\n")
+            status, headers = 200, []
+            for line in head.decode("latin-1").split("\r\n"):
+                key, _, value = line.partition(":")
+                if key.lower() == "status":
+                    status = int(value.split()[0])
+                elif key:
+                    headers.append((key, value.strip()))
+            self.send_response(status)
+            for key, value in headers:
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def _read_chunked(self) -> bytes:
+            data = b""
+            while (size := int(self.rfile.readline().strip() or b"0", 16)) > 0:
+                data += self.rfile.read(size)
+                self.rfile.readline()
+            self.rfile.readline()
+            return data
+
+        def _unauthorized(self) -> None:
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="Gerrit Code Review"')
+            self.send_header("Content-Length", "0")
+            self.end_headers()
 
         def _authorized(self) -> bool:
             header = self.headers.get("Authorization", "")

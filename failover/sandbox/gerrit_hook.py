@@ -35,6 +35,8 @@ FOOTER_RE = re.compile(r"^([A-Za-z0-9-]+):\s*(.*)$")
 """A footer line: `Key: value`."""
 GIT_TIMEOUT = 30.0
 """Seconds any git command the hook runs may take."""
+SUBJECT_WARN_LENGTH = 50
+"""Gerrit warns about a subject longer than this."""
 
 
 # -- state -----------------------------------------------------------------------------------
@@ -120,6 +122,20 @@ def change_id_problem(message: str) -> tuple[str | None, str | None]:
     if not CHANGE_ID_RE.match(ids[0]):
         return None, "invalid Change-Id line format in message footer"
     return ids[0], None
+
+
+def commit_warnings(sha: str, message: str) -> list[str]:
+    """Return Gerrit's warnings about a commit message, as its commit validators word them.
+
+    Gerrit warns (and still takes the change) when the subject is longer than 50
+    characters: `commit 1234abc: warning: subject >50 characters; use shorter first paragraph`.
+    """
+    out = []
+    subject = message.split("\n", 1)[0]
+    if len(subject) > SUBJECT_WARN_LENGTH:
+        out.append(f"commit {sha[:7]}: warning: subject >{SUBJECT_WARN_LENGTH} characters; "
+                   "use shorter first paragraph")
+    return out
 
 
 # -- push options ------------------------------------------------------------------------------
@@ -223,7 +239,9 @@ def handle_command(git_dir: Path, new: str, ref: str, push_options: list[str],
         change["patch_sets"].append({"number": ps_number, "revision": new, "ref": ps_ref,
                                      "created": now})
         kind = "new" if created else "updated"
-        messages += [f"Processing changes: refs: 1, {kind}: 1, done", "", "SUCCESS", "",
+        messages.append(f"Processing changes: refs: 1, {kind}: 1, done")
+        messages += commit_warnings(new, message)
+        messages += ["", "SUCCESS", "",
                      f"  {change_url(state, change)} {subject}{' [NEW]' if created else ''}", ""]
     return None
 

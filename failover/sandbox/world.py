@@ -133,7 +133,7 @@ def start_world(workdir: Path | None = None, *, auto_merge_after: float | None =
         with ExitStack() as stack:
             hap = stack.enter_context(start_region(services, CONTROLLERS, name=REGION,
                                                    workdir=_sub(root, "hap")))
-            dns = stack.enter_context(dns_sandbox(_sub(root, "git"), records,
+            dns = stack.enter_context(dns_sandbox(_sub(root, "git"), records, ssh=True,
                                                   auto_merge_after=auto_merge_after))
             template = (dns.checkout / ZONE_PATH).read_text()
             zones = {zone_name(ZONE_PATH): render_template(template, serial=1)}
