@@ -342,6 +342,11 @@ def _only_record(res: ScanResult, rtype: str | None = None) -> ZoneRecord:
         )
     if res.records:
         return res.records[0]
+    if res.others and rtype:  # the name is here, with records of other types only
+        where = ", ".join(f"{t} at line {n}" for n, t in res.others)
+        raise ZoneError(f"{path}: {fqdn} has no {rtype.upper()} record, only {where}",
+                        hint="fix the record type asked for, or write the record in a "
+                             "reviewed change")
     if res.includes:
         files = ", ".join(f"{i.file} (included at line {i.line})" for i in res.includes)
         raise ZoneError(
@@ -454,9 +459,18 @@ def _unified_diff(lines: list[str], old: dict[int, str], path: str) -> str:
     for start, stop in _hunks(sorted(old), count):
         size = stop - start
         out.append(f"@@ -{rng(start, size)} +{rng(start, size)} @@{_heading(lines, old, start)}\n")
-        for i in range(start, stop):
-            if i in old:
-                out += emit("-", i, old[i]) + emit("+", i, lines[i])
-            else:
+        i = start
+        while i < stop:
+            if i not in old:
                 out += emit(" ", i, lines[i])
+                i += 1
+                continue
+            run = i
+            while run < stop and run in old:  # adjacent changed lines: all -, then all +
+                run += 1
+            for j in range(i, run):
+                out += emit("-", j, old[j])
+            for j in range(i, run):
+                out += emit("+", j, lines[j])
+            i = run
     return "".join(out)
