@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import shutil
+import socket
 import subprocess
 import tempfile
 from pathlib import Path
@@ -23,6 +24,7 @@ from failover.zonefile import (
     Token,
     ZoneError,
     absolute_name,
+    iter_lines,
     resolve,
     split_fields,
     strip_jinja,
@@ -175,7 +177,7 @@ def lint_zone(text: str, *, path: str, zone: str) -> list[str]:
     jinja: str | None = None
     record: list[Token] = []  # the fields of the record being read (owner first, or "")
     start = depth = 0
-    for idx, raw in enumerate(text.split("\n")):
+    for idx, raw in enumerate(iter_lines(text)):
         pmap = None
         line = raw
         if jinja is not None or "{" in line:
@@ -249,9 +251,23 @@ def _lint_record(problems: list[str], where: str, record: list[Token], origin: s
         problems.append(f"{where}: CNAME record data {shown!r} is not one host name")
 
 
+def _packed(address: str, rtype: str) -> bytes:
+    """Return the address's bytes (equal for equal addresses however written)."""
+    try:
+        return socket.inet_pton(socket.AF_INET if rtype == "A" else socket.AF_INET6, address)
+    except OSError:
+        return ipaddress.ip_address(address).packed
+
+
 def _is_ip(text: str, version: int) -> bool:
     if version == 4 and _IPV4_RE.fullmatch(text):  # the common case, without ipaddress
         return True
+    if version == 6 and ":" in text:
+        try:
+            socket.inet_pton(socket.AF_INET6, text)  # in C; ipaddress below for the rest
+            return True
+        except OSError:
+            pass
     try:
         return ipaddress.ip_address(text).version == version
     except ValueError:
@@ -306,6 +322,8 @@ def validate_zone(text: str, *, path: str, zone: str, checkout: Path | None = No
 
 def find_tabs(text: str, *, path: str) -> list[str]:
     """Return one problem per line of the template holding a tab (check-tabs.sh refuses them)."""
+    if "\t" not in text:  # the common case, without reading line by line
+        return []
     return [f"{path}:{n}: a tab character (utils/check-tabs.sh refuses tabs: use spaces)"
             for n, line in enumerate(text.split("\n"), start=1) if "\t" in line]
 
@@ -326,9 +344,9 @@ def zone_validator_problems(rendered: str, *, path: str, zone: str) -> list[str]
     """
     origin = zone.rstrip(".") + "."
     problems: list[str] = []
-    seen: dict[tuple[str, str, str], int] = {}
+    seen: dict[tuple[str, str, bytes], int] = {}
     where = f"{path} (rendered)"
-    for n, line in enumerate(rendered.split("\n"), start=1):
+    for n, line in enumerate(iter_lines(rendered), start=1):
         stripped = line.strip()
         if line.startswith(" "):
             problems.append(f"{where}:{n}: illegal leading whitespace (zone_validator.py)")
@@ -356,7 +374,7 @@ def zone_validator_problems(rendered: str, *, path: str, zone: str) -> list[str]
         if rtype not in ("A", "AAAA") or not _is_ip(value, 4 if rtype == "A" else 6):
             continue  # lint_zone reports the address
         fqdn = origin if name == "@" else f"{name}.{origin}"
-        key = (fqdn, rtype, str(ipaddress.ip_address(value)))
+        key = (fqdn, rtype, _packed(value, rtype))
         if key in seen:
             problems.append(f"{where}:{n}: duplicate record {fqdn} {rtype} {value} (also line "
                             f"{seen[key]}; zone_validator.py GLOBAL_DUPLICATE)")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -61,6 +61,9 @@ class Token(NamedTuple):
         """Return True when the token holds a `{{ ... }}` expression."""
         return TEMPLATE_MARK in self.text
 
+
+_new_token = tuple.__new__
+"""Builds a Token without the namedtuple's Python-level __new__ (the hot path of a large zone)."""
 
 Segments = tuple[list[int], list[int]]
 """Where the pieces of a logical line start: (logical offsets, physical offsets)."""
@@ -122,6 +125,23 @@ class ScanResult:
     includes: list[Include] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     text_lines: list[str] = field(default_factory=list, repr=False)  # text.split("\n")
+
+
+def iter_lines(text: str) -> Iterator[str]:
+    """Yield the lines of `text` as text.split("\\n") gives them, one at a time.
+
+    A list of every line of a zone of tens of megabytes costs more memory than the text
+    itself; reading it line by line keeps what is held at one line.
+    """
+    start = 0
+    find = text.find
+    while True:
+        end = find("\n", start)
+        if end < 0:
+            yield text[start:]
+            return
+        yield text[start:end]
+        start = end + 1
 
 
 def absolute_name(name: str, origin: str, zone: str) -> str:
@@ -201,7 +221,7 @@ def tokenize(logical: str, segs: Segments | None = None) -> list[Token]:
     """Return the zone tokens of a logical line, up to its comment, with physical spans."""
     if segs is None and _SPECIAL_SEARCH(logical) is None:  # the common line: words only
         cut = logical.find(";")
-        return [Token(m.group(), m.start(), m.end(), "w")
+        return [_new_token(Token, (m.group(), m.start(), m.end(), "w"))
                 for m in _WORD_FINDITER(logical, 0, len(logical) if cut < 0 else cut)]
     tokens: list[Token] = []
     for m in _TOKEN_RE.finditer(logical):

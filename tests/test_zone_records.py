@@ -279,3 +279,31 @@ def test_replay_reproduces_flips_and_names_the_rest(short_tmp: Path,
     table = capsys.readouterr().out
     assert "commits considered: 3 (2 single-record, 1 multi-record)" in table
     assert "exact: 2 (single 1, multi 1)" in table
+
+
+@pytest.mark.parametrize("text", ["", "a", "a\n", "\n\n", "a\r\nb\n c", "x\n\ny"])
+def test_iter_lines_is_split(text: str) -> None:
+    from failover.zonefile import iter_lines
+
+    assert list(iter_lines(text)) == text.split("\n")
+
+
+@pytest.mark.parametrize("address", [
+    "192.0.2.1", "255.255.255.255", "256.1.1.1", "01.2.3.4", "1.2.3", "2620:0:861:3::76",
+    "::ffff:192.0.2.1", "fe80::1%eth0", "2620:0:861:3:208:80:154:76:1", "12345::", "::",
+    "2620:0:861:0003::76", "not an address", "1.2.3.4 ",
+])
+def test_fast_address_checks_agree_with_ipaddress(address: str) -> None:
+    import ipaddress
+
+    from failover import zonecheck
+
+    for version in (4, 6):
+        try:
+            expected = ipaddress.ip_address(address).version == version
+        except ValueError:
+            expected = False
+        assert zonecheck._is_ip(address, version) == expected
+        if expected:
+            rtype = "A" if version == 4 else "AAAA"
+            assert zonecheck._packed(address, rtype) == ipaddress.ip_address(address).packed
