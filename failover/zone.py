@@ -20,6 +20,14 @@ Examples:
     -openstack  5M  IN CNAME  cloudcontrol1004.wikimedia.org.
     +openstack  5M  IN CNAME  cloudcontrol1003.wikimedia.org.
 
+Any record of any template: `find_record(..., rtype=, rclass=)` picks one of an A and an AAAA
+at one name; `edit_records(text, [RecordChange(name, target, rtype=...), ...])` changes
+several records in one pass and one diff (the url-downloader pair, a switchover of every DB
+master); `list_records` gives every editable record. Owners are found however the template
+writes them (`url-downloader.eqiad` under `$ORIGIN wikimedia.org.`, absolute, `@`); a target
+is given as a FQDN and written as the file does: relative to the $ORIGIN when the old target
+was relative and the new one lies under it (`irc2003`), else absolute.
+
 Reading and writing go through `read_zone` / `write_atomic` (no newline translation, bytes that
 are not UTF-8 kept), so a file is byte for byte the same apart from the edited line.
 """
