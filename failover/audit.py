@@ -7,20 +7,22 @@ secret (the callers pass no credentials, and URLs are redacted here).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import getpass
 import json
 import os
 import socket
+import stat
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from failover.config import redact_url
 from failover.errors import UsageError
 from failover.lock import private_dir, state_dir
+from failover.redact import redact_text, redact_value
 
 
 def default_audit_path() -> Path:
@@ -49,14 +51,12 @@ class AuditLog:
             "result": result,
             **{k: _clean(v) for k, v in details.items()},
         }
-        append_line(self.path, json.dumps(entry, default=str))
+        append_line(self.path, redact_text(json.dumps(entry, default=str)))
         return entry
 
 
 def _clean(value: Any) -> Any:
-    if isinstance(value, str) and "://" in value:
-        return redact_url(value)
-    return value
+    return redact_value(value)
 
 
 def append_line(path: Path, line: str) -> None:
@@ -66,15 +66,31 @@ def append_line(path: Path, line: str) -> None:
     else:
         path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC,
-                     0o600)
+        # non-blocking: a FIFO without a reader fails at once (ENXIO) instead of waiting
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+                     | os.O_NONBLOCK, 0o600)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise UsageError(f"audit log {path} is a symlink; refusing to follow it",
                              hint="remove it and run again") from None
+        if exc.errno == errno.ENXIO:
+            raise UsageError(f"audit log {path} is not a regular file (a FIFO)",
+                             hint="set [audit] log to a regular file") from None
         raise UsageError(f"cannot write the audit log {path}: {exc.strerror}",
                          hint="set [audit] log to a writable file") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):  # a FIFO with a reader, a device, ...
+        os.close(fd)
+        raise UsageError(f"audit log {path} is not a regular file",
+                         hint="set [audit] log to a regular file")
+    data = (line + "\n").encode()
     try:
-        os.write(fd, (line + "\n").encode())
+        size = os.fstat(fd).st_size
+        written = os.write(fd, data)  # one write of the whole line: never interleaved
+        if written != len(data):  # a full disk or a file size limit cut it: take it back
+            with contextlib.suppress(OSError):
+                if os.fstat(fd).st_size == size + written:  # nobody appended meanwhile
+                    os.ftruncate(fd, size)
+            raise OSError(errno.EFBIG, f"only {written} of {len(data)} bytes written "
+                                       "(disk full or file too large)")
     finally:
         os.close(fd)

@@ -89,8 +89,10 @@ def _run_check_plugin() -> None:
 def _report(message: str) -> None:
     from rich.markup import escape
 
+    from failover.redact import redact_text
     from failover.render import stderr_console
 
+    message = redact_text(message)
     stderr_console().print(f"[bold red]failover:[/] {escape(message)}", highlight=False,
                            soft_wrap=True)
 

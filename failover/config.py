@@ -18,9 +18,9 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from failover.errors import ConfigError, UsageError
+from failover.redact import redact_text
 
 NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\Z")
 """Region and controller names: one lower-case DNS label."""
@@ -41,10 +41,11 @@ STATS_SCHEMES = ("http", "https", "unix", "ssh")
 """Schemes a controller's `stats` URL may use."""
 
 DEFAULT_SERVICES = (
-    "keystone_public", "keystone_admin", "nova_api", "nova_metadata",
-    "neutron", "glance_api", "glance_registry", "designate",
+    "designate", "keystone_admin", "keystone_public", "glance_api", "cinder_api", "trove_api",
+    "neutron", "nova_api", "placement_api", "nova_metadata", "mysql",
 )
-"""The HAProxy services of a region when the config lists none."""
+"""The HAProxy services of a region when the config lists none (eqiad1's, 2022-2023;
+`mysql` is a `listen` proxy)."""
 
 
 @dataclass(frozen=True)
@@ -106,8 +107,11 @@ class HaproxyConfig:
     frontend_pattern: str = "{service}_frontend"
     backend_pattern: str = "{service}_backend"
     # unix-connect: a bare path makes socat create a plain file where no socket is
-    ssh_command: tuple[str, ...] = ("sudo", "socat", "unix-connect:{socket}", "stdio")
+    # production's stats socket is `mode 666 level user`: reading it needs no sudo
+    ssh_command: tuple[str, ...] = ("socat", "unix-connect:{socket}", "stdio")
     ssh_config: str | None = None  # passed as `ssh -F PATH`; else the operator's own config
+    server_pattern: str = "{controller}"
+    """A backend server belongs to a controller when this, filled in, is a word of its name."""
 
 
 @dataclass(frozen=True)
@@ -167,6 +171,35 @@ class VerifyConfig:
 
 
 @dataclass(frozen=True)
+class SalConfig:
+    """Where the Server Admin Log lines go: a tcpircbot relay (`!log` one line a connection)."""
+
+    host: str
+    port: int = 9201
+    project: str = "admin"
+    """The Cloud VPS project WMCS cookbooks name after the user ("" for none)."""
+
+
+@dataclass(frozen=True)
+class AlertmanagerConfig:
+    """The Alertmanager (API v2) that silences the old primary, and the matchers to use."""
+
+    url: str
+    matchers: tuple[str, ...] = ('instance=~"{controller}(:[0-9]+)?"',)
+    timeout: float = 5.0
+    ca_bundle: str | None = None
+
+
+@dataclass(frozen=True)
+class PhabricatorConfig:
+    """The Phabricator whose tasks get a comment (token: FAILOVER_PHABRICATOR_TOKEN or netrc)."""
+
+    url: str
+    timeout: float = 10.0
+    ca_bundle: str | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration as the tool reads it."""
 
@@ -177,6 +210,9 @@ class Config:
     haproxy: HaproxyConfig
     regions: Mapping[str, Region] = field(default_factory=dict)
     audit_log: Path | None = None
+    sal: SalConfig | None = None
+    alertmanager: AlertmanagerConfig | None = None
+    phabricator: PhabricatorConfig | None = None
 
     def region(self, name: str) -> Region:
         """Return the region called `name`, or raise UsageError naming the choices."""
@@ -218,12 +254,8 @@ def record_type_for(target: str) -> str:
 
 
 def redact_url(url: str) -> str:
-    """Return `url` with any password replaced by `***`, for output and logs."""
-    parts = urlsplit(url)
-    if not parts.password:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return parts._replace(netloc=netloc).geturl()
+    """Return `url` with any password replaced by `***`, for output and logs (any text too)."""
+    return redact_text(url)
 
 
 def default_config_path() -> tuple[Path, list[str]]:
@@ -239,6 +271,47 @@ def default_config_path() -> tuple[Path, list[str]]:
     return path, looked
 
 
+MAX_CONFIG_BYTES = 1024 * 1024
+"""The largest configuration file read (a real one is a few kilobytes)."""
+
+
+def read_config_text(path: Path) -> str:
+    """Return the text of the configuration file `path`: a regular file of at most 1 MiB.
+
+    Checked before it is read (a FIFO with no writer would block for ever, /dev/zero never
+    ends, a directory cannot be read) and opened non-blocking, never waiting on a writer.
+
+    Raises:
+        FileNotFoundError: `path` does not exist.
+        ConfigError: `path` is not a regular file, is too large, or cannot be read.
+    """
+    import stat
+
+    if not stat.S_ISREG(path.stat().st_mode):
+        raise ConfigError(f"configuration file {path} is not a regular file "
+                          f"({_file_kind(path.stat().st_mode)})",
+                          hint="pass --config PATH of a TOML file")
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # replaced between the stat and the open
+            raise ConfigError(f"configuration file {path} is not a regular file")
+        data = f.read(MAX_CONFIG_BYTES + 1)
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"configuration file {path} is larger than "
+                          f"{MAX_CONFIG_BYTES // 1024} KiB; it cannot be a failover config",
+                          hint="pass --config PATH of the TOML file")
+    return data.decode("utf-8")
+
+
+def _file_kind(mode: int) -> str:
+    import stat
+
+    kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"),
+             (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+             (stat.S_ISSOCK, "a socket"))
+    return next((name for test, name in kinds if test(mode)), "not a file")
+
+
 def load_config(path: Path | None = None) -> Config:
     """Return the validated configuration read from `path` (or the default places).
 
@@ -250,7 +323,7 @@ def load_config(path: Path | None = None) -> Config:
         path, looked = default_config_path()
     path = path.expanduser()
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = tomllib.loads(read_config_text(path))
     except FileNotFoundError:
         where = f" (looked at: {', '.join(looked)})" if looked else ""
         raise ConfigError(
@@ -261,6 +334,9 @@ def load_config(path: Path | None = None) -> Config:
         raise ConfigError(f"cannot read configuration file {path}: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib recurses once per level of nested arrays or tables
+        raise ConfigError(f"{path}: not a usable configuration: arrays or tables nested too "
+                          "deeply", hint="a failover config nests at most a few levels") from None
     from failover.configparse import parse_config
 
     return parse_config(raw, path)

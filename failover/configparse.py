@@ -27,13 +27,16 @@ from failover.config import (
     STATS_SCHEMES,
     SUBJECT_TOPIC_RE,
     TOPIC_RE,
+    AlertmanagerConfig,
     Config,
     Controller,
     DnsConfig,
     GerritConfig,
     HaproxyConfig,
     Nameserver,
+    PhabricatorConfig,
     Region,
+    SalConfig,
     VerifyConfig,
     normalize_target,
     record_type_for,
@@ -44,7 +47,8 @@ from failover.errors import ConfigError, UsageError
 def parse_config(raw: Mapping[str, Any], path: Path) -> Config:
     """Return the Config built from parsed TOML `raw`; every problem is raised at once."""
     p = _Problems(path)
-    p.unknown_keys(raw, "", {"dns", "gerrit", "verify", "haproxy", "regions", "audit"})
+    p.unknown_keys(raw, "", {"dns", "gerrit", "verify", "haproxy", "regions", "audit",
+                             "sal", "alertmanager", "phabricator"})
     haproxy = _parse_haproxy(p, _table(p, raw, "haproxy"))
     dns = _parse_dns(p, _table(p, raw, "dns"), path)
     gerrit = _parse_gerrit(p, _table(p, raw, "gerrit"))
@@ -53,6 +57,7 @@ def parse_config(raw: Mapping[str, Any], path: Path) -> Config:
     audit = _table(p, raw, "audit")
     p.unknown_keys(audit, "audit", {"log"})
     audit_log = p.get(audit, "audit.log", str)
+    habits = _parse_habits(p, raw)
     if p.problems:
         raise ConfigError(
             f"{path}: {len(p.problems)} problem(s) in the configuration", p.problems,
@@ -60,7 +65,7 @@ def parse_config(raw: Mapping[str, Any], path: Path) -> Config:
         )
     return Config(
         path=path, dns=dns, gerrit=gerrit, verify=verify, haproxy=haproxy, regions=regions,
-        audit_log=Path(audit_log).expanduser() if audit_log else None,
+        audit_log=Path(audit_log).expanduser() if audit_log else None, **habits,
     )
 
 
@@ -121,7 +126,8 @@ def _table(p: _Problems, raw: Mapping[str, Any], key: str) -> Mapping[str, Any]:
 
 def _parse_haproxy(p: _Problems, t: Mapping[str, Any]) -> HaproxyConfig:
     p.unknown_keys(t, "haproxy", {"connect_timeout", "timeout", "max_bytes", "frontend_pattern",
-                                  "backend_pattern", "ssh_command", "ssh_config"})
+                                  "backend_pattern", "ssh_command", "ssh_config",
+                                  "server_pattern"})
     d = HaproxyConfig()
     patterns = {}
     for key in ("frontend_pattern", "backend_pattern"):
@@ -131,6 +137,11 @@ def _parse_haproxy(p: _Problems, t: Mapping[str, Any]) -> HaproxyConfig:
             value = getattr(d, key)
         patterns[key] = value
     ssh_command = p.strings(t, "haproxy.ssh_command") or d.ssh_command
+    server_pattern = p.get(t, "haproxy.server_pattern", str, d.server_pattern)
+    if not _fills(server_pattern, "controller"):
+        p.add("haproxy.server_pattern", "must contain '{controller}' (and no other {...}), "
+                                        f"got {server_pattern!r}")
+        server_pattern = d.server_pattern
     max_bytes = p.get(t, "haproxy.max_bytes", int, d.max_bytes)
     if max_bytes < 1024:
         p.add("haproxy.max_bytes", "must be at least 1024")
@@ -139,8 +150,17 @@ def _parse_haproxy(p: _Problems, t: Mapping[str, Any]) -> HaproxyConfig:
         connect_timeout=p.positive(t, "haproxy.connect_timeout", d.connect_timeout),
         timeout=p.positive(t, "haproxy.timeout", d.timeout),
         max_bytes=max_bytes, ssh_command=ssh_command, **patterns,
-        ssh_config=p.get(t, "haproxy.ssh_config", str),
+        ssh_config=p.get(t, "haproxy.ssh_config", str), server_pattern=server_pattern,
     )
+
+
+def _fills(pattern: str, name: str) -> bool:
+    """Return True if `pattern` holds `{name}` and formats with it alone."""
+    try:
+        pattern.format(**{name: "x"})
+    except (KeyError, IndexError, ValueError):
+        return False
+    return "{" + name + "}" in pattern
 
 
 def _parse_dns(p: _Problems, t: Mapping[str, Any], path: Path) -> DnsConfig:
@@ -302,6 +322,10 @@ def _parse_region(p: _Problems, name: str, t: Mapping[str, Any]) -> Region | Non
     if "CNAME" in types and len(types) > 1:
         p.add(f"{key}.controllers", "mixes host-name (CNAME) and address (A/AAAA) targets; "
                                     "the record can only have one type")
+    elif len(types) > 1:
+        p.add(f"{key}.controllers", "mixes IPv4 (A) and IPv6 (AAAA) targets; the record "
+                                    "can only have one type: give every controller an address "
+                                    "of the same family")
     if fqdn is None:
         return None
     return Region(name=name, fqdn=fqdn.rstrip(".").lower(), services=tuple(services),
@@ -364,3 +388,82 @@ def _check_stats_url(p: _Problems, key: str, url: str) -> None:
             not parts.query.startswith("url=http")):
         p.add(key, f"{url!r}: write ssh://[user@]host[:port]/path/to/haproxy.sock, or "
                    "ssh://[user@]host?url=http://127.0.0.1:9900/stats;csv (read by remote curl)")
+
+
+# -- the operators' habits: [sal], [alertmanager], [phabricator] (each optional) --------------
+
+def _parse_habits(p: _Problems, raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the optional outside systems' sections (None where not configured)."""
+    out: dict[str, Any] = {"sal": None, "alertmanager": None, "phabricator": None}
+    if "sal" in raw:
+        out["sal"] = _parse_sal(p, _table(p, raw, "sal"))
+    if "alertmanager" in raw:
+        out["alertmanager"] = _parse_alertmanager(p, _table(p, raw, "alertmanager"))
+    if "phabricator" in raw:
+        out["phabricator"] = _parse_phabricator(p, _table(p, raw, "phabricator"))
+    return out
+
+
+def _parse_sal(p: _Problems, t: Mapping[str, Any]) -> SalConfig | None:
+    p.unknown_keys(t, "sal", {"host", "port", "project"})
+    host = p.get(t, "sal.host", str)
+    port = p.get(t, "sal.port", int, SalConfig.port)
+    project = p.get(t, "sal.project", str, SalConfig.project)
+    if host is None or not (HOSTNAME_RE.match(host) or _is_ip(host)):
+        p.add("sal.host", f"{'missing' if host is None else repr(host) + ' is not a host'}; "
+                          "the tcpircbot relay, e.g. host = \"logmsgbot.example.org\"")
+        host = None
+    if not 0 < port < 65536:
+        p.add("sal.port", f"must be a TCP port (1-65535), got {port}")
+    if project and not re.match(r"^[a-z0-9][a-z0-9-]{0,62}$", project):
+        p.add("sal.project", f"{project!r} is not a Cloud VPS project name (or \"\" for none)")
+    return SalConfig(host=host, port=port, project=project) if host else None
+
+
+def _parse_alertmanager(p: _Problems, t: Mapping[str, Any]) -> AlertmanagerConfig | None:
+    from failover.alertmanager import parse_matcher
+
+    p.unknown_keys(t, "alertmanager", {"url", "matchers", "timeout", "ca_bundle"})
+    url = _http_url(p, t, "alertmanager.url", "https://alertmanager.example.org")
+    matchers = p.strings(t, "alertmanager.matchers") or AlertmanagerConfig.matchers
+    for m in matchers:
+        try:
+            parse_matcher(m, controller="cloudcontrol1003")
+        except UsageError as exc:
+            p.add("alertmanager.matchers", exc.message)
+    timeout = p.positive(t, "alertmanager.timeout", AlertmanagerConfig.timeout)
+    ca_bundle = p.get(t, "alertmanager.ca_bundle", str)
+    return AlertmanagerConfig(url=url, matchers=tuple(matchers), timeout=timeout,
+                              ca_bundle=ca_bundle) if url else None
+
+
+def _parse_phabricator(p: _Problems, t: Mapping[str, Any]) -> PhabricatorConfig | None:
+    p.unknown_keys(t, "phabricator", {"url", "timeout", "ca_bundle"})
+    url = _http_url(p, t, "phabricator.url", "https://phabricator.wikimedia.org")
+    timeout = p.positive(t, "phabricator.timeout", PhabricatorConfig.timeout)
+    ca_bundle = p.get(t, "phabricator.ca_bundle", str)
+    return PhabricatorConfig(url=url, timeout=timeout, ca_bundle=ca_bundle) if url else None
+
+
+def _http_url(p: _Problems, t: Mapping[str, Any], key: str, example: str) -> str | None:
+    """Return the http(s) URL at `key` without a trailing slash, or None (problem added)."""
+    url: str | None = p.get(t, key, str)
+    parts = _urlsplit(url) if url else None
+    if url is None:
+        p.add(key, f"missing; e.g. url = \"{example}\"")
+    elif parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        p.add(key, f"{url!r} must be an http(s) URL such as {example}")
+    elif parts.username or parts.password or parts.query or parts.fragment:
+        p.add(key, "must be a plain URL (no credentials, query or fragment); the Phabricator "
+                   "token comes from FAILOVER_PHABRICATOR_TOKEN or ~/.netrc")
+    else:
+        return url.rstrip("/")
+    return None
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True

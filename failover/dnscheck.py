@@ -362,7 +362,9 @@ def _ask_all(cfg: Config, region: Region, expect: Controller | None,
     auth, recs = answers[:len(servers)], answers[len(servers):]
     reference = expect.name if expect else _most_common(a.controller for a in auth)
     expected = expect is not None
-    judged = tuple(_judge(region, a, reference, expected) for a in auth)
+    split = "" if expected or reference else ", ".join(
+        f"{a.server} says {a.controller}" for a in auth if a.controller)
+    judged = tuple(_judge(region, a, reference, expected, split=split) for a in auth)
     rjudged = tuple(_fresh_by(_judge(region, a, reference, expected, need_aa=False), checked_at)
                     for a in recs)
     return DnsReport(region=region.name, fqdn=region.fqdn,
@@ -378,12 +380,19 @@ def _ask(server: Server, fqdn: str, rdtype: str, timeout: float, *,
     start = time.monotonic()
     tcp = False
     try:
-        message = dns.query.udp(query, server.address, timeout=timeout, port=server.port,
-                                ignore_unexpected=True)
+        with _connected_udp(server) as sock:
+            message = dns.query.udp(query, server.address, timeout=timeout, port=server.port,
+                                    ignore_unexpected=True, sock=sock)
         if message.flags & dns.flags.TC:
             tcp = True
             left = max(0.05, timeout - (time.monotonic() - start))
             message = dns.query.tcp(query, server.address, timeout=left, port=server.port)
+    except ConnectionRefusedError:
+        # on a connected UDP socket, the ICMP port unreachable comes back at once (as dig's
+        # "connection refused"); over TCP, a RST
+        return _Reply(None, "refused", None, tcp,
+                      f"connection refused over {'TCP' if tcp else 'UDP'}: nothing listens on "
+                      f"port {server.port}")
     except dns.exception.Timeout:
         log.debug("%s: no answer within %gs", server, timeout)
         return _Reply(None, "timeout", None, tcp,
@@ -396,6 +405,23 @@ def _ask(server: Server, fqdn: str, rdtype: str, timeout: float, *,
         return _Reply(None, f"error: {reason}", None, tcp, reason)
     rtt = round((time.monotonic() - start) * 1000, 1)
     return _Reply(message, None, rtt, tcp)
+
+
+def _connected_udp(server: Server) -> socket.socket:
+    """Return a non-blocking UDP socket connected to `server`.
+
+    Connected, the kernel hands the ICMP "port unreachable" of a closed port to the next
+    receive as ECONNREFUSED (an unconnected socket never sees it, and waits for the timeout).
+    """
+    family = socket.AF_INET6 if ":" in server.address else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_DGRAM)
+    try:
+        sock.setblocking(False)
+        sock.connect((server.address, server.port))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 def _read(region: Region, server: Server, reply: _Reply) -> ServerAnswer:
@@ -430,8 +456,12 @@ def _read(region: Region, server: Server, reply: _Reply) -> ServerAnswer:
 
 
 def _judge(region: Region, answer: ServerAnswer, reference: str | None, expected: bool,
-           need_aa: bool = True) -> ServerAnswer:
-    """Return `answer` with its verdict: matches, stale, differs, wrong, not authoritative."""
+           need_aa: bool = True, split: str = "") -> ServerAnswer:
+    """Return `answer` with its verdict: matches, stale, differs, wrong, not authoritative.
+
+    Without an expected controller and no majority (`reference` None, e.g. a 1-1 split),
+    `split` says which server says what.
+    """
     if answer.verdict:
         return answer
     if need_aa and not answer.aa:
@@ -442,8 +472,8 @@ def _judge(region: Region, answer: ServerAnswer, reference: str | None, expected
         if expected:
             return replace(answer, verdict=STALE,
                             detail=f"old target, not yet {reference}")
-        return replace(answer, verdict=DIFFERS,
-                        detail=f"points at {answer.controller}; most say {reference}")
+        others = f"most say {reference}" if reference else f"no majority: {split}"
+        return replace(answer, verdict=DIFFERS, detail=f"points at {answer.controller}; {others}")
     if not answer.records:
         return replace(answer, verdict=WRONG, detail="no record of the expected type (NODATA)")
     if len(answer.records) > 1:
@@ -480,6 +510,112 @@ def _chase(msg: dns.message.Message, target: dns.name.Name) -> tuple[str, ...]:
 
 
 def _most_common(names: Iterable[str | None]) -> str | None:
-    counts = Counter(n for n in names if n is not None)
-    return counts.most_common(1)[0][0] if counts else None
+    """Return the name most servers give; None when there is none or no single most (a tie)."""
+    top = Counter(n for n in names if n is not None).most_common(2)
+    if not top or (len(top) == 2 and top[0][1] == top[1][1]):
+        return None
+    return top[0][0]
 
+
+
+@dataclass(frozen=True)
+class TargetCheck:
+    """What the authoritative servers say of a controller's host name (a CNAME target)."""
+
+    addresses: tuple[str, ...]
+    """Every A/AAAA address an authoritative server gave for it."""
+    answered: tuple[str, ...]
+    """The servers that answered it definitively (authoritative NOERROR or NXDOMAIN)."""
+    asked: tuple[str, ...]
+
+    @property
+    def dangling(self) -> bool:
+        """Return True when some server answered definitively and none gave an address."""
+        return bool(self.answered) and not self.addresses
+
+
+def check_target(cfg: Config, region: Region, controller: Controller, *,
+                 resolver: dns.resolver.Resolver | None = None) -> TargetCheck | None:
+    """Return what the authoritative servers answer for `controller`'s host name (A, AAAA).
+
+    None for an address target (nothing to resolve). Asked at the servers `verify` asks (the
+    [verify] nameservers, or the zone's NS), which serve the hosts' zone in production too.
+    """
+    if controller.record_type != "CNAME":
+        return None
+    servers = resolve_nameservers(cfg, region.fqdn, resolver)
+    jobs = [(s, t) for s in servers for t in ("A", "AAAA")]
+    replies = list(_query_pool().map(
+        lambda j: _ask(j[0], controller.target, j[1], cfg.verify.query_timeout), jobs))
+    name = dns.name.from_text(controller.target)
+    found: set[str] = set()
+    answered: set[str] = set()
+    for (server, rdtype), reply in zip(jobs, replies, strict=True):
+        msg = reply.message
+        if msg is None or not msg.flags & dns.flags.AA or msg.rcode() not in (
+                dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
+            continue
+        answered.add(str(server))
+        rrset = msg.get_rrset(msg.answer, name, dns.rdataclass.IN,
+                              dns.rdatatype.from_text(rdtype))
+        found.update(normalize_target(r.address) for r in rrset or ())
+    return TargetCheck(tuple(sorted(found)), tuple(sorted(answered)),
+                       tuple(str(s) for s in servers))
+
+
+def stats_host_addresses(cfg: Config, controller: Controller) -> tuple[str, str] | None:
+    """Return (host, its addresses joined) of the controller's stats URL, or None.
+
+    None when it is not checkable: a unix socket (no host), or a name the system resolver
+    cannot resolve within [verify] query_timeout.
+    """
+    from urllib.parse import urlsplit
+
+    try:
+        host = urlsplit(controller.stats).hostname
+    except ValueError:
+        return None
+    if not host:
+        return None
+    if _is_address(host):
+        return host, normalize_target(host)
+    resolver = system_resolver(cfg.verify.query_timeout)
+    addresses: list[str] = []
+    for rdtype in ("A", "AAAA"):
+        try:
+            addresses += [normalize_target(r.address) for r in resolver.resolve(host, rdtype)]
+        except dns.exception.DNSException:
+            continue
+    return (host, " ".join(sorted(addresses))) if addresses else None
+
+
+def refuse_dangling_target(cfg: Config, region: Region, controller: Controller) -> str | None:
+    """Raise GateRefused when `controller`'s host name does not resolve, or resolves to another
+    host than the one its HAProxy stats are read from; return a warning when not checkable.
+
+    Checkable: a CNAME target, asked at the authoritative servers (A and AAAA); compared with
+    the stats URL's host when that host is an address or resolves (not for unix:// stats).
+    An address target (A/AAAA record, possibly a service address) is not compared.
+    """
+    from failover.errors import GateRefused
+
+    found = check_target(cfg, region, controller)
+    if found is None:
+        return None
+    if found.dangling:
+        raise GateRefused(
+            f"refusing to promote {controller.name}: its target {controller.target} does not "
+            f"resolve (no A or AAAA record at {', '.join(found.answered)})",
+            hint="fix the controller's target in the config (a typo? a retired host?), or "
+                 "add the host's record first")
+    if not found.addresses:
+        return (f"could not check that {controller.target} resolves: no authoritative answer "
+                f"from {', '.join(found.asked)}")
+    stats = stats_host_addresses(cfg, controller)
+    if stats is not None and not set(stats[1].split()) & set(found.addresses):
+        raise GateRefused(
+            f"refusing to promote {controller.name}: its target {controller.target} "
+            f"({', '.join(found.addresses)}) is not the host whose HAProxy stats were read "
+            f"({stats[0]}: {stats[1]})",
+            hint="fix the controller's target or stats in the config")
+    return None

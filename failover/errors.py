@@ -6,6 +6,8 @@ code below it raises and never prints or exits.
 
 from __future__ import annotations
 
+from failover.redact import redact_text
+
 EXIT_OK = 0
 """Done, or nothing to do."""
 EXIT_UNEXPECTED = 1
@@ -28,9 +30,10 @@ class FailoverError(Exception):
     exit_code = EXIT_UNEXPECTED
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
+        message = redact_text(message)  # no credential in any message, wherever it goes
         super().__init__(message)
         self.message = message
-        self.hint = hint
+        self.hint = redact_text(hint) if hint else hint
 
     def __str__(self) -> str:
         return self.message if not self.hint else f"{self.message}\n  hint: {self.hint}"
@@ -47,7 +50,7 @@ class ConfigError(UsageError):
 
     def __init__(self, message: str, problems: list[str] | None = None,
                  *, hint: str | None = None) -> None:
-        self.problems = list(problems or [])
+        self.problems = [redact_text(p) for p in problems or []]
         super().__init__(message, hint=hint)
 
     def __str__(self) -> str:
@@ -79,3 +82,7 @@ class Interrupted(FailoverError):
     """The run was interrupted (Ctrl-C or SIGTERM) and cleaned up (exit 130)."""
 
     exit_code = EXIT_INTERRUPTED
+
+
+class OutsideError(FailoverError):
+    """An outside system (SAL relay, Alertmanager, Phabricator) failed; never stops a run."""

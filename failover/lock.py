@@ -1,9 +1,10 @@
 """One failover at a time per checkout: a lock file held with flock for the whole run.
 
-The lock lives outside the checkout (`$XDG_STATE_HOME/failover/locks/`), so taking it changes
-nothing in the operator's repository. The kernel releases a flock when its process dies, so a
-lock left by a killed run is never in the way; its leftover file still says who held it, and
-that is reported as a stale lock taken over.
+The lock lives in the checkout's own git directory (`$(git rev-parse --git-common-dir)/
+failover.lock`): one lock per repository, shared by every user, state directory and worktree
+of it, and outside the work tree (nothing of the operator's changes). The kernel releases a
+flock when its process dies, so a lock left by a killed run is never in the way; its leftover
+file still says who held it, and that is reported as a stale lock taken over.
 
 Examples:
     >>> with FailoverLock.for_checkout(Path("~/src/operations/dns"), "eqiad1 -> cc1004"):
@@ -16,11 +17,12 @@ import contextlib
 import errno
 import fcntl
 import getpass
-import hashlib
 import json
 import logging
 import os
 import socket
+import stat
+import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,9 +82,12 @@ class FailoverLock:
 
     @classmethod
     def for_checkout(cls, checkout: Path, purpose: str) -> FailoverLock:
-        """Return the lock of `checkout` (not yet taken); its file lives in the state dir."""
-        key = hashlib.sha256(str(checkout.expanduser().resolve()).encode()).hexdigest()[:16]
-        return cls(state_dir() / "locks" / f"{key}.lock", purpose)
+        """Return the lock of `checkout` (not yet taken): `failover.lock` in its git common dir.
+
+        Raises:
+            UsageError: `checkout` is not a git checkout.
+        """
+        return cls(git_common_dir(checkout) / LOCK_NAME, purpose)
 
     def holder(self) -> LockHolder | None:
         """Return who holds the lock now, or None when it is free."""
@@ -102,9 +107,9 @@ class FailoverLock:
 
     def acquire(self) -> FailoverLock:
         """Take the lock or raise GateRefused naming its holder; note a stale one taken over."""
-        if self.path.parent.parent == state_dir():  # the state dir itself must be ours too
+        if self.path.parent.parent == state_dir():  # a lock of the state dir: ours, private
             private_dir(state_dir())
-        private_dir(self.path.parent)
+            private_dir(self.path.parent)
         for _ in range(5):
             fd = self._open()
             try:
@@ -123,7 +128,8 @@ class FailoverLock:
             self.stale = _read_holder(fd)
             if self.stale:
                 logger.warning("taking over a stale lock left by %s", self.stale.describe())
-            _write_holder(fd, self.purpose)
+            with contextlib.suppress(OSError):  # opened read-only: another user's file
+                _write_holder(fd, self.purpose)
             self._fd = fd
             return self
         raise GateRefused(f"could not take the lock {self.path}", hint="try again")
@@ -132,20 +138,29 @@ class FailoverLock:
         """Release the lock and remove its file; safe to call twice."""
         if self._fd is None:
             return
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(FileNotFoundError, PermissionError):
             self.path.unlink()
         fcntl.flock(self._fd, fcntl.LOCK_UN)
         os.close(self._fd)
         self._fd = None
 
     def _open(self) -> int:
+        flags = os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
         try:
-            return os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+            try:  # readable by all (who holds it is no secret); a flock needs no write access
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | flags, 0o644)
+            except PermissionError:  # left by another user of a shared checkout
+                fd = os.open(self.path, os.O_RDONLY | flags)
         except OSError as exc:
             if exc.errno == errno.ELOOP:
                 raise UsageError(f"{self.path} is a symlink; refusing to follow it",
                                  hint="remove it and run again") from None
             raise UsageError(f"cannot open the lock file {self.path}: {exc.strerror}") from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise UsageError(f"the lock file {self.path} is not a regular file",
+                             hint="remove it and run again")
+        return fd
 
     def __enter__(self) -> FailoverLock:
         return self.acquire()
@@ -153,6 +168,29 @@ class FailoverLock:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.release()
+
+
+LOCK_NAME = "failover.lock"
+"""The lock's file name in the checkout's git common dir."""
+
+
+def git_common_dir(checkout: Path) -> Path:
+    """Return the absolute git common dir of `checkout` (shared by all its worktrees).
+
+    Raises:
+        UsageError: `checkout` is not a git checkout (or git cannot tell in 30 s).
+    """
+    path = checkout.expanduser()
+    try:
+        done = subprocess.run(["git", "-C", str(path), "rev-parse", "--path-format=absolute",
+                               "--git-common-dir"], capture_output=True, text=True, timeout=30,
+                              stdin=subprocess.DEVNULL, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise UsageError(f"cannot read the git directory of {path}: {exc}") from None
+    if done.returncode != 0 or not done.stdout.strip():
+        raise UsageError(f"{path} is not a git checkout",
+                         hint="clone operations/dns there, or fix [dns] checkout")
+    return Path(done.stdout.strip())
 
 
 def _same_file(fd: int, path: Path) -> bool:

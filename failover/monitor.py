@@ -11,11 +11,13 @@ States (Icinga/NRPE plugin convention):
 - WARNING (1): a standby is unhealthy or unreachable; the nameservers disagree for less than
   the grace period; some (not all) nameservers did not answer.
 - CRITICAL (2): the primary's HAProxy is unhealthy or unreachable; the name points to no
-  known controller; the nameservers disagree for longer than the grace period.
-- UNKNOWN (3): configuration error, no nameserver answered, the check ran out of time.
+  known controller; the nameservers disagree for longer than the grace period; no
+  nameserver answered (nobody can resolve the name: an outage, as `check_dig` says).
+- UNKNOWN (3): configuration error, the check ran out of time.
 
 How long the nameservers have disagreed is kept in a small JSON state file (first seen, per
-region), removed from it once they agree again.
+region), removed from it once they agree again. Checks of several regions may share the file
+(examples/nrpe.cfg): each read-modify-write holds an exclusive lock on `<file>.lock`.
 
 Examples:
     >>> result = run_check(cfg, cfg.region("eqiad1"), grace=900, timeout=10,
@@ -26,6 +28,9 @@ Examples:
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
 import json
 import logging
 import os
@@ -33,7 +38,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -60,6 +65,9 @@ HAPROXY_SHARE = (0.3, 0.5)
 DNS_SHARE = 0.4
 """Share of the budget one nameserver query may take (a TCP retry fits in the same time)."""
 
+LOCK_WAIT = 2.0
+"""Seconds a check waits for another check's lock on the state file before giving up."""
+
 NO_ANSWER = ("timeout", "servfail", "refused")
 """Verdicts (besides `error: ...`) of a server that said nothing about the name."""
 
@@ -73,7 +81,8 @@ class PerfDatum:
     """One performance value: 'label'=value[UOM];warn;crit;min;max in the plugin output."""
 
     label: str
-    value: float
+    value: float | None
+    """None when it could not be measured: rendered `U` (plugin guidelines)."""
     uom: str = ""
     warn: float | None = None
     crit: float | None = None
@@ -138,21 +147,54 @@ class DisagreementLog:
             raise StateFileError(f"cannot write state file {self.path}: {exc.strerror}",
                                  hint="pass --state-file PATH in a writable place") from None
 
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Hold an exclusive lock on `<file>.lock` (never followed through a symlink)."""
+        lock = self.path.with_name(self.path.name + ".lock")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            raise StateFileError(f"cannot write state file {self.path}: its lock {lock}: "
+                                 f"{exc.strerror}",
+                                 hint="pass --state-file PATH in a writable place") from None
+        try:
+            deadline = time.monotonic() + LOCK_WAIT
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except OSError as exc:
+                    if exc.errno not in (errno.EAGAIN, errno.EACCES) or \
+                            time.monotonic() > deadline:
+                        raise StateFileError(
+                            f"cannot lock {lock}: {exc.strerror} (another check holds it)",
+                            hint="see whether a check is stuck; or pass --state-file PATH")\
+                            from None
+                    time.sleep(0.01)
+            yield
+        finally:
+            os.close(fd)
+
     def since(self, region: str, now: float) -> float:
         """Return when the region's disagreement was first seen, recording `now` if new."""
-        data = self._read()
-        entry = data.get(region)
-        if isinstance(entry, dict) and isinstance(entry.get("since"), int | float):
-            return float(entry["since"])
-        data[region] = {"since": now}
-        self._write(data)
-        return now
+        with self._locked():
+            data = self._read()
+            entry = data.get(region)
+            if isinstance(entry, dict) and isinstance(entry.get("since"), int | float):
+                return float(entry["since"])
+            data[region] = {"since": now}
+            self._write(data)
+            return now
 
     def clear(self, region: str) -> None:
         """Forget the region's disagreement (they agree again); writes only if there was one."""
-        data = self._read()
-        if data.pop(region, None) is not None:
-            self._write(data)
+        if not self.path.exists():
+            return  # nothing to forget: no lock needed
+        with self._locked():
+            data = self._read()
+            if data.pop(region, None) is not None:
+                self._write(data)
 
 
 def bounded_config(cfg: Config, timeout: float) -> Config:
@@ -167,15 +209,20 @@ def bounded_config(cfg: Config, timeout: float) -> Config:
 
 
 def run_check(cfg: Config, region: Region, *, grace: float, timeout: float, state_file: Path,
-              clock: Callable[[], float] = time.time) -> CheckResult:
-    """Return the check's result for `region`, within `timeout` seconds.
+              clock: Callable[[], float] = time.time,
+              deadline: float | None = None) -> CheckResult:
+    """Return the check's result for `region`, within `timeout` seconds (or by `deadline`).
+
+    `deadline` (time.monotonic) is where the bound ends when it began earlier (at the
+    process start, so start-up and the config load count too).
 
     Raises:
         FailoverError: no nameserver can be found, or the state file cannot be used
             (the command turns it into UNKNOWN).
     """
-    deadline = time.monotonic() + timeout
-    bounded = bounded_config(cfg, timeout)
+    if deadline is None:
+        deadline = time.monotonic() + timeout
+    bounded = bounded_config(cfg, round(max(0.01, deadline - time.monotonic()), 2))
     reads = {c.name: in_background(read_controller_health, bounded, region, c)
              for c in region.controllers}
     dns_future = in_background(check_region, bounded, region)
@@ -231,7 +278,9 @@ def judge(region: Region, report: DnsReport, health: RegionHealth, *, grace: flo
     perf = _perfdata(region, report, health)
     if not answered:
         reasons = ", ".join(f"{a.server} {a.verdict}" for a in silent) or "none configured"
-        return CheckResult(UNKNOWN, f"no nameserver answered for {region.fqdn} ({reasons})",
+        # nobody can resolve the name: an outage (check_dig says CRITICAL for the same)
+        state = CRITICAL if silent else UNKNOWN
+        return CheckResult(state, f"no nameserver answered for {region.fqdn} ({reasons})",
                            tuple(perf), dns=report, health=health)
     pointing = Counter(_pointing(a) for a in answered)
     named = [c for c in region.controller_names if c in pointing]
@@ -255,10 +304,13 @@ def judge(region: Region, report: DnsReport, health: RegionHealth, *, grace: flo
                                 f"(known: {known})"))
     else:
         primary = max(named, key=lambda c: pointing[c])  # most servers; config order on ties
+        tied = [c for c in named if pointing[c] == pointing[primary]]
+        said = ({c: [str(a.server) for a in answered if _pointing(a) == c] for c in tied}
+                if len(tied) > 1 else {})
         # the primary first: the status line reads "<name> -> <primary> ...; standby ..."
         for name in sorted(health.controllers, key=lambda n: n != primary):
             parts.append(_controller_part(region, health.controllers[name], primary,
-                                          serving=name in named))
+                                          serving=name in named, said_by=said.get(name)))
     parts.sort(key=lambda p: -p[0])
     state = max(p[0] for p in parts)
     return CheckResult(state, "; ".join(p[1] for p in parts), tuple(perf), dns=report,
@@ -275,10 +327,14 @@ def _pointing(answer: ServerAnswer) -> str:
 
 
 def _controller_part(region: Region, c: ControllerHealth, primary: str,
-                     serving: bool) -> tuple[int, str]:
+                     serving: bool, said_by: list[str] | None = None) -> tuple[int, str]:
+    """Return the state and text for one controller; `said_by`: a split, who says it."""
     total = len(c.services)
     up = total - len(c.failing)
-    if c.name == primary:
+    if said_by:  # no majority: which server says what, not "the primary"
+        head = f"{short_name(region.fqdn)} -> {c.name} per {', '.join(said_by)}, HAProxy"
+        bad = CRITICAL
+    elif c.name == primary:
         head = f"{short_name(region.fqdn)} -> {c.name}, HAProxy"
         bad = CRITICAL
     else:
@@ -288,7 +344,7 @@ def _controller_part(region: Region, c: ControllerHealth, primary: str,
         return bad, f"{head} unreachable: {c.error}"
     if not c.healthy:
         return bad, f"{head} UNHEALTHY ({up}/{total} services; failing: {', '.join(c.failing)})"
-    if c.name == primary:
+    if c.name == primary or said_by:
         return OK, f"{head} healthy ({up}/{total} services)"
     return OK, f"{head} healthy"
 
@@ -297,15 +353,17 @@ def _perfdata(region: Region, report: DnsReport, health: RegionHealth) -> list[P
     perf: list[PerfDatum] = []
     for name, c in health.controllers.items():
         total = len(c.services)
-        perf.append(PerfDatum(f"{name}_services_up", total - len(c.failing), minimum=0,
-                              maximum=total))
+        perf.append(PerfDatum(f"{name}_services_up", total - len(c.failing) if c.reachable
+                              else None, minimum=0, maximum=total))
     rtts = [a.rtt_ms for a in report.servers if a.rtt_ms is not None]
-    perf.append(PerfDatum("dns_rtt_max", round(max(rtts), 1) if rtts else 0, "ms", minimum=0))
+    perf.append(PerfDatum("dns_rtt_max", round(max(rtts), 1) if rtts else None, "ms",
+                          minimum=0))
     answering = sum(not said_nothing(a) for a in report.servers)
     perf.append(PerfDatum("dns_servers_answering", answering, minimum=0,
                           maximum=len(report.servers)))
     for name, c in health.controllers.items():
-        perf.append(PerfDatum(f"{name}_stats_fetch", round(c.fetch_ms, 1), "ms", minimum=0))
+        perf.append(PerfDatum(f"{name}_stats_fetch", round(c.fetch_ms, 1) if c.reachable
+                              else None, "ms", minimum=0))
     return perf
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from failover.alertmanager import Silence
     from failover.config import Controller, Region
     from failover.dnscheck import DnsReport
     from failover.gerrit import ChangeInfo
@@ -55,6 +56,9 @@ class PromoteRequest:
     bugs: tuple[str, ...] = ()
     """Every task of `--bug` (repeatable), in order; `bug` is the first of them."""
     signoff: bool = False
+    silence: str | None = None
+    """--silence DURATION: silence the old primary in Alertmanager (e.g. 2h)."""
+    no_sal: bool = False
 
 
 @dataclass
@@ -96,6 +100,8 @@ class Plan:
     push: dict[str, Any] = field(default_factory=dict)
     change: ChangeInfo | None = None
     change_url: str | None = None
+    change_number: int | None = None
+    """The pushed change's number, known from the push before any REST query."""
     deploy: tuple[str, ...] = ()
     nameservers: list[str] = field(default_factory=list)
     checks: tuple[str, ...] = ()
@@ -103,6 +109,14 @@ class Plan:
     outcome: str = "pending"
     error: str | None = None
     exit_code: int | None = None
+    sal: list[str] = field(default_factory=list)
+    """The Server Admin Log lines sent (none on a dry-run)."""
+    sal_planned: list[str] = field(default_factory=list)
+    """The SAL lines the run sends: START, and END (PASS) when all goes well."""
+    silence: Silence | None = None
+    """The old primary's silence (id None: would be created, as in a dry-run)."""
+    task_comments: list[dict[str, Any]] = field(default_factory=list)
+    """One entry per task commented on: task, sent, error."""
 
     def step(self, key: str) -> Step:
         """Return the step called `key`."""
@@ -140,12 +154,15 @@ class Plan:
             "commit": {"message": self.message, "change_id": self.change_id},
             "push": self.push,
             "change": {"url": self.change_url,
-                       "number": self.change.number if self.change else None,
+                       "number": self.change.number if self.change else self.change_number,
                        "status": self.change.status if self.change else None},
             "deploy": {"command": list(self.deploy)},
             "verify": {"nameservers": self.nameservers},
             "steps": [s.to_dict() for s in self.steps],
             "outcome": self.outcome, "error": self.error, "exit_code": self.exit_code,
+            "sal": self.sal, "sal_planned": self.sal_planned,
+            "silence": self.silence.to_dict() if self.silence else None,
+            "task_comments": self.task_comments,
         }
 
 
@@ -170,6 +187,9 @@ class Observer(Protocol):
     def confirm(self, question: str) -> None:
         """Return on go; raise GateRefused on abort."""
 
+    def note(self, text: str) -> None:
+        """Something done beside the steps (a silence created, ...)."""
+
 
 class QuietObserver:
     """An Observer that shows nothing and answers go (benchmarks, automation)."""
@@ -191,6 +211,9 @@ class QuietObserver:
 
     def confirm(self, question: str) -> None:
         """Answer go."""
+
+    def note(self, text: str) -> None:
+        """Show nothing."""
 
 
 def round_seconds(value: float | None) -> float | None:

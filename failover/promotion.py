@@ -21,7 +21,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from failover import __version__
 from failover.errors import FailoverError, GateRefused, GitError, Interrupted, UsageError
@@ -70,10 +70,14 @@ class Promotion:
         self.audit = AuditLog(cfg.audit_log or default_audit_path(), {
             "region": request.region, "to": request.target, "reason": request.reason,
             "bug": request.bug, "forced": request.force, "dry_run": request.dry_run})
+        from failover.habits import Habits
+
+        self.habits = Habits(cfg, request, self.audit, observer)  # SAL, silence, task comment
         self._checkout: Checkout | None = None
         self._worktree: Worktree | None = None
         self._gerrit: GerritClient | None = None
         self._topic: str | None = None
+        self._audited = self._audit_warned = False
 
     def run(self) -> Plan:
         """Return the plan after walking every step; raise the error that stopped it, if any."""
@@ -85,22 +89,28 @@ class Promotion:
             "confirm-deploy": lambda: self._confirm("deploy"), "deploy": self._deploy,
             "verify": self._verify,
         }
+        shielded = False
         try:
             with ExitStack() as stack:
                 self._stack = stack
-                for step in plan.steps:
-                    if step.key == "record":
-                        break
-                    if step.key == "lock":
-                        self._walk(step, self._lock)
-                    elif step.status == "pending":
-                        self._walk(step, handlers[step.key])
-                    else:
-                        self.observer.step_finished(step)
-                    if step.key == "prepare" and plan.kind != "nothing to do":
-                        self.observer.preview(plan)
-                    if plan.outcome == "stopped":
-                        break
+                try:
+                    for step in plan.steps:
+                        if step.key == "record":
+                            break
+                        if step.key == "lock":
+                            self._walk(step, self._lock)
+                        elif step.status == "pending":
+                            self._walk(step, handlers[step.key])
+                        else:
+                            self.observer.step_finished(step)
+                        if step.key == "prepare" and plan.kind != "nothing to do":
+                            self.habits.describe(plan)
+                            self.observer.preview(plan)
+                        if plan.outcome == "stopped":
+                            break
+                finally:  # from here on, clean-up and the record are not cut short
+                    STOP.deferred += 1
+                    shielded = True
             plan.outcome = "done" if plan.outcome in ("pending", "running") else plan.outcome
             plan.exit_code = 0
             return plan
@@ -112,7 +122,11 @@ class Promotion:
             self._fail("refused" if isinstance(exc, GateRefused) else "failed", exc)
             raise
         finally:
+            self.habits.end(self.plan)
             self._record()
+            if shielded:
+                STOP.deferred -= 1
+                STOP.pending = False  # the run has ended: a signal now changes nothing
 
     # -- walking ------------------------------------------------------------------------------
 
@@ -122,6 +136,8 @@ class Promotion:
             step.summary = self._describe(step.key)
             self.observer.step_finished(step)
             return
+        if step.acts and not step.key.startswith("confirm-"):
+            self.habits.before_acting(self.plan)  # silence, then SAL START: once, before push
         step.status = "running"
         self.observer.step_started(step)
         start = time.monotonic()
@@ -131,8 +147,8 @@ class Promotion:
             step.seconds = time.monotonic() - start
         if step.status == "running":
             step.status = "done"
-        self.audit.record(step.key, step.status, summary=step.summary,
-                          seconds=round_seconds(step.seconds), change_url=self.plan.change_url)
+        self._audit(step.key, step.status, refuse=not self._audited, summary=step.summary,
+                    seconds=round_seconds(step.seconds), change_url=self.plan.change_url)
         self.observer.step_finished(step)
 
     def _fail(self, outcome: str, exc: FailoverError) -> None:
@@ -141,24 +157,54 @@ class Promotion:
             if step.status == "running":
                 step.status = "interrupted" if outcome == "interrupted" else outcome
                 step.summary = exc.message
-                self.audit.record(step.key, step.status, summary=step.summary,
-                                  change_url=plan.change_url)
+                self._audit(step.key, step.status, summary=step.summary,
+                            change_url=plan.change_url)
                 self.observer.step_finished(step)
         plan.outcome, plan.error, plan.exit_code = outcome, str(exc), exc.exit_code
+
+    def _audit(self, step: str, result: str, *, refuse: bool = False, **details: Any) -> None:
+        """Append an audit line; a failing log refuses the run's start, later only warns.
+
+        After the first line, the run may have pushed or merged: losing its change or its
+        real outcome because the log's disk is full would be worse than a missing line.
+        """
+        try:
+            self.audit.record(step, result, **details)
+        except (OSError, FailoverError) as exc:
+            why = exc.message if isinstance(exc, FailoverError) else \
+                f"cannot write the audit log {self.audit.path}: {exc.strerror or exc}"
+            if refuse:
+                raise UsageError(why, hint="set [audit] log to a writable file (or free the "
+                                           "disk); nothing was done") from None
+            if not self._audit_warned:
+                self._audit_warned = True
+                self.observer.warn(f"{why}; the run goes on without it (from step {step})")
+            return
+        self._audited = True
 
     def _record(self) -> None:
         plan = self.plan
         step = plan.step("record")
         step.status, step.summary = "done", f"outcome {plan.outcome}"
-        self.audit.record("record", plan.outcome, kind=plan.kind, **{"from": plan.current},
-                          change_url=plan.change_url, error=plan.error,
-                          exit_code=plan.exit_code)
+        details: dict[str, Any] = {"from": plan.current}
+        self._audit("record", plan.outcome, kind=plan.kind, change_url=plan.change_url,
+                    error=plan.error, exit_code=plan.exit_code, **details)
         self.observer.step_finished(step)
 
     def _resume_text(self, what: str) -> str:
-        where = f" (change {self.plan.change_url})" if self.plan.change_url else ""
+        plan = self.plan
+        where = f" (change {plan.change_url})" if plan.change_url else ""
+        merged = plan.kind == "resume deploy" or plan.step("review").status == "done"
+        if merged:
+            then = "it sees the change merged and goes on with the deploy and verification"
+        elif plan.change_url:
+            then = "it finds the open change and goes on from there"
+        elif plan.step("push").status == "running":
+            then = "it finds the change if the push reached Gerrit, else it pushes it"
+        else:
+            then = "nothing was pushed, so it starts from the beginning"
         return (f"{what}{where}; the checkout is untouched. Run the same command again to "
-                "resume: it finds the open change and goes on from there")
+                f"resume: {then}")
 
     # -- the steps ----------------------------------------------------------------------------
 
@@ -191,6 +237,10 @@ class Promotion:
                     hint="fix it and check with `failover health`, or pass --force "
                          "(recorded in the commit and the audit log)")
             self.observer.warn(f"--force: promoting unhealthy {plan.target.name} ({why})")
+        from failover.dnscheck import refuse_dangling_target  # issue 15: a dangling target
+
+        if warning := refuse_dangling_target(self.cfg, plan.region, plan.target):
+            self.observer.warn(warning)
 
     def _state(self) -> None:
         from failover import repo
@@ -205,6 +255,8 @@ class Promotion:
         for path in repo.remove_stale_worktrees(checkout):  # we hold the lock: none is in use
             self.observer.warn(f"removed the temporary worktree {path} of an earlier run "
                                "that was killed")
+        for path in repo.remove_empty_temp_dirs():
+            self.observer.warn(f"removed the empty temporary directory {path} of an earlier run")
         self._gerrit = GerritClient(cfg.gerrit.url, auth=credentials(cfg.gerrit.url),
                                     timeout=cfg.gerrit.timeout, ca_bundle=cfg.gerrit.ca_bundle)
         # Open changes are listed before the fetch: a change merged in between is then seen
@@ -244,12 +296,44 @@ class Promotion:
         current = plan.health.controllers.get(plan.current) if plan.health and plan.current \
             else None
         plan.kind = "emergency" if current is not None and not current.healthy else "planned"
+        if plan.kind == "planned":
+            self._planned_gate()
         if plan.change is not None:
             plan.kind = f"resume review ({plan.kind})"
             plan.skip(("confirm-push", "push"), f"change {plan.change_url} is already open")
+            if self.request.no_wait:  # it is pushed already: --no-wait stops here
+                plan.outcome = "stopped"
+                plan.skip(tuple(k for k, _, _ in STEPS if k != "record"),
+                          "--no-wait: run the same command again to go on")
         step.summary = (f"{plan.kind}: {plan.current or plan.zone_target} -> {target}; "
                         f"{plan.dns.matching if plan.dns else 0}/{len(plan.nameservers)} "
                         "nameservers already answer the target")
+
+    def _planned_gate(self) -> None:
+        """Refuse a planned promote whose target serves a service only through the old primary."""
+        leaning = self._leaning()
+        if not leaning:
+            return
+        plan = self.plan
+        why = (f"without {plan.current}'s own servers, {plan.target.name}'s HAProxy has no "
+               f"usable server for: {', '.join(leaning)}")
+        if not self.request.force:
+            raise GateRefused(
+                f"refusing the planned promote of {plan.target.name}: {why}",
+                hint=f"bring {plan.target.name}'s own backends of those services up (see "
+                     "`failover health`), or pass --force (recorded in the commit and the "
+                     "audit log)")
+        self.observer.warn(f"--force: {why}")
+
+    def _leaning(self) -> list[str]:
+        """Return the services the target serves only through the old primary's own servers."""
+        from failover.haproxy import depends_on
+
+        plan = self.plan
+        target = plan.health.controllers.get(plan.target.name) if plan.health else None
+        if target is None or not plan.current or plan.current == plan.target.name:
+            return []
+        return depends_on(target, plan.current)
 
     def _elsewhere(self, open_changes: list[ChangeInfo]) -> list[ChangeInfo]:
         """Return the open failover changes of this region that point at another controller."""
@@ -327,7 +411,9 @@ class Promotion:
 
         plan, cfg = self.plan, self.cfg
         assert self._checkout is not None
-        self._worktree = wt = self._stack.enter_context(repo.change_worktree(self._checkout))
+        with deferred_signals():  # no worktree or temp directory half made
+            self._worktree = wt = self._stack.enter_context(
+                repo.change_worktree(self._checkout))
         path = wt.path / cfg.dns.zone_file
         edit = edit_record(read_zone(path), plan.region.fqdn, plan.target.target,
                            path=cfg.dns.zone_file)
@@ -375,7 +461,7 @@ class Promotion:
         result = repo.push_for_review(self._worktree, self._checkout.review, topic=dns.topic,
                                       reviewers=dns.reviewers, hashtags=dns.hashtags,
                                       timeout=self.cfg.gerrit.timeout * 6)
-        plan.change_url = result.url
+        plan.change_url, plan.change_number = result.url, result.number
         repo.record_pushed(self._checkout, change_id=plan.change_id or "",
                            subject=self._subject(), url=result.url)
         kind = "new change" if result.created else "new patch set"
@@ -403,9 +489,10 @@ class Promotion:
             interval=self.cfg.gerrit.poll_interval, on_poll=polled)
         plan.change_url = plan.change.url
         step.summary = f"{plan.change.url} merged"
-        self._fetch_merged()
+        if self._fetch_merged():
+            self._check_merged_tip()
 
-    def _fetch_merged(self) -> None:
+    def _fetch_merged(self) -> bool:
         """Fetch again, so the checkout's remote-tracking branch shows the merged change."""
         from failover import repo
 
@@ -414,6 +501,32 @@ class Promotion:
             repo.fetch(self._checkout, timeout=self.cfg.gerrit.timeout * 6)
         except FailoverError as exc:  # only the operator's view of the branch is late
             self.observer.warn(f"could not fetch the merged change: {exc.message}")
+            return False
+        return True
+
+    def _check_merged_tip(self) -> None:
+        """Raise GitError when the zone at the merged tip does not point at the target.
+
+        A later patch set of the change (or a change merged right after it) may undo the
+        edit: no deploy can make the nameservers answer the target then.
+        """
+        from failover import repo
+        from failover.errors import GitError
+        from failover.zone import current_target
+
+        plan, cfg = self.plan, self.cfg
+        assert self._checkout is not None and plan.change is not None
+        target = current_target(repo.read_remote_file(self._checkout, cfg.dns.zone_file),
+                                plan.region.fqdn, path=cfg.dns.zone_file)
+        if plan.region.controller_for_target(target) == plan.target:
+            return
+        revision = (plan.change.current_revision or "")[:12]
+        raise GitError(
+            f"{plan.change.url} was merged (patch set {revision or '?'}), but the zone at the "
+            f"merged tip {self._checkout.remote_ref} has {plan.region.fqdn} -> {target}, not "
+            f"{plan.target.target}: what was merged does not make this failover",
+            hint="look at the merged patch set in Gerrit; nothing was deployed. Run the same "
+                 "command again to push a new change")
 
     def _deploy(self) -> None:
         from failover.deploy import run_deploy
@@ -503,6 +616,10 @@ class Promotion:
         if r.force and plan.health and not plan.health.controllers[plan.target.name].healthy:
             parts.append(f"Forced with --force by {getpass.getuser()}: the target was not "
                          "healthy when promoted.")
+        elif r.force and "planned" in plan.kind and (leaning := self._leaning()):
+            parts.append(f"Forced with --force by {getpass.getuser()}: without {plan.current}'s "
+                         f"own servers, the target had no usable server for: "
+                         f"{', '.join(leaning)}.")
         parts.append(f"Made with failover {__version__}: failover promote {r.region} {r.target}")
         return "\n\n".join(parts)
 
@@ -528,16 +645,61 @@ class Promotion:
         }.get(key, "")
 
 
+class _Stopping:
+    """The signal state of a run: the first signal stops it, later ones are ignored.
+
+    A second Ctrl-C (or SIGTERM/SIGHUP) arriving while the run cleans up, records its
+    outcome or prints its report would cut that short (a traceback, no JSON, an outcome left
+    `pending`): only the first one raises. `deferred` blocks delay it past a short critical
+    section (creating the temporary worktree), so nothing is half made.
+    """
+
+    stopping = False
+    deferred = 0
+    pending = False
+
+
+STOP = _Stopping()
+
+
+def _on_signal(signum: int, frame: object) -> None:
+    if STOP.stopping:
+        return
+    if STOP.deferred:
+        STOP.pending = True
+        return
+    STOP.stopping = True
+    raise KeyboardInterrupt
+
+
 @contextmanager
-def interrupt_on_sigterm() -> Iterator[None]:
-    """Within the block, SIGTERM raises KeyboardInterrupt so the run cleans up as on Ctrl-C."""
-    import signal
-
-    def handler(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    old = signal.signal(signal.SIGTERM, handler)
+def deferred_signals() -> Iterator[None]:
+    """Within the block a stopping signal waits; it is raised when the block ends."""
+    STOP.deferred += 1
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, old)
+        STOP.deferred -= 1
+        if not STOP.deferred and STOP.pending and not STOP.stopping:
+            STOP.pending, STOP.stopping = False, True
+            raise KeyboardInterrupt
+
+
+@contextmanager
+def interrupt_on_sigterm() -> Iterator[None]:
+    """Within the block, SIGINT, SIGTERM and SIGHUP stop the run once, cleanly.
+
+    The first raises KeyboardInterrupt, so the run cleans up as on Ctrl-C (SIGHUP: the
+    operator's ssh session dropped); any later one is ignored, also after the block when the
+    run was stopped, so the report and the JSON document are printed whole.
+    """
+    import signal
+
+    names = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    STOP.stopping, STOP.deferred, STOP.pending = False, 0, False
+    old = {signum: signal.signal(signum, _on_signal) for signum in names}
+    try:
+        yield
+    finally:
+        for signum, handler in old.items():  # stopped: ignored until the exit, which the
+            signal.signal(signum, signal.SIG_IGN if STOP.stopping else handler)  # reports

@@ -28,6 +28,7 @@ import hashlib
 import os
 import re
 import shutil
+import stat
 import subprocess
 import tempfile
 import textwrap
@@ -253,7 +254,9 @@ def read_remote_file(checkout: Checkout, path: str, *, ref: str | None = None) -
 def change_worktree(checkout: Checkout, *, base: str | None = None) -> Iterator[Worktree]:
     """Yield a temporary detached worktree at `base` (default: the fetched remote tip).
 
-    The worktree and its temp directory are removed, and worktrees pruned, whatever happens.
+    The worktree and its temp directory are removed whatever happens. Only this worktree, by
+    its own path: never `git worktree prune`, which drops every worktree of the operator's
+    whose disk is not mounted at that moment.
     """
     repo = git.Repo(checkout.path)
     base = base or str(repo.commit(checkout.remote_ref).hexsha)
@@ -272,8 +275,6 @@ def change_worktree(checkout: Checkout, *, base: str | None = None) -> Iterator[
         with suppress(git.GitCommandError):
             repo.git.worktree("remove", "--force", str(path))
         shutil.rmtree(tmp, ignore_errors=True)
-        with suppress(git.GitCommandError):
-            repo.git.worktree("prune")
 
 
 def remove_stale_worktrees(checkout: Checkout) -> list[Path]:
@@ -281,7 +282,8 @@ def remove_stale_worktrees(checkout: Checkout) -> list[Path]:
 
     A run killed outright (SIGKILL, power loss) cannot remove its worktree. Call this only
     while holding the checkout's lock: no other run can be using one then. Only worktrees
-    named as `change_worktree` names them (`.../failover-wt-*/dns`) are touched.
+    named as `change_worktree` names them (`.../failover-wt-*/dns`) are touched, each removed
+    by its path (`git worktree remove --force` also drops one whose directory is gone).
     """
     repo = git.Repo(checkout.path)
     listed = repo.git.worktree("list", "--porcelain").splitlines()
@@ -291,10 +293,28 @@ def remove_stale_worktrees(checkout: Checkout) -> list[Path]:
         with suppress(git.GitCommandError):
             repo.git.worktree("remove", "--force", str(path))
         shutil.rmtree(path.parent, ignore_errors=True)
-    if stale:
-        with suppress(git.GitCommandError):
-            repo.git.worktree("prune")
     return stale
+
+
+def remove_empty_temp_dirs(older_than: float = 600.0) -> list[Path]:
+    """Return the empty `failover-wt-*` directories of this user in TMPDIR, after removing them.
+
+    A run stopped between making its temporary directory and adding the worktree (a signal,
+    SIGKILL) leaves it empty; a directory younger than `older_than` seconds may be a running
+    run's, about to be filled, and is kept.
+    """
+    removed = []
+    now = time.time()
+    for path in Path(tempfile.gettempdir()).glob("failover-wt-*"):
+        try:
+            st = path.lstat()
+            if (stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid()
+                    and now - st.st_mtime > older_than and not any(path.iterdir())):
+                path.rmdir()
+                removed.append(path)
+        except OSError:
+            continue
+    return removed
 
 
 def build_commit_message(subject: str, body: str, *, bug: str | None, change_id: str,

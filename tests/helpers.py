@@ -123,8 +123,7 @@ def assert_nothing_lost(mark: Mark, code: int, expected_code: int, outcome: str,
     worktrees = git(world.dns.checkout, "worktree", "list", "--porcelain")
     assert worktrees.count("worktree ") == 1, worktrees
     assert not list(tmp_of(world).glob("failover-wt-*")), list(tmp_of(world).iterdir())
-    locks = world.workdir / "state" / "failover" / "locks"
-    assert not (locks.exists() and list(locks.iterdir())), list(locks.iterdir())
+    assert not (world.dns.checkout / ".git" / "failover.lock").exists(), "a lock file is left"
     records = mark.records()
     assert records, "no audit record written"
     last = records[-1]

@@ -53,7 +53,8 @@ KEYS = ["dns", "gerrit", "verify", "haproxy", "regions", "audit", "checkout", "z
         "topic", "reviewers", "hashtags", "deploy", "deploy_timeout", "url", "timeout",
         "review_timeout", "poll_interval", "ca_bundle", "nameservers", "recursors",
         "query_timeout", "interval", "connect_timeout", "max_bytes", "frontend_pattern",
-        "backend_pattern", "ssh_command", "ssh_config", "fqdn", "services", "controllers",
+        "backend_pattern", "ssh_command", "ssh_config", "server_pattern", "fqdn", "services",
+        "controllers",
         "target", "stats", "log", "eqiad1", "cloudcontrol1003", "Bad Name", ""]
 SCALARS = st.one_of(
     st.text(max_size=30), st.integers(), st.floats(allow_nan=True), st.booleans(),
@@ -94,7 +95,7 @@ SHAPED = st.fixed_dictionaries({}, optional={
     "verify": _table(["nameservers", "recursors", "timeout", "query_timeout", "interval"],
                      LEAVES),
     "haproxy": _table(["connect_timeout", "timeout", "max_bytes", "frontend_pattern",
-                       "backend_pattern", "ssh_command", "ssh_config"], LEAVES),
+                       "backend_pattern", "ssh_command", "ssh_config", "server_pattern"], LEAVES),
     "audit": _table(["log"], LEAVES),
     "regions": st.dictionaries(st.sampled_from(["eqiad1", "codfw1dev", "Bad"]), REGION_BODY,
                                max_size=2),

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import re
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -21,8 +23,10 @@ from failover.sandbox.gdnsd import Gdnsd
 from failover.sandbox.haproxy import SandboxRegion, haproxy_available
 from tests.conftest import CliResult, RunCli
 
-PERF = re.compile(r"^'[^'=]+'=-?[0-9.]+(?:s|ms|%|B|KB|MB|c)?(?:;[0-9.]*){0,4}$")
-"""One perfdata item as the plugin guidelines define it."""
+PERF = re.compile(r"^'[^'=]+'=(?:-?[0-9.]+(?:s|ms|%|B|KB|MB|c)?|U)(?:;[0-9.]*){0,4}$")
+"""One perfdata item as the plugin guidelines define it (`U`: the value could not be measured)."""
+CHECK_DIG = Path("/usr/lib/nagios/plugins/check_dig")
+"""The Debian monitoring plugins' own DNS check (monitoring-plugins-standard)."""
 
 C3, C4 = "cloudcontrol1003", "cloudcontrol1004"
 Point = Callable[[Gdnsd, str], None]
@@ -104,7 +108,8 @@ def test_primary_haproxy_stopped_is_critical(run_cli: RunCli, sandbox: SandboxRe
     assert r.code == CRITICAL
     assert message.startswith(f"CRITICAL - openstack.eqiad1 -> {C3}, HAProxy unreachable: "
                               "connection refused")
-    assert f"'{C3}_services_up'=0;;;0;3" in perf
+    assert f"'{C3}_services_up'=U;;;0;3" in perf and f"'{C3}_stats_fetch'=U;;;0" in perf
+    assert f"'{C4}_services_up'=3;;;0;3" in perf
 
 
 def test_name_pointing_to_no_controller_is_critical(
@@ -129,7 +134,7 @@ def test_disagreement_warns_within_grace_then_is_critical(
     assert r.code == 1
     assert message.startswith("WARNING - nameservers disagree for 0s (grace 600s): "
                               f"{first.address} -> {C4}, {second.address} -> {C3}")
-    assert f"also serving {C4} healthy" in message
+    assert f"openstack.eqiad1 -> {C4} per {first.address}, HAProxy healthy" in message
     state = json.loads((tmp_path / "state.json").read_text())
     state["eqiad1"]["since"] -= 700  # first seen 700 s ago
     (tmp_path / "state.json").write_text(json.dumps(state))
@@ -142,14 +147,61 @@ def test_disagreement_warns_within_grace_then_is_critical(
     assert "eqiad1" not in json.loads((tmp_path / "state.json").read_text())
 
 
-def test_no_nameserver_answered_is_unknown(run_cli: RunCli, sandbox: SandboxRegion,
-                                           tmp_path: Path) -> None:
+def test_no_nameserver_answered_is_critical(run_cli: RunCli, sandbox: SandboxRegion,
+                                            tmp_path: Path) -> None:
+    """Nobody can resolve the name: an outage. Closed ports are "refused" at once."""
     dead = [f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"]
     r = check(run_cli, write_config(sandbox, dead, tmp_path / "dead.toml"), tmp_path)
+    message, perf = status_line(r)
+    assert r.code == CRITICAL
+    assert message == ("CRITICAL - no nameserver answered for openstack.eqiad1.wikimediacloud.org"
+                       f" ({dead[0]} refused, {dead[1]} refused)")
+    assert "'dns_rtt_max'=U;;;0" in perf and "'dns_servers_answering'=0;;;0;2" in perf
+
+
+@pytest.mark.skipif(not CHECK_DIG.exists(), reason="monitoring-plugins-standard not installed")
+def test_silent_nameservers_are_critical_as_check_dig_says(
+        run_cli: RunCli, sandbox: SandboxRegion, tmp_path: Path) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        udp.bind(("127.0.0.1", 0))  # receives queries, never answers
+        port = udp.getsockname()[1]
+        dig = subprocess.run([str(CHECK_DIG), "-H", "127.0.0.1", "-p", str(port), "-l",
+                              "openstack.eqiad1.wikimediacloud.org", "-t", "1"],
+                             capture_output=True, text=True, timeout=10, check=False)
+        cfg = write_config(sandbox, [f"127.0.0.1:{port}"], tmp_path / "silent.toml")
+        r = check(run_cli, cfg, tmp_path, "--timeout", "2")
+    assert dig.returncode == CRITICAL, dig.stdout
     message, _ = status_line(r)
-    assert r.code == 3
-    assert message == ("UNKNOWN - no nameserver answered for openstack.eqiad1.wikimediacloud.org"
-                       f" ({dead[0]} timeout, {dead[1]} timeout)")
+    assert r.code == CRITICAL and message.startswith("CRITICAL - no nameserver answered")
+    assert f"127.0.0.1:{port} timeout" in message
+
+
+def test_one_one_split_says_which_server_says_what(
+        point_to: Point, run_cli: RunCli, sandbox: SandboxRegion,
+        nameservers: tuple[Gdnsd, Gdnsd], config: str, tmp_path: Path) -> None:
+    first, second = nameservers
+    point_to(second, C4)
+    r = check(run_cli, config, tmp_path)
+    message, _ = status_line(r)
+    assert r.code == 1
+    assert f"openstack.eqiad1 -> {C3} per {first.address}, HAProxy healthy (3/3 services)" \
+        in message
+    assert f"openstack.eqiad1 -> {C4} per {second.address}, HAProxy healthy (3/3 services)" \
+        in message
+    assert "standby" not in message and "also serving" not in message
+
+
+def test_primary_at_weight_zero_is_critical(run_cli: RunCli, sandbox: SandboxRegion,
+                                            config: str, tmp_path: Path) -> None:
+    """`set weight B/S 0` on both servers: HAProxy says the backend is DOWN; so does the check."""
+    for server in (C3, C4):
+        sandbox.set_weight(C3, "nova_api", server, "0")
+    assert sandbox.server(C3, "nova_api", C3).status == "UP"  # UP, yet takes no traffic
+    r = check(run_cli, config, tmp_path)
+    message, _ = status_line(r)
+    assert r.code == CRITICAL
+    assert message.startswith(f"CRITICAL - openstack.eqiad1 -> {C3}, HAProxy UNHEALTHY "
+                              "(2/3 services; failing: nova_api)")
 
 
 def test_some_nameserver_silent_is_warning(run_cli: RunCli, sandbox: SandboxRegion,
@@ -210,7 +262,7 @@ def test_hung_servers_stay_within_the_timeout(run_cli: RunCli, sandbox: SandboxR
         r = check(run_cli, cfg, tmp_path, "--timeout", "1.5")
         elapsed = time.monotonic() - started
     message, _ = status_line(r)
-    assert r.code == 3 and "no nameserver answered" in message and "timeout" in message
+    assert r.code == CRITICAL and "no nameserver answered" in message and "timeout" in message
     assert f"{C3}: unreachable: timeout after 0.75s waiting for an answer" in r.stdout
     assert elapsed < 1.5 + 1.0, elapsed  # the bound the option promises, with slack
 
@@ -255,6 +307,28 @@ def test_state_file_unwritable_is_a_clear_error(tmp_path: Path) -> None:
     assert log.since("eqiad1", 100.0) == 100.0 and log.since("eqiad1", 200.0) == 100.0
     log.clear("eqiad1")
     assert log.since("eqiad1", 300.0) == 300.0
+
+
+def _record_regions(path: str, prefix: str, start: Any) -> None:
+    start.wait()
+    log = DisagreementLog(Path(path))
+    for i in range(100):
+        log.since(f"{prefix}{i}", 1.0)
+
+
+def test_two_checks_sharing_a_state_file_lose_no_update(tmp_path: Path) -> None:
+    """examples/nrpe.cfg gives both regions one --state-file: two processes at once."""
+    ctx = multiprocessing.get_context("fork")
+    start = ctx.Event()
+    path = str(tmp_path / "state.json")
+    workers = [ctx.Process(target=_record_regions, args=(path, p, start)) for p in "ab"]
+    for w in workers:
+        w.start()
+    start.set()
+    for w in workers:
+        w.join(60)
+    assert [w.exitcode for w in workers] == [0, 0]
+    assert len(json.loads(Path(path).read_text())) == 200
 
 
 def test_bad_arguments_are_unknown_not_critical(run_cli: RunCli) -> None:

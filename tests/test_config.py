@@ -167,3 +167,15 @@ def test_cli_version_and_no_args(run_cli: RunCli) -> None:
     assert result.code == 0 and result.stdout.strip() == f"failover {__version__}"
     result = run_cli()
     assert "promote" in result.stdout + result.stderr
+
+
+def test_server_pattern_default_and_bad_values(tmp_path: Path) -> None:
+    cfg = load_config(write(tmp_path, GOOD))
+    assert cfg.haproxy.server_pattern == "{controller}"
+    assert cfg.haproxy.ssh_command == ("socat", "unix-connect:{socket}", "stdio")  # no sudo
+    for bad in ("cloudcontrol", "{controller}-{x}", "{controller"):
+        text = GOOD + f"\n[haproxy]\nserver_pattern = {bad!r}\n"
+        with pytest.raises(ConfigError) as info:
+            load_config(write(tmp_path, text))
+        assert any("haproxy.server_pattern" in p and "{controller}" in p
+                   for p in info.value.problems), info.value.problems

@@ -151,10 +151,50 @@ def test_server_down_is_reported_and_others_checked(two_gdnsd: tuple[Gdnsd, Gdns
     cfg = make_config([f"127.0.0.1:{dead}", first.address], query_timeout=0.3)
     report = check_region(cfg, cfg.region("eqiad1"))
     down, up = report.servers
-    assert down.verdict == "timeout" or down.verdict.startswith("error: ")
+    assert down.verdict == "refused"
     assert down.answer is None and down.rtt_ms is None
     assert up.verdict == "matches"
     assert not report.agree
+
+
+def test_closed_port_is_refused_not_a_timeout() -> None:
+    """A stopped gdnsd's port answers ICMP port unreachable: "refused", as dig says it.
+
+    With a 30 s query timeout, a timeout verdict could only come after 30 s; "refused"
+    is the kernel's ECONNREFUSED on the connected socket, given at once.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as unused:
+        unused.bind(("127.0.0.1", 0))
+        dead = unused.getsockname()[1]
+    cfg = make_config([f"127.0.0.1:{dead}"], query_timeout=30)
+    (down,) = check_region(cfg, cfg.region("eqiad1")).servers
+    assert down.verdict == "refused"
+    assert "connection refused over UDP" in down.detail
+
+
+def test_silent_port_is_still_a_timeout() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.0.0.1", 0))   # bound: no ICMP, no answer
+        cfg = make_config([f"127.0.0.1:{silent.getsockname()[1]}"], query_timeout=0.3)
+        (down,) = check_region(cfg, cfg.region("eqiad1")).servers
+    assert down.verdict == "timeout"
+
+
+def test_one_one_split_says_which_server_says_what(two_gdnsd: tuple[Gdnsd, Gdnsd]) -> None:
+    first, second = two_gdnsd
+    second.set_zone(ZONE, wikimediacloud_zone({"eqiad1": NEW}))
+    second.reload()
+    try:
+        cfg = make_config([first.address, second.address])
+        report = check_region(cfg, cfg.region("eqiad1"))
+    finally:
+        second.set_zone(ZONE, wikimediacloud_zone({"eqiad1": OLD}))
+        second.reload()
+    assert [s.verdict for s in report.servers] == ["differs", "differs"]
+    for s in report.servers:
+        assert "most say" not in s.detail
+        assert s.detail.endswith(f"no majority: {first.address} says cloudcontrol1003, "
+                                 f"{second.address} says cloudcontrol1004")
 
 
 def test_nxdomain_refused_and_not_authoritative(

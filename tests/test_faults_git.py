@@ -93,7 +93,7 @@ def test_remote_unreachable_at_fetch(run_cli: RunCli, world: World,
     _, target = current_and_other(world)
     monkeypatch.setenv("GIT_CONFIG_COUNT", "1")
     monkeypatch.setenv("GIT_CONFIG_KEY_0", "url./nonexistent/operations/dns.git.insteadOf")
-    monkeypatch.setenv("GIT_CONFIG_VALUE_0", world.dns.gerrit.git_url)
+    monkeypatch.setenv("GIT_CONFIG_VALUE_0", world.dns.gerrit.ssh_url)
     mark = Mark(world)
     result = promote(run_cli, world, target)
     assert "cannot fetch master from origin" in result.stderr

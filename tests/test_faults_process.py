@@ -23,7 +23,7 @@ import pytest
 from failover.errors import EXIT_INTERRUPTED, EXIT_REFUSED
 from failover.sandbox.dnsrepo import ZONE_PATH, push_upstream_edit
 from failover.sandbox.haproxy import haproxy_available
-from failover.sandbox.world import World, start_world
+from failover.sandbox.world import CONTROLLERS, HOSTS_ZONE, World, hosts_zone, start_world
 from failover.zone import edit_record
 from failover.zonecheck import render_template
 from tests.conftest import RunCli
@@ -222,6 +222,10 @@ def test_disk_full_when_writing_the_zone(world: World) -> None:
     path = configure(world)
     path.write_text(path.read_text().replace(f'target = "{target}.wikimedia.org."',
                                              f'target = "{long_target}"'))
+    for g in world.gdnsd:  # the longer name resolves, as a real host name must (issue 15.2)
+        g.set_zone(HOSTS_ZONE, hosts_zone(CONTROLLERS)
+                   + f"{long_target.removesuffix('.wikimedia.org.')} 1H IN A 127.0.0.1\n")
+        g.reload()
     text = git(Path(world.dns.gerrit.git_url), "show", f"master:{ZONE_PATH}")
     new = edit_record(text, FQDN, long_target, path=ZONE_PATH).new_text
     limit = len(new.encode()) - 1

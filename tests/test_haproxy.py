@@ -239,7 +239,7 @@ def test_malformed_ssh_urls_are_refused_before_running_ssh(url: str, reason: str
 
 # --- the real HAProxy ----------------------------------------------------------------------
 
-SERVICES = ("keystone_public", "nova_api", "glance_api", "designate")
+SERVICES = ("keystone_public", "nova_api", "glance_api", "designate", "mysql")
 needs_haproxy = pytest.mark.skipif(not haproxy_available(), reason="haproxy not installed")
 
 
@@ -313,10 +313,10 @@ def test_maint_and_drain_through_the_admin_socket(sandbox: SandboxRegion) -> Non
 
 @needs_haproxy
 def test_backend_running_only_on_its_backup(sandbox: SandboxRegion) -> None:
-    sandbox.stop_backend("glance_api", C3)
-    sandbox.wait_server_status(C3, "glance_api", C3, "DOWN")
-    glance = health_of(sandbox).controllers[C3].services["glance_api"]
-    assert glance.healthy and glance.backup_only and glance.cell == "UP 1/2 backup only"
+    sandbox.stop_backend("mysql", C3)
+    sandbox.wait_server_status(C3, "mysql", C3, "DOWN")
+    mysql = health_of(sandbox).controllers[C3].services["mysql"]
+    assert mysql.healthy and mysql.backup_only and mysql.cell == "UP 1/2 backup only"
 
 
 @needs_haproxy

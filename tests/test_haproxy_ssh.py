@@ -18,8 +18,6 @@ from tests.conftest import RunCli
 
 C3, C4 = "cloudcontrol1003", "cloudcontrol1004"
 SERVICES = ("nova_api", "glance_api")
-SOCAT = '["socat", "unix-connect:{socket}", "stdio"]'
-"""The sandbox's ssh_command: no sudo, the test's user owns the sockets."""
 
 pytestmark = pytest.mark.skipif(not (haproxy_available() and sshd_available()),
                                 reason="haproxy or openssh-server not installed")
@@ -38,14 +36,14 @@ def sshd() -> Iterator[SandboxSshd]:
 
 
 def write_config(region: SandboxRegion, sshd: SandboxSshd, client: Path, *,
-                 ssh_command: str = SOCAT, timeout: float = 2.0,
+                 ssh_command: str | None = None, timeout: float = 2.0,
                  stats: Callable[[str], str] | None = None) -> Path:
     """Return a config whose C3 reads its stats through `sshd` (C4 through its socket)."""
     c3 = region.controllers[C3]
     url = stats(C3) if stats else sshd.url(c3.socket_path)
     text = region.config_toml(stats="unix", timeout=timeout).replace(c3.socket_url, url)
-    text = text.replace("[haproxy]\n", f'[haproxy]\nssh_config = "{client}"\n'
-                                       f"ssh_command = {ssh_command}\n", 1)
+    command = "" if ssh_command is None else f"ssh_command = {ssh_command}\n"  # None: default
+    text = text.replace("[haproxy]\n", f'[haproxy]\nssh_config = "{client}"\n{command}', 1)
     path = region.workdir / "ssh.toml"
     path.write_text(text)
     return path
@@ -65,7 +63,7 @@ def test_argv_has_no_local_shell_and_quotes_the_remote_words() -> None:
     assert {"BatchMode=yes", "ConnectTimeout=3"} <= set(argv)
     assert argv[argv.index("-p") + 1] == "2222" and argv[argv.index("-l") + 1] == "ops"
     assert argv[-3:] == ["--", "cc.example.org",
-                         "sudo socat 'unix-connect:/run/haproxy/my sock;x' stdio"]
+                         "socat 'unix-connect:/run/haproxy/my sock;x' stdio"]
     curl = parse_ssh_url("ssh://cc.example.org?url=http://127.0.0.1:9900/stats;csv")
     assert remote_command(curl, HaproxyConfig(timeout=5)) == \
         "curl --silent --show-error --fail --max-time 5 'http://127.0.0.1:9900/stats;csv'"
@@ -126,7 +124,7 @@ def test_socket_path_is_quoted_for_the_remote_shell(region: SandboxRegion,
 def test_failures_each_get_a_clear_reason(region: SandboxRegion, sshd: SandboxSshd,
                                           tmp_path: Path, case: str, reason: str) -> None:
     client = sshd.client_config()
-    command = SOCAT
+    command: str | None = None  # the default ssh_command
     stats = None
     if case == "unknown host key":
         client = sshd.client_config("stranger", known_host=False)

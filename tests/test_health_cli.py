@@ -13,7 +13,7 @@ from failover.sandbox.haproxy import SandboxRegion, haproxy_available, start_reg
 from tests.conftest import RunCli
 from tests.test_haproxy import C3, C4, HEADER, good_csv
 
-SERVICES = ("keystone_public", "nova_api", "glance_api")
+SERVICES = ("keystone_public", "nova_api", "mysql")  # mysql: a listen proxy, with a backup
 SERVICE_KEYS = {"healthy", "servers_up", "servers_total", "backup_only", "detail"}
 
 
@@ -62,7 +62,7 @@ def test_health_unhealthy_exits_3_and_shows_why(run_cli: RunCli, sandbox: Sandbo
                                                  config: str) -> None:
     sandbox.stop_backend("nova_api", C3)
     sandbox.stop_backend("nova_api", C4)
-    sandbox.stop_backend("glance_api", C3)
+    sandbox.stop_backend("mysql", C3)
     sandbox.wait_checked()
     r = run_cli("health", "eqiad1", C4, "--config", config)
     assert r.code == 3

@@ -17,6 +17,7 @@ from failover.lock import FailoverLock
 @pytest.fixture(autouse=True)
 def _state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True, timeout=30)
 
 
 HOLD = """
@@ -70,7 +71,7 @@ def test_release_frees_and_removes(tmp_path: Path) -> None:
     lock = FailoverLock.for_checkout(tmp_path, "one")
     with lock:
         assert lock.path.exists()
-        assert oct(lock.path.stat().st_mode & 0o777) == "0o600"
+        assert oct(lock.path.stat().st_mode & 0o777) == "0o644"
     assert not lock.path.exists()
     with FailoverLock.for_checkout(tmp_path, "two") as again:
         assert again.stale is None
@@ -78,7 +79,6 @@ def test_release_frees_and_removes(tmp_path: Path) -> None:
 
 def test_symlink_planted_as_lock_is_refused(tmp_path: Path) -> None:
     lock = FailoverLock.for_checkout(tmp_path, "x")
-    lock.path.parent.mkdir(parents=True, mode=0o700)
     target = tmp_path / "victim"
     target.write_text("keep")
     lock.path.symlink_to(target)

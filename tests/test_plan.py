@@ -96,7 +96,7 @@ def test_dry_run_changes_nothing(run_cli: RunCli, world: World) -> None:
     assert world.dns.gerrit.changes() == []
     assert [(g.workdir / "zones" / "wikimediacloud.org").read_bytes()
             for g in world.gdnsd] == zones
-    assert not list((world.workdir / "state" / "failover" / "locks").glob("*"))
+    assert not (world.dns.checkout / ".git" / "failover.lock").exists()
     assert served_targets(world) == ["cloudcontrol1003.wikimedia.org."] * 2
 
 

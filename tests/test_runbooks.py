@@ -148,7 +148,7 @@ class Sandbox:
                        timeout=30, capture_output=True)
         w.haproxy.reset()
         state = w.workdir / "state" / "failover"
-        for leftover in [*state.glob("locks/*.lock"), state / "check-state.json"]:
+        for leftover in [w.dns.checkout / ".git" / "failover.lock", state / "check-state.json"]:
             leftover.unlink(missing_ok=True)
 
     def maint(self, controller: str, service: str) -> None:

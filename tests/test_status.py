@@ -121,7 +121,7 @@ def test_zone_without_the_record_and_silent_nameservers(run_cli: RunCli, sandbox
     first = r.stdout.splitlines()[0]
     assert first.startswith(f"eqiad1  {FQDN} -> ? (no nameserver answered; zone: ")
     doc = region_doc(run_cli, config)
-    assert doc["dns"]["servers"][0]["verdict"] == "timeout" and doc["primary"] is None
+    assert doc["dns"]["servers"][0]["verdict"] == "refused" and doc["primary"] is None
     assert doc["zone"]["error"] and doc["zone"]["target"] is None
 
 

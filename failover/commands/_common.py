@@ -73,13 +73,22 @@ def setup(verbose: bool) -> None:
 
     from failover.render import stderr_console
 
+    handler = RichHandler(console=stderr_console(), show_path=False)
+    handler.addFilter(_redact_record)
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING,
-        format="%(message)s", datefmt="[%X]",
-        handlers=[RichHandler(console=stderr_console(), show_path=False)], force=True,
+        format="%(message)s", datefmt="[%X]", handlers=[handler], force=True,
     )
     for noisy in ("urllib3", "git"):
         logging.getLogger(noisy).setLevel(logging.INFO if verbose else logging.WARNING)
+
+
+def _redact_record(record: logging.LogRecord) -> bool:
+    """Redact the credentials of any URL in a log record (a logging filter; keeps the record)."""
+    from failover.redact import redact_text
+
+    record.msg, record.args = redact_text(record.getMessage()), None
+    return True
 
 
 def load(config: Path | None) -> Config:

@@ -6,7 +6,10 @@ every error into UNKNOWN itself instead of going through the CLI's exit-code map
 
 from __future__ import annotations
 
+import os
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -33,6 +36,7 @@ def check(
 
     Example: failover check eqiad1 --timeout 10
     """
+    deadline = _arm_deadline(timeout)
     try:
         from failover.monitor import default_state_file, error_result, run_check, unknown
 
@@ -48,7 +52,8 @@ def check(
 
             cfg = load(config)
             result = run_check(cfg, cfg.region(region), grace=grace, timeout=timeout,
-                               state_file=state_file or default_state_file())
+                               state_file=state_file or default_state_file(),
+                               deadline=deadline)
     except Exception as exc:  # a plugin must answer UNKNOWN, never a traceback or exit 2
         result = error_result(exc)
     try:
@@ -57,6 +62,58 @@ def check(
         text = plugin_output(result)
     except Exception as exc:
         text = f"UNKNOWN - cannot render the result: {type(exc).__name__}: {exc}\n"
-    sys.stdout.write(text)
-    sys.stdout.flush()
+    from failover.redact import redact_text
+
+    text = redact_text(text)
+    with _OUTPUT:  # the watchdog stays silent once the answer is being written
+        while _WATCHDOGS:
+            _WATCHDOGS.pop().cancel()
+        sys.stdout.write(text)
+        sys.stdout.flush()
     raise typer.Exit(result.state if text.startswith(result.name) else 3)
+
+
+EXIT_MARGIN = 0.1
+"""Seconds kept at the end of --timeout for rendering the answer and the interpreter's exit."""
+
+STARTUP_MAX = 5.0
+"""A process older than this at the check is not a fresh command: the bound starts then."""
+
+_OUTPUT = threading.Lock()
+_WATCHDOGS: list[threading.Timer] = []
+
+
+def process_elapsed() -> float:
+    """Return the seconds since this process started (interpreter start-up included)."""
+    try:
+        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        started = int(fields[19]) / os.sysconf("SC_CLK_TCK")
+        return max(0.0, time.clock_gettime(time.CLOCK_BOOTTIME) - started)
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def _arm_deadline(timeout: float) -> float | None:
+    """Return the check's deadline (monotonic), counted from the process start; arm a watchdog.
+
+    Whatever hangs (the config load, an import, a call past every socket timeout), the
+    watchdog answers UNKNOWN at the bound and ends the process.
+    """
+    if not timeout > 0:
+        return None
+    elapsed = process_elapsed()
+    if elapsed > STARTUP_MAX:  # not a fresh command (run in-process, embedded): from now,
+        return time.monotonic() + timeout  # and no watchdog ends the process
+    end = time.monotonic() + timeout - elapsed
+
+    def expire() -> None:
+        if _OUTPUT.acquire(blocking=False):
+            sys.stdout.write(f"UNKNOWN - failover check: timed out after {timeout:g}s\n")
+            sys.stdout.flush()
+            os._exit(3)
+
+    watchdog = threading.Timer(max(0.0, end - time.monotonic() - EXIT_MARGIN / 2), expire)
+    watchdog.daemon = True
+    watchdog.start()
+    _WATCHDOGS.append(watchdog)
+    return end - EXIT_MARGIN

@@ -31,32 +31,46 @@ def promote(
     no_wait: Annotated[bool, typer.Option("--no-wait", help="Stop after the push.")] = False,
     signoff: Annotated[bool, typer.Option("--signoff", help="Add Signed-off-by (git's "
                                                             "identity).")] = False,
+    silence: Annotated[str | None, typer.Option(
+        metavar="DURATION", help="Silence the old primary in Alertmanager, e.g. 2h.")] = None,
+    no_sal: Annotated[bool, typer.Option("--no-sal", help="No Server Admin Log lines.")]
+    = False,
     config: ConfigOption = None, json: JsonOption = False, verbose: VerboseOption = False,
 ) -> None:
     """Fail the region's API name over to CONTROLLER, through Gerrit review.
 
     Example: failover promote eqiad1 cloudcontrol1004 --dry-run --bug T12345
     """
-    from failover.errors import FailoverError
+    from failover.errors import EXIT_INTERRUPTED, FailoverError, Interrupted
     from failover.interactive import durable_shell_warning
     from failover.plan import PromoteRequest
     from failover.promotion import Promotion, interrupt_on_sigterm
-    from failover.render.plan import PlanView, show_outcome
+    from failover.render.plan import PlanView, show_failure, show_outcome
 
     setup(verbose)
-    cfg = load(config)
     request = PromoteRequest(region=region, target=controller, dry_run=dry_run, yes=yes,
                              force=force, bug=bug[0] if bug else None, reason=reason,
-                             no_wait=no_wait, bugs=tuple(bug or ()), signoff=signoff)
-    view = PlanView(as_json=json)
-    promotion = Promotion(cfg, request, view)
-    if not dry_run and (warning := durable_shell_warning()):
-        view.warn(warning)
+                             no_wait=no_wait, bugs=tuple(bug or ()), signoff=signoff,
+                             silence=silence, no_sal=no_sal)
+    promotion: Promotion | None = None
     try:
-        with interrupt_on_sigterm():
+        with interrupt_on_sigterm():  # armed before the config load: a signal there is clean
+            cfg = load(config)
+            view = PlanView(as_json=json)
+            promotion = Promotion(cfg, request, view)
+            if not dry_run and (warning := durable_shell_warning()):
+                view.warn(warning)
             plan = promotion.run()
-    except FailoverError:
+    except KeyboardInterrupt:  # before the run started: nothing was done
         if json:
+            show_failure(request, "interrupted", "interrupted before the run started",
+                         EXIT_INTERRUPTED)
+        raise Interrupted("interrupted before the run started; nothing was done") from None
+    except FailoverError as exc:
+        if json and promotion is not None:
             show_outcome(promotion.plan, as_json=True)
+        elif json:
+            show_failure(request, "refused" if exc.exit_code == 3 else "failed", str(exc),
+                         exc.exit_code)
         raise
     show_outcome(plan, as_json=json)

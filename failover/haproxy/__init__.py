@@ -21,10 +21,13 @@ from urllib.parse import unquote, urlsplit
 
 from failover.config import Config, Controller, HaproxyConfig, Region
 from failover.haproxy.judge import (
+    dependencies,
+    depends_on,
     judge_controller,
     judge_service,
     parse_show_info,
     parse_stats_csv,
+    server_owner,
     unreachable,
 )
 from failover.haproxy.model import (
@@ -43,10 +46,12 @@ from failover.haproxy.transport import read_http_stats, socket_command
 
 __all__ = [
     "CHUNK", "USABLE_STATES", "ControllerHealth", "RegionHealth", "ServiceHealth", "SshTarget",
-    "StatRow", "StatsParseError", "StatsReadError", "StatsSnapshot", "judge_controller",
+    "StatRow", "StatsParseError", "StatsReadError", "StatsSnapshot", "dependencies",
+    "depends_on", "judge_controller",
     "judge_service", "parse_show_info", "parse_ssh_url", "parse_stats_csv",
     "read_controller_health", "read_http_stats", "read_region_health", "read_regions_health",
-    "read_ssh_stats", "read_stats", "region_read_cap", "socket_command", "unreachable",
+    "read_ssh_stats", "read_stats", "region_read_cap", "server_owner", "socket_command",
+    "unreachable",
 ]
 
 
@@ -87,7 +92,8 @@ def read_controller_health(cfg: Config, region: Region, controller: Controller) 
     except StatsReadError as exc:
         return unreachable(controller, region.services, str(exc),
                            (time.monotonic() - started) * 1000)
-    return judge_controller(controller, region.services, snapshot, cfg.haproxy)
+    return judge_controller(controller, region.services, snapshot, cfg.haproxy,
+                            region.controller_names)
 
 
 def region_read_cap(haproxy_cfg: HaproxyConfig) -> float:

@@ -34,6 +34,8 @@ class StatRow:
     scur: int
     check_status: str
     lastchg: int | None
+    weight: int | None = None
+    """The server's effective weight; 0 takes no new sessions (`set weight B/S 0`)."""
 
     @property
     def state(self) -> str:
@@ -42,8 +44,8 @@ class StatRow:
 
     @property
     def usable(self) -> bool:
-        """Return True when this server takes new sessions (UP, UP n/m going down, no check)."""
-        return self.state in USABLE_STATES
+        """Return True when this server takes new sessions: UP (or going down), weight > 0."""
+        return self.state in USABLE_STATES and self.weight != 0
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ class StatsSnapshot:
 
 @dataclass(frozen=True)
 class ServiceHealth:
-    """The verdict for one service (`<service>_frontend` + `<service>_backend`) on one HAProxy."""
+    """The verdict for one service (`<service>_frontend` + `_backend`, or `listen <service>`)."""
 
     name: str
     healthy: bool
@@ -67,12 +69,15 @@ class ServiceHealth:
     detail: str
     cell: str
     sessions: int = 0
+    usable_servers: tuple[str, ...] = ()
+    """The names of the backend's servers that take new sessions."""
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the service's JSON document (issue 2's keys, plus `sessions`)."""
+        """Return the service's JSON document (issue 2's keys, plus `sessions`, servers)."""
         return {"healthy": self.healthy, "servers_up": self.servers_up,
                 "servers_total": self.servers_total, "backup_only": self.backup_only,
-                "detail": self.detail, "sessions": self.sessions}
+                "detail": self.detail, "sessions": self.sessions,
+                "usable_servers": list(self.usable_servers)}
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,8 @@ class ControllerHealth:
     fetch_ms: float = 0.0
     source: str = ""
     version: str | None = None
+    owners: Mapping[str, str] = field(default_factory=dict)
+    """Which controller each backend server belongs to (by `[haproxy] server_pattern`)."""
 
     @property
     def healthy(self) -> bool:

@@ -4,7 +4,8 @@ Two URL forms (a controller's `stats` key):
 
 - `ssh://[user@]host[:port]/run/haproxy/haproxy.sock`: the stats socket, asked for
   `show info;show stat` through `[haproxy] ssh_command` run on the controller (default
-  `sudo socat unix-connect:{socket} stdio`); the commands go on its stdin.
+  `socat unix-connect:{socket} stdio`: production's socket is `mode 666 level user`, no sudo
+  needed); the commands go on its stdin.
 - `ssh://[user@]host[:port]?url=http://127.0.0.1:9900/stats;csv`: the HTTP stats page, read by
   `curl` on the controller.
 
@@ -16,7 +17,7 @@ Examples:
     >>> parse_ssh_url("ssh://admin@cloudcontrol1004.wikimedia.org/run/haproxy/haproxy.sock")
     SshTarget(host='cloudcontrol1004.wikimedia.org', user='admin', port=None, socket='/run/haproxy/haproxy.sock', url=None)
     >>> remote_command(parse_ssh_url("ssh://h/run/haproxy/haproxy.sock"), HaproxyConfig())
-    'sudo socat unix-connect:/run/haproxy/haproxy.sock stdio'
+    'socat unix-connect:/run/haproxy/haproxy.sock stdio'
 """  # noqa: E501
 
 from __future__ import annotations

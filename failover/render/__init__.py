@@ -29,5 +29,8 @@ def human_console(as_json: bool) -> Console:
 
 def print_json(document: Any) -> None:
     """Write `document` as indented JSON to stdout, ending with a newline."""
-    sys.stdout.write(json.dumps(document, indent=2, sort_keys=False, default=str) + "\n")
+    from failover.redact import redact_text
+
+    text = json.dumps(document, indent=2, sort_keys=False, default=str)
+    sys.stdout.write(redact_text(text) + "\n")
     sys.stdout.flush()

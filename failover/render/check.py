@@ -22,8 +22,8 @@ def number(value: float | None) -> str:
 def perfdatum(p: PerfDatum) -> str:
     """Return 'label'=value[UOM];warn;crit;min;max, empty trailing fields left out."""
     label = p.label.replace("'", "").replace("=", "_")
-    fields = [f"{number(p.value)}{p.uom}", number(p.warn), number(p.crit), number(p.minimum),
-              number(p.maximum)]
+    value = "U" if p.value is None else f"{number(p.value)}{p.uom}"  # U: not measured
+    fields = [value, number(p.warn), number(p.crit), number(p.minimum), number(p.maximum)]
     while fields and fields[-1] == "":
         fields.pop()
     return f"'{label}'=" + ";".join(fields)

@@ -26,6 +26,9 @@ def config_document(cfg: Config) -> dict[str, Any]:
         "audit": {"log": str(cfg.audit_log) if cfg.audit_log else None},
         "regions": {},
     }
+    for key in ("sal", "alertmanager", "phabricator"):  # optional sections: null when absent
+        section = getattr(cfg, key)
+        doc[key] = asdict(section) if section is not None else None
     for name, region in cfg.regions.items():
         doc["regions"][name] = {
             "fqdn": region.fqdn,
@@ -66,7 +69,10 @@ def show_config(cfg: Config, *, as_json: bool) -> None:
         return
     console = human_console(False)
     console.print(f"[bold]config[/]: {cfg.path}")
-    for section in ("dns", "gerrit", "verify", "haproxy", "audit"):
+    for section in ("dns", "gerrit", "verify", "haproxy", "audit", "sal", "alertmanager",
+                    "phabricator"):
+        if doc[section] is None:
+            continue
         table = Table(title=escape(f"[{section}]"), show_header=False, title_justify="left")
         for key, value in doc[section].items():
             table.add_row(key, repr(value) if value not in (None, [], "") else "[dim]-[/]")

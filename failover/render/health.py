@@ -6,7 +6,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from failover.config import Region
-from failover.haproxy import ControllerHealth, RegionHealth, ServiceHealth
+from failover.haproxy import ControllerHealth, RegionHealth, ServiceHealth, dependencies
 from failover.render import human_console, print_json
 
 
@@ -63,13 +63,34 @@ def _details(health: RegionHealth, service: str) -> str:
     return "; ".join(f"{name}: {detail}" for name, detail in notes.items())
 
 
+def dependence_lines(health: RegionHealth) -> list[str]:
+    """Return one line per controller that serves some service only through another's servers.
+
+    Before a planned failover away from that other controller, those services would have no
+    server left (the planned-maintenance gate of `promote`).
+    """
+    return [f"{name}  without {other}'s own servers: no usable server for {', '.join(found)}"
+            for name, others in dependencies(health.controllers).items()
+            for other, found in others.items()]
+
+
+def health_document(health: RegionHealth) -> dict[str, object]:
+    """Return the `failover health --json` document, each controller with its `depends_on`."""
+    doc = health.to_dict()
+    for name, others in dependencies(health.controllers).items():
+        doc["controllers"][name]["depends_on"] = others
+    return doc
+
+
 def show_health(health: RegionHealth, region: Region, *, as_json: bool) -> None:
     """Print the health of a region: JSON document on stdout, or the table and verdicts."""
     if as_json:
-        print_json(health.to_dict())
+        print_json(health_document(health))
         return
     console = human_console(as_json)
     console.print(health_table(health, region))
     for controller in health.controllers.values():
         console.print(verdict_markup(controller), highlight=False)
+    for line in dependence_lines(health):
+        console.print(f"[yellow]{escape(line)}[/]", highlight=False)
 

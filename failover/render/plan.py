@@ -17,7 +17,7 @@ from rich.status import Status
 from rich.syntax import Syntax
 
 from failover.interactive import ask_go_abort
-from failover.plan import Plan, Step
+from failover.plan import Plan, PromoteRequest, Step
 from failover.render import human_console, print_json
 
 MARKS = {"done": "[green]✓[/]", "skipped": "[dim]-[/]", "would run": "[cyan]»[/]",
@@ -82,6 +82,8 @@ class PlanView:
                             f"[bold]{escape(plan.target.name)}[/] ({escape(plan.kind)})"]
         if plan.health:
             parts.append(health_table(plan.health, plan.region))
+            if gate := planned_gate_line(plan):
+                parts.append(escape(gate))
         if plan.sessions:
             total = sum(plan.sessions.values())
             per = ", ".join(f"{k} {v}" for k, v in plan.sessions.items() if v)
@@ -109,7 +111,13 @@ class PlanView:
         deploy = " ".join(plan.deploy) if plan.deploy else "(none configured: run it by hand)"
         parts.append(f"deploy: {escape(deploy)}")
         parts.append(f"verify: {escape(', '.join(plan.nameservers))}")
+        parts += _outside_lines(plan)
         self.console.print(Group(*parts), highlight=False)
+
+    def note(self, text: str) -> None:
+        """Print something done beside the steps (a silence created, ...)."""
+        self._stop_status()
+        self.console.print(f"  {escape(text)}", highlight=False, soft_wrap=True)
 
     def _stop_status(self) -> None:
         if self._status is not None:
@@ -117,9 +125,55 @@ class PlanView:
             self._status = None
 
 
+def planned_gate_line(plan: Plan) -> str:
+    """Return what the preview says of the planned-maintenance gate (empty when it is moot)."""
+    from failover.haproxy import depends_on
+
+    target = plan.health.controllers.get(plan.target.name) if plan.health else None
+    old = plan.current
+    if target is None or not target.reachable or not old or old == plan.target.name:
+        return ""
+    leaning = depends_on(target, old)
+    if leaning:
+        return (f"without {old}'s own servers, {plan.target.name} has no usable server for: "
+                f"{', '.join(leaning)}")
+    return f"without {old}'s own servers, {plan.target.name} still has a usable server " \
+           "for every service."
+
+def _outside_lines(plan: Plan) -> list[str]:
+    """Return the preview's lines for the SAL and the silence (what will be sent)."""
+    from failover.alertmanager import matcher_text
+
+    lines = [f"sal:    {escape(line)}" for line in plan.sal_planned]
+    if plan.silence is not None:
+        s = plan.silence
+        lines.append(f"silence: {escape(', '.join(matcher_text(m) for m in s.matchers))} "
+                     f"until {escape(s.ends_at)}, comment {escape(repr(s.comment))}")
+    return lines
+
+
 def _colour(status: str) -> str:
     return {"skipped": "dim", "would run": "cyan", "failed": "red", "refused": "red",
             "interrupted": "yellow"}.get(status, "white")
+
+
+def show_failure(request: PromoteRequest, outcome: str, error: str, exit_code: int) -> None:
+    """Print the JSON document of a promote that failed before its plan existed.
+
+    A bad argument or config (unknown region, bad --bug, no config file) has no plan: the
+    document has the same keys, those not known yet null, so a script reads it the same way.
+    """
+    r = request
+    print_json({
+        "region": r.region, "fqdn": None, "from": None, "to": r.target, "target": None,
+        "kind": None, "dry_run": r.dry_run, "forced": r.force, "bug": r.bug,
+        "reason": r.reason, "health": None, "sessions": {}, "dns": None,
+        "zone": {"target_at_tip": None, "path": None, "diff": None},
+        "commit": {"message": None, "change_id": None}, "push": {},
+        "change": {"url": None, "number": None, "status": None}, "deploy": {"command": []},
+        "verify": {"nameservers": []}, "steps": [], "outcome": outcome, "error": error,
+        "exit_code": exit_code,
+    })
 
 
 def show_outcome(plan: Plan, *, as_json: bool) -> None:
@@ -136,7 +190,9 @@ def show_outcome(plan: Plan, *, as_json: bool) -> None:
         console.print(f"[cyan]dry-run[/]: nothing was pushed, deployed or changed. Run without "
                       f"--dry-run to fail {escape(plan.region.fqdn)} over to {escape(r.target)}.")
     elif plan.outcome == "stopped":
-        console.print(f"[cyan]pushed[/] {escape(plan.change_url or '')}; stopped (--no-wait). "
+        found = plan.step("push").status == "skipped"
+        console.print(f"[cyan]{'found the open change' if found else 'pushed'}[/] "
+                      f"{escape(plan.change_url or '')}; stopped (--no-wait). "
                       f"Run `failover promote {r.region} {r.target}` again to follow it, "
                       "deploy and verify.")
     elif plan.outcome == "done":

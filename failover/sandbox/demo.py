@@ -41,6 +41,30 @@ def failover(world: World, *args: str) -> int:
     return code
 
 
+def show_outside(world: World) -> None:
+    """Show what the SAL relay received, Alertmanager's silences and the task's comments."""
+    out = world.outside
+    if out is None:
+        return
+    console.print("[bold]The SAL relay received:[/]")
+    for line in out.sal.wait_for(2):
+        console.print(f"  {line}", highlight=False, soft_wrap=True)
+    if out.alertmanager is not None:
+        import requests
+
+        answer = requests.get(f"{out.alertmanager.url}/api/v2/silences", timeout=5).json()
+        console.print(f"[bold]Alertmanager ({out.alertmanager.url}) holds:[/]")
+        for s in answer:
+            matchers = ", ".join(f"{m['name']}{'=~' if m['isRegex'] else '='}\"{m['value']}\""
+                                 for m in s["matchers"])
+            console.print(f"  {s['id']} {s['status']['state']} {matchers} until {s['endsAt']}"
+                          f" by {s['createdBy']}: {s['comment']}", highlight=False,
+                          soft_wrap=True)
+    for task, text in out.conduit.comments:
+        console.print(f"[bold]Comment on {task} (Conduit stand-in):[/]")
+        console.print("  " + text.replace("\n", "\n  "), highlight=False, soft_wrap=True)
+
+
 def demo(world: World) -> int:
     """Walk through a failover and a failback; return 0 when every step did what it should."""
     console.print(f"config: {world.config_path} (FAILOVER_CONFIG is set for every command)")
@@ -53,13 +77,16 @@ def demo(world: World) -> int:
          "--dry-run reads everything, builds the change in a temporary worktree and shows the "
          "diff, the commit message, the push, the deploy and the nameservers; it pushes, "
          "deploys and changes nothing.")
-    bad += failover(world, "promote", REGION, NEW, "--dry-run", "--bug", "T12345") != 0
+    silence = ["--silence", "2h"] if world.outside and world.outside.alertmanager else []
+    bad += failover(world, "promote", REGION, NEW, "--dry-run", "--bug", "T12345",
+                    "--reason", "cloudcontrol1003 maintenance", *silence) != 0
 
     step("3. The failover",
          "Pushed to the Gerrit stand-in, approved and merged by the sandbox reviewer, deployed "
          "to both gdnsd by the sandbox authdns-update, verified at every nameserver.")
     bad += failover(world, "promote", REGION, NEW, "--yes", "--bug", "T12345",
-                    "--reason", "cloudcontrol1003 maintenance") != 0
+                    "--reason", "cloudcontrol1003 maintenance", *silence) != 0
+    show_outside(world)
 
     step("4. Verify, as after any DNS change", "Every nameserver answers the new target.")
     bad += failover(world, "verify", REGION, "--expect", NEW, "--once") != 0
@@ -98,7 +125,7 @@ def main() -> int:
         step("Starting the sandbox",
              "Two real HAProxy with 16 tiny HTTP backends, a git repository behind the Gerrit "
              "stand-in and an operator's checkout, two real gdnsd: all on 127.0.0.1.")
-        with start_world(auto_merge_after=1.0) as world:
+        with start_world(auto_merge_after=1.0, outside=True) as world:
             code = demo(world)
     except KeyboardInterrupt:
         console.print("[yellow]interrupted: everything stopped[/]")

@@ -1,8 +1,12 @@
 """Real HAProxy processes on 127.0.0.1, one per controller, shaped like production.
 
-Each controller's HAProxy has `<service>_frontend` / `<service>_backend` for every service, each
-backend listing one tiny HTTP backend per controller (as production lists every controller),
-a `listen stats` with `stats uri /stats`, and an admin stats socket. For tests and `make demo`.
+Each controller's HAProxy has `<service>_frontend` / `<service>_backend` for every HTTP service
+and a `listen <service>` proxy for the TCP ones (`mysql`, as production's Galera: one primary
+server, the others `backup`), each backend listing one tiny backend per controller, its server
+named after that controller (as production lists every controller in every backend); a
+`listen stats` with `stats uri /stats`; the stats socket as production's (`mode 666 level
+user`: readable by anyone, changes nothing) and a second, admin-level socket for the tests'
+fault injection (`set server`, `set weight`). For tests and `make demo`.
 
 Examples:
     >>> with start_region(["nova_api", "glance_api"]) as sandbox:     # doctest: +SKIP
@@ -34,6 +38,9 @@ CONTROLLERS = ("cloudcontrol1003", "cloudcontrol1004")
 HAPROXY = "haproxy"
 """The HAProxy binary (Debian package: /usr/sbin/haproxy)."""
 
+LISTEN_SERVICES = ("mysql",)
+"""Services that are one `listen <service>` proxy (TCP) rather than a frontend/backend pair."""
+
 POLL = 0.02
 """Seconds between two probes of a stats socket while waiting for a state."""
 
@@ -55,6 +62,7 @@ class SandboxController:
     log_path: Path
     frontend_ports: dict[str, int]
     process: subprocess.Popen[bytes] | None = None
+    admin_socket_path: str = ""
 
     @property
     def stats_url(self) -> str:
@@ -63,8 +71,13 @@ class SandboxController:
 
     @property
     def socket_url(self) -> str:
-        """Return the admin stats socket as a `unix://` stats URL."""
+        """Return the (user-level, as production's) stats socket as a `unix://` stats URL."""
         return f"unix://{self.socket_path}"
+
+
+def proxy_name(service: str) -> str:
+    """Return the name of the proxy holding `service`'s servers: `listen` or `_backend`."""
+    return service if service in LISTEN_SERVICES else f"{service}_backend"
 
 
 def render_haproxy_config(controller: SandboxController, services: Sequence[str],
@@ -73,7 +86,8 @@ def render_haproxy_config(controller: SandboxController, services: Sequence[str]
     """Return an HAProxy config for one controller, shaped like production's."""
     lines = [
         "global",
-        f"    stats socket {controller.socket_path} mode 600 level admin",
+        f"    stats socket {controller.socket_path} mode 666 level user",
+        f"    stats socket {controller.admin_socket_path} mode 600 level admin",
         "    stats timeout 30s",
         "    maxconn 2000",
         "",
@@ -91,6 +105,9 @@ def render_haproxy_config(controller: SandboxController, services: Sequence[str]
         "",
     ]
     for service in services:
+        if service in LISTEN_SERVICES:
+            lines += _listen_section(controller, service, backends, controllers, backup_service)
+            continue
         lines += [
             f"frontend {service}_frontend",
             f"    bind 127.0.0.1:{controller.frontend_ports[service]}",
@@ -110,6 +127,19 @@ def render_haproxy_config(controller: SandboxController, services: Sequence[str]
             lines.append(f"    server {name} 127.0.0.1:{port} check{role}")
         lines.append("")
     return "\n".join(lines)
+
+
+def _listen_section(controller: SandboxController, service: str,
+                    backends: dict[tuple[str, str], TinyBackend], controllers: Sequence[str],
+                    backup_service: str | None) -> list[str]:
+    """Return a TCP `listen` proxy, as production's Galera `mysql` (checked over HTTP)."""
+    lines = [f"listen {service}", f"    bind 127.0.0.1:{controller.frontend_ports[service]}",
+             "    mode tcp", "    option httpchk GET /healthcheck",
+             "    http-check expect status 200"]
+    for i, name in enumerate(controllers):
+        role = " backup" if service == backup_service and i > 0 else ""
+        lines.append(f"    server {name} 127.0.0.1:{backends[(service, name)].port} check{role}")
+    return [*lines, ""]
 
 
 @dataclass
@@ -142,7 +172,7 @@ class SandboxRegion:
                 raise SandboxError(f"haproxy for {controller} exited with {c.process.returncode}:"
                                    f" {self._log_tail(c)}")
             with contextlib.suppress(StatsReadError):
-                if "Name: HAProxy" in socket_command(c.socket_path, "show info", _PROBE):
+                if "Name: HAProxy" in socket_command(c.admin_socket_path, "show info", _PROBE):
                     return
             if time.monotonic() > deadline:
                 raise SandboxError(f"haproxy for {controller} not answering after "
@@ -191,14 +221,21 @@ class SandboxRegion:
 
     def admin(self, controller: str, command: str) -> str:
         """Return the answer of the controller's admin socket to `command`."""
-        return socket_command(self.controllers[controller].socket_path, command, _PROBE)
+        return socket_command(self.controllers[controller].admin_socket_path, command, _PROBE)
 
     def set_server_state(self, controller: str, service: str, server: str, state: str) -> None:
         """Put `server` of `service`'s backend in `state` (maint, drain, ready) on one HAProxy."""
-        answer = self.admin(controller, f"set server {service}_backend/{server} state {state}")
+        self._admin_quiet(controller, f"set server {proxy_name(service)}/{server} state {state}")
+
+    def set_weight(self, controller: str, service: str, server: str, weight: str) -> None:
+        """Set `server`'s weight in `service`'s backend on one HAProxy ("0", "100%", ...)."""
+        self._admin_quiet(controller, f"set weight {proxy_name(service)}/{server} {weight}")
+
+    def _admin_quiet(self, controller: str, command: str) -> None:
+        """Run an admin command that answers nothing when it works; raise with its answer."""
+        answer = self.admin(controller, command)
         if answer.strip():
-            raise SandboxError(f"set server {service}_backend/{server} state {state}: "
-                               f"{answer.strip()}")
+            raise SandboxError(f"{controller}: {command}: {answer.strip()}")
 
     def rows(self, controller: str) -> list[StatRow]:
         """Return the controller's `show stat` rows, read from its socket."""
@@ -207,9 +244,9 @@ class SandboxRegion:
     def server(self, controller: str, service: str, server: str) -> StatRow:
         """Return the stats row of `server` in `service`'s backend on one HAProxy."""
         for row in self.rows(controller):
-            if row.pxname == f"{service}_backend" and row.svname == server:
+            if row.pxname == proxy_name(service) and row.svname == server:
                 return row
-        raise SandboxError(f"{service}_backend/{server} is not in {controller}'s stats")
+        raise SandboxError(f"{proxy_name(service)}/{server} is not in {controller}'s stats")
 
     def wait_for(self, controllers: Iterable[str], what: str,
                  ready: Callable[[list[StatRow]], bool]) -> None:
@@ -224,9 +261,9 @@ class SandboxRegion:
     def wait_server_status(self, controller: str, service: str, server: str,
                            status: str) -> None:
         """Return once `server` of `service` shows `status` (e.g. "UP 1/2", "DOWN", "MAINT")."""
-        self.wait_for([controller], f"{service}_backend/{server} {status}", lambda rows: any(
-            r.pxname == f"{service}_backend" and r.svname == server and r.status == status
-            for r in rows))
+        proxy = proxy_name(service)
+        self.wait_for([controller], f"{proxy}/{server} {status}", lambda rows: any(
+            r.pxname == proxy and r.svname == server and r.status == status for r in rows))
 
     def wait_checked(self, controllers: Iterable[str] | None = None) -> None:
         """Return once every server is checked: L7OK for running backends, DOWN for stopped.
@@ -264,6 +301,7 @@ class SandboxRegion:
             for service in self.services:
                 for server in self.controllers:
                     self.set_server_state(name, service, server, "ready")
+                    self.set_weight(name, service, server, "100%")
         self.wait_checked()
 
     # --- configuration ---------------------------------------------------------------------
@@ -297,16 +335,17 @@ class SandboxRegion:
 def start_region(services: Sequence[str] = DEFAULT_SERVICES,
                  controllers: Sequence[str] = CONTROLLERS, *, name: str = "eqiad1",
                  workdir: Path | None = None,
-                 backup_service: str | None = "glance_api") -> Iterator[SandboxRegion]:
+                 backup_service: str | None = "mysql") -> Iterator[SandboxRegion]:
     """Yield a running SandboxRegion, every server checked L7OK; stop everything on exit.
 
     Arguments:
-        services: the region's services, one frontend/backend pair each.
+        services: the region's services, one frontend/backend pair each (a `listen`
+            proxy for those in LISTEN_SERVICES).
         controllers: one HAProxy per controller; each backend lists them all.
         workdir: where configs, sockets and logs go (default: a short new dir under /tmp,
             removed on exit); socket paths must stay under 97 characters.
         backup_service: the service whose backend has all but the first controller as
-            `backup` servers (as production's mysql), or None.
+            `backup` servers (as production's mysql, the default), or None.
     """
     own = workdir is None
     work = workdir if workdir is not None else Path(tempfile.mkdtemp(prefix="fo-hap-", dir="/tmp"))
@@ -314,7 +353,8 @@ def start_region(services: Sequence[str] = DEFAULT_SERVICES,
     members = {
         c: SandboxController(
             name=c, stats_port=0, socket_path=str(work / f"{c}.sock"),
-            config_path=work / f"{c}.cfg", log_path=work / f"{c}.log", frontend_ports={})
+            config_path=work / f"{c}.cfg", log_path=work / f"{c}.log", frontend_ports={},
+            admin_socket_path=str(work / f"{c}-admin.sock"))
         for c in controllers
     }
     sandbox = SandboxRegion(name, tuple(services), work, members, backends,

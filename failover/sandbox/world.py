@@ -24,18 +24,22 @@ from pathlib import Path
 from typing import Any
 
 from failover.config import record_type_for
+from failover.sandbox.alertmanager import Alertmanager
+from failover.sandbox.conduit import Conduit
 from failover.sandbox.dnsrepo import ZONE_PATH, DnsSandbox, RegionRecord, dns_sandbox
 from failover.sandbox.gdnsd import Gdnsd, start_gdnsd
 from failover.sandbox.haproxy import SandboxRegion, start_region
+from failover.sandbox.sal import SalRelay
 from failover.zone import render_template, zone_name
 
 REGION = "eqiad1"
 """The sandbox's region."""
 CONTROLLERS = ("cloudcontrol1003", "cloudcontrol1004")
 """The sandbox's controllers; the record starts on the first."""
-SERVICES = ("keystone_public", "keystone_admin", "nova_api", "nova_metadata",
-            "neutron", "glance_api", "glance_registry", "designate")
-"""The region's services, as production's eqiad1."""
+SERVICES = ("designate", "keystone_admin", "keystone_public", "glance_api", "cinder_api",
+            "trove_api", "neutron", "nova_api", "placement_api", "nova_metadata", "mysql")
+"""The region's services, as production's eqiad1 while the name was a CNAME (2022-2023);
+`mysql` is a `listen` proxy, its servers after the first `backup`."""
 
 
 @dataclass
@@ -50,12 +54,15 @@ class World:
     targets: dict[str, str] = field(default_factory=dict)
     """What the record points to for each controller (a host name, or an address)."""
     settings: dict[str, Any] = field(default_factory=dict)
+    outside: Outside | None = None
+    """The SAL relay, Alertmanager and Conduit stand-in, when started (`outside=True`)."""
 
     @property
     def env(self) -> dict[str, str]:
         """Return the environment to run the tool in: its state (lock) kept in the sandbox."""
+        extra = {"FAILOVER_PHABRICATOR_TOKEN": self.outside.conduit.token} if self.outside else {}
         return {**os.environ, "XDG_STATE_HOME": str(self.workdir / "state"),
-                "FAILOVER_CONFIG": str(self.config_path)}
+                "FAILOVER_CONFIG": str(self.config_path), **extra}
 
     @property
     def audit_path(self) -> Path:
@@ -99,8 +106,41 @@ class World:
         for name, c in self.haproxy.controllers.items():
             lines += [f"[regions.{REGION}.controllers.{name}]",
                       f'target = "{self.target_of(name)}"', f'stats = "{c.stats_url}"', ""]
+        if self.outside is not None:
+            lines += self.outside.config_lines()
         self.config_path.write_text("\n".join(lines), encoding="utf-8")
         return self.config_path
+
+
+@dataclass
+class Outside:
+    """The outside systems of the sandbox: SAL relay, Alertmanager (if installed), Conduit."""
+
+    sal: SalRelay
+    conduit: Conduit
+    alertmanager: Alertmanager | None
+
+    def config_lines(self) -> list[str]:
+        """Return the config's [sal], [alertmanager] and [phabricator] sections."""
+        lines = ["[sal]", 'host = "127.0.0.1"', f"port = {self.sal.port}", 'project = "admin"',
+                 "", "[phabricator]", f'url = "{self.conduit.url}"', "timeout = 2", ""]
+        if self.alertmanager is not None:
+            lines += ["[alertmanager]", f'url = "{self.alertmanager.url}"',
+                      "matchers = ['instance=~\"{controller}(:[0-9]+)?\"']", "timeout = 2", ""]
+        return lines
+
+
+@contextmanager
+def start_outside(workdir: Path) -> Iterator[Outside]:
+    """Yield the SAL relay, the Conduit stand-in and (when installed) a real Alertmanager."""
+    from failover.sandbox import alertmanager
+
+    with ExitStack() as stack:
+        sal = stack.enter_context(SalRelay())
+        conduit = stack.enter_context(Conduit(token="api-" + "s4ndb0x" * 4))
+        am = (stack.enter_context(alertmanager.start_alertmanager(workdir / "alertmanager"))
+              if alertmanager.available() else None)
+        yield Outside(sal, conduit, am)
 
 
 def _q(text: str) -> str:
@@ -112,12 +152,16 @@ def _q(text: str) -> str:
 def start_world(workdir: Path | None = None, *, auto_merge_after: float | None = 0.5,
                 primary: str = CONTROLLERS[0], nameservers: int = 2,
                 services: tuple[str, ...] = SERVICES,
-                targets: dict[str, str] | None = None) -> Iterator[World]:
+                targets: dict[str, str] | None = None,
+                outside: bool = False) -> Iterator[World]:
     """Yield a running World whose record points at `primary`; stop everything on exit.
 
     `targets` maps each controller to what the record points to when it is primary: host
     names (a CNAME, the default: `<controller>.wikimedia.org.`) or addresses (an A/AAAA
     record, as production's later virtual IP form).
+
+    `outside`: also start a SAL relay, a Conduit stand-in and (when installed) Alertmanager,
+    and configure them ([sal], [phabricator], [alertmanager]).
 
     `auto_merge_after`: the sandbox reviewer approves and merges each pushed change after
     that many seconds (None: only when a test calls `world.dns.gerrit.approve_and_merge`).
@@ -136,16 +180,36 @@ def start_world(workdir: Path | None = None, *, auto_merge_after: float | None =
             dns = stack.enter_context(dns_sandbox(_sub(root, "git"), records, ssh=True,
                                                   auto_merge_after=auto_merge_after))
             template = (dns.checkout / ZONE_PATH).read_text()
-            zones = {zone_name(ZONE_PATH): render_template(template, serial=1)}
+            zones = {zone_name(ZONE_PATH): render_template(template, serial=1),
+                     HOSTS_ZONE: hosts_zone(CONTROLLERS)}
             servers = [stack.enter_context(start_gdnsd(zones, _sub(root, f"ns{i}")))
                        for i in range(nameservers)]
             (root / "state").mkdir(mode=0o700, exist_ok=True)
             world = World(root, hap, dns, servers, root / "config.toml", targets)
+            if outside:
+                world.outside = stack.enter_context(start_outside(_sub(root, "outside")))
             world.write_config()
             yield world
     finally:
         if own:
             shutil.rmtree(root, ignore_errors=True)
+
+
+HOSTS_ZONE = "wikimedia.org"
+"""The zone of the controllers' host names; production's nameservers serve it too."""
+
+
+def hosts_zone(controllers: tuple[str, ...], address: str = "127.0.0.1") -> str:
+    """Return the wikimedia.org zone with an A record per controller at `address`.
+
+    As in production, each controller's host name resolves (at the same authoritative
+    servers) to the address its HAProxy stats are read at: 127.0.0.1 in the sandbox.
+    """
+    lines = ["$TTL 300",
+             "@ 1H IN SOA ns0.wikimedia.org. hostmaster.wikimedia.org. 1 12H 2H 2W 1H",
+             "@ 1D IN NS ns0.wikimedia.org.", "ns0 1H IN A 127.0.0.1"]
+    lines += [f"{name} 1H IN A {address}" for name in controllers]
+    return "\n".join(lines) + "\n"
 
 
 def _sub(root: Path, name: str) -> Path:

@@ -1,0 +1,82 @@
+"""The Server Admin Log: `!log` lines sent to a tcpircbot relay, the way cookbooks do it.
+
+wmflib's `irc.SALSocketHandler` does the sending: one TCP connection per line (1 s timeout),
+`!log <user>@<host> <message>` in UTF-8, then close. WMCS cookbooks put the Cloud VPS project
+first and the task last: `!log alice@cumin1002 admin START - failover promote eqiad1
+cloudcontrol1004 (maintenance) (T12345)`. A relay that is down or slow costs at most that
+second and is reported, never raised: the SAL is a courtesy, the failover is the job.
+
+Examples:
+    >>> message = sal_message("START", request)                        # doctest: +SKIP
+    >>> send_sal(SalConfig("127.0.0.1", 9201), message, user="alice")  # doctest: +SKIP
+    SalResult(line='!log alice@host admin START - ...', error=None)
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from wmflib.irc import SALSocketHandler
+
+if TYPE_CHECKING:
+    from failover.config import SalConfig
+    from failover.plan import PromoteRequest
+
+
+@dataclass(frozen=True)
+class SalResult:
+    """One SAL line: what was (or would be) sent, and the error if it could not be."""
+
+    line: str
+    error: str | None = None
+
+
+def sal_message(phase: str, request: PromoteRequest, *, project: str = "",
+                exit_code: int | None = None) -> str:
+    """Return the message after `!log user@host`: project, phase, the command, reason, task.
+
+    `phase` is START, END (PASS) or END (FAIL); a failure names its exit code.
+    """
+    text = f"{phase} - failover promote {request.region} {request.target}"
+    if request.reason:
+        text += f" ({request.reason})"
+    if exit_code:
+        text += f" (exit_code={exit_code})"
+    if request.bug:
+        text += f" ({request.bug})"
+    text = " ".join(text.split())  # one line: a newline would end the relay's message
+    return f"{project} {text}" if project else text
+
+
+def sal_line(message: str, *, user: str, host: str) -> str:
+    """Return the exact line the relay receives for `message`."""
+    return f"!log {user}@{host} {message}"
+
+
+class _Handler(SALSocketHandler):
+    """wmflib's handler, keeping its error instead of printing a traceback."""
+
+    error: str | None = None
+
+    # logging.Handler.handleError prints "--- Logging error ---" and a traceback to stderr
+    # (which --json leaves to people, but not for that); the error is kept and reported once,
+    # as a warning and an audit line.
+    def handleError(self, record: logging.LogRecord) -> None:
+        exc = sys.exc_info()[1]
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        if isinstance(exc, TimeoutError | socket.timeout):
+            reason = "no answer within 1s"
+        self.error = f"SAL relay {self.addr[0]}:{self.addr[1]}: {reason or 'failed'}"
+
+
+def send_sal(cfg: SalConfig, message: str, *, user: str) -> SalResult:
+    """Send one `!log` line to the relay; return what was sent and the error, if any."""
+    handler = _Handler(cfg.host, cfg.port, user)
+    line = sal_line(message, user=user, host=handler.hostname)
+    record = logging.LogRecord("failover.sal", logging.INFO, __file__, 0, message, None, None)
+    handler.handle(record)
+    return SalResult(line, handler.error)
