@@ -43,6 +43,8 @@ demo: install
 
 bench: install
 	$(PYTHON) -m benchmarks.run
+	@if [ -n "$(OPDNS)" ]; then $(PYTHON) -m benchmarks.replay "$(OPDNS)"; \
+	else echo "replay skipped: make bench OPDNS=PATH_TO_OPERATIONS_DNS"; fi
 
 clean:
 	rm -rf build *.egg-info .pytest_cache .mypy_cache .ruff_cache

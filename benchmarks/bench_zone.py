@@ -34,7 +34,7 @@ $ORIGIN s{n}.wikimediacloud.org.
 openstack  5M  IN CNAME  cloudcontrol{n}.wikimedia.org.
 {{# generated hosts #}}
 host{n}a   1H  IN A     10.{a}.{b}.1
-           1H  IN AAAA  2620:0:861:{a}::1
+host{n}a   1H  IN AAAA  2620:0:861:{a}::1
 host{n}b   1H  IN A     10.{a}.{b}.2 ; a comment
 host{n}c       IN CNAME host{n}a
 txt{n}     5M  IN TXT   "v=spf1 -all; ( not a paren )"
@@ -42,6 +42,7 @@ txt{n}     5M  IN TXT   "v=spf1 -all; ( not a paren )"
 _HEAD = """; {{ serial_comment }}
 @ 1H IN SOA ns0.wikimedia.org. hostmaster.wikimedia.org. {{ serial_num }} 12H 2H 2W 1H
 @ 1D IN NS ns0.wikimedia.org.
+@ 1D IN NS ns1.wikimedia.org.
 """
 _TAIL = """
 $ORIGIN eqiad1.wikimediacloud.org.

@@ -234,11 +234,15 @@ def fetch(checkout: Checkout, *, timeout: float = GIT_TIMEOUT) -> str:
 
 
 def read_remote_file(checkout: Checkout, path: str, *, ref: str | None = None) -> str:
-    """Return a file's text as it is on the fetched remote branch (or at `ref`)."""
+    """Return a file's text as it is on the fetched remote branch (or at `ref`).
+
+    Bytes that are not UTF-8 (a Latin-1 comment) are kept as surrogate escapes, as read_zone
+    keeps them, so the text writes back byte for byte.
+    """
     repo = git.Repo(checkout.path)
     try:
         blob = repo.commit(ref or checkout.remote_ref).tree / path
-        return bytes(blob.data_stream.read()).decode()
+        return bytes(blob.data_stream.read()).decode("utf-8", "surrogateescape")
     except KeyError:
         raise UsageError(f"{path} does not exist on {ref or checkout.remote_ref}") from None
     except (ValueError, git.BadName) as exc:

@@ -20,6 +20,14 @@ Examples:
     -openstack  5M  IN CNAME  cloudcontrol1004.wikimedia.org.
     +openstack  5M  IN CNAME  cloudcontrol1003.wikimedia.org.
 
+Any record of any template: `find_record(..., rtype=, rclass=)` picks one of an A and an AAAA
+at one name; `edit_records(text, [RecordChange(name, target, rtype=...), ...])` changes
+several records in one pass and one diff (the url-downloader pair, a switchover of every DB
+master); `list_records` gives every editable record. Owners are found however the template
+writes them (`url-downloader.eqiad` under `$ORIGIN wikimedia.org.`, absolute, `@`); a target
+is given as a FQDN and written as the file does: relative to the $ORIGIN when the old target
+was relative and the new one lies under it (`irc2003`), else absolute.
+
 Reading and writing go through `read_zone` / `write_atomic` (no newline translation, bytes that
 are not UTF-8 kept), so a file is byte for byte the same apart from the edited line.
 """
@@ -32,18 +40,26 @@ import os
 import posixpath
 import stat
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from failover.config import HOSTNAME_RE, normalize_target, record_type_for
 from failover.errors import FailoverError
 from failover.zonecheck import GEN_ZONES_HEADER, lint_zone, render_template, validate_zone
-from failover.zonefile import ScanResult, ZoneError, ZoneRecord, absolute_name, scan
+from failover.zonefile import (
+    ScanResult,
+    ZoneError,
+    ZoneRecord,
+    absolute_name,
+    scan_names,
+)
 
 __all__ = [
-    "GEN_ZONES_HEADER", "ZoneEdit", "ZoneError", "ZoneRecord", "ZoneWriteError",
-    "current_target", "edit_record", "find_record", "lint_zone", "read_zone",
-    "render_template", "validate_zone", "write_atomic", "zone_name",
+    "GEN_ZONES_HEADER", "RecordChange", "ZoneEdit", "ZoneEdits", "ZoneError", "ZoneRecord",
+    "ZoneWriteError", "current_target", "edit_record", "edit_records", "find_record",
+    "lint_zone", "list_records", "read_zone", "render_template", "validate_zone",
+    "write_atomic", "zone_name",
 ]
 
 ENCODING = "utf-8"
@@ -78,6 +94,41 @@ class ZoneEdit:
     new_text: str = field(repr=False)
 
 
+@dataclass(frozen=True)
+class RecordChange:
+    """One record to point elsewhere: its name, its new target, and which record it is.
+
+    `name` is the owner as a fully qualified name (trailing dot optional, any case), however
+    the template writes it (`url-downloader.eqiad` under `$ORIGIN wmnet.`, `@`, absolute).
+    `target` is a fully qualified host name (trailing dot optional) or an IP address: the
+    editor writes it relative to the $ORIGIN when the old target was written relative and the
+    new one lies under that origin, else absolute. `rtype` (CNAME, A, AAAA) and `rclass` (IN)
+    pick one record where the name has several (an A and an AAAA); None takes the only one.
+    """
+
+    name: str
+    target: str
+    rtype: str | None = None
+    rclass: str | None = None
+
+
+@dataclass(frozen=True)
+class ZoneEdits:
+    """The result of editing several records of one template in one change.
+
+    `edits` has one ZoneEdit per RecordChange, in the order asked (each one's `diff`,
+    `old_text` and `new_text` are the whole file's, as here). `changed` is False when every
+    record already points where asked (then `new_text` is `old_text` and `diff` is empty).
+    """
+
+    path: str
+    edits: tuple[ZoneEdit, ...]
+    diff: str
+    changed: bool
+    old_text: str = field(repr=False)
+    new_text: str = field(repr=False)
+
+
 def zone_name(path: str) -> str:
     """Return the zone a template path serves: its basename, as gen-zones.py names zones."""
     return posixpath.basename(str(path).replace(os.sep, "/")).rstrip(".")
@@ -94,16 +145,30 @@ def read_zone(path: Path) -> str:
         raise ZoneError(f"cannot read zone template {path}: {exc.strerror or exc}") from None
 
 
-def find_record(text: str, fqdn: str, *, path: str, zone: str | None = None) -> ZoneRecord:
+def find_record(text: str, fqdn: str, *, path: str, zone: str | None = None,
+                rtype: str | None = None, rclass: str | None = None) -> ZoneRecord:
     """Return the one A, AAAA or CNAME record defining `fqdn` in the template `text`.
 
     `path` names the file in messages (and gives the zone name unless `zone` is given).
+    `rtype`/`rclass`, when given, keep only the records of that type and class (a record
+    written without class is IN).
 
     Raises:
         ZoneError: the name is outside the zone, absent, only reachable through an $INCLUDE,
             defined more than once, or written in a form that cannot be edited safely.
     """
-    return _only_record(_scan(text, fqdn, path=path, zone=zone))
+    res = _scan(text, [fqdn], path=path, zone=zone)[0]
+    return _only_record(_filtered(res, rtype, rclass), rtype)
+
+
+def list_records(text: str, *, path: str, zone: str | None = None) -> list[ZoneRecord]:
+    """Return every A, AAAA and CNAME record the template writes on one line, in file order.
+
+    Records only reachable through an `$INCLUDE`, templated or spread over several lines are
+    not listed (they cannot be edited).
+    """
+    found = scan_names(text, None, path=path, zone=zone or zone_name(path))
+    return sorted((r for res in found.values() for r in res.records), key=lambda r: r.line)
 
 
 def current_target(text: str, fqdn: str, *, path: str, zone: str | None = None) -> str:
@@ -115,35 +180,68 @@ def edit_record(text: str, fqdn: str, new_target: str, *, path: str,
                 zone: str | None = None) -> ZoneEdit:
     """Return the edit that points `fqdn`'s record at `new_target`, changing only that token.
 
-    A CNAME target is written absolute (a trailing dot is added). When the record already
-    points there the edit has `changed=False` and no diff (nothing to do, no error).
+    A CNAME target is written absolute (a trailing dot is added), or relative to the $ORIGIN
+    when the record's old target is relative and the new one lies under it. When the record
+    already points there the edit has `changed=False` and no diff (nothing to do, no error).
 
     Raises:
         ZoneError: as find_record, or `new_target` is not a host name or address, or its type
             does not fit the record (a host name for an A record, an IP address for a CNAME,
             IPv6 for an A record).
     """
-    res = _scan(text, fqdn, path=path, zone=zone)
-    rec = _only_record(res)
-    written = _target_as_written(new_target, rec)
-    lines = res.text_lines
-    idx = rec.line - 1
-    old_line = lines[idx]
-    if normalize_target(rec.absolute_target) == normalize_target(written):
-        return ZoneEdit(path=path, record=rec, old_target=rec.target, new_target=written,
-                        old_line=rec.line_text, new_line=rec.line_text, diff="", changed=False,
-                        old_text=text, new_text=text)
-    start, end = rec.span
-    new_line = old_line[:start] + written + old_line[end:]
-    lines[idx] = new_line
-    try:
-        new_text = "\n".join(lines)
-        diff = _unified_diff(lines, idx, old_line, path)
-    finally:
-        lines[idx] = old_line
-    return ZoneEdit(path=path, record=rec, old_target=rec.target, new_target=written,
-                    old_line=rec.line_text, new_line=new_line.removesuffix("\r"), diff=diff,
-                    changed=True, old_text=text, new_text=new_text)
+    return edit_records(text, [RecordChange(fqdn, new_target)], path=path, zone=zone).edits[0]
+
+
+def edit_records(text: str, changes: Sequence[RecordChange], *, path: str,
+                 zone: str | None = None) -> ZoneEdits:
+    """Return the edit pointing every record of `changes` at its new target, in one pass.
+
+    Only each record's target token changes; every other byte of the file stays. Records that
+    already point where asked are left as they are (their ZoneEdit has `changed=False`).
+
+    Raises:
+        ZoneError: as edit_record for any one of them, or two changes name the same record.
+    """
+    if not changes:
+        raise ZoneError(f"{path}: no record to change", hint="name at least one record")
+    results = _scan(text, [c.name for c in changes], path=path, zone=zone)
+    lines = results[0].text_lines
+    recs = [_only_record(_filtered(res, c.rtype, c.rclass), c.rtype)
+            for c, res in zip(changes, results, strict=True)]
+    old_lines: dict[int, str] = {}
+    planned: list[tuple[ZoneRecord, str, bool]] = []
+    for change, rec in zip(changes, recs, strict=True):
+        if rec.line - 1 in old_lines:
+            raise ZoneError(f"{path}:{rec.line}: the record of {rec.name.rstrip('.')} is named "
+                            "twice in one edit", hint="name each record once")
+        written, absolute = _target_as_written(change.target, rec)
+        changed = normalize_target(rec.absolute_target) != normalize_target(absolute)
+        old_lines[rec.line - 1] = lines[rec.line - 1]
+        planned.append((rec, written, changed))
+    new_lines: dict[int, str] = {}
+    for rec, written, changed in planned:
+        if changed:
+            old_line = lines[rec.line - 1]
+            start, end = rec.span
+            new_lines[rec.line - 1] = old_line[:start] + written + old_line[end:]
+    diff, new_text = "", text
+    if new_lines:
+        for idx, line in new_lines.items():
+            lines[idx] = line
+        try:
+            new_text = "\n".join(lines)
+            diff = _printable(_unified_diff(lines, {i: old_lines[i] for i in new_lines}, path))
+        finally:
+            for idx in new_lines:
+                lines[idx] = old_lines[idx]
+    edits = tuple(
+        ZoneEdit(path=path, record=rec, old_target=rec.target, new_target=written,
+                 old_line=rec.line_text,
+                 new_line=new_lines.get(rec.line - 1, rec.line_text).removesuffix("\r"),
+                 diff=diff, changed=changed, old_text=text, new_text=new_text)
+        for rec, written, changed in planned)
+    return ZoneEdits(path=path, edits=edits, diff=diff, changed=bool(new_lines),
+                     old_text=text, new_text=new_text)
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -203,21 +301,38 @@ def _fsync_dir(directory: Path) -> None:
         os.close(dfd)
 
 
-def _scan(text: str, fqdn: str, *, path: str, zone: str | None) -> ScanResult:
+def _scan(text: str, fqdns: Sequence[str], *, path: str,
+          zone: str | None) -> list[ScanResult]:
     zone = zone or zone_name(path)
-    want = absolute_name(fqdn, ".", ".")
     zone_abs = absolute_name(zone, ".", ".")
-    if want != zone_abs and not want.endswith("." + zone_abs):
-        raise ZoneError(
-            f"{path}: {fqdn} is not inside zone {zone_abs} (a template serves the zone named "
-            "after the file)",
-            hint="point [dns].zone_file at the template of the zone that holds the name, or fix "
-                 "the region's fqdn",
-        )
-    return scan(text, fqdn, path=path, zone=zone)
+    for fqdn in fqdns:
+        want = absolute_name(fqdn, ".", ".")
+        if want != zone_abs and not want.endswith("." + zone_abs):
+            raise ZoneError(
+                f"{path}: {fqdn} is not inside zone {zone_abs} (a template serves the zone "
+                "named after the file)",
+                hint="point [dns].zone_file at the template of the zone that holds the name, or "
+                     "fix the region's fqdn",
+            )
+    found = scan_names(text, fqdns, path=path, zone=zone)
+    return [found[absolute_name(f, ".", ".")] for f in fqdns]
 
 
-def _only_record(res: ScanResult) -> ZoneRecord:
+def _filtered(res: ScanResult, rtype: str | None, rclass: str | None) -> ScanResult:
+    """Return `res` with only the records of that type and class (all when None)."""
+    if rtype is None and rclass is None:
+        return res
+    keep = [r for r in res.records
+            if (rtype is None or r.rtype == rtype.upper())
+            and (rclass is None or (r.rclass or "IN").upper() == rclass.upper())]
+    others = res.others + [(r.line, r.rtype) for r in res.records if r not in keep]
+    problems = [p for p in res.problems if rtype is None or p.rtype == rtype.upper()]
+    return ScanResult(path=res.path, fqdn=res.fqdn, zone=res.zone, lines=res.lines,
+                      records=keep, others=others, includes=res.includes, problems=problems,
+                      text_lines=res.text_lines)
+
+
+def _only_record(res: ScanResult, rtype: str | None = None) -> ZoneRecord:
     path, fqdn = res.path, res.fqdn.rstrip(".")
     if res.problems:
         p = res.problems[0]
@@ -235,6 +350,11 @@ def _only_record(res: ScanResult) -> ZoneRecord:
         )
     if res.records:
         return res.records[0]
+    if res.others and rtype:  # the name is here, with records of other types only
+        where = ", ".join(f"{t} at line {n}" for n, t in res.others)
+        raise ZoneError(f"{path}: {fqdn} has no {rtype.upper()} record, only {where}",
+                        hint="fix the record type asked for, or write the record in a "
+                             "reviewed change")
     if res.includes:
         files = ", ".join(f"{i.file} (included at line {i.line})" for i in res.includes)
         raise ZoneError(
@@ -246,8 +366,9 @@ def _only_record(res: ScanResult) -> ZoneRecord:
         )
     if res.others:
         where = ", ".join(f"{t} at line {n}" for n, t in res.others)
+        kinds = f"{rtype.upper()} record" if rtype else "A, AAAA or CNAME record"
         raise ZoneError(
-            f"{path}: {fqdn} has no A, AAAA or CNAME record, only {where}",
+            f"{path}: {fqdn} has no {kinds}, only {where}",
             hint="the failover changes an A, AAAA or CNAME record; fix the region's fqdn or "
                  "write the record in a reviewed change",
         )
@@ -259,7 +380,8 @@ def _only_record(res: ScanResult) -> ZoneRecord:
     )
 
 
-def _target_as_written(new_target: str, rec: ZoneRecord) -> str:
+def _target_as_written(new_target: str, rec: ZoneRecord) -> tuple[str, str]:
+    """Return the target as the record's line will write it, and as an absolute name."""
     new = new_target.strip()
     want = record_type_for(new)
     if want == "CNAME" and not HOSTNAME_RE.match(new):
@@ -277,24 +399,63 @@ def _target_as_written(new_target: str, rec: ZoneRecord) -> str:
                  "to an IPv6 address: fix the controller's target in the config, or change the "
                  "record's type in a reviewed change by hand",
         )
-    if want == "CNAME":
-        return new if new.endswith(".") else new + "."
-    return str(ipaddress.ip_address(new))
+    if want != "CNAME":
+        address = str(ipaddress.ip_address(new))
+        return address, address
+    absolute = new if new.endswith(".") else new + "."
+    origin = rec.origin.lower()
+    relative = not rec.target.endswith(".") and not rec.target.startswith("@")
+    if relative and origin != "." and absolute.lower().endswith("." + origin):
+        return absolute[:-len(origin) - 1], absolute
+    return absolute, absolute
 
 
 def _a(rtype: str) -> str:
     return f"an {rtype}" if rtype[0] in "AEIOU" else f"a {rtype}"
 
 
-def _unified_diff(lines: list[str], idx: int, old_line: str, path: str) -> str:
-    """Return git's unified diff of a one-line change: `lines` holds the new line at idx."""
+def _printable(diff: str) -> str:
+    """Return the diff with bytes that are not UTF-8 shown as `\\xNN` (safe to print)."""
+    try:
+        diff.encode("utf-8")
+    except UnicodeEncodeError:
+        return diff.encode(ENCODING, "surrogateescape").decode(ENCODING, "backslashreplace")
+    return diff
+
+
+def _hunks(changed: Sequence[int], count: int) -> list[tuple[int, int]]:
+    """Return the [start, stop) line ranges of git's hunks around the changed lines."""
+    hunks: list[tuple[int, int]] = []
+    for idx in changed:
+        start, stop = max(0, idx - DIFF_CONTEXT), min(count, idx + DIFF_CONTEXT + 1)
+        if hunks and start <= hunks[-1][1]:  # contexts touch or overlap: git joins them
+            hunks[-1] = (hunks[-1][0], stop)
+        else:
+            hunks.append((start, stop))
+    return hunks
+
+
+def _heading(lines: list[str], old: dict[int, str], start: int) -> str:
+    """Return git's hunk heading for a hunk starting at `start` (old text of each line)."""
+    func = None
+    for j in range(start - 1, -1, -1):
+        ln = old.get(j, lines[j])
+        if ln and ln[0].isascii() and (ln[0].isalpha() or ln[0] in "_$"):
+            func = ln
+            break
+    # git's default funcname: the last line before the hunk starting with a letter, `_` or
+    # `$` (in a zone: the $ORIGIN or owner above), cut to 80 bytes, trailing space dropped
+    return " " + func.encode("utf-8", "surrogateescape")[:80].decode(
+        "utf-8", "ignore").rstrip() if func else ""
+
+
+def _unified_diff(lines: list[str], old: dict[int, str], path: str) -> str:
+    """Return git's unified diff of one-line changes: `lines` holds the new lines, `old` the
+    old text of each changed line by index."""
     ends_nl = bool(lines) and lines[-1] == ""
     count = len(lines) - (1 if ends_nl else 0)
-    start = max(0, idx - DIFF_CONTEXT)
-    stop = min(count, idx + DIFF_CONTEXT + 1)
-    size = stop - start
 
-    def rng(n: int) -> str:
+    def rng(start: int, n: int) -> str:
         return f"{start + 1}" if n == 1 else f"{start + 1},{n}"
 
     def emit(prefix: str, i: int, text: str) -> list[str]:
@@ -302,17 +463,22 @@ def _unified_diff(lines: list[str], idx: int, old_line: str, path: str) -> str:
         return [f"{prefix}{text}\n"] + (["\\ No newline at end of file\n"] if last_without_nl
                                          else [])
 
-    func = next((ln for ln in reversed(lines[:start])
-                 if ln and ln[0].isascii() and (ln[0].isalpha() or ln[0] in "_$")), None)
-    # git's default funcname: the last line before the hunk starting with a letter, `_` or
-    # `$` (in a zone: the $ORIGIN or owner above), cut to 80 bytes, trailing space dropped
-    heading = " " + func.encode("utf-8", "surrogateescape")[:80].decode(
-        "utf-8", "ignore").rstrip() if func else ""
-    out = [f"--- a/{path}\n", f"+++ b/{path}\n",
-           f"@@ -{rng(size)} +{rng(size)} @@{heading}\n"]
-    for i in range(start, stop):
-        if i == idx:
-            out += emit("-", i, old_line) + emit("+", i, lines[i])
-        else:
-            out += emit(" ", i, lines[i])
+    out = [f"--- a/{path}\n", f"+++ b/{path}\n"]
+    for start, stop in _hunks(sorted(old), count):
+        size = stop - start
+        out.append(f"@@ -{rng(start, size)} +{rng(start, size)} @@{_heading(lines, old, start)}\n")
+        i = start
+        while i < stop:
+            if i not in old:
+                out += emit(" ", i, lines[i])
+                i += 1
+                continue
+            run = i
+            while run < stop and run in old:  # adjacent changed lines: all -, then all +
+                run += 1
+            for j in range(i, run):
+                out += emit("-", j, old[j])
+            for j in range(i, run):
+                out += emit("+", j, lines[j])
+            i = run
     return "".join(out)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import shutil
+import socket
 import subprocess
 import tempfile
 from pathlib import Path
@@ -23,6 +24,7 @@ from failover.zonefile import (
     Token,
     ZoneError,
     absolute_name,
+    iter_lines,
     resolve,
     split_fields,
     strip_jinja,
@@ -42,6 +44,14 @@ DUMMY_SERIAL = 12345
 CHECKCONF_TIMEOUT = 30.0
 """Seconds `gdnsd checkconf` may take before the validation gives up."""
 
+_CHUNK_MIN = 4096
+"""A run of template text without Jinja longer than this is passed to Jinja as a value."""
+_JINJA_DELIMS = {"{{": "}}", "{%": "%}", "{#": "#}"}
+_JINJA_OPEN_RE = re.compile(r"\{[{%#]")
+_RAW_RE = re.compile(r"\{%[-+]?\s*raw\b")
+_NEWLINES_RE = re.compile(r"\r\n?")
+_IPV4_RE = re.compile(r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}"
+                      r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])")
 _INCLUDE_RE = re.compile(r"^\$INCLUDE[ \t]+(\S+)", re.IGNORECASE | re.MULTILINE)
 _TYPE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9-]*$")
 
@@ -75,9 +85,18 @@ def render_template(text: str, *, serial: int | None = None, path: str = "<templ
     env = jinja2.Environment(loader=loader, undefined=jinja2.StrictUndefined,
                              autoescape=False)  # noqa: S701
     num = DUMMY_SERIAL if serial is None else serial
-    values = {"serial_num": num, "serial_comment": f"{num} Unknown/uncommitted"}
+    values: dict[str, object] = {"serial_num": num,
+                                 "serial_comment": f"{num} Unknown/uncommitted"}
+    source, chunks = _compact(text)
+    out = None
+    if chunks:
+        try:
+            out = env.from_string(source).render({**values, _CHUNKS: chunks})
+        except jinja2.TemplateError:
+            out = None  # rendered again whole below, for the error's own line number
     try:
-        out = env.from_string(text).render(values)
+        if out is None:
+            out = env.from_string(text).render(values)
     except jinja2.TemplateSyntaxError as exc:
         raise ZoneError(f"{path}:{exc.lineno}: template syntax error: {exc.message}",
                         hint="fix the Jinja tag on that line (gen-zones.py fails too)") from None
@@ -95,6 +114,55 @@ def render_template(text: str, *, serial: int | None = None, path: str = "<templ
     return (GEN_ZONES_HEADER if header else "") + out + "\n"
 
 
+_CHUNKS = "_failover_chunks"
+
+
+def _compact(text: str) -> tuple[str, list[str]]:
+    """Return the template with its long Jinja-free runs moved out, and the runs.
+
+    Jinja compiles every byte of template text into Python source, which for a zone of tens
+    of megabytes costs seconds and hundreds of megabytes; a run of plain text renders to
+    itself, so the middle of each long run becomes `{{ _failover_chunks[i] }}`. Each run keeps
+    its first and last lines in the template (whitespace control `{%- -%}` and the trailing
+    newline behave as before); line endings are normalised as Jinja does. A template with
+    `{% raw %}` is left whole.
+    """
+    chunks: list[str] = []
+    if len(text) < 2 * _CHUNK_MIN or _RAW_RE.search(text):
+        return text, chunks
+    out: list[str] = []
+    pos = 0  # start of the current run of plain text
+    n = len(text)
+    while pos < n:
+        m = _JINJA_OPEN_RE.search(text, pos)
+        end = m.start() if m else n
+        out.append(_moved(text, pos, end, chunks))
+        if m is None:
+            break
+        close = text.find(_JINJA_DELIMS[m.group()], m.end())
+        stop = n if close < 0 else close + 2
+        out.append(text[m.start():stop])
+        pos = stop
+    return "".join(out), chunks
+
+
+def _moved(text: str, start: int, end: int, chunks: list[str]) -> str:
+    """Return text[start:end] with its middle lines replaced by a chunk reference."""
+    if end - start < _CHUNK_MIN:
+        return text[start:end]
+    run = text[start:end]
+    head = text.find("\n", start + len(run) - len(run.lstrip()), end)
+    tail = text.rfind("\n", start, start + len(run.rstrip()))
+    del run
+    if head < 0 or tail <= head:
+        return text[start:end]
+    middle = text[head + 1:tail + 1]
+    if "\r" in middle:
+        middle = _NEWLINES_RE.sub("\n", middle)
+    chunks.append(middle)
+    return f"{text[start:head + 1]}{{{{ {_CHUNKS}[{len(chunks) - 1}] }}}}{text[tail + 1:end]}"
+
+
 def lint_zone(text: str, *, path: str, zone: str) -> list[str]:
     """Return the problems found reading every record of a (rendered) zone; [] when clean.
 
@@ -109,7 +177,7 @@ def lint_zone(text: str, *, path: str, zone: str) -> list[str]:
     jinja: str | None = None
     record: list[Token] = []  # the fields of the record being read (owner first, or "")
     start = depth = 0
-    for idx, raw in enumerate(text.split("\n")):
+    for idx, raw in enumerate(iter_lines(text)):
         pmap = None
         line = raw
         if jinja is not None or "{" in line:
@@ -183,7 +251,23 @@ def _lint_record(problems: list[str], where: str, record: list[Token], origin: s
         problems.append(f"{where}: CNAME record data {shown!r} is not one host name")
 
 
+def _packed(address: str, rtype: str) -> bytes:
+    """Return the address's bytes (equal for equal addresses however written)."""
+    try:
+        return socket.inet_pton(socket.AF_INET if rtype == "A" else socket.AF_INET6, address)
+    except OSError:
+        return ipaddress.ip_address(address).packed
+
+
 def _is_ip(text: str, version: int) -> bool:
+    if version == 4 and _IPV4_RE.fullmatch(text):  # the common case, without ipaddress
+        return True
+    if version == 6 and ":" in text:
+        try:
+            socket.inet_pton(socket.AF_INET6, text)  # in C; ipaddress below for the rest
+            return True
+        except OSError:
+            pass
     try:
         return ipaddress.ip_address(text).version == version
     except ValueError:
@@ -238,6 +322,8 @@ def validate_zone(text: str, *, path: str, zone: str, checkout: Path | None = No
 
 def find_tabs(text: str, *, path: str) -> list[str]:
     """Return one problem per line of the template holding a tab (check-tabs.sh refuses them)."""
+    if "\t" not in text:  # the common case, without reading line by line
+        return []
     return [f"{path}:{n}: a tab character (utils/check-tabs.sh refuses tabs: use spaces)"
             for n, line in enumerate(text.split("\n"), start=1) if "\t" in line]
 
@@ -258,9 +344,9 @@ def zone_validator_problems(rendered: str, *, path: str, zone: str) -> list[str]
     """
     origin = zone.rstrip(".") + "."
     problems: list[str] = []
-    seen: dict[tuple[str, str, str], int] = {}
+    seen: dict[tuple[str, str, bytes], int] = {}
     where = f"{path} (rendered)"
-    for n, line in enumerate(rendered.split("\n"), start=1):
+    for n, line in enumerate(iter_lines(rendered), start=1):
         stripped = line.strip()
         if line.startswith(" "):
             problems.append(f"{where}:{n}: illegal leading whitespace (zone_validator.py)")
@@ -288,7 +374,7 @@ def zone_validator_problems(rendered: str, *, path: str, zone: str) -> list[str]
         if rtype not in ("A", "AAAA") or not _is_ip(value, 4 if rtype == "A" else 6):
             continue  # lint_zone reports the address
         fqdn = origin if name == "@" else f"{name}.{origin}"
-        key = (fqdn, rtype, str(ipaddress.ip_address(value)))
+        key = (fqdn, rtype, _packed(value, rtype))
         if key in seen:
             problems.append(f"{where}:{n}: duplicate record {fqdn} {rtype} {value} (also line "
                             f"{seen[key]}; zone_validator.py GLOBAL_DUPLICATE)")

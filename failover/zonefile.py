@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -35,6 +36,8 @@ _TTL_RE = re.compile(r"^[0-9]+[smhdwSMHDW]?(?:[0-9]+[smhdwSMHDW])*(?:/[0-9]+[smh
 _TOKEN_RE = re.compile(
     r'(?P<q>"(?:[^"\\]|\\.)*(?:"|\\?$))|(?P<p>[()])|(?P<c>;)|(?P<w>(?:[^\s"();\\]|\\.|\\$)+)'
 )
+_SPECIAL_SEARCH = re.compile(r'["()\\]').search
+_WORD_FINDITER = re.compile(r"\S+").finditer
 _PAREN_RE = re.compile(r'\\.|"(?:[^"\\]|\\.)*"?|;.*|[()]')
 _DIRECTIVE_RE = re.compile(r"^(\$[A-Za-z_]+)(?:[ \t]+([^\s;]+))?(?:[ \t]+([^\s;]+))?")
 _JINJA_CLOSE = {"#": "#}", "%": "%}", "{": "}}"}
@@ -58,6 +61,9 @@ class Token(NamedTuple):
         """Return True when the token holds a `{{ ... }}` expression."""
         return TEMPLATE_MARK in self.text
 
+
+_new_token = tuple.__new__
+"""Builds a Token without the namedtuple's Python-level __new__ (the hot path of a large zone)."""
 
 Segments = tuple[list[int], list[int]]
 """Where the pieces of a logical line start: (logical offsets, physical offsets)."""
@@ -119,6 +125,23 @@ class ScanResult:
     includes: list[Include] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     text_lines: list[str] = field(default_factory=list, repr=False)  # text.split("\n")
+
+
+def iter_lines(text: str) -> Iterator[str]:
+    """Yield the lines of `text` as text.split("\\n") gives them, one at a time.
+
+    A list of every line of a zone of tens of megabytes costs more memory than the text
+    itself; reading it line by line keeps what is held at one line.
+    """
+    start = 0
+    find = text.find
+    while True:
+        end = find("\n", start)
+        if end < 0:
+            yield text[start:]
+            return
+        yield text[start:end]
+        start = end + 1
 
 
 def absolute_name(name: str, origin: str, zone: str) -> str:
@@ -196,6 +219,10 @@ def _physical(segs: Segments, x: int) -> int:
 
 def tokenize(logical: str, segs: Segments | None = None) -> list[Token]:
     """Return the zone tokens of a logical line, up to its comment, with physical spans."""
+    if segs is None and _SPECIAL_SEARCH(logical) is None:  # the common line: words only
+        cut = logical.find(";")
+        return [_new_token(Token, (m.group(), m.start(), m.end(), "w"))
+                for m in _WORD_FINDITER(logical, 0, len(logical) if cut < 0 else cut)]
     tokens: list[Token] = []
     for m in _TOKEN_RE.finditer(logical):
         kind = m.lastgroup or "w"
@@ -231,18 +258,45 @@ def split_fields(tokens: list[Token]) -> tuple[Token | None, Token | None, Token
 def scan(text: str, fqdn: str, *, path: str, zone: str) -> ScanResult:
     """Return every A/AAAA/CNAME record (and more) the template defines at `fqdn`."""
     want = absolute_name(fqdn, ".", ".")
+    return scan_names(text, [want], path=path, zone=zone)[want]
+
+
+def scan_names(text: str, fqdns: Iterable[str] | None, *, path: str,
+               zone: str) -> dict[str, ScanResult]:
+    """Return, per absolute lower-case name, what one pass over the template found at it.
+
+    `fqdns` are the names looked for (absolute or not, any case); None means every name the
+    template defines (a result per name seen as an owner). The results share `includes` and
+    `text_lines`.
+    """
     zone_abs = absolute_name(zone, ".", ".")
-    label = want.split(".", 1)[0]
-    # A cheap, conservative filter: an owner that can name `want` starts with its first label,
-    # "@", or an escape. Every other owner line is known not to match without tokenizing it;
-    # the match is the owner token itself.
-    owner_match = re.compile(r"(?:@|\\|" + re.escape(label) + r'(?=[.\s;(]|$))(?:[^\s"();\\]|\\.)*',
-                             re.IGNORECASE).match
-    res = ScanResult(path=path, fqdn=want, zone=zone_abs)
+    lines = text.split("\n")
+    count = len(lines) - (1 if lines and lines[-1] == "" else 0)
+    includes: list[Include] = []
+    results: dict[str, ScanResult] = {}
+
+    def result(name: str) -> ScanResult:
+        res = results.get(name)
+        if res is None:
+            res = results[name] = ScanResult(path=path, fqdn=name, zone=zone_abs, lines=count,
+                                             includes=includes, text_lines=lines)
+        return res
+
+    if fqdns is not None:
+        for name in fqdns:
+            result(absolute_name(name, ".", "."))
+        # A cheap, conservative filter: an owner that can name a wanted name starts with its
+        # first label, "@", or an escape. Every other owner line is known not to match without
+        # tokenizing it; the match is the owner token itself.
+        labels = sorted({n.split(".", 1)[0] for n in results}, key=len, reverse=True)
+        owner_re = (r"(?:@|\\|(?:" + "|".join(map(re.escape, labels))
+                    + r')(?=[.\s;(]|$))(?:[^\s"();\\]|\\.)*')
+    else:
+        owner_re = r'(?:[^\s"();\\]|\\.)+'
+    owner_match = re.compile(owner_re, re.IGNORECASE).match
+    wanted = None if fqdns is None else dict(results)
     st = _State(origin=zone_abs)
-    lines = res.text_lines = text.split("\n")
-    res.lines = len(lines) - (1 if lines and lines[-1] == "" else 0)
-    match = False  # the last owner is the name looked for
+    cur: ScanResult | None = None  # the result of the last owner, when it is looked for
     depth = 0  # open parentheses
     jinja: str | None = None  # closing delimiter of an open Jinja tag
     for idx, line in enumerate(lines):
@@ -254,29 +308,32 @@ def scan(text: str, fqdn: str, *, path: str, zone: str) -> ScanResult:
             if not line.strip():
                 continue
         if depth:
-            depth = _continue_parens(res, st, line, segs, depth)
+            depth = _continue_parens(cur, st, line, segs, depth)
             continue
         c = line[0]
         if c == "$":
-            if _directive(res, st, idx, line, segs):
-                match = False
+            if _directive(includes, zone_abs, st, idx, line):
+                cur = None
         elif c == ";" or c == "\r":
             continue
         elif c == " " or c == "\t":
-            if match:
-                depth = _record(res, st, idx, lines[idx], "", tokenize(line, segs))
+            if cur is not None:
+                depth = _record(cur, st, idx, lines[idx], "", tokenize(line, segs))
             elif "(" in line:
                 depth = max(0, paren_delta(line))
         else:
             m = owner_match(line)
-            match = m is not None and TEMPLATE_MARK not in m.group() and (
-                resolve(m.group(), st.origin, zone_abs) == want)
-            if match:
-                depth = _record(res, st, idx, lines[idx], m.group() if m else "",
+            cur = None
+            if m is not None and TEMPLATE_MARK not in m.group():
+                owner = resolve(m.group(), st.origin, zone_abs)
+                if owner is not None:
+                    cur = wanted.get(owner) if wanted is not None else result(owner)
+            if cur is not None:
+                depth = _record(cur, st, idx, lines[idx], m.group() if m else "",
                                 tokenize(line, segs)[1:])
             elif "(" in line:
                 depth = max(0, paren_delta(line))
-    return res
+    return results
 
 
 @dataclass
@@ -288,8 +345,7 @@ class _State:
     pending: tuple[int, list[Token]] | None = None  # our record's line and words, in parens
 
 
-def _directive(res: ScanResult, st: _State, idx: int, line: str,
-               segs: Segments | None) -> bool:
+def _directive(includes: list[Include], zone: str, st: _State, idx: int, line: str) -> bool:
     """Apply a $ directive; return True when it ends the current owner ($INCLUDE)."""
     m = _DIRECTIVE_RE.match(line)
     if m is None or m.group(2) is None:
@@ -297,12 +353,12 @@ def _directive(res: ScanResult, st: _State, idx: int, line: str,
     word, arg, extra = m.group(1).upper(), m.group(2), m.group(3)
     templated = TEMPLATE_MARK in arg
     if word == "$ORIGIN":
-        st.origin = None if templated else resolve(arg, st.origin, res.zone)
+        st.origin = None if templated else resolve(arg, st.origin, zone)
     elif word == "$TTL":
         st.default_ttl = arg
     elif word == "$INCLUDE":
-        origin = resolve(extra, st.origin, res.zone) if extra else st.origin
-        res.includes.append(Include(line=idx + 1, file=arg, origin=origin or "(unknown)"))
+        origin = resolve(extra, st.origin, zone) if extra else st.origin
+        includes.append(Include(line=idx + 1, file=arg, origin=origin or "(unknown)"))
         return True
     return False
 
@@ -347,10 +403,10 @@ def _record(res: ScanResult, st: _State, idx: int, physical: str, owner: str,
     return 0
 
 
-def _continue_parens(res: ScanResult, st: _State, line: str, segs: Segments | None,
+def _continue_parens(res: ScanResult | None, st: _State, line: str, segs: Segments | None,
                      depth: int) -> int:
     """Read a line inside open parentheses; return the parentheses still open."""
-    if st.pending is None:
+    if st.pending is None or res is None:
         return max(0, depth + paren_delta(line))
     toks = tokenize(line, segs)
     depth += sum(1 for t in toks if t.text == "(") - sum(1 for t in toks if t.text == ")")

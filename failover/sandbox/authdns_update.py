@@ -27,7 +27,8 @@ TIMEOUT = 30.0
 def merged_template(repo: str, branch: str, path: str) -> str:
     """Return the template's text on `branch` of the (bare) repository `repo`."""
     done = subprocess.run(["git", "--git-dir", repo, "show", f"refs/heads/{branch}:{path}"],
-                          capture_output=True, text=True, timeout=TIMEOUT, check=True)
+                          capture_output=True, text=True, errors="surrogateescape",
+                          timeout=TIMEOUT, check=True)
     return done.stdout
 
 
@@ -36,11 +37,12 @@ def deploy(repo: str, branch: str, path: str, gdnsd_dirs: list[Path], *, yes: bo
     zone = zone_name(path)
     rendered = render_template(merged_template(repo, branch, path), serial=int(time.time()))
     served = gdnsd_dirs[0] / "zones" / zone
-    old = served.read_text() if served.exists() else ""
+    old = served.read_text(errors="surrogateescape") if served.exists() else ""
     changes = [ln for ln in difflib.unified_diff(old.splitlines(), rendered.splitlines(),
                                                  f"served/{zone}", f"merged/{zone}", lineterm="")
                if not ln.startswith(("---", "+++")) and "SOA" not in ln]
-    print("\n".join(changes) or "(no changes besides the serial)")
+    shown = "\n".join(changes) or "(no changes besides the serial)"
+    print(shown.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
     if not yes:
         print("Merge these changes? (yes/no)? ", end="", flush=True)
         if sys.stdin.readline().strip() != "yes":
@@ -49,7 +51,7 @@ def deploy(repo: str, branch: str, path: str, gdnsd_dirs: list[Path], *, yes: bo
     for directory in gdnsd_dirs:
         target = directory / "zones" / zone
         tmp = target.with_name(f".{zone}.tmp")
-        tmp.write_text(rendered)
+        tmp.write_text(rendered, errors="surrogateescape")  # bytes that are not UTF-8 kept
         os.replace(tmp, target)
         subprocess.run(["gdnsdctl", "-c", str(directory), "reload-zones"], check=True,
                        timeout=TIMEOUT, capture_output=True)
