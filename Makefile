@@ -43,6 +43,7 @@ demo: install
 
 bench: install
 	$(PYTHON) -m benchmarks.run
+	$(PYTHON) -m benchmarks.profile_imports
 	@if [ -n "$(OPDNS)" ]; then $(PYTHON) -m benchmarks.replay "$(OPDNS)"; \
 	else echo "replay skipped: make bench OPDNS=PATH_TO_OPERATIONS_DNS"; fi
 

@@ -206,10 +206,10 @@ def figures(rows: list[Row], steps: dict[str, float]) -> list[Figure]:
     """Return one figure per row, and one per step of the extra promote run."""
     out = []
     for r in rows:
-        value = (f"{r.anchor}: {span(r.anchor_s)} ms; failover {span(r.tool_s)} ms; "
+        value = (f"anchor {span(r.anchor_s)} ms; failover {span(r.tool_s)} ms; "
                  f"{span(r.ratios, 1.0, '{:.1f}')}x")
         goal = f"<= {r.goal}x" if r.goal is not None else "report"
-        out.append(Figure(f"whole: {r.what} / {r.anchor}", value, goal, r.met))
+        out.append(Figure(f"whole: {r.what} vs {r.anchor}", value, goal, r.met))
     out += [Figure(f"  promote --no-wait step {key}", f"{s * 1000:.0f} ms", "report")
             for key, s in steps.items()]
     return out
