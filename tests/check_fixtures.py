@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from failover.sandbox.gdnsd import Gdnsd, start_gdnsd, wikimediacloud_zone
-from failover.sandbox.haproxy import SandboxRegion, start_region
+from sandbox.gdnsd import Gdnsd, start_gdnsd, wikimediacloud_zone
+from sandbox.haproxy import SandboxRegion, start_region
 
 C3, C4 = "cloudcontrol1003", "cloudcontrol1004"
 SERVICES = ("keystone_public", "nova_api", "glance_api")

@@ -18,9 +18,9 @@ import pytest
 from failover import monitor
 from failover.monitor import CRITICAL, OK, DisagreementLog, PerfDatum
 from failover.render.check import perfdatum
-from failover.sandbox.backends import SilentListener, free_port
-from failover.sandbox.gdnsd import Gdnsd
-from failover.sandbox.haproxy import SandboxRegion, haproxy_available
+from sandbox.backends import SilentListener, free_port
+from sandbox.gdnsd import Gdnsd
+from sandbox.haproxy import SandboxRegion, haproxy_available
 from tests.conftest import CliResult, RunCli
 
 PERF = re.compile(r"^'[^'=]+'=(?:-?[0-9.]+(?:s|ms|%|B|KB|MB|c)?|U)(?:;[0-9.]*){0,4}$")

@@ -24,7 +24,7 @@ from failover.dnscheck import (
     wait_for_agreement,
 )
 from failover.errors import UsageError
-from failover.sandbox.gdnsd import Gdnsd, start_gdnsd, wikimediacloud_zone
+from sandbox.gdnsd import Gdnsd, start_gdnsd, wikimediacloud_zone
 
 OLD = "cloudcontrol1003.wikimedia.org."
 NEW = "cloudcontrol1004.wikimedia.org."

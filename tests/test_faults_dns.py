@@ -18,8 +18,8 @@ import dns.rcode
 import pytest
 
 from failover.errors import EXIT_VERIFY
-from failover.sandbox.haproxy import haproxy_available
-from failover.sandbox.world import World, start_world
+from sandbox.haproxy import haproxy_available
+from sandbox.world import World, start_world
 from tests.conftest import RunCli
 from tests.helpers import (
     FQDN,

@@ -19,9 +19,9 @@ import pytest
 
 from failover import gerrit, repo
 from failover.errors import EXIT_GIT
-from failover.sandbox.dnsrepo import push_upstream_edit
-from failover.sandbox.haproxy import haproxy_available
-from failover.sandbox.world import World, start_world
+from sandbox.dnsrepo import push_upstream_edit
+from sandbox.haproxy import haproxy_available
+from sandbox.world import World, start_world
 from tests.conftest import RunCli
 from tests.helpers import (
     Mark,

@@ -16,9 +16,9 @@ import pytest
 
 from failover.config import Controller, HaproxyConfig
 from failover.haproxy import StatsReadError, read_stats
-from failover.sandbox.backends import ScriptedHTTPServer, SilentListener, UnixTextServer
-from failover.sandbox.haproxy import haproxy_available
-from failover.sandbox.world import World, start_world
+from sandbox.backends import ScriptedHTTPServer, SilentListener, UnixTextServer
+from sandbox.haproxy import haproxy_available
+from sandbox.world import World, start_world
 from tests.conftest import RunCli
 from tests.helpers import (
     C4,

@@ -21,11 +21,11 @@ from pathlib import Path
 import pytest
 
 from failover.errors import EXIT_INTERRUPTED, EXIT_REFUSED
-from failover.sandbox.dnsrepo import ZONE_PATH, push_upstream_edit
-from failover.sandbox.haproxy import haproxy_available
-from failover.sandbox.world import CONTROLLERS, HOSTS_ZONE, World, hosts_zone, start_world
 from failover.zone import edit_record
 from failover.zonecheck import render_template
+from sandbox.dnsrepo import ZONE_PATH, push_upstream_edit
+from sandbox.haproxy import haproxy_available
+from sandbox.world import CONTROLLERS, HOSTS_ZONE, World, hosts_zone, start_world
 from tests.conftest import RunCli
 from tests.helpers import (
     FQDN,

@@ -15,8 +15,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from failover.sandbox.haproxy import haproxy_available
-from failover.sandbox.world import World, start_world
+from sandbox.haproxy import haproxy_available
+from sandbox.world import World, start_world
 from tests.conftest import RunCli
 from tests.helpers import (
     Mark,
@@ -220,7 +220,7 @@ def test_dangling_target_is_refused_before_the_push(run_cli: RunCli, world: Worl
 def test_target_of_another_host_than_the_stats_is_refused(run_cli: RunCli,
                                                           world: World) -> None:
     """The target resolves, but to another address than the HAProxy that was read."""
-    from failover.sandbox.world import HOSTS_ZONE, hosts_zone
+    from sandbox.world import HOSTS_ZONE, hosts_zone
 
     now, other = current_and_other(world)
     for g in world.gdnsd:

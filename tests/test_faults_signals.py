@@ -23,9 +23,9 @@ from typing import Any
 import pytest
 
 from failover.errors import EXIT_GIT, EXIT_INTERRUPTED, EXIT_USAGE
-from failover.sandbox.dnsrepo import ZONE_PATH
-from failover.sandbox.haproxy import haproxy_available
-from failover.sandbox.world import World, start_world
+from sandbox.dnsrepo import ZONE_PATH
+from sandbox.haproxy import haproxy_available
+from sandbox.world import World, start_world
 from tests.helpers import (
     Mark,
     TrickleServer,

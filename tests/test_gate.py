@@ -17,8 +17,8 @@ import pytest
 
 from failover.config import HaproxyConfig
 from failover.haproxy import StatsReadError, parse_stats_csv, server_owner, socket_command
-from failover.sandbox.haproxy import haproxy_available
-from failover.sandbox.world import SERVICES, World, start_world
+from sandbox.haproxy import haproxy_available
+from sandbox.world import SERVICES, World, start_world
 from tests.conftest import CliResult, RunCli
 from tests.helpers import git, promote, reset_world, shared_world_env
 

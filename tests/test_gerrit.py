@@ -12,7 +12,7 @@ import requests
 
 from failover import gerrit, repo
 from failover.errors import GitError, UsageError
-from failover.sandbox.dnsrepo import ZONE_PATH, DnsSandbox, dns_sandbox
+from sandbox.dnsrepo import ZONE_PATH, DnsSandbox, dns_sandbox
 
 
 @pytest.fixture

@@ -17,8 +17,8 @@ import pytest
 import requests
 
 from failover import repo
-from failover.sandbox.dnsrepo import ZONE_PATH, DnsSandbox, dns_sandbox
-from failover.sandbox.sshd import sshd_available
+from sandbox.dnsrepo import ZONE_PATH, DnsSandbox, dns_sandbox
+from sandbox.sshd import sshd_available
 
 pytestmark = pytest.mark.skipif(not sshd_available(), reason="OpenSSH not installed")
 

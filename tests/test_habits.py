@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 import requests
 
-from failover.sandbox.alertmanager import available
-from failover.sandbox.world import World, start_world
+from sandbox.alertmanager import available
+from sandbox.world import World, start_world
 from tests.conftest import RunCli
 from tests.helpers import (
     Mark,

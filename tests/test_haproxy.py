@@ -21,8 +21,8 @@ from failover.haproxy import (
     read_region_health,
     read_stats,
 )
-from failover.sandbox.backends import ScriptedHTTPServer, SilentListener, UnixTextServer
-from failover.sandbox.haproxy import SandboxRegion, haproxy_available, start_region
+from sandbox.backends import ScriptedHTTPServer, SilentListener, UnixTextServer
+from sandbox.haproxy import SandboxRegion, haproxy_available, start_region
 
 HEADER = "# pxname,svname,qcur,scur,status,act,bck,lastchg,type,check_status,"
 C3, C4 = "cloudcontrol1003", "cloudcontrol1004"

@@ -12,8 +12,8 @@ import pytest
 from failover.config import HaproxyConfig, load_config
 from failover.haproxy import ControllerHealth, parse_ssh_url, read_region_health
 from failover.haproxy.ssh import remote_command, ssh_argv
-from failover.sandbox.haproxy import SandboxRegion, haproxy_available, start_region
-from failover.sandbox.sshd import SandboxSshd, ssh_keygen, sshd_available, start_sshd
+from sandbox.haproxy import SandboxRegion, haproxy_available, start_region
+from sandbox.sshd import SandboxSshd, ssh_keygen, sshd_available, start_sshd
 from tests.conftest import RunCli
 
 C3, C4 = "cloudcontrol1003", "cloudcontrol1004"

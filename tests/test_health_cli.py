@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from failover.sandbox.backends import ScriptedHTTPServer, UnixTextServer
-from failover.sandbox.haproxy import SandboxRegion, haproxy_available, start_region
+from sandbox.backends import ScriptedHTTPServer, UnixTextServer
+from sandbox.haproxy import SandboxRegion, haproxy_available, start_region
 from tests.conftest import RunCli
 from tests.test_haproxy import C3, C4, HEADER, good_csv
 

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from failover.sandbox.backends import SilentListener, free_port
-from failover.sandbox.world import CONTROLLERS, World, start_world
+from sandbox.backends import SilentListener, free_port
+from sandbox.world import CONTROLLERS, World, start_world
 
 NRPE, CHECK_NRPE = "/usr/sbin/nrpe", "/usr/lib/nagios/plugins/check_nrpe"
 EXAMPLE = Path(__file__).parent.parent / "examples" / "nrpe.cfg"

@@ -1,7 +1,7 @@
 """End-to-end tests of failover.plan through `failover promote`, in the sandbox world.
 
 Every test runs against real HAProxy, a real git repository behind the Gerrit stand-in, and
-real gdnsd servers, all on 127.0.0.1 (failover.sandbox.world).
+real gdnsd servers, all on 127.0.0.1 (sandbox.world).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from failover.sandbox.haproxy import haproxy_available
-from failover.sandbox.world import World, start_world
+from sandbox.haproxy import haproxy_available
+from sandbox.world import World, start_world
 from tests.conftest import CliResult, RunCli
 from tests.helpers import Mark, audit, checkout_snapshot, git, run_promote_process, wait_for_step
 

@@ -14,7 +14,7 @@ import pytest
 
 from failover import repo
 from failover.errors import GitError, UsageError
-from failover.sandbox.dnsrepo import COMMIT_MSG_HOOK, ZONE_PATH, DnsSandbox, dns_sandbox
+from sandbox.dnsrepo import COMMIT_MSG_HOOK, ZONE_PATH, DnsSandbox, dns_sandbox
 
 OLD, NEW = "cloudcontrol1003.wikimedia.org.", "cloudcontrol1004.wikimedia.org."
 

@@ -1,10 +1,10 @@
 """The runbooks stay true: every `$ failover ...` they show is run against the sandbox world.
 
 Each runbook (runbooks/*.md) gets one sandbox world (real HAProxy, gdnsd, git and the Gerrit
-stand-in: failover.sandbox.world). Before a command, the `<!-- sandbox: NAME -->` marks seen
+stand-in: sandbox.world). Before a command, the `<!-- sandbox: NAME -->` marks seen
 since the previous one run the setups below of that NAME, which put the world in the state the
 section describes. The command runs in-process through cli.main; its exit code and output are
-compared with the runbook by failover.sandbox.runbook (conventions in runbooks/README.md).
+compared with the runbook by sandbox.runbook (conventions in runbooks/README.md).
 
 To see what the commands print now (substituted and compacted, ready to paste into a runbook):
     RUNBOOK_SHOW=/tmp/runbooks.out pytest tests/test_runbooks.py
@@ -23,18 +23,19 @@ from pathlib import Path
 import pytest
 
 from failover.lock import FailoverLock
-from failover.sandbox.authdns_update import merged_template
-from failover.sandbox.dnsrepo import (
+from failover.zone import current_target, render_template, zone_name
+from sandbox.authdns_update import merged_template
+from sandbox.dnsrepo import (
     ZONE_PATH,
     RegionRecord,
     push_upstream_edit,
     zone_template,
 )
-from failover.sandbox.gdnsd import Gdnsd
-from failover.sandbox.gerrit import Faults
-from failover.sandbox.gerrit_hook import locked_state
-from failover.sandbox.haproxy import haproxy_available
-from failover.sandbox.runbook import (
+from sandbox.gdnsd import Gdnsd
+from sandbox.gerrit import Faults
+from sandbox.gerrit_hook import locked_state
+from sandbox.haproxy import haproxy_available
+from sandbox.runbook import (
     Command,
     RunbookError,
     compact_boxes,
@@ -48,8 +49,7 @@ from failover.sandbox.runbook import (
     shown,
     substitute,
 )
-from failover.sandbox.world import REGION, World, start_world
-from failover.zone import current_target, render_template, zone_name
+from sandbox.world import REGION, World, start_world
 
 RUNBOOKS = Path(__file__).resolve().parents[1] / "runbooks"
 C3, C4 = "cloudcontrol1003", "cloudcontrol1004"
@@ -539,7 +539,7 @@ def test_match_lines_skips_with_dots_and_reports_the_first_mismatch() -> None:
 
 
 def test_compare_checks_the_exit_code_and_the_output() -> None:
-    from failover.sandbox.runbook import Run
+    from sandbox.runbook import Run
 
     cmd = Command("failover x", 1, ("x",), ("OK - fine (0.2s)",), exit_code=0)
     assert compare(cmd, Run(0, "OK -   fine (1.5s)\n"), []) == []

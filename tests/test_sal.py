@@ -11,7 +11,7 @@ from failover.config import SalConfig
 from failover.errors import UsageError
 from failover.plan import PromoteRequest
 from failover.sal import sal_message, send_sal
-from failover.sandbox.sal import SalRelay
+from sandbox.sal import SalRelay
 
 
 def test_messages() -> None:

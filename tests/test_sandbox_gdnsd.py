@@ -1,4 +1,4 @@
-"""Tests for failover.sandbox.gdnsd: start, serve, reload, reject a broken zone, stop."""
+"""Tests for sandbox.gdnsd: start, serve, reload, reject a broken zone, stop."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import dns.message
 import dns.query
 import pytest
 
-from failover.sandbox.gdnsd import GdnsdError, start_gdnsd, wikimediacloud_zone
+from sandbox.gdnsd import GdnsdError, start_gdnsd, wikimediacloud_zone
 
 ZONE = "wikimediacloud.org"
 NAME = "openstack.eqiad1.wikimediacloud.org"

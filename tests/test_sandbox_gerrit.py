@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from failover.sandbox import gerrit_hook
-from failover.sandbox.dnsrepo import DnsSandbox, dns_sandbox, push_upstream_edit
+from sandbox import gerrit_hook
+from sandbox.dnsrepo import DnsSandbox, dns_sandbox, push_upstream_edit
 
 CID = "I" + "c" * 40
 

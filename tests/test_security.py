@@ -34,9 +34,9 @@ from failover.errors import GitError, UsageError
 from failover.gerrit import GerritClient
 from failover.haproxy import StatsReadError, read_stats
 from failover.lock import FailoverLock
-from failover.sandbox.haproxy import haproxy_available
-from failover.sandbox.world import World, start_world
 from failover.zone import write_atomic
+from sandbox.haproxy import haproxy_available
+from sandbox.world import World, start_world
 from tests.helpers import C3, C4, FakeDns, audit, cname_answer, tool_env
 from tests.test_haproxy import good_csv
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from failover.sandbox.backends import free_port
-from failover.sandbox.gdnsd import Gdnsd, wikimediacloud_zone
-from failover.sandbox.haproxy import SandboxRegion, haproxy_available
+from sandbox.backends import free_port
+from sandbox.gdnsd import Gdnsd, wikimediacloud_zone
+from sandbox.haproxy import SandboxRegion, haproxy_available
 from tests.conftest import RunCli
 
 FQDN = "openstack.eqiad1.wikimediacloud.org"
@@ -142,7 +142,7 @@ def test_zone_is_read_at_the_remote_tracking_branch(run_cli: RunCli, sandbox: Sa
                                                     tmp_path: Path) -> None:
     """The repository's branch as last fetched wins over a stale working tree."""
     from failover import repo
-    from failover.sandbox.dnsrepo import ZONE_PATH, dns_sandbox, push_upstream_edit
+    from sandbox.dnsrepo import ZONE_PATH, dns_sandbox, push_upstream_edit
 
     with dns_sandbox(tmp_path / "git") as sb:
         text = (sb.checkout / ZONE_PATH).read_text()
@@ -168,7 +168,7 @@ def test_zone_is_read_as_gerrit_has_it_not_as_last_fetched(
         tmp_path: Path) -> None:
     """A change merged by someone else after the last fetch: status says Gerrit's tip."""
     from failover import repo
-    from failover.sandbox.dnsrepo import ZONE_PATH, dns_sandbox, push_upstream_edit
+    from sandbox.dnsrepo import ZONE_PATH, dns_sandbox, push_upstream_edit
 
     with dns_sandbox(tmp_path / "git", ssh=True) as sb:
         text = (sb.checkout / ZONE_PATH).read_text()

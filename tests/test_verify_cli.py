@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from failover.sandbox.gdnsd import Gdnsd, start_gdnsd, wikimediacloud_zone
+from sandbox.gdnsd import Gdnsd, start_gdnsd, wikimediacloud_zone
 from tests.conftest import RunCli
 
 NEW = "cloudcontrol1004.wikimedia.org."

@@ -4,7 +4,7 @@ Like production's, it shows what changes, asks "Merge these changes? (yes/no)?" 
 --yes), then renders the template from the repository's branch, writes it where each gdnsd
 reads its zone, and runs `gdnsdctl reload-zones`.
 
-    python -m failover.sandbox.authdns_update --repo GITDIR --branch master \
+    python3 sandbox/authdns_update.py --repo GITDIR --branch master \
         --zone templates/wikimediacloud.org --gdnsd DIR [--gdnsd DIR ...] [--yes]
 """
 
@@ -17,6 +17,9 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+if __name__ == "__main__":  # run as a file (the deploy command): import from the repository root
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from failover.zone import render_template, zone_name
 

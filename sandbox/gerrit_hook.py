@@ -6,7 +6,7 @@ footer, creates `refs/changes/NN/N/P`, and writes Gerrit's `remote:` lines. The 
 changes) lives in a JSON file in the bare repository, read and written under an fcntl lock
 because the hook (a separate process) and the stand-in's HTTP server share it.
 
-Run as `python -m failover.sandbox.gerrit_hook` with GIT_DIR set (git does that for hooks).
+Run as `python -m sandbox.gerrit_hook` with GIT_DIR set (git does that for hooks).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ behind the Gerrit stand-in, two real gdnsd, the sandbox's authdns-update), then 
 approves and merges the change), `failover verify`, and a failover back after a backend on
 the new primary fails. Everything is stopped and removed at the end, also on Ctrl-C.
 
-Run: python -m failover.sandbox.demo
+Run: python -m sandbox.demo
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import sys
 
 from rich.console import Console
 
-from failover.sandbox.world import CONTROLLERS, REGION, World, start_world
+from sandbox.world import CONTROLLERS, REGION, World, start_world
 
 console = Console()
 OLD, NEW = CONTROLLERS

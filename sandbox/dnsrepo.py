@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from failover.sandbox.gerrit import GerritStandin, start_gerrit
+from sandbox.gerrit import GerritStandin, start_gerrit
 
 GIT_TIMEOUT = 30.0
 """Seconds any git command run here may take."""

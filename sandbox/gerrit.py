@@ -1,13 +1,13 @@
 """A Gerrit stand-in on 127.0.0.1: a bare repository with a proc-receive hook, and REST.
 
-Pushes to `refs/for/<branch>` go through `failover.sandbox.gerrit_hook` (Gerrit's answers and
+Pushes to `refs/for/<branch>` go through `sandbox.gerrit_hook` (Gerrit's answers and
 rejections); a small HTTP server serves the REST endpoints `failover.gerrit` uses, under `/r/`
 (anonymous) and `/r/a/` (HTTP basic auth), every JSON body prefixed with `)]}'`. Test helpers
 approve and merge or abandon a change; fault switches make the REST side fail on purpose.
 
 Examples:
     >>> with start_gerrit(Path(tempfile.mkdtemp(dir="/tmp"))) as gerrit:   # doctest: +SKIP
-    ...     seed_upstream(gerrit)                       # failover.sandbox.dnsrepo
+    ...     seed_upstream(gerrit)                       # sandbox.dnsrepo
     ...     gerrit.approve_and_merge(1)
 """
 
@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-from failover.sandbox.backends import free_port
-from failover.sandbox.gerrit_hook import (
+from sandbox.backends import free_port
+from sandbox.gerrit_hook import (
     change_url,
     empty_state,
     git,
@@ -44,7 +44,7 @@ XSSI_PREFIX = b")]}'\n"
 HOOK_SCRIPT = """#!{python}
 import sys
 sys.path.insert(0, {root!r})
-from failover.sandbox.gerrit_hook import main
+from sandbox.gerrit_hook import main
 sys.exit(main())
 """
 """The proc-receive hook written into the bare repository (runs this interpreter)."""
@@ -91,7 +91,7 @@ class GerritStandin:
         self.hook_file = self.workdir / "commit-msg"
         self._write_commit_msg_hook()
         self.sshd: Any = None
-        """The stand-in's own sshd (a `failover.sandbox.sshd.SandboxSshd`) when `ssh`."""
+        """The stand-in's own sshd (a `sandbox.sshd.SandboxSshd`) when `ssh`."""
         if ssh:
             self._start_sshd()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
@@ -149,14 +149,14 @@ class GerritStandin:
         return f"{self.rest_url}/{self.project}"
 
     def _write_commit_msg_hook(self) -> None:
-        from failover.sandbox.dnsrepo import COMMIT_MSG_HOOK
+        from sandbox.dnsrepo import COMMIT_MSG_HOOK
 
         self.hook_file.write_text(COMMIT_MSG_HOOK)
         self.hook_file.chmod(0o755)
 
     def _start_sshd(self) -> None:
         """Start a real OpenSSH server whose every session runs `gerrit_ssh` (forced command)."""
-        from failover.sandbox.sshd import SandboxSshd, ssh_keygen
+        from sandbox.sshd import SandboxSshd, ssh_keygen
 
         work = self.workdir / "gerrit-ssh"
         work.mkdir(parents=True, exist_ok=True)
@@ -181,7 +181,7 @@ class GerritStandin:
         git(self.git_dir, "config", "receive.procReceiveRefs", "refs/for")
         git(self.git_dir, "config", "receive.advertisePushOptions", "true")
         hook = self.git_dir / "hooks" / "proc-receive"
-        root = str(Path(__file__).resolve().parents[2])
+        root = str(Path(__file__).resolve().parents[1])
         hook.write_text(HOOK_SCRIPT.format(python=sys.executable, root=root))
         hook.chmod(0o755)
 

@@ -30,7 +30,7 @@ from pathlib import Path
 from failover.config import DEFAULT_SERVICES, HaproxyConfig
 from failover.errors import FailoverError
 from failover.haproxy import StatRow, StatsReadError, parse_stats_csv, socket_command
-from failover.sandbox.backends import TinyBackend, free_ports
+from sandbox.backends import TinyBackend, free_ports
 
 CONTROLLERS = ("cloudcontrol1003", "cloudcontrol1004")
 """The sandbox's controllers, named as eqiad1's."""
@@ -310,7 +310,7 @@ class SandboxRegion:
                     connect_timeout: float = 1.0) -> str:
         """Return a whole failover config for this region; `stats` is "http" or "unix"."""
         lines = [
-            "# failover configuration for the sandbox (written by failover.sandbox.haproxy)",
+            "# failover configuration for the sandbox (written by sandbox.haproxy)",
             "[dns]", f'checkout = "{self.workdir / "dns"}"', "",
             "[haproxy]", f"timeout = {timeout}", f"connect_timeout = {connect_timeout}", "",
             f"[regions.{self.name}]",

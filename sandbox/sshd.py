@@ -26,8 +26,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from failover.sandbox.backends import free_port
-from failover.sandbox.haproxy import SandboxError
+from sandbox.backends import free_port
+from sandbox.haproxy import SandboxError
 
 SSHD = "/usr/sbin/sshd"
 """The OpenSSH server (Debian package openssh-server); it wants an absolute path."""

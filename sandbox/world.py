@@ -24,13 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from failover.config import record_type_for
-from failover.sandbox.alertmanager import Alertmanager
-from failover.sandbox.conduit import Conduit
-from failover.sandbox.dnsrepo import ZONE_PATH, DnsSandbox, RegionRecord, dns_sandbox
-from failover.sandbox.gdnsd import Gdnsd, start_gdnsd
-from failover.sandbox.haproxy import SandboxRegion, start_region
-from failover.sandbox.sal import SalRelay
 from failover.zone import render_template, zone_name
+from sandbox.alertmanager import Alertmanager
+from sandbox.conduit import Conduit
+from sandbox.dnsrepo import ZONE_PATH, DnsSandbox, RegionRecord, dns_sandbox
+from sandbox.gdnsd import Gdnsd, start_gdnsd
+from sandbox.haproxy import SandboxRegion, start_region
+from sandbox.sal import SalRelay
 
 REGION = "eqiad1"
 """The sandbox's region."""
@@ -71,7 +71,7 @@ class World:
 
     def deploy_argv(self, servers: list[Gdnsd] | None = None) -> list[str]:
         """Return the sandbox authdns-update command for `servers` (default: all)."""
-        argv = [sys.executable, "-m", "failover.sandbox.authdns_update",
+        argv = [sys.executable, str(Path(__file__).with_name("authdns_update.py")),
                 "--repo", self.dns.gerrit.git_url, "--zone", ZONE_PATH, "--yes"]
         for g in servers or self.gdnsd:
             argv += ["--gdnsd", str(g.workdir)]
@@ -88,7 +88,7 @@ class World:
         nameservers = ", ".join(f'"{g.address}"' for g in self.gdnsd)
         deploy = ", ".join(_q(a) for a in s.get("deploy", self.deploy_argv()))
         lines = [
-            "# failover configuration of the sandbox (written by failover.sandbox.world)",
+            "# failover configuration of the sandbox (written by sandbox.world)",
             "[dns]", f"checkout = {_q(str(self.dns.checkout))}", f'zone_file = "{ZONE_PATH}"',
             'topic = "openstack-failover"', f"deploy = [{deploy}]",
             f"deploy_timeout = {s.get('deploy_timeout', 60)}", "",
@@ -133,7 +133,7 @@ class Outside:
 @contextmanager
 def start_outside(workdir: Path) -> Iterator[Outside]:
     """Yield the SAL relay, the Conduit stand-in and (when installed) a real Alertmanager."""
-    from failover.sandbox import alertmanager
+    from sandbox import alertmanager
 
     with ExitStack() as stack:
         sal = stack.enter_context(SalRelay())
