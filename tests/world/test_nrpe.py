@@ -24,7 +24,7 @@ from sandbox.backends import SilentListener, free_port
 from sandbox.world import CONTROLLERS, World, start_world
 
 NRPE, CHECK_NRPE = "/usr/sbin/nrpe", "/usr/lib/nagios/plugins/check_nrpe"
-EXAMPLE = Path(__file__).parent.parent / "examples" / "nrpe.cfg"
+EXAMPLE = Path(__file__).parents[2] / "examples" / "nrpe.cfg"
 pytestmark = pytest.mark.skipif(not (os.access(NRPE, os.X_OK) and os.access(CHECK_NRPE, os.X_OK)),
                                 reason="nagios-nrpe-server / nagios-nrpe-plugin not installed")
 COMMAND_TIMEOUT = 8
@@ -43,7 +43,7 @@ def runtime(dest: Path) -> list[str]:
     As root, NRPE drops to nagios, who cannot enter /root (where this interpreter may live):
     the tool and its dependencies are copied to `dest` and run by Debian's python3.
     """
-    here = Path(__file__).parent.parent
+    here = Path(__file__).parents[2]
     if os.geteuid() != 0 or not sys.executable.startswith("/root"):
         return [f"PYTHONPATH={here}", sys.executable, "-m", "failover.cli"]
     todo, seen = ["typer", "rich", "requests", "dnspython", "GitPython", "Jinja2", "wmflib"], set()

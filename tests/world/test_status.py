@@ -19,7 +19,6 @@ FQDN = "openstack.eqiad1.wikimediacloud.org"
 C3, C4 = "cloudcontrol1003", "cloudcontrol1004"
 ZONE = "wikimediacloud.org"
 Point = Callable[[Gdnsd, str], None]
-pytest_plugins = ["tests.check_fixtures"]
 pytestmark = pytest.mark.skipif(not haproxy_available(), reason="haproxy not installed")
 
 

@@ -30,7 +30,6 @@ CHECK_DIG = Path("/usr/lib/nagios/plugins/check_dig")
 
 C3, C4 = "cloudcontrol1003", "cloudcontrol1004"
 Point = Callable[[Gdnsd, str], None]
-pytest_plugins = ["tests.check_fixtures"]
 pytestmark = pytest.mark.skipif(not haproxy_available(), reason="haproxy not installed")
 
 

@@ -27,7 +27,7 @@ from failover.zone import (
     zone_name,
 )
 
-DATA = Path(__file__).resolve().parent / "data" / "zones"
+DATA = Path(__file__).resolve().parents[2] / "data" / "zones"
 PATH = "templates/wikimediacloud.org"
 EQIAD = "openstack.eqiad1.wikimediacloud.org"
 CODFW = "openstack.codfw1dev.wikimediacloud.org"

@@ -11,7 +11,7 @@ import pytest
 from sandbox.backends import ScriptedHTTPServer, UnixTextServer
 from sandbox.haproxy import SandboxRegion, haproxy_available, start_region
 from tests.conftest import RunCli
-from tests.test_haproxy import C3, C4, HEADER, good_csv
+from tests.world.test_haproxy import C3, C4, HEADER, good_csv
 
 SERVICES = ("keystone_public", "nova_api", "mysql")  # mysql: a listen proxy, with a backup
 SERVICE_KEYS = {"healthy", "servers_up", "servers_total", "backup_only", "detail"}

@@ -12,7 +12,7 @@ from failover.configparse import parse_nameserver
 from failover.errors import ConfigError, UsageError
 from tests.conftest import RunCli
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 
 GOOD = """
 [dns]

@@ -38,7 +38,7 @@ from failover.zone import write_atomic
 from sandbox.haproxy import haproxy_available
 from sandbox.world import World, start_world
 from tests.helpers import C3, C4, FakeDns, audit, cname_answer, tool_env
-from tests.test_haproxy import good_csv
+from tests.world.test_haproxy import good_csv
 
 PACKAGE = Path(failover.__file__).parent
 

@@ -318,3 +318,57 @@ def test_hanging_push_is_killed_and_leaves_nothing(sandbox: DnsSandbox) -> None:
     assert info.value.exit_code == 4
     assert not wt.path.parent.exists()
     assert sandbox.gerrit.changes() == []
+
+
+# -- the commit (moved from the commit-message tests: they need the Gerrit stand-in) ----------
+
+def commit_with_subject(work: Path, subject: str, n: int) -> None:
+    zone = work / "templates" / "wikimediacloud.org"
+    zone.write_text(zone.read_text() + f"; {n}\n")
+    subprocess.run(["git", "-c", "user.name=a", "-c", "user.email=a@b", "commit", "-q",
+                    "--no-verify", "-am", subject], cwd=work, check=True, timeout=30)
+
+
+def test_subject_topic_is_the_one_the_history_uses_most(sandbox: DnsSandbox) -> None:
+    checkout = repo.open_checkout(sandbox.checkout)
+    work = sandbox.checkout
+    for n, subject in enumerate(["wikimediacloud.org: a", "wikimediacloud: b",
+                                 "Revert \"wikimediacloud.org: a\"", "wikimediacloud.org: c",
+                                 "Move the thing", "wikimediacloud: d",
+                                 "wikimediacloud.org: f"]):
+        commit_with_subject(work, subject, n)
+    assert repo.subject_topic(checkout, "templates/wikimediacloud.org", ref="HEAD") == \
+        "wikimediacloud.org"
+    commit_with_subject(work, "wikimediacloud: e", 9)  # 3 to 3: the most recent wins
+    assert repo.subject_topic(checkout, "templates/wikimediacloud.org", ref="HEAD") == \
+        "wikimediacloud"
+    assert repo.subject_topic(checkout, "templates/none.org", ref="HEAD") is None
+
+
+# -- no hook of the operator's runs during the commit -------------------------------------------
+
+def test_a_failing_reference_transaction_hook_does_not_stop_the_commit(
+        sandbox: DnsSandbox, tmp_path: Path) -> None:
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    ran = tmp_path / "ran"
+    for name in ("reference-transaction", "post-index-change", "pre-commit", "commit-msg"):
+        hook = hooks / name
+        hook.write_text(f"#!/bin/sh\necho {name} >> {ran}\necho 'hook says no' >&2\nexit 1\n")
+        hook.chmod(0o755)
+    subprocess.run(["git", "config", "core.hooksPath", str(hooks)], cwd=sandbox.checkout,
+                   check=True, timeout=30)
+    commit, result = push_change(sandbox)
+    assert result.created and commit.message.count("Change-Id:") == 1
+    assert not ran.exists()  # none of them ran: before, update-ref failed with exit 1
+
+
+def test_git_failing_during_the_commit_is_a_git_error(sandbox: DnsSandbox) -> None:
+    checkout = repo.open_checkout(sandbox.checkout)
+    repo.fetch(checkout, timeout=30)
+    with repo.change_worktree(checkout) as wt:
+        edit_record(wt, OLD, NEW)
+        gitfile = (wt.path / ".git").read_text().split(":", 1)[1].strip()
+        (Path(gitfile) / "index.lock").write_text("")  # another git holds the index
+        with pytest.raises(GitError, match="cannot stage the edit"):
+            repo.commit_change(wt, subject="s: x", body="why", bug="T1")

@@ -51,7 +51,7 @@ from sandbox.runbook import (
 )
 from sandbox.world import REGION, World, start_world
 
-RUNBOOKS = Path(__file__).resolve().parents[1] / "runbooks"
+RUNBOOKS = Path(__file__).resolve().parents[2] / "runbooks"
 C3, C4 = "cloudcontrol1003", "cloudcontrol1004"
 FQDN = f"openstack.{REGION}.wikimediacloud.org"
 AUTO_MERGE = 0.4

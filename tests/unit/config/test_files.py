@@ -15,7 +15,7 @@ from failover.config import load_config
 from failover.errors import ConfigError
 from tests.conftest import RunCli
 
-EXAMPLE = Path(__file__).parent.parent / "examples" / "eqiad1.toml"
+EXAMPLE = Path(__file__).parents[3] / "examples" / "eqiad1.toml"
 
 
 def run_tool(*args: str, timeout: float = 20) -> tuple[int, str, float]:

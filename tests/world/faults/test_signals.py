@@ -43,7 +43,7 @@ from tests.helpers import (
     wait_for_step,
     wait_until,
 )
-from tests.test_faults_process import interrupt_at, slow_step
+from tests.world.faults.test_process import interrupt_at, slow_step
 
 pytestmark = pytest.mark.skipif(not haproxy_available(), reason="haproxy not installed")
 

@@ -17,7 +17,7 @@ from failover.zone import (
     validate_zone,
 )
 from failover.zonecheck import GEN_ZONES_HEADER, gdnsd_checkconf, zone_data_options
-from tests.test_zone import CODFW, DATA, EQIAD, GDNSD, PATH, needs_gdnsd, zone
+from tests.unit.zone.test_edit import CODFW, DATA, EQIAD, GDNSD, PATH, needs_gdnsd, zone
 
 
 @pytest.fixture
