@@ -1,7 +1,11 @@
-"""Fixtures shared by the check and status tests: a sandbox HAProxy region and two gdnsd.
+"""Fixtures of the tests that need real servers, each defined once (module-scoped ones start
+once per test module).
 
-Used through `pytest_plugins = ["tests.check_fixtures"]`; module-scoped fixtures start once
-per test module.
+- `world`: the whole sandbox (HAProxy region, gdnsd, Gerrit stand-in, checkout, config) with
+  the in-process tool's state dir in it and no credentials in the environment; a module sets
+  `WORLD = {...}` for other `start_world` arguments (default auto_merge_after=0.3).
+- `running`, `nameservers`, `point_to`, `sandbox`: a HAProxy region and two gdnsd, for the
+  check and status tests.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import pytest
 
 from sandbox.gdnsd import Gdnsd, start_gdnsd, wikimediacloud_zone
 from sandbox.haproxy import SandboxRegion, start_region
+from sandbox.world import World, start_world
+from tests.helpers import shared_world_env
 
 C3, C4 = "cloudcontrol1003", "cloudcontrol1004"
 SERVICES = ("keystone_public", "nova_api", "glance_api")
@@ -52,3 +58,11 @@ def sandbox(running: SandboxRegion, nameservers: tuple[Gdnsd, Gdnsd]) -> Iterato
     running.reset()
     for ns in nameservers:
         point(ns, C3)
+
+
+@pytest.fixture(scope="module")
+def world(request: pytest.FixtureRequest) -> Iterator[World]:
+    """Yield the module's world: `start_world(**WORLD)` of the module, in its shared env."""
+    options = {"auto_merge_after": 0.3, **getattr(request.module, "WORLD", {})}
+    with start_world(**options) as w, shared_world_env(w):
+        yield w

@@ -18,27 +18,21 @@ import pytest
 from failover.config import HaproxyConfig
 from failover.haproxy import StatsReadError, parse_stats_csv, server_owner, socket_command
 from sandbox.haproxy import haproxy_available
-from sandbox.world import SERVICES, World, start_world
+from sandbox.world import SERVICES, World
 from tests.conftest import CliResult, RunCli
-from tests.helpers import git, promote, reset_world, shared_world_env
+from tests.helpers import git, promote, reset_world
 
 pytestmark = pytest.mark.skipif(not haproxy_available(), reason="haproxy not installed")
 
 C3, C4 = "cloudcontrol1003", "cloudcontrol1004"
 
 
-@pytest.fixture(scope="module")
-def shared() -> Iterator[World]:
-    with start_world(auto_merge_after=0.3) as w, shared_world_env(w):
-        yield w
-
-
-@pytest.fixture
-def world(shared: World) -> Iterator[World]:
-    """The shared world, back to every server ready at full weight after each test."""
-    yield shared
-    shared.haproxy.reset()
-    reset_world(shared)
+@pytest.fixture(autouse=True)
+def _clean(world: World) -> Iterator[None]:
+    """After each test: the module's world back to every server ready at full weight."""
+    yield
+    world.haproxy.reset()
+    reset_world(world)
 
 
 def health(run_cli: RunCli, world: World, *args: str) -> CliResult:

@@ -17,14 +17,13 @@ import pytest
 import requests
 
 from sandbox.alertmanager import available
-from sandbox.world import World, start_world
+from sandbox.world import World
 from tests.conftest import RunCli
 from tests.helpers import (
     Mark,
     current_and_other,
     promote,
     reset_world,
-    shared_world_env,
     tool_traceback,
 )
 
@@ -33,10 +32,7 @@ USER, HOST = "alice", socket.gethostname()
 REASON = "cloudcontrol1003 maintenance"
 
 
-@pytest.fixture(scope="module")
-def world() -> Iterator[World]:
-    with start_world(auto_merge_after=0.3, outside=True) as w, shared_world_env(w):
-        yield w
+WORLD = {"outside": True}
 
 
 @pytest.fixture(autouse=True)

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from sandbox.backends import SilentListener, free_port
-from sandbox.world import CONTROLLERS, World, start_world
+from sandbox.world import CONTROLLERS, World
 
 NRPE, CHECK_NRPE = "/usr/sbin/nrpe", "/usr/lib/nagios/plugins/check_nrpe"
 EXAMPLE = Path(__file__).parents[2] / "examples" / "nrpe.cfg"
@@ -68,10 +68,7 @@ def runtime(dest: Path) -> list[str]:
     return [f"PYTHONPATH={dest}", "/usr/bin/python3", "-m", "failover.cli"]
 
 
-@pytest.fixture(scope="module")
-def world() -> Iterator[World]:
-    with start_world(auto_merge_after=None) as w:
-        yield w
+WORLD = {"auto_merge_after": None}
 
 
 @pytest.fixture(scope="module")

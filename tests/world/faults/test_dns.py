@@ -10,7 +10,6 @@ deploy without a second change.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 
 import dns.flags
 import dns.message
@@ -19,7 +18,7 @@ import pytest
 
 from failover.errors import EXIT_VERIFY
 from sandbox.haproxy import haproxy_available
-from sandbox.world import World, start_world
+from sandbox.world import World
 from tests.conftest import RunCli
 from tests.helpers import (
     FQDN,
@@ -32,16 +31,9 @@ from tests.helpers import (
     promote,
     reset_world,
     served_targets,
-    shared_world_env,
 )
 
 pytestmark = pytest.mark.skipif(not haproxy_available(), reason="haproxy not installed")
-
-
-@pytest.fixture(scope="module")
-def world() -> Iterator[World]:
-    with start_world(auto_merge_after=0.3) as w, shared_world_env(w):
-        yield w
 
 
 @pytest.fixture(autouse=True)

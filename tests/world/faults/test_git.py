@@ -21,7 +21,7 @@ from failover import gerrit, repo
 from failover.errors import EXIT_GIT
 from sandbox.dnsrepo import push_upstream_edit
 from sandbox.haproxy import haproxy_available
-from sandbox.world import World, start_world
+from sandbox.world import World
 from tests.conftest import RunCli
 from tests.helpers import (
     Mark,
@@ -33,17 +33,10 @@ from tests.helpers import (
     promote,
     reset_world,
     served_targets,
-    shared_world_env,
     tmp_of,
 )
 
 pytestmark = pytest.mark.skipif(not haproxy_available(), reason="haproxy not installed")
-
-
-@pytest.fixture(scope="module")
-def world() -> Iterator[World]:
-    with start_world(auto_merge_after=0.3) as w, shared_world_env(w):
-        yield w
 
 
 _helpers: list[tuple[threading.Event, threading.Thread]] = []

@@ -18,7 +18,7 @@ from failover.config import Controller, HaproxyConfig
 from failover.haproxy import StatsReadError, read_stats
 from sandbox.backends import ScriptedHTTPServer, SilentListener, UnixTextServer
 from sandbox.haproxy import haproxy_available
-from sandbox.world import World, start_world
+from sandbox.world import World
 from tests.conftest import RunCli
 from tests.helpers import (
     C4,
@@ -28,7 +28,6 @@ from tests.helpers import (
     configure,
     promote,
     reset_world,
-    shared_world_env,
     short_tmp,
 )
 
@@ -36,12 +35,6 @@ pytestmark = pytest.mark.skipif(not haproxy_available(), reason="haproxy not ins
 
 FAST = (0.3, 0.5)
 """[haproxy] connect_timeout and timeout for these tests: a read is bounded by 0.8 s."""
-
-
-@pytest.fixture(scope="module")
-def world() -> Iterator[World]:
-    with start_world(auto_merge_after=0.3) as w, shared_world_env(w):
-        yield w
 
 
 @pytest.fixture(autouse=True)

@@ -15,7 +15,6 @@ import shutil
 import signal
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,7 +24,7 @@ from failover.zone import edit_record
 from failover.zonecheck import render_template
 from sandbox.dnsrepo import ZONE_PATH, push_upstream_edit
 from sandbox.haproxy import haproxy_available
-from sandbox.world import CONTROLLERS, HOSTS_ZONE, World, hosts_zone, start_world
+from sandbox.world import CONTROLLERS, HOSTS_ZONE, World, hosts_zone
 from tests.conftest import RunCli
 from tests.helpers import (
     FQDN,
@@ -41,7 +40,6 @@ from tests.helpers import (
     promote,
     reset_world,
     run_promote_process,
-    shared_world_env,
     tmp_of,
     tool_env,
     upstream_target,
@@ -61,12 +59,6 @@ os.execv({real!r}, [{real!r}, *sys.argv[1:]])
 BEFORE = {"health": "lock", "state": "health", "prepare": "state", "push": "confirm-push",
           "review": "push", "deploy": "confirm-deploy", "verify": "deploy"}
 """The step whose `done` record says the next one is running."""
-
-
-@pytest.fixture(scope="module")
-def world() -> Iterator[World]:
-    with start_world(auto_merge_after=0.3) as w, shared_world_env(w):
-        yield w
 
 
 @pytest.fixture(autouse=True)

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import pytest
 
 from sandbox.haproxy import haproxy_available
-from sandbox.world import World, start_world
+from sandbox.world import World
 from tests.conftest import RunCli
 from tests.helpers import (
     Mark,
@@ -27,19 +27,12 @@ from tests.helpers import (
     promote,
     reset_world,
     run_promote_process,
-    shared_world_env,
     tmp_of,
     tool_env,
     wait_for_step,
 )
 
 pytestmark = pytest.mark.skipif(not haproxy_available(), reason="haproxy not installed")
-
-
-@pytest.fixture(scope="module")
-def world() -> Iterator[World]:
-    with start_world(auto_merge_after=0.3) as w, shared_world_env(w):
-        yield w
 
 
 @pytest.fixture(autouse=True)

@@ -16,7 +16,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ import pytest
 from failover.errors import EXIT_GIT, EXIT_INTERRUPTED, EXIT_USAGE
 from sandbox.dnsrepo import ZONE_PATH
 from sandbox.haproxy import haproxy_available
-from sandbox.world import World, start_world
+from sandbox.world import World
 from tests.helpers import (
     Mark,
     TrickleServer,
@@ -36,7 +35,6 @@ from tests.helpers import (
     finish,
     reset_world,
     run_promote_process,
-    shared_world_env,
     tmp_of,
     tool_env,
     upstream_target,
@@ -46,12 +44,6 @@ from tests.helpers import (
 from tests.world.faults.test_process import interrupt_at, slow_step
 
 pytestmark = pytest.mark.skipif(not haproxy_available(), reason="haproxy not installed")
-
-
-@pytest.fixture(scope="module")
-def world() -> Iterator[World]:
-    with start_world(auto_merge_after=0.3) as w, shared_world_env(w):
-        yield w
 
 
 @pytest.fixture(autouse=True)
