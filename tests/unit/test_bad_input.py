@@ -35,7 +35,7 @@ from failover.dnscheck import MATCHES, Server, _judge, _read, _Reply
 from failover.errors import EXIT_GIT, ConfigError, GitError
 from failover.gerrit import ChangeInfo, GerritClient, parse_json
 from failover.repo import GitReview, PushOutcome, PushRejected, parse_push_output, rejection_error
-from tests.conftest import RunCli
+from tests.conftest import RunCli, region_toml
 
 CASES: Counter[str] = Counter()
 """Cases generated per test in this run."""
@@ -258,18 +258,9 @@ ODD = ["../x", "a;b", "ünïcödé", "x" * 300, "", "-x", "$(id)", "a b", "EQIAD
 @pytest.fixture(scope="module")
 def config_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("cfg") / "c.toml"
-    path.write_text("""
-[verify]
-nameservers = ["127.0.0.1:1"]
-[regions.eqiad1]
-fqdn = "openstack.eqiad1.wikimediacloud.org"
-[regions.eqiad1.controllers.cloudcontrol1003]
-target = "cloudcontrol1003.wikimedia.org."
-stats = "unix:///nonexistent/a.sock"
-[regions.eqiad1.controllers.cloudcontrol1004]
-target = "cloudcontrol1004.wikimedia.org."
-stats = "unix:///nonexistent/b.sock"
-""")
+    path.write_text('[verify]\nnameservers = ["127.0.0.1:1"]\n' + region_toml(
+        "eqiad1", {"cloudcontrol1003": "unix:///nonexistent/a.sock",
+                   "cloudcontrol1004": "unix:///nonexistent/b.sock"}))
     return path
 
 

@@ -10,34 +10,18 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CliResult, RunCli
+from tests.conftest import CliResult, ConfigFile, RunCli, region_toml
 
-CONFIG = """
-[regions.eqiad1]
-fqdn = "openstack.eqiad1.wikimediacloud.org"
-[regions.eqiad1.controllers.cloudcontrol1003]
-target = "cloudcontrol1003.wikimedia.org."
-stats = "unix:///run/haproxy/haproxy.sock"
-[regions.eqiad1.controllers.cloudcontrol1004]
-target = "cloudcontrol1004.wikimedia.org."
-stats = "unix:///run/haproxy/haproxy.sock"
-[regions.codfw1dev]
-fqdn = "openstack.codfw1dev.wikimediacloud.org"
-[regions.codfw1dev.controllers.cloudcontrol2001-dev]
-target = "cloudcontrol2001-dev.wikimedia.org."
-stats = "unix:///run/haproxy/haproxy.sock"
-[regions.codfw1dev.controllers.cloudcontrol2004-dev]
-target = "cloudcontrol2004-dev.wikimedia.org."
-stats = "unix:///run/haproxy/haproxy.sock"
-"""
+SOCKET = "unix:///run/haproxy/haproxy.sock"
+CONFIG = (region_toml("eqiad1", {"cloudcontrol1003": SOCKET, "cloudcontrol1004": SOCKET})
+          + region_toml("codfw1dev", {"cloudcontrol2001-dev": SOCKET,
+                                      "cloudcontrol2004-dev": SOCKET}))
 CODFW = ["cloudcontrol2001-dev", "cloudcontrol2004-dev"]
 
 
 @pytest.fixture
-def config(tmp_path: Path) -> str:
-    path = tmp_path / "config.toml"
-    path.write_text(CONFIG)
-    return str(path)
+def config(config_file: ConfigFile) -> str:
+    return str(config_file(CONFIG))
 
 
 def bash(run_cli: RunCli, monkeypatch: pytest.MonkeyPatch, line: str) -> CliResult:
