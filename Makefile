@@ -30,16 +30,16 @@ tools: .venv-tools/bin/commit-message-validator
 	.venv-tools/bin/pip install -q --disable-pip-version-check commit-message-validator
 
 test: install tools
-	$(PYTHON) -m ruff check failover tests benchmarks
+	$(PYTHON) -m ruff check failover sandbox tests benchmarks
 	$(PYTHON) -m mypy
 	$(PYTHON) -m pytest -q
 
 lint: install-python
-	$(PYTHON) -m ruff check failover tests benchmarks
+	$(PYTHON) -m ruff check failover sandbox tests benchmarks
 	$(PYTHON) -m mypy
 
 demo: install
-	$(PYTHON) -m failover.sandbox.demo
+	$(PYTHON) -m sandbox.demo
 
 bench: install
 	$(PYTHON) -m benchmarks.run

@@ -21,7 +21,7 @@ from benchmarks.run import Figure
 from failover.config import Config
 from failover.configparse import parse_config
 from failover.dnscheck import DnsReport, check_region, wait_for_agreement
-from failover.sandbox.gdnsd import start_gdnsd, wikimediacloud_zone
+from sandbox.gdnsd import start_gdnsd, wikimediacloud_zone
 
 ROUNDS = 40
 """How many `verify --once` rounds are timed per fan-out size."""

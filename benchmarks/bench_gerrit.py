@@ -10,7 +10,7 @@ from pathlib import Path
 
 from benchmarks.run import Figure
 from failover import repo
-from failover.sandbox.dnsrepo import ZONE_PATH, dns_sandbox
+from sandbox.dnsrepo import ZONE_PATH, dns_sandbox
 
 ROUNDS = 10
 """Changes pushed per figure."""

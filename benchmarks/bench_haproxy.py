@@ -15,7 +15,7 @@ from pathlib import Path
 
 from benchmarks.run import Figure
 from failover.haproxy import parse_stats_csv
-from failover.sandbox.backends import ScriptedHTTPServer, SilentListener
+from sandbox.backends import ScriptedHTTPServer, SilentListener
 
 HEADER_26 = (
     "# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,"

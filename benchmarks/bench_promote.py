@@ -18,8 +18,8 @@ from benchmarks.run import Figure
 from failover.config import load_config
 from failover.plan import Plan, PromoteRequest, QuietObserver
 from failover.promotion import Promotion
-from failover.sandbox.dnsrepo import ZONE_PATH
-from failover.sandbox.world import CONTROLLERS, REGION, World, start_world
+from sandbox.dnsrepo import ZONE_PATH
+from sandbox.world import CONTROLLERS, REGION, World, start_world
 
 WAITS = ("review", "deploy", "confirm-push", "confirm-deploy")
 """Steps that wait for people or other systems, not the tool's own work."""

@@ -6,6 +6,6 @@ One line names the sandbox's package, so moving it (issue 11: `failover.sandbox`
 
 from __future__ import annotations
 
-from failover.sandbox.world import CONTROLLERS, REGION, ZONE_PATH, World, start_world
+from sandbox.world import CONTROLLERS, REGION, ZONE_PATH, World, start_world
 
 __all__ = ["CONTROLLERS", "REGION", "ZONE_PATH", "World", "start_world"]

@@ -1,10 +1,11 @@
-"""Shared fixtures: run the CLI in-process exactly as the console script does."""
+"""Shared fixtures: run the CLI in-process exactly as the console script does; write configs."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -41,3 +42,33 @@ def run_cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch)
         return CliResult(code, out, err)
 
     return run
+
+
+def region_toml(region: str, stats: dict[str, str], *, targets: dict[str, str] | None = None,
+                fqdn: str | None = None) -> str:
+    """Return the TOML of one region: `stats` maps each controller to its stats URL.
+
+    A controller's target is `<name>.wikimedia.org.` unless `targets` names another; the
+    fqdn is `openstack.<region>.wikimediacloud.org` unless given.
+    """
+    lines = [f"[regions.{region}]", f'fqdn = "{fqdn or f"openstack.{region}.wikimediacloud.org"}"']
+    for name, url in stats.items():
+        target = (targets or {}).get(name, f"{name}.wikimedia.org.")
+        lines += [f"[regions.{region}.controllers.{name}]", f'target = "{target}"',
+                  f'stats = "{url}"']
+    return "\n".join(lines) + "\n"
+
+
+ConfigFile = Callable[..., Path]
+
+
+@pytest.fixture
+def config_file(tmp_path: Path) -> ConfigFile:
+    """Return a function that writes `parts` (TOML texts) to a config file in tmp_path."""
+
+    def write(*parts: str, name: str = "config.toml") -> Path:
+        path = tmp_path / name
+        path.write_text("\n".join(parts), encoding="utf-8")
+        return path
+
+    return write

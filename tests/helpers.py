@@ -23,10 +23,10 @@ from typing import Any
 
 import dns.message
 
-from failover.sandbox.dnsrepo import ZONE_PATH
-from failover.sandbox.gerrit import Faults
-from failover.sandbox.world import World
 from failover.zone import current_target
+from sandbox.dnsrepo import ZONE_PATH
+from sandbox.gerrit import Faults
+from sandbox.world import World
 
 FQDN = "openstack.eqiad1.wikimediacloud.org"
 """The sandbox region's API name."""

@@ -1,0 +1,82 @@
+"""The sandbox's `authdns-update`: deploy the merged zone template to the sandbox gdnsd servers.
+
+Like production's, it shows what changes, asks "Merge these changes? (yes/no)?" (unless
+--yes), then renders the template from the repository's branch, writes it where each gdnsd
+reads its zone, and runs `gdnsdctl reload-zones`.
+
+    python3 sandbox/authdns_update.py --repo GITDIR --branch master \
+        --zone templates/wikimediacloud.org --gdnsd DIR [--gdnsd DIR ...] [--yes]
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+if __name__ == "__main__":  # run as a file (the deploy command): import from the repository root
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+from failover.zone import render_template, zone_name
+
+TIMEOUT = 30.0
+"""Seconds each git or gdnsdctl call may take."""
+
+
+def merged_template(repo: str, branch: str, path: str) -> str:
+    """Return the template's text on `branch` of the (bare) repository `repo`."""
+    done = subprocess.run(["git", "--git-dir", repo, "show", f"refs/heads/{branch}:{path}"],
+                          capture_output=True, text=True, errors="surrogateescape",
+                          timeout=TIMEOUT, check=True)
+    return done.stdout
+
+
+def deploy(repo: str, branch: str, path: str, gdnsd_dirs: list[Path], *, yes: bool) -> int:
+    """Render and install the zone on every gdnsd directory; return the exit code."""
+    zone = zone_name(path)
+    rendered = render_template(merged_template(repo, branch, path), serial=int(time.time()))
+    served = gdnsd_dirs[0] / "zones" / zone
+    old = served.read_text(errors="surrogateescape") if served.exists() else ""
+    changes = [ln for ln in difflib.unified_diff(old.splitlines(), rendered.splitlines(),
+                                                 f"served/{zone}", f"merged/{zone}", lineterm="")
+               if not ln.startswith(("---", "+++")) and "SOA" not in ln]
+    shown = "\n".join(changes) or "(no changes besides the serial)"
+    print(shown.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
+    if not yes:
+        print("Merge these changes? (yes/no)? ", end="", flush=True)
+        if sys.stdin.readline().strip() != "yes":
+            print("Aborting.")
+            return 1
+    for directory in gdnsd_dirs:
+        target = directory / "zones" / zone
+        tmp = target.with_name(f".{zone}.tmp")
+        tmp.write_text(rendered, errors="surrogateescape")  # bytes that are not UTF-8 kept
+        os.replace(tmp, target)
+        subprocess.run(["gdnsdctl", "-c", str(directory), "reload-zones"], check=True,
+                       timeout=TIMEOUT, capture_output=True)
+        print(f"reloaded {directory.name}: OK")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the arguments and deploy."""
+    parser = argparse.ArgumentParser(prog="authdns-update (sandbox)")
+    parser.add_argument("--repo", required=True)
+    parser.add_argument("--branch", default="master")
+    parser.add_argument("--zone", default="templates/wikimediacloud.org")
+    parser.add_argument("--gdnsd", action="append", type=Path, required=True)
+    parser.add_argument("--yes", action="store_true")
+    args = parser.parse_args(argv)
+    try:
+        return deploy(args.repo, args.branch, args.zone, args.gdnsd, yes=args.yes)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
+        print(f"authdns-update: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,218 @@
+"""The whole world of a region on 127.0.0.1, for `make demo` and the end-to-end tests.
+
+Two controllers (a real HAProxy each, fronting small HTTP services), an operations/dns
+repository behind the Gerrit stand-in with an operator's checkout, two real gdnsd serving the
+rendered zone, a deploy command (the sandbox's authdns-update), and a config file for the tool.
+Everything is stopped, and the temporary directory removed, when the block ends.
+
+Examples:
+    >>> with start_world() as world:                                    # doctest: +SKIP
+    ...     subprocess.run(["failover", "status", "--config", str(world.config_path)],
+    ...                    env=world.env)
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from failover.config import record_type_for
+from failover.zone import render_template, zone_name
+from sandbox.alertmanager import Alertmanager
+from sandbox.conduit import Conduit
+from sandbox.dnsrepo import ZONE_PATH, DnsSandbox, RegionRecord, dns_sandbox
+from sandbox.gdnsd import Gdnsd, start_gdnsd
+from sandbox.haproxy import SandboxRegion, start_region
+from sandbox.sal import SalRelay
+
+REGION = "eqiad1"
+"""The sandbox's region."""
+CONTROLLERS = ("cloudcontrol1003", "cloudcontrol1004")
+"""The sandbox's controllers; the record starts on the first."""
+SERVICES = ("designate", "keystone_admin", "keystone_public", "glance_api", "cinder_api",
+            "trove_api", "neutron", "nova_api", "placement_api", "nova_metadata", "mysql")
+"""The region's services, as production's eqiad1 while the name was a CNAME (2022-2023);
+`mysql` is a `listen` proxy, its servers after the first `backup`."""
+
+
+@dataclass
+class World:
+    """A running sandbox region, its repository, nameservers and the tool's config."""
+
+    workdir: Path
+    haproxy: SandboxRegion
+    dns: DnsSandbox
+    gdnsd: list[Gdnsd]
+    config_path: Path
+    targets: dict[str, str] = field(default_factory=dict)
+    """What the record points to for each controller (a host name, or an address)."""
+    settings: dict[str, Any] = field(default_factory=dict)
+    outside: Outside | None = None
+    """The SAL relay, Alertmanager and Conduit stand-in, when started (`outside=True`)."""
+
+    @property
+    def env(self) -> dict[str, str]:
+        """Return the environment to run the tool in: its state (lock) kept in the sandbox."""
+        extra = {"FAILOVER_PHABRICATOR_TOKEN": self.outside.conduit.token} if self.outside else {}
+        return {**os.environ, "XDG_STATE_HOME": str(self.workdir / "state"),
+                "FAILOVER_CONFIG": str(self.config_path), **extra}
+
+    @property
+    def audit_path(self) -> Path:
+        """Return the audit log the sandbox config names."""
+        return self.workdir / "audit.log"
+
+    def deploy_argv(self, servers: list[Gdnsd] | None = None) -> list[str]:
+        """Return the sandbox authdns-update command for `servers` (default: all)."""
+        argv = [sys.executable, str(Path(__file__).with_name("authdns_update.py")),
+                "--repo", self.dns.gerrit.git_url, "--zone", ZONE_PATH, "--yes"]
+        for g in servers or self.gdnsd:
+            argv += ["--gdnsd", str(g.workdir)]
+        return argv
+
+    def target_of(self, controller: str) -> str:
+        """Return what the record points to when `controller` is the primary."""
+        return self.targets.get(controller, f"{controller}.wikimedia.org.")
+
+    def write_config(self, **overrides: Any) -> Path:
+        """Rewrite the config with `overrides` (e.g. deploy=[...], verify_timeout=2)."""
+        self.settings.update(overrides)
+        s = self.settings
+        nameservers = ", ".join(f'"{g.address}"' for g in self.gdnsd)
+        deploy = ", ".join(_q(a) for a in s.get("deploy", self.deploy_argv()))
+        lines = [
+            "# failover configuration of the sandbox (written by sandbox.world)",
+            "[dns]", f"checkout = {_q(str(self.dns.checkout))}", f'zone_file = "{ZONE_PATH}"',
+            'topic = "openstack-failover"', f"deploy = [{deploy}]",
+            f"deploy_timeout = {s.get('deploy_timeout', 60)}", "",
+            "[gerrit]", f'url = "{self.dns.gerrit.rest_url}"', "timeout = 5",
+            f"review_timeout = {s.get('review_timeout', 60)}",
+            f"poll_interval = {s.get('poll_interval', 0.2)}", "",
+            "[verify]", f"nameservers = [{nameservers}]",
+            f"timeout = {s.get('verify_timeout', 20)}", "query_timeout = 1",
+            f"interval = {s.get('verify_interval', 0.2)}", "",
+            "[haproxy]", "timeout = 2", "connect_timeout = 1", "",
+            "[audit]", f"log = {_q(str(self.audit_path))}", "",
+            f"[regions.{REGION}]", f'fqdn = "openstack.{REGION}.wikimediacloud.org"',
+            "services = [" + ", ".join(f'"{x}"' for x in self.haproxy.services) + "]", "",
+        ]
+        for name, c in self.haproxy.controllers.items():
+            lines += [f"[regions.{REGION}.controllers.{name}]",
+                      f'target = "{self.target_of(name)}"', f'stats = "{c.stats_url}"', ""]
+        if self.outside is not None:
+            lines += self.outside.config_lines()
+        self.config_path.write_text("\n".join(lines), encoding="utf-8")
+        return self.config_path
+
+
+@dataclass
+class Outside:
+    """The outside systems of the sandbox: SAL relay, Alertmanager (if installed), Conduit."""
+
+    sal: SalRelay
+    conduit: Conduit
+    alertmanager: Alertmanager | None
+
+    def config_lines(self) -> list[str]:
+        """Return the config's [sal], [alertmanager] and [phabricator] sections."""
+        lines = ["[sal]", 'host = "127.0.0.1"', f"port = {self.sal.port}", 'project = "admin"',
+                 "", "[phabricator]", f'url = "{self.conduit.url}"', "timeout = 2", ""]
+        if self.alertmanager is not None:
+            lines += ["[alertmanager]", f'url = "{self.alertmanager.url}"',
+                      "matchers = ['instance=~\"{controller}(:[0-9]+)?\"']", "timeout = 2", ""]
+        return lines
+
+
+@contextmanager
+def start_outside(workdir: Path) -> Iterator[Outside]:
+    """Yield the SAL relay, the Conduit stand-in and (when installed) a real Alertmanager."""
+    from sandbox import alertmanager
+
+    with ExitStack() as stack:
+        sal = stack.enter_context(SalRelay())
+        conduit = stack.enter_context(Conduit(token="api-" + "s4ndb0x" * 4))
+        am = (stack.enter_context(alertmanager.start_alertmanager(workdir / "alertmanager"))
+              if alertmanager.available() else None)
+        yield Outside(sal, conduit, am)
+
+
+def _q(text: str) -> str:
+    """Return `text` as a TOML basic string."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+@contextmanager
+def start_world(workdir: Path | None = None, *, auto_merge_after: float | None = 0.5,
+                primary: str = CONTROLLERS[0], nameservers: int = 2,
+                services: tuple[str, ...] = SERVICES,
+                targets: dict[str, str] | None = None,
+                outside: bool = False) -> Iterator[World]:
+    """Yield a running World whose record points at `primary`; stop everything on exit.
+
+    `targets` maps each controller to what the record points to when it is primary: host
+    names (a CNAME, the default: `<controller>.wikimedia.org.`) or addresses (an A/AAAA
+    record, as production's later virtual IP form).
+
+    `outside`: also start a SAL relay, a Conduit stand-in and (when installed) Alertmanager,
+    and configure them ([sal], [phabricator], [alertmanager]).
+
+    `auto_merge_after`: the sandbox reviewer approves and merges each pushed change after
+    that many seconds (None: only when a test calls `world.dns.gerrit.approve_and_merge`).
+    """
+    own = workdir is None
+    root = Path(tempfile.mkdtemp(prefix="fo-world-", dir="/tmp")) if own else workdir
+    assert root is not None
+    targets = dict(targets or {})
+    first = targets.get(primary, f"{primary}.wikimedia.org.")
+    records = (RegionRecord(REGION, first, rtype=record_type_for(first)),
+               RegionRecord("codfw1dev", "cloudcontrol2001-dev.wikimedia.org."))
+    try:
+        with ExitStack() as stack:
+            hap = stack.enter_context(start_region(services, CONTROLLERS, name=REGION,
+                                                   workdir=_sub(root, "hap")))
+            dns = stack.enter_context(dns_sandbox(_sub(root, "git"), records, ssh=True,
+                                                  auto_merge_after=auto_merge_after))
+            template = (dns.checkout / ZONE_PATH).read_text()
+            zones = {zone_name(ZONE_PATH): render_template(template, serial=1),
+                     HOSTS_ZONE: hosts_zone(CONTROLLERS)}
+            servers = [stack.enter_context(start_gdnsd(zones, _sub(root, f"ns{i}")))
+                       for i in range(nameservers)]
+            (root / "state").mkdir(mode=0o700, exist_ok=True)
+            world = World(root, hap, dns, servers, root / "config.toml", targets)
+            if outside:
+                world.outside = stack.enter_context(start_outside(_sub(root, "outside")))
+            world.write_config()
+            yield world
+    finally:
+        if own:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+HOSTS_ZONE = "wikimedia.org"
+"""The zone of the controllers' host names; production's nameservers serve it too."""
+
+
+def hosts_zone(controllers: tuple[str, ...], address: str = "127.0.0.1") -> str:
+    """Return the wikimedia.org zone with an A record per controller at `address`.
+
+    As in production, each controller's host name resolves (at the same authoritative
+    servers) to the address its HAProxy stats are read at: 127.0.0.1 in the sandbox.
+    """
+    lines = ["$TTL 300",
+             "@ 1H IN SOA ns0.wikimedia.org. hostmaster.wikimedia.org. 1 12H 2H 2W 1H",
+             "@ 1D IN NS ns0.wikimedia.org.", "ns0 1H IN A 127.0.0.1"]
+    lines += [f"{name} 1H IN A {address}" for name in controllers]
+    return "\n".join(lines) + "\n"
+
+
+def _sub(root: Path, name: str) -> Path:
+    path = root / name
+    path.mkdir(parents=True, exist_ok=True)
+    return path

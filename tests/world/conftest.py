@@ -1,0 +1,68 @@
+"""Fixtures of the tests that need real servers, each defined once (module-scoped ones start
+once per test module).
+
+- `world`: the whole sandbox (HAProxy region, gdnsd, Gerrit stand-in, checkout, config) with
+  the in-process tool's state dir in it and no credentials in the environment; a module sets
+  `WORLD = {...}` for other `start_world` arguments (default auto_merge_after=0.3).
+- `running`, `nameservers`, `point_to`, `sandbox`: a HAProxy region and two gdnsd, for the
+  check and status tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from sandbox.gdnsd import Gdnsd, start_gdnsd, wikimediacloud_zone
+from sandbox.haproxy import SandboxRegion, start_region
+from sandbox.world import World, start_world
+from tests.helpers import shared_world_env
+
+C3, C4 = "cloudcontrol1003", "cloudcontrol1004"
+SERVICES = ("keystone_public", "nova_api", "glance_api")
+ZONE = "wikimediacloud.org"
+
+
+def point(ns: Gdnsd, controller: str) -> None:
+    """Make `ns` answer `controller` for openstack.eqiad1 (served at once)."""
+    ns.set_zone(ZONE, wikimediacloud_zone({"eqiad1": f"{controller}.wikimedia.org."}))
+    ns.reload()
+
+
+@pytest.fixture(scope="module")
+def running() -> Iterator[SandboxRegion]:
+    """Yield the module's sandbox region: both controllers' HAProxy, every server UP."""
+    with start_region(SERVICES) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture(scope="module")
+def nameservers() -> Iterator[tuple[Gdnsd, Gdnsd]]:
+    """Yield two gdnsd serving the production-shaped zone (eqiad1 -> cloudcontrol1003)."""
+    zones = {ZONE: wikimediacloud_zone()}
+    with start_gdnsd(zones) as first, start_gdnsd(zones) as second:
+        yield first, second
+
+
+@pytest.fixture
+def point_to() -> Callable[[Gdnsd, str], None]:
+    """Return `point`, for tests that move a nameserver's answer."""
+    return point
+
+
+@pytest.fixture
+def sandbox(running: SandboxRegion, nameservers: tuple[Gdnsd, Gdnsd]) -> Iterator[SandboxRegion]:
+    """Yield the sandbox; afterwards bring it back to healthy, both servers answering 1003."""
+    yield running
+    running.reset()
+    for ns in nameservers:
+        point(ns, C3)
+
+
+@pytest.fixture(scope="module")
+def world(request: pytest.FixtureRequest) -> Iterator[World]:
+    """Yield the module's world: `start_world(**WORLD)` of the module, in its shared env."""
+    options = {"auto_merge_after": 0.3, **getattr(request.module, "WORLD", {})}
+    with start_world(**options) as w, shared_world_env(w):
+        yield w
