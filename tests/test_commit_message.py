@@ -14,9 +14,9 @@ import pytest
 
 from failover import repo
 from failover.errors import GitError, UsageError
-from failover.promotion import Promotion
+from failover.promote import message as texts
 from failover.zone import ZoneError, edit_record, read_zone, validate_zone
-from failover.zonecheck import zone_data_options
+from failover.zone.check import zone_data_options
 from tests.test_repo import NEW, OLD, push_change, sandbox, workdir  # noqa: F401 (fixtures)
 from tests.test_repo import edit_record as edit_in_worktree
 from tests.test_zone import DATA, EQIAD, PATH, needs_gdnsd
@@ -54,23 +54,20 @@ def controller(healthy: bool, error: str | None = None) -> Any:
 def message_of(kind: str, region: str, old: str, new: str, *, reason: str | None = None,
                force: bool = False, bugs: tuple[str, ...] = ("T12345",),
                signoff: str | None = None, topic: str | None = "wikimediacloud.org") -> str:
-    """Return the message Promotion writes for that failover (its own _subject and _body)."""
+    """Return the message a promote writes for that failover (its subject and body)."""
     fqdn = f"openstack.{region}.wikimediacloud.org"
-    promo = Promotion.__new__(Promotion)
     health = {old: controller(kind != "emergency", None if kind != "emergency" else
                               "connection refused"),
               new: controller(not force)}
-    promo.plan = SimpleNamespace(  # type: ignore[assignment]
-        current=old, zone_target=None, kind=kind,
+    plan: Any = SimpleNamespace(
+        current=old, zone_target=None, emergency=kind == "emergency",
         region=SimpleNamespace(fqdn=fqdn, name=region), target=SimpleNamespace(name=new),
-        health=SimpleNamespace(controllers=health))
-    promo.request = SimpleNamespace(region=region, target=new, reason=reason,  # type: ignore
-                                    force=force)
-    promo.cfg = SimpleNamespace(dns=SimpleNamespace(  # type: ignore[assignment]
-        zone_file="templates/wikimediacloud.org"))
-    promo._topic = topic
-    return repo.build_commit_message(promo._subject(), promo._body(), bug=None, bugs=bugs,
-                                     signoff=signoff, change_id=CID)
+        health=SimpleNamespace(controllers=health),
+        request=SimpleNamespace(region=region, target=new, reason=reason, force=force))
+    subject = texts.subject(topic, zone="wikimediacloud.org", region=region, fqdn=fqdn,
+                              to=new)
+    return repo.build_commit_message(subject, texts.body(plan, leaning=[], user="alice"),
+                                     bug=None, bugs=bugs, signoff=signoff, change_id=CID)
 
 
 LONG = ("cloudcontrol1005 is drained for the kernel upgrade and reboot of the whole rack, "
