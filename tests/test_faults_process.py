@@ -25,7 +25,7 @@ from failover.sandbox.dnsrepo import ZONE_PATH, push_upstream_edit
 from failover.sandbox.haproxy import haproxy_available
 from failover.sandbox.world import CONTROLLERS, HOSTS_ZONE, World, hosts_zone, start_world
 from failover.zone import edit_record
-from failover.zonecheck import render_template
+from failover.zone.check import render_template
 from tests.conftest import RunCli
 from tests.helpers import (
     FQDN,

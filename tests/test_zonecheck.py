@@ -16,7 +16,7 @@ from failover.zone import (
     render_template,
     validate_zone,
 )
-from failover.zonecheck import GEN_ZONES_HEADER, gdnsd_checkconf, zone_data_options
+from failover.zone.check import GEN_ZONES_HEADER, gdnsd_checkconf, zone_data_options
 from tests.test_zone import CODFW, DATA, EQIAD, GDNSD, PATH, needs_gdnsd, zone
 
 
