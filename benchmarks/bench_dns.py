@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from benchmarks.run import Figure
-from failover.config import Config
-from failover.configparse import parse_config
+from failover.config import Config, parse_config
 from failover.dnscheck import DnsReport, check_region, wait_for_agreement
 from sandbox.gdnsd import start_gdnsd, wikimediacloud_zone
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from benchmarks.run import Figure
 from failover.config import load_config
-from failover.plan import Plan, PromoteRequest, QuietObserver
-from failover.promotion import Promotion
+from failover.promote.plan import Plan, PromoteRequest, QuietObserver
+from failover.promote.run import Promotion
 from sandbox.dnsrepo import ZONE_PATH
 from sandbox.world import CONTROLLERS, REGION, World, start_world
 

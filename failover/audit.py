@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from failover.errors import UsageError
-from failover.lock import private_dir, state_dir
+from failover.paths import private_dir, state_dir
 from failover.redact import redact_text, redact_value
 
 

@@ -66,6 +66,10 @@ class GateRefused(FailoverError):
     exit_code = EXIT_REFUSED
 
 
+class NoTerminal(GateRefused):
+    """A go/abort prompt with no terminal to ask on (exit 3; its hint names --yes)."""
+
+
 class GitError(FailoverError):
     """git or Gerrit failed: fetch, push, review (exit 4)."""
 

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from failover.alertmanager import AlertmanagerClient, Silence
     from failover.audit import AuditLog
     from failover.config import Config
-    from failover.plan import Observer, Plan, PromoteRequest
+    from failover.promote.plan import Observer, Plan, PromoteRequest
 
 
 class Habits:
@@ -184,7 +184,7 @@ class Habits:
             outcome = "pushed; waiting for review (--no-wait)"
         lines = [f"{self.user}@{self.host} ran `failover promote {r.region} {r.target}`"
                  + (f" ({r.reason})" if r.reason else "") + ":",
-                 f"- {plan.region.fqdn}: {was} -> {plan.target.name} ({plan.kind})",
+                 f"- {plan.region.fqdn}: {was} -> {plan.target.name} ({plan.label})",
                  f"- change: {plan.change_url or 'none'}",
                  f"- outcome: {outcome}",
                  f"- audit run: {self.audit.run_id} (in {self.audit.path} on {self.host})"]

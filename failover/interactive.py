@@ -6,7 +6,7 @@ import os
 import sys
 from collections.abc import Callable
 
-from failover.errors import GateRefused
+from failover.errors import GateRefused, NoTerminal
 
 TRIES = 3
 """How many answers ask_go_abort accepts before it gives up."""
@@ -35,7 +35,7 @@ def ask_go_abort(message: str, *, ask: Callable[[str], str] = read_answer,
     """
     is_tty = isatty() if isatty else sys.stdin.isatty()
     if not is_tty:
-        raise GateRefused(f"cannot ask for confirmation without a terminal: {message}",
+        raise NoTerminal(f"cannot ask for confirmation without a terminal: {message}",
                           hint="run from a terminal, or pass --yes to proceed without asking")
     print(f"==> {message}", file=sys.stderr)
     for _ in range(TRIES):

@@ -114,8 +114,9 @@ def unknown(message: str, details: Sequence[str] = ()) -> CheckResult:
 
 def default_state_file() -> Path:
     """Return $XDG_STATE_HOME/failover/check-state.json (default ~/.local/state/...)."""
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "failover" / "check-state.json"
+    from failover.paths import state_dir
+
+    return state_dir() / "check-state.json"
 
 
 class DisagreementLog:

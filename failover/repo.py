@@ -555,6 +555,18 @@ def run_git(args: list[str], cwd: Path, *, timeout: float) -> tuple[int | None, 
     return proc.returncode, out + err
 
 
+def push_options(topic: str | None, reviewers: Iterable[str] = (),
+                 hashtags: Iterable[str] = ()) -> list[str]:
+    """Return the Gerrit push options of a push for review (the preview shows the same).
+
+    Examples:
+        >>> push_options("openstack-failover", ["alice"], ["failover"])
+        ['topic=openstack-failover', 'r=alice', 't=failover']
+    """
+    return ([f"topic={topic}"] if topic else []) + [f"r={r}" for r in reviewers] \
+        + [f"t={h}" for h in hashtags]
+
+
 def push_for_review(worktree: Worktree, review: GitReview, *, topic: str | None = None,
                     reviewers: Iterable[str] = (), hashtags: Iterable[str] = (),
                     timeout: float = GIT_TIMEOUT) -> PushResult:
@@ -564,8 +576,7 @@ def push_for_review(worktree: Worktree, review: GitReview, *, topic: str | None 
         PushRejected: Gerrit refused it (reason, what to do; exit 4).
         GitError: the push failed otherwise, or Gerrit's answer names no change.
     """
-    options = ([f"topic={topic}"] if topic else []) + [f"r={r}" for r in reviewers]
-    options += [f"t={h}" for h in hashtags]
+    options = push_options(topic, reviewers, hashtags)
     args = ["push", *(f"--push-option={o}" for o in options), review.remote,
             f"HEAD:refs/for/{review.branch}"]
     code, output = run_git(args, worktree.path, timeout=timeout)

@@ -24,7 +24,7 @@ from wmflib.irc import SALSocketHandler
 
 if TYPE_CHECKING:
     from failover.config import SalConfig
-    from failover.plan import PromoteRequest
+    from failover.promote.plan import PromoteRequest
 
 
 @dataclass(frozen=True)

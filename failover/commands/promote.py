@@ -43,8 +43,8 @@ def promote(
     """
     from failover.errors import EXIT_INTERRUPTED, FailoverError, Interrupted
     from failover.interactive import durable_shell_warning
-    from failover.plan import PromoteRequest
-    from failover.promotion import Promotion, interrupt_on_sigterm
+    from failover.promote import Promotion, interrupt_on_sigterm
+    from failover.promote.plan import PromoteRequest
     from failover.render.plan import PlanView, show_failure, show_outcome
 
     setup(verbose)

@@ -17,7 +17,7 @@ from rich.status import Status
 from rich.syntax import Syntax
 
 from failover.interactive import ask_go_abort
-from failover.plan import Plan, PromoteRequest, Step
+from failover.promote.plan import Plan, PromoteRequest, Step
 from failover.render import human_console, print_json
 
 MARKS = {"done": "[green]✓[/]", "skipped": "[dim]-[/]", "would run": "[cyan]»[/]",
@@ -27,7 +27,7 @@ MARKS = {"done": "[green]✓[/]", "skipped": "[dim]-[/]", "would run": "[cyan]»
 
 
 class PlanView:
-    """Shows a promote as it goes; implements failover.plan.Observer."""
+    """Shows a promote as it goes; implements failover.promote.plan.Observer."""
 
     def __init__(self, *, as_json: bool, console: Console | None = None) -> None:
         self.console = console or human_console(as_json)
@@ -79,7 +79,7 @@ class PlanView:
         self._stop_status()
         parts: list[Any] = [f"[bold]{escape(plan.region.fqdn)}[/]: "
                             f"{escape(plan.current or plan.zone_target or '?')} -> "
-                            f"[bold]{escape(plan.target.name)}[/] ({escape(plan.kind)})"]
+                            f"[bold]{escape(plan.target.name)}[/] ({escape(plan.label)})"]
         if plan.health:
             parts.append(health_table(plan.health, plan.region))
             if gate := planned_gate_line(plan):

@@ -29,8 +29,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from failover.config import Config, Controller, Region
-from failover.configparse import parse_config
+from failover.config import Config, Controller, Region, parse_config
 from failover.dnscheck import MATCHES, Server, _judge, _read, _Reply
 from failover.errors import EXIT_GIT, ConfigError, GitError
 from failover.gerrit import ChangeInfo, GerritClient, parse_json

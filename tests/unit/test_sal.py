@@ -9,7 +9,7 @@ import pytest
 from failover.alertmanager import parse_duration, parse_matcher
 from failover.config import SalConfig
 from failover.errors import UsageError
-from failover.plan import PromoteRequest
+from failover.promote.plan import PromoteRequest
 from failover.sal import sal_message, send_sal
 from sandbox.sal import SalRelay
 

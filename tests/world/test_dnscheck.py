@@ -14,8 +14,7 @@ import dns.resolver
 import dns.rrset
 import pytest
 
-from failover.config import Config
-from failover.configparse import parse_config
+from failover.config import Config, parse_config
 from failover.dnscheck import (
     _planned_rounds,
     check_region,

@@ -1,4 +1,4 @@
-"""End-to-end tests of failover.plan through `failover promote`, in the sandbox world.
+"""End-to-end tests of failover.promote through `failover promote`, in the sandbox world.
 
 Every test runs against real HAProxy, a real git repository behind the Gerrit stand-in, and
 real gdnsd servers, all on 127.0.0.1 (sandbox.world).

@@ -27,8 +27,7 @@ import pytest
 
 import failover
 from failover.audit import append_line, default_audit_path
-from failover.config import Controller, HaproxyConfig
-from failover.configparse import parse_config
+from failover.config import Controller, HaproxyConfig, parse_config
 from failover.dnscheck import check_region
 from failover.errors import GitError, UsageError
 from failover.gerrit import GerritClient

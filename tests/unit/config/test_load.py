@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from failover.config import load_config, normalize_target, record_type_for
-from failover.configparse import parse_nameserver
+from failover.config import load_config, normalize_target, parse_nameserver, record_type_for
 from failover.errors import ConfigError, UsageError
 from tests.conftest import RunCli
 

@@ -1,4 +1,4 @@
-"""Tests for failover.zonecheck: render a template like gen-zones.py, lint it, run gdnsd."""
+"""Tests for failover.zone.check: render a template like gen-zones.py, lint it, run gdnsd."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from failover.zone import (
     render_template,
     validate_zone,
 )
-from failover.zonecheck import GEN_ZONES_HEADER, gdnsd_checkconf, zone_data_options
+from failover.zone.check import GEN_ZONES_HEADER, gdnsd_checkconf, zone_data_options
 from tests.unit.zone.test_edit import CODFW, DATA, EQIAD, GDNSD, PATH, needs_gdnsd, zone
 
 

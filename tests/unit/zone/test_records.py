@@ -283,7 +283,7 @@ def test_replay_reproduces_flips_and_names_the_rest(short_tmp: Path,
 
 @pytest.mark.parametrize("text", ["", "a", "a\n", "\n\n", "a\r\nb\n c", "x\n\ny"])
 def test_iter_lines_is_split(text: str) -> None:
-    from failover.zonefile import iter_lines
+    from failover.zone.scan import iter_lines
 
     assert list(iter_lines(text)) == text.split("\n")
 

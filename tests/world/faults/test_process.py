@@ -21,7 +21,7 @@ import pytest
 
 from failover.errors import EXIT_INTERRUPTED, EXIT_REFUSED
 from failover.zone import edit_record
-from failover.zonecheck import render_template
+from failover.zone.check import render_template
 from sandbox.dnsrepo import ZONE_PATH, push_upstream_edit
 from sandbox.haproxy import haproxy_available
 from sandbox.world import CONTROLLERS, HOSTS_ZONE, World, hosts_zone

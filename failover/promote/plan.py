@@ -1,12 +1,14 @@
 """The failover as a plan: one list of steps, plain data, shared by the real run and the dry-run.
 
-`failover.promotion.Promotion` fills a Plan and walks its steps: the first ones only read and
-build the change in a temporary worktree (both modes); those that act (push, review, deploy,
-verify) run for real, or, in a dry-run, are described with exactly what they would do and
-marked `would run`. The Rich view, the JSON document and the audit log are renderings of it.
+`failover.promote.run.Promotion` fills a Plan and walks its steps (`failover.promote.steps`):
+the first ones only read and build the change in a temporary worktree (both modes); those
+that act (push, review, deploy, verify) run for real, or, in a dry-run, are described with
+exactly what they would do and marked `would run`. The Rich view, the JSON document and
+the audit log are renderings of it.
 
 Examples:
-    >>> plan = Plan(PromoteRequest("eqiad1", "cloudcontrol1004"), region, target)  # doctest: +SKIP
+    >>> plan = Promotion(cfg, PromoteRequest("eqiad1", "cloudcontrol1004"), observer).plan
+    ...                                                                  # doctest: +SKIP
     >>> [s.key for s in plan.steps]
     ['lock', 'health', 'state', 'prepare', 'confirm-push', 'push', 'review',
      'confirm-deploy', 'deploy', 'verify', 'record']
@@ -15,7 +17,7 @@ Examples:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:
     from failover.alertmanager import Silence
@@ -25,20 +27,14 @@ if TYPE_CHECKING:
     from failover.haproxy import RegionHealth
     from failover.zone import ZoneEdit
 
-STEPS: tuple[tuple[str, str, bool], ...] = (
-    ("lock", "take the lock of the checkout", False),
-    ("health", "read both controllers' HAProxy", False),
-    ("state", "read the nameservers, the zone at the remote tip and open changes", False),
-    ("prepare", "build the change on the remote tip in a temporary worktree", False),
-    ("confirm-push", "ask go/abort before pushing", True),
-    ("push", "commit and push the change for review", True),
-    ("review", "follow the change until it is merged", True),
-    ("confirm-deploy", "ask go/abort before deploying", True),
-    ("deploy", "run the deploy command", True),
-    ("verify", "wait until every nameserver answers the new target", True),
-    ("record", "record the outcome in the audit log", False),
-)
-"""Every step of a promote, in order: key, what it does, and whether it acts (dry-run stops)."""
+StepStatus = Literal["pending", "running", "done", "skipped", "would run", "failed", "refused",
+                     "interrupted"]
+"""What became of a step."""
+Kind = Literal["pending", "new change", "nothing to do", "resume review", "resume deploy"]
+"""What the run does, as `failover.promote.decide` found it (`Plan.label` is the JSON `kind`)."""
+Outcome = Literal["pending", "running", "done", "stopped", "nothing to do", "failed", "refused",
+                  "interrupted"]
+"""How the run ended."""
 
 
 @dataclass(frozen=True)
@@ -68,8 +64,7 @@ class Step:
     key: str
     title: str
     acts: bool
-    status: str = "pending"
-    """pending, running, done, skipped, would run, failed, refused or interrupted."""
+    status: StepStatus = "pending"
     summary: str = ""
     seconds: float | None = None
 
@@ -86,9 +81,11 @@ class Plan:
     request: PromoteRequest
     region: Region
     target: Controller
-    steps: list[Step] = field(default_factory=lambda: [Step(k, t, a) for k, t, a in STEPS])
-    kind: str = "pending"
-    """planned, emergency, nothing to do, resume review, resume deploy."""
+    steps: list[Step] = field(default_factory=list)
+    """Filled from `failover.promote.steps.STEPS` by the run."""
+    kind: Kind = "pending"
+    emergency: bool = False
+    """The current primary's HAProxy is not healthy (a new change or resume review)."""
     current: str | None = None
     """The controller the name points at now (nameservers, else the zone), if known."""
     health: RegionHealth | None = None
@@ -106,7 +103,7 @@ class Plan:
     nameservers: list[str] = field(default_factory=list)
     checks: tuple[str, ...] = ()
     """What validated the edited zone (Jinja strict render, tabs, zone_validator, gdnsd)."""
-    outcome: str = "pending"
+    outcome: Outcome = "pending"
     error: str | None = None
     exit_code: int | None = None
     sal: list[str] = field(default_factory=list)
@@ -121,6 +118,17 @@ class Plan:
     def step(self, key: str) -> Step:
         """Return the step called `key`."""
         return next(s for s in self.steps if s.key == key)
+
+    @property
+    def label(self) -> str:
+        """Return the kind as the JSON document, the audit log and the views name it.
+
+        A new change is `planned` or `emergency`; a resumed review says which, in brackets.
+        """
+        planned = "emergency" if self.emergency else "planned"
+        if self.kind == "new change":
+            return planned
+        return f"resume review ({planned})" if self.kind == "resume review" else self.kind
 
     def skip(self, keys: tuple[str, ...], why: str) -> None:
         """Mark the pending steps in `keys` skipped, saying why."""
@@ -141,7 +149,7 @@ class Plan:
         r = self.request
         return {
             "region": r.region, "fqdn": self.region.fqdn, "from": self.current,
-            "to": r.target, "target": self.target.target, "kind": self.kind,
+            "to": r.target, "target": self.target.target, "kind": self.label,
             "dry_run": r.dry_run, "forced": r.force, "bug": r.bug, "reason": r.reason,
             "bugs": list(dict.fromkeys(([r.bug] if r.bug else []) + list(r.bugs))),
             "signoff": r.signoff, "checks": list(self.checks),

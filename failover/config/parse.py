@@ -7,6 +7,9 @@ Examples:
     >>> parse_config({"regions": {}}, Path("c.toml"))                   # doctest: +SKIP
     ConfigError: c.toml: 1 problem(s) in the configuration
       - c.toml: [regions] no region configured; add a [regions.<name>] table
+
+Over 400 lines: one validator per section, each key with its own message; splitting it by
+section would scatter the one `_Problems` list every validator appends to.
 """
 
 from __future__ import annotations
@@ -20,13 +23,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
-from failover.config import (
+from failover.config.model import (
     DEFAULT_SERVICES,
-    HOSTNAME_RE,
-    NAME_RE,
     STATS_SCHEMES,
-    SUBJECT_TOPIC_RE,
-    TOPIC_RE,
     AlertmanagerConfig,
     Config,
     Controller,
@@ -38,10 +37,16 @@ from failover.config import (
     Region,
     SalConfig,
     VerifyConfig,
+)
+from failover.errors import ConfigError, UsageError
+from failover.names import (
+    HOSTNAME_RE,
+    NAME_RE,
+    SUBJECT_TOPIC_RE,
+    TOPIC_RE,
     normalize_target,
     record_type_for,
 )
-from failover.errors import ConfigError, UsageError
 
 
 def parse_config(raw: Mapping[str, Any], path: Path) -> Config:

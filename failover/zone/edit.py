@@ -46,8 +46,8 @@ from pathlib import Path
 
 from failover.config import HOSTNAME_RE, normalize_target, record_type_for
 from failover.errors import FailoverError
-from failover.zonecheck import GEN_ZONES_HEADER, lint_zone, render_template, validate_zone
-from failover.zonefile import (
+from failover.zone.check import GEN_ZONES_HEADER, lint_zone, render_template, validate_zone
+from failover.zone.scan import (
     ScanResult,
     ZoneError,
     ZoneRecord,

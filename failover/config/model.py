@@ -1,7 +1,4 @@
-"""The configuration: frozen dataclasses, the rules for names and targets, and loading the file.
-
-`load_config` reads the TOML with tomllib and hands it to `failover.configparse`, which
-validates it and reports every problem at once, each naming its key and the file.
+"""The configuration as frozen dataclasses: no loading here (`failover.config.load`).
 
 Examples:
     >>> cfg = load_config(Path("examples/sandbox.toml"))      # doctest: +SKIP
@@ -11,31 +8,12 @@ Examples:
 
 from __future__ import annotations
 
-import ipaddress
-import os
-import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from failover.errors import ConfigError, UsageError
-from failover.redact import redact_text
-
-NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\Z")
-"""Region and controller names: one lower-case DNS label."""
-
-HOSTNAME_RE = re.compile(
-    r"^(?=.{1,253}\.?\Z)(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?\.)*"
-    r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?\.?\Z"
-)
-"""A host name or fully qualified domain name (trailing dot optional)."""
-
-TOPIC_RE = re.compile(r"^[A-Za-z0-9._/-]{1,100}\Z")
-"""A Gerrit topic or hashtag as this tool will push it."""
-
-SUBJECT_TOPIC_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,39}")
-"""A commit subject's `topic` (before `: `), as `[dns] subject_topic` may set it (fullmatch)."""
+from failover.errors import UsageError
+from failover.names import normalize_target, record_type_for, validate_name
 
 STATS_SCHEMES = ("http", "https", "unix", "ssh")
 """Schemes a controller's `stats` URL may use."""
@@ -224,119 +202,3 @@ class Config:
                 f"unknown region {name!r} in {self.path}",
                 hint=f"choose one of: {', '.join(self.regions) or '(none configured)'}",
             ) from None
-
-
-def validate_name(value: str, what: str) -> str:
-    """Return `value` if it is a valid region or controller name, else raise UsageError."""
-    if not NAME_RE.match(value):
-        shown = value if len(value) <= 60 else value[:57] + "..."
-        raise UsageError(
-            f"invalid {what} name {shown!r}",
-            hint=f"a {what} name is one lower-case DNS label: letters, digits and '-'",
-        )
-    return value
-
-
-def normalize_target(target: str) -> str:
-    """Return a record target in comparable form: lower-case absolute name, or canonical IP."""
-    try:
-        return str(ipaddress.ip_address(target))
-    except ValueError:
-        return target.lower().rstrip(".") + "."
-
-
-def record_type_for(target: str) -> str:
-    """Return CNAME, A or AAAA: the record type that can point at `target`."""
-    try:
-        return "A" if ipaddress.ip_address(target).version == 4 else "AAAA"
-    except ValueError:
-        return "CNAME"
-
-
-def redact_url(url: str) -> str:
-    """Return `url` with any password replaced by `***`, for output and logs (any text too)."""
-    return redact_text(url)
-
-
-def default_config_path() -> tuple[Path, list[str]]:
-    """Return the config path to use and the places looked at, in order."""
-    looked: list[str] = []
-    env = os.environ.get("FAILOVER_CONFIG")
-    if env:
-        return Path(env).expanduser(), ["$FAILOVER_CONFIG"]
-    looked.append("$FAILOVER_CONFIG (unset)")
-    xdg = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    path = Path(xdg) / "failover" / "config.toml"
-    looked.append(str(path))
-    return path, looked
-
-
-MAX_CONFIG_BYTES = 1024 * 1024
-"""The largest configuration file read (a real one is a few kilobytes)."""
-
-
-def read_config_text(path: Path) -> str:
-    """Return the text of the configuration file `path`: a regular file of at most 1 MiB.
-
-    Checked before it is read (a FIFO with no writer would block for ever, /dev/zero never
-    ends, a directory cannot be read) and opened non-blocking, never waiting on a writer.
-
-    Raises:
-        FileNotFoundError: `path` does not exist.
-        ConfigError: `path` is not a regular file, is too large, or cannot be read.
-    """
-    import stat
-
-    if not stat.S_ISREG(path.stat().st_mode):
-        raise ConfigError(f"configuration file {path} is not a regular file "
-                          f"({_file_kind(path.stat().st_mode)})",
-                          hint="pass --config PATH of a TOML file")
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    with os.fdopen(fd, "rb") as f:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):  # replaced between the stat and the open
-            raise ConfigError(f"configuration file {path} is not a regular file")
-        data = f.read(MAX_CONFIG_BYTES + 1)
-    if len(data) > MAX_CONFIG_BYTES:
-        raise ConfigError(f"configuration file {path} is larger than "
-                          f"{MAX_CONFIG_BYTES // 1024} KiB; it cannot be a failover config",
-                          hint="pass --config PATH of the TOML file")
-    return data.decode("utf-8")
-
-
-def _file_kind(mode: int) -> str:
-    import stat
-
-    kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"),
-             (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-             (stat.S_ISSOCK, "a socket"))
-    return next((name for test, name in kinds if test(mode)), "not a file")
-
-
-def load_config(path: Path | None = None) -> Config:
-    """Return the validated configuration read from `path` (or the default places).
-
-    Raises:
-        ConfigError: the file is missing or unreadable, or any key is wrong (all listed).
-    """
-    looked: list[str] = []
-    if path is None:
-        path, looked = default_config_path()
-    path = path.expanduser()
-    try:
-        raw = tomllib.loads(read_config_text(path))
-    except FileNotFoundError:
-        where = f" (looked at: {', '.join(looked)})" if looked else ""
-        raise ConfigError(
-            f"configuration file not found: {path}{where}",
-            hint="pass --config PATH, set FAILOVER_CONFIG, or copy examples/eqiad1.toml there",
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read configuration file {path}: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    except RecursionError:  # tomllib recurses once per level of nested arrays or tables
-        raise ConfigError(f"{path}: not a usable configuration: arrays or tables nested too "
-                          "deeply", hint="a failover config nests at most a few levels") from None
-    from failover.configparse import parse_config
-
-    return parse_config(raw, path)

@@ -20,7 +20,7 @@ from pathlib import Path
 import jinja2
 
 from failover.config import HOSTNAME_RE
-from failover.zonefile import (
+from failover.zone.scan import (
     Token,
     ZoneError,
     absolute_name,

@@ -1,0 +1,224 @@
+"""The promote's steps that build and act: prepare (both modes), then confirm, push, review,
+deploy and verify (described, not run, in a dry-run)."""
+
+from __future__ import annotations
+
+import getpass
+import time
+from typing import TYPE_CHECKING
+
+from failover.errors import FailoverError, GateRefused, GitError, NoTerminal
+from failover.promote.context import Context, stop_no_wait
+from failover.promote.message import body
+from failover.promote.signals import deferred_signals
+
+if TYPE_CHECKING:
+    from failover.dnscheck import DnsReport
+    from failover.gerrit import ChangeInfo
+
+PUSHED_LOOKUP_TRIES = 5
+"""How many times the review step asks Gerrit for the change just pushed (by Change-Id)."""
+
+
+def prepare(ctx: Context) -> None:
+    """Build the change on the remote tip in a temporary worktree, validated and committed."""
+    from failover import repo
+    from failover.zone import edit_record, read_zone, validate_zone, write_atomic, zone_name
+
+    plan, cfg, r = ctx.plan, ctx.cfg, ctx.request
+    with deferred_signals():  # no worktree or temp directory half made
+        ctx.tree = wt = ctx.stack.enter_context(repo.change_worktree(ctx.checkout))
+    path = wt.path / cfg.dns.zone_file
+    edit = edit_record(read_zone(path), plan.region.fqdn, plan.target.target,
+                       path=cfg.dns.zone_file)
+    plan.checks = validate_zone(edit.new_text, path=cfg.dns.zone_file,
+                                zone=zone_name(cfg.dns.zone_file), checkout=wt.path)
+    write_atomic(path, edit.new_text)
+    text = body(plan, leaning=ctx.leaning(), user=getpass.getuser())
+    commit = repo.commit_change(wt, subject=ctx.subject(), body=text, bug=r.bug,
+                                change_id=plan.change_id, bugs=r.bugs, signoff=r.signoff)
+    plan.edit, plan.message, plan.change_id = edit, commit.message, commit.change_id
+    plan.step("prepare").summary = (f"{edit.path}:{edit.record.line}: {edit.old_target} -> "
+                                    f"{edit.new_target}; validated; commit {commit.sha[:12]}")
+
+
+def _confirm(ctx: Context, what: str, question: str) -> None:
+    step = ctx.plan.step(f"confirm-{what}")
+    if ctx.request.yes:
+        step.summary = "--yes given"
+        return
+    try:
+        ctx.observer.confirm(question)
+    except NoTerminal:  # its own hint (--yes)
+        raise
+    except GateRefused as exc:
+        raise GateRefused(exc.message, hint=_after_abort(ctx, what)) from None
+    step.summary = f"go from {getpass.getuser()}"
+
+
+def _after_abort(ctx: Context, what: str) -> str:
+    """Return what an abort at the `what` prompt left, and how to go on."""
+    plan = ctx.plan
+    if what == "push":
+        return "nothing was pushed: the change existed only in a temporary worktree"
+    return (f"the change {plan.change_url or ''} is merged but not deployed: run the "
+            "same command again to deploy and verify, or deploy by hand and run "
+            f"`failover verify {plan.region.name} --expect {plan.target.name}`")
+
+
+def confirm_push(ctx: Context) -> None:
+    """Ask go/abort before pushing."""
+    _confirm(ctx, "push", f"Push the change to {ctx.plan.push.get('remote')} for review?")
+
+
+def confirm_deploy(ctx: Context) -> None:
+    """Ask go/abort before deploying (nothing to ask without a deploy command)."""
+    if not ctx.request.yes and not ctx.plan.deploy:
+        step = ctx.plan.step("confirm-deploy")
+        step.status, step.summary = "skipped", "no [dns] deploy command configured"
+        return
+    _confirm(ctx, "deploy", f"Run the deploy command: {' '.join(ctx.plan.deploy)}?")
+
+
+def push(ctx: Context) -> None:
+    """Commit and push the change for review (--no-wait stops after it)."""
+    from failover import repo
+
+    plan, dns = ctx.plan, ctx.cfg.dns
+    result = repo.push_for_review(ctx.worktree, ctx.checkout.review, topic=dns.topic,
+                                  reviewers=dns.reviewers, hashtags=dns.hashtags,
+                                  timeout=ctx.cfg.gerrit.timeout * 6)
+    plan.change_url, plan.change_number = result.url, result.number
+    repo.record_pushed(ctx.checkout, change_id=plan.change_id or "", subject=ctx.subject(),
+                       url=result.url)
+    kind = "new change" if result.created else "new patch set"
+    plan.step("push").summary = f"{result.url} ({kind})"
+    if ctx.request.no_wait:
+        stop_no_wait(plan)
+
+
+def describe_push(ctx: Context) -> str:
+    """Return the push command line the push step runs."""
+    push = ctx.plan.push
+    return (f"git push {push.get('remote')} {push.get('ref')} "
+            + " ".join(f"-o {o}" for o in push.get("options", [])))
+
+
+# -- review, deploy, verify -------------------------------------------------------------------
+
+def review(ctx: Context) -> None:
+    """Follow the change until it is merged; check the merged tip makes this failover."""
+    plan = ctx.plan
+    project = ctx.checkout.review.project_name
+    if plan.change is None:
+        plan.change = _lookup_pushed(ctx, project)
+    step = plan.step("review")
+
+    def polled(info: ChangeInfo, elapsed: float) -> None:
+        votes = ", ".join(f"{k} {v:+d}" for k, v in info.labels.items()) or "no votes yet"
+        ctx.observer.progress(step, f"waiting for review of {info.url}: {info.status}, "
+                                    f"{votes} ({elapsed:.0f}s)")
+
+    plan.change = ctx.gerrit.follow_change(
+        project, plan.change.number, timeout=ctx.cfg.gerrit.review_timeout,
+        interval=ctx.cfg.gerrit.poll_interval, on_poll=polled)
+    plan.change_url = plan.change.url
+    step.summary = f"{plan.change.url} merged"
+    if _fetch_merged(ctx):
+        _check_merged_tip(ctx, plan.change)
+
+
+def _lookup_pushed(ctx: Context, project: str) -> ChangeInfo:
+    """Return the change just pushed, asking Gerrit by Change-Id a few times (its index
+    can be late); GitError (exit 4) when the REST root never shows it."""
+    plan = ctx.plan
+    delay = min(max(ctx.cfg.gerrit.poll_interval, 0.1), 2.0)
+    for attempt in range(1, PUSHED_LOOKUP_TRIES + 1):
+        found = ctx.gerrit.find_change_by_id(plan.change_id or "", project,
+                                             change_url=plan.change_url)
+        if found is not None:
+            return found
+        if attempt < PUSHED_LOOKUP_TRIES:
+            time.sleep(delay)
+            delay *= 2
+    raise GitError(
+        f"Gerrit took the push ({plan.change_url}) but its REST API at {ctx.cfg.gerrit.url}"
+        f" does not show change {plan.change_id} after {PUSHED_LOOKUP_TRIES} lookups",
+        hint="check that [gerrit] url is the REST root of the Gerrit the checkout pushes to "
+             "(.gitreview); then run the same command again: it finds this change by its "
+             "Change-Id and pushes no second one")
+
+
+def _fetch_merged(ctx: Context) -> bool:
+    """Fetch again, so the checkout's remote-tracking branch shows the merged change."""
+    from failover import repo
+
+    try:
+        repo.fetch(ctx.checkout, timeout=ctx.cfg.gerrit.timeout * 6)
+    except FailoverError as exc:  # only the operator's view of the branch is late
+        ctx.observer.warn(f"could not fetch the merged change: {exc.message}")
+        return False
+    return True
+
+
+def _check_merged_tip(ctx: Context, change: ChangeInfo) -> None:
+    """Raise GitError when the zone at the merged tip does not point at the target.
+
+    A later patch set of the change (or a change merged right after it) may undo the
+    edit: no deploy can make the nameservers answer the target then.
+    """
+    from failover import repo
+    from failover.zone import current_target
+
+    plan, cfg = ctx.plan, ctx.cfg
+    target = current_target(repo.read_remote_file(ctx.checkout, cfg.dns.zone_file),
+                            plan.region.fqdn, path=cfg.dns.zone_file)
+    if plan.region.controller_for_target(target) == plan.target:
+        return
+    revision = (change.current_revision or "")[:12]
+    raise GitError(
+        f"{change.url} was merged (patch set {revision or '?'}), but the zone at the "
+        f"merged tip {ctx.checkout.remote_ref} has {plan.region.fqdn} -> {target}, not "
+        f"{plan.target.target}: what was merged does not make this failover",
+        hint="look at the merged patch set in Gerrit; nothing was deployed. Run the same "
+             "command again to push a new change")
+
+
+def deploy(ctx: Context) -> None:
+    """Run the deploy command (none configured: say to run authdns-update by hand)."""
+    from failover.deploy import run_deploy
+
+    plan = ctx.plan
+    step = plan.step("deploy")
+    if not plan.deploy:
+        step.status = "skipped"
+        step.summary = "no [dns] deploy configured: run authdns-update by hand now"
+        ctx.observer.warn(step.summary + "; waiting for the nameservers")
+        return
+    run_deploy(plan.deploy, timeout=ctx.cfg.dns.deploy_timeout)
+    step.summary = "exit 0"
+
+
+def verify(ctx: Context) -> None:
+    """Wait until every nameserver answers the new target (VerifyError after the timeout)."""
+    from failover.dnscheck import wait_for_agreement
+    from failover.errors import VerifyError
+
+    plan, cfg = ctx.plan, ctx.cfg
+    step = plan.step("verify")
+
+    def round_done(report: DnsReport, number: int, pause: float) -> None:
+        plan.dns = report
+        ctx.observer.progress(step, f"{report.matching}/{len(report.servers)} nameservers "
+                                    f"answer {plan.target.name} (round {number})")
+
+    plan.dns = wait_for_agreement(cfg, plan.region, plan.target, timeout=cfg.verify.timeout,
+                                  interval=cfg.verify.interval, on_round=round_done)
+    if not (plan.dns.agree and plan.dns.controller == plan.target.name):
+        bad = [f"{s.server}: {s.verdict}" for s in plan.dns.servers if not s.ok]
+        raise VerifyError(
+            f"not every nameserver answers {plan.target.target} after "
+            f"{cfg.verify.timeout:.0f}s: {'; '.join(bad)}",
+            hint=f"check the deploy; `failover verify {plan.region.name} --expect "
+                 f"{plan.target.name}` keeps checking")
+    step.summary = f"all {len(plan.dns.servers)} nameservers answer {plan.target.target}"

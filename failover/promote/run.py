@@ -1,0 +1,177 @@
+"""Run one promote: fill the Plan and walk its steps, for real or as a dry-run.
+
+`Promotion(cfg, request, observer).run()` walks the steps of `failover.promote.steps` in
+order. The first steps only read (lock, both controllers' HAProxy, nameservers, zone at the
+remote tip, open changes in Gerrit), decide (`failover.promote.decide`) and build the change in
+a temporary worktree; they run in both modes. The steps that act run for real, or, in a
+dry-run, are described and marked `would run`. Every step is recorded in the audit log; an
+error stops the walk with its exit code, and Ctrl-C or SIGTERM leaves a clean state and says
+how to resume (running the same command again).
+
+Examples:
+    >>> promotion = Promotion(cfg, PromoteRequest("eqiad1", "cloudcontrol1004", dry_run=True),
+    ...                       observer)                                  # doctest: +SKIP
+    >>> promotion.run().outcome
+    'done'
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from failover.errors import FailoverError, GateRefused, Interrupted, UsageError
+from failover.promote.context import Context
+from failover.promote.plan import Observer, Outcome, Plan, PromoteRequest, Step, round_seconds
+from failover.promote.signals import STOP
+from failover.promote.steps import STEPS, StepSpec
+
+if TYPE_CHECKING:
+    from failover.config import Config
+
+
+class Promotion:
+    """Runs one promote: builds the plan, then walks its steps (or describes them)."""
+
+    def __init__(self, cfg: Config, request: PromoteRequest, observer: Observer) -> None:
+        self.cfg = cfg
+        self.request = request
+        self.observer = observer
+        region = cfg.region(request.region)
+        self.plan = Plan(request=request, region=region, target=region.controller(request.target),
+                         deploy=cfg.dns.deploy, steps=[Step(s.key, s.title, s.acts) for s in STEPS])
+        from failover.repo import BUG_RE, check_command_line_text
+
+        for task in ([request.bug] if request.bug is not None else []) + list(request.bugs):
+            if not BUG_RE.fullmatch(task):
+                raise UsageError(f"bad task id {task!r}",
+                                 hint="give a Phabricator task like T12345")
+        if request.reason is not None:  # refused before the lock, health and fetch
+            check_command_line_text("--reason", request.reason)
+        from failover.audit import AuditLog, default_audit_path
+
+        self.audit = AuditLog(cfg.audit_log or default_audit_path(), {
+            "region": request.region, "to": request.target, "reason": request.reason,
+            "bug": request.bug, "forced": request.force, "dry_run": request.dry_run})
+        from failover.habits import Habits
+
+        self.habits = Habits(cfg, request, self.audit, observer)  # SAL, silence, task comment
+        self.context = Context(cfg, request, self.plan, observer)
+        self._audited = self._audit_warned = False
+
+    def run(self) -> Plan:
+        """Return the plan after walking every step; raise the error that stopped it, if any."""
+        plan = self.plan
+        shielded = False
+        try:
+            with self.context.stack:
+                try:
+                    for spec, step in zip(STEPS, plan.steps, strict=True):
+                        if spec.run is None:  # record: done last, whatever happened
+                            break
+                        if step.status == "pending":
+                            self._walk(spec, spec.run, step)
+                        else:
+                            self.observer.step_finished(step)
+                        if spec.preview_after and plan.kind != "nothing to do":
+                            self.habits.describe(plan)
+                            self.observer.preview(plan)
+                        if plan.outcome == "stopped":
+                            break
+                finally:  # from here on, clean-up and the record are not cut short
+                    STOP.deferred += 1
+                    shielded = True
+            plan.outcome = "done" if plan.outcome in ("pending", "running") else plan.outcome
+            plan.exit_code = 0
+            return plan
+        except KeyboardInterrupt:
+            stopped = Interrupted(self._resume_text("interrupted"))
+            self._fail("interrupted", stopped)
+            raise stopped from None
+        except FailoverError as exc:
+            self._fail("refused" if isinstance(exc, GateRefused) else "failed", exc)
+            raise
+        finally:
+            self.habits.end(self.plan)
+            self._record()
+            if shielded:
+                STOP.deferred -= 1
+                STOP.pending = False  # the run has ended: a signal now changes nothing
+
+    def _walk(self, spec: StepSpec, run: Callable[[Context], None], step: Step) -> None:
+        if self.request.dry_run and spec.acts:
+            step.status = "would run"
+            step.summary = spec.describe(self.context)
+            self.observer.step_finished(step)
+            return
+        if spec.acts and not spec.asks:
+            self.habits.before_acting(self.plan)  # silence, then SAL START: once, before push
+        step.status = "running"
+        self.observer.step_started(step)
+        start = time.monotonic()
+        try:
+            run(self.context)
+        finally:
+            step.seconds = time.monotonic() - start
+        if step.status == "running":
+            step.status = "done"
+        self._audit(step.key, step.status, refuse=not self._audited, summary=step.summary,
+                    seconds=round_seconds(step.seconds), change_url=self.plan.change_url)
+        self.observer.step_finished(step)
+
+    def _fail(self, outcome: Outcome, exc: FailoverError) -> None:
+        plan = self.plan
+        for step in plan.steps:
+            if step.status == "running":
+                step.status = "interrupted" if outcome == "interrupted" else \
+                    "refused" if outcome == "refused" else "failed"
+                step.summary = exc.message
+                self._audit(step.key, step.status, summary=step.summary,
+                            change_url=plan.change_url)
+                self.observer.step_finished(step)
+        plan.outcome, plan.error, plan.exit_code = outcome, str(exc), exc.exit_code
+
+    def _audit(self, step: str, result: str, *, refuse: bool = False, **details: Any) -> None:
+        """Append an audit line; a failing log refuses the run's start, later only warns.
+
+        After the first line, the run may have pushed or merged: losing its change or its
+        real outcome because the log's disk is full would be worse than a missing line.
+        """
+        try:
+            self.audit.record(step, result, **details)
+        except (OSError, FailoverError) as exc:
+            why = exc.message if isinstance(exc, FailoverError) else \
+                f"cannot write the audit log {self.audit.path}: {exc.strerror or exc}"
+            if refuse:
+                raise UsageError(why, hint="set [audit] log to a writable file (or free the "
+                                           "disk); nothing was done") from None
+            if not self._audit_warned:
+                self._audit_warned = True
+                self.observer.warn(f"{why}; the run goes on without it (from step {step})")
+            return
+        self._audited = True
+
+    def _record(self) -> None:
+        plan = self.plan
+        step = plan.step("record")
+        step.status, step.summary = "done", f"outcome {plan.outcome}"
+        details: dict[str, Any] = {"from": plan.current}
+        self._audit("record", plan.outcome, kind=plan.label, change_url=plan.change_url,
+                    error=plan.error, exit_code=plan.exit_code, **details)
+        self.observer.step_finished(step)
+
+    def _resume_text(self, what: str) -> str:
+        plan = self.plan
+        where = f" (change {plan.change_url})" if plan.change_url else ""
+        merged = plan.kind == "resume deploy" or plan.step("review").status == "done"
+        if merged:
+            then = "it sees the change merged and goes on with the deploy and verification"
+        elif plan.change_url:
+            then = "it finds the open change and goes on from there"
+        elif plan.step("push").status == "running":
+            then = "it finds the change if the push reached Gerrit, else it pushes it"
+        else:
+            then = "nothing was pushed, so it starts from the beginning"
+        return (f"{what}{where}; the checkout is untouched. Run the same command again to "
+                f"resume: {then}")
