@@ -32,6 +32,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from failover.config import normalize_target
+from failover.zone import RecordChange, ZoneError, ZoneRecord, edit_records, list_records, zone_name
 from failover.zone.scan import (
     WATCHED_TYPES,
     absolute_name,
@@ -41,9 +43,6 @@ from failover.zone.scan import (
     strip_jinja,
     tokenize,
 )
-
-from failover.config import normalize_target
-from failover.zone import RecordChange, ZoneError, ZoneRecord, edit_records, list_records, zone_name
 
 _ORIGIN_RE = re.compile(r"^\$ORIGIN[ \t]+(\S+)", re.MULTILINE | re.IGNORECASE)
 ENCODING = "utf-8"
