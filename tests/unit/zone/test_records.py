@@ -28,7 +28,7 @@ from failover.zone import (
     render_template,
 )
 from tests.helpers import short_tmp as make_short_tmp
-from tests.test_zone import git_diff
+from tests.unit.zone.test_edit import git_diff
 
 WIKIMEDIA = "templates/wikimedia.org"
 WMNET = "templates/wmnet"
