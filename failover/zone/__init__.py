@@ -3,11 +3,15 @@ validate the result as the repository's CI does (`check`). Callers import from h
 
 from failover.zone.check import GEN_ZONES_HEADER, lint_zone, render_template, validate_zone
 from failover.zone.edit import (
+    RecordChange,
     ZoneEdit,
+    ZoneEdits,
     ZoneWriteError,
     current_target,
     edit_record,
+    edit_records,
     find_record,
+    list_records,
     read_zone,
     write_atomic,
     zone_name,
@@ -15,7 +19,22 @@ from failover.zone.edit import (
 from failover.zone.scan import ZoneError, ZoneRecord
 
 __all__ = [
-    "GEN_ZONES_HEADER", "ZoneEdit", "ZoneError", "ZoneRecord", "ZoneWriteError",
-    "current_target", "edit_record", "find_record", "lint_zone", "read_zone",
-    "render_template", "validate_zone", "write_atomic", "zone_name",
+    "GEN_ZONES_HEADER",
+    "RecordChange",
+    "ZoneEdit",
+    "ZoneEdits",
+    "ZoneError",
+    "ZoneRecord",
+    "ZoneWriteError",
+    "current_target",
+    "edit_record",
+    "edit_records",
+    "find_record",
+    "lint_zone",
+    "list_records",
+    "read_zone",
+    "render_template",
+    "validate_zone",
+    "write_atomic",
+    "zone_name",
 ]
