@@ -38,7 +38,7 @@ def check(
     """
     deadline = _arm_deadline(timeout)
     try:
-        from failover.monitor import default_state_file, error_result, run_check, unknown
+        from failover.check import default_state_file, error_result, run_check, unknown
 
         if verbose:
             from failover.commands._common import setup

@@ -27,8 +27,8 @@ def status(
 
     Example: failover status eqiad1
     """
-    from failover.monitor import read_status
     from failover.render.status import show_status
+    from failover.status import read_status
 
     setup(verbose)
     cfg = load(config)

@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from failover.monitor import CheckResult, PerfDatum
+from failover.check import CheckResult, PerfDatum
 
 
 def number(value: float | None) -> str:

@@ -13,9 +13,10 @@ from typing import Any
 
 from rich.markup import escape
 
-from failover.monitor import RegionStatus, said_nothing
+from failover.check import said_nothing
 from failover.render import human_console, print_json
 from failover.render.health import verdict_markup
+from failover.status import RegionStatus
 
 
 def dns_phrase(status: RegionStatus) -> str:

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from failover import monitor
-from failover.monitor import CRITICAL, OK, DisagreementLog, PerfDatum
+from failover import check as monitor
+from failover.check import CRITICAL, OK, DisagreementLog, PerfDatum
 from failover.render.check import perfdatum
 from sandbox.backends import SilentListener, free_port
 from sandbox.gdnsd import Gdnsd
