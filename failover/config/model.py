@@ -75,6 +75,102 @@ class Region:
         return None
 
 
+HEALTH_KINDS = ("tcp", "http", "command", "haproxy", "none")
+"""How a service candidate's health is read (`failover.health`)."""
+
+
+@dataclass(frozen=True)
+class Health:
+    """How one candidate's health is read: `kind` and the keys that kind uses."""
+
+    kind: str = "none"
+    host: str | None = None
+    """tcp: the host to connect to."""
+    port: int | None = None
+    """tcp: the port."""
+    url: str | None = None
+    """http: the URL to GET (TLS always verified)."""
+    status: int = 200
+    """http: the expected status."""
+    contains: str | None = None
+    """http: text the body must hold."""
+    ca_bundle: str | None = None
+    """http, haproxy: a CA bundle to trust."""
+    argv: tuple[str, ...] = ()
+    """command: the argv (exit 0 is healthy)."""
+    stats: str | None = None
+    """haproxy: the stats URL, as a controller's `stats`."""
+    services: tuple[str, ...] = ()
+    """haproxy: the HAProxy services to judge (none: every frontend/backend pair found)."""
+    timeout: float = 5.0
+
+    def describe(self) -> str:
+        """Return what is checked, in a few words (`tcp irc1001:6667`)."""
+        if self.kind == "tcp":
+            return f"tcp {self.host}:{self.port}"
+        if self.kind == "http":
+            return f"http {self.url} -> {self.status}" + (
+                f" with {self.contains!r}" if self.contains else "")
+        if self.kind == "command":
+            return "command " + " ".join(self.argv)
+        if self.kind == "haproxy":
+            return f"haproxy {self.stats}"
+        return "none (no health check configured)"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """Where a service (or a side of a group) can point: a target per record, and its health."""
+
+    name: str
+    targets: Mapping[str, str]
+    """record FQDN -> target as the zone writes it as a FQDN (`irc1001.wikimedia.org.`)."""
+    health: Health = Health()
+
+
+@dataclass(frozen=True)
+class Service:
+    """A failover target beside the regions: `[services.NAME]` (one or more records, all
+    to the candidate's target) or `[groups.NAME]` (several records, each to the side's own)."""
+
+    name: str
+    records: tuple[str, ...]
+    """Record FQDNs, lower-case, without the trailing dot."""
+    candidates: tuple[Candidate, ...]
+    zone_file: str | None = None
+    """None: `[dns] zone_file`."""
+    group: bool = False
+
+    @property
+    def candidate_names(self) -> tuple[str, ...]:
+        """Return the candidates' (sides') names in config order."""
+        return tuple(c.name for c in self.candidates)
+
+    def candidate(self, name: str) -> Candidate:
+        """Return the candidate called `name`, or raise UsageError naming the choices."""
+        for c in self.candidates:
+            if c.name == name:
+                return c
+        validate_name(name, "candidate")
+        raise UsageError(f"unknown {'side' if self.group else 'candidate'} {name!r} for "
+                         f"{self.name!r}", hint=f"choose one of: {', '.join(self.candidate_names)}")
+
+    def candidate_for(self, record: str, target: str) -> Candidate | None:
+        """Return the candidate whose target for `record` is `target` (compared absolutely)."""
+        want = normalize_target(target)
+        for c in self.candidates:
+            if normalize_target(c.targets[record]) == want:
+                return c
+        return None
+
+    def as_region(self, record: str) -> Region:
+        """Return `record` as a Region whose controllers are the candidates (for the DNS
+        checks and the zone edit the regions use)."""
+        return Region(name=self.name, fqdn=record, services=(), controllers=tuple(
+            Controller(name=c.name, target=c.targets[record], stats=c.health.stats or "")
+            for c in self.candidates))
+
+
 @dataclass(frozen=True)
 class HaproxyConfig:
     """How HAProxy stats are read and how proxies are named."""
@@ -191,6 +287,12 @@ class Config:
     sal: SalConfig | None = None
     alertmanager: AlertmanagerConfig | None = None
     phabricator: PhabricatorConfig | None = None
+    services: Mapping[str, Service] = field(default_factory=dict)
+    """`[services.*]` and `[groups.*]`, one namespace with the regions."""
+
+    def service(self, name: str) -> Service | None:
+        """Return the service or group called `name`, None when it is not one."""
+        return self.services.get(name)
 
     def region(self, name: str) -> Region:
         """Return the region called `name`, or raise UsageError naming the choices."""

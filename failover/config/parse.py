@@ -25,17 +25,21 @@ from urllib.parse import SplitResult, urlsplit
 
 from failover.config.model import (
     DEFAULT_SERVICES,
+    HEALTH_KINDS,
     STATS_SCHEMES,
     AlertmanagerConfig,
+    Candidate,
     Config,
     Controller,
     DnsConfig,
     GerritConfig,
     HaproxyConfig,
+    Health,
     Nameserver,
     PhabricatorConfig,
     Region,
     SalConfig,
+    Service,
     VerifyConfig,
 )
 from failover.errors import ConfigError, UsageError
@@ -53,12 +57,14 @@ def parse_config(raw: Mapping[str, Any], path: Path) -> Config:
     """Return the Config built from parsed TOML `raw`; every problem is raised at once."""
     p = _Problems(path)
     p.unknown_keys(raw, "", {"dns", "gerrit", "verify", "haproxy", "regions", "audit",
-                             "sal", "alertmanager", "phabricator"})
+                             "sal", "alertmanager", "phabricator", "services", "groups"})
     haproxy = _parse_haproxy(p, _table(p, raw, "haproxy"))
     dns = _parse_dns(p, _table(p, raw, "dns"), path)
     gerrit = _parse_gerrit(p, _table(p, raw, "gerrit"))
     verify = _parse_verify(p, _table(p, raw, "verify"))
-    regions = _parse_regions(p, _table(p, raw, "regions"))
+    has_services = bool(raw.get("services") or raw.get("groups"))
+    regions = _parse_regions(p, _table(p, raw, "regions"), required=not has_services)
+    services = _parse_services(p, raw, regions, dns.zone_file)
     audit = _table(p, raw, "audit")
     p.unknown_keys(audit, "audit", {"log"})
     audit_log = p.get(audit, "audit.log", str)
@@ -71,6 +77,7 @@ def parse_config(raw: Mapping[str, Any], path: Path) -> Config:
     return Config(
         path=path, dns=dns, gerrit=gerrit, verify=verify, haproxy=haproxy, regions=regions,
         audit_log=Path(audit_log).expanduser() if audit_log else None, **habits,
+        services=services,
     )
 
 
@@ -277,9 +284,10 @@ def _parse_verify(p: _Problems, t: Mapping[str, Any]) -> VerifyConfig:
     )
 
 
-def _parse_regions(p: _Problems, t: Mapping[str, Any]) -> dict[str, Region]:
+def _parse_regions(p: _Problems, t: Mapping[str, Any], *,
+                   required: bool = True) -> dict[str, Region]:
     regions: dict[str, Region] = {}
-    if not t:
+    if not t and required:
         p.add("regions", "no region configured; add a [regions.<name>] table")
     for name, body in t.items():
         key = f"regions.{name}"
@@ -335,6 +343,228 @@ def _parse_region(p: _Problems, name: str, t: Mapping[str, Any]) -> Region | Non
         return None
     return Region(name=name, fqdn=fqdn.rstrip(".").lower(), services=tuple(services),
                   controllers=tuple(controllers))
+
+
+# -- [services.*] and [groups.*]: any failover target beside the regions ----------------------
+
+def _parse_services(p: _Problems, raw: Mapping[str, Any], regions: Mapping[str, Region],
+                    default_zone: str) -> dict[str, Service]:
+    """Return `[services.*]` and `[groups.*]` (one namespace with the regions)."""
+    out: dict[str, Service] = {}
+    for section, parse in (("services", _parse_service), ("groups", _parse_group)):
+        for name, body in _table(p, raw, section).items():
+            key = f"{section}.{name}"
+            if not NAME_RE.match(name):
+                p.add(key, "name must be one lower-case DNS label (letters, digits, '-')")
+                continue
+            if name in regions or name in out:
+                p.add(key, f"{name!r} is also a {'region' if name in regions else 'service'}"
+                           ": names of regions, services and groups must differ")
+                continue
+            if not isinstance(body, Mapping):
+                p.add(key, "must be a table")
+                continue
+            svc = parse(p, key, name, body, default_zone)
+            if svc is not None:
+                out[name] = svc
+    return out
+
+
+def _zone_file(p: _Problems, t: Mapping[str, Any], key: str) -> str | None:
+    zone_file: str | None = p.get(t, f"{key}.zone_file", str)
+    if zone_file is None:
+        return None
+    zp = Path(zone_file)
+    if zp.is_absolute() or ".." in zp.parts or not zone_file.strip():
+        p.add(f"{key}.zone_file", f"{zone_file!r} must be a relative path inside the "
+                                  "checkout (no '..', not absolute), e.g. "
+                                  "\"templates/wikimedia.org\"")
+        return None
+    return zone_file
+
+
+def _record(p: _Problems, key: str, value: Any) -> str | None:
+    if not isinstance(value, str) or not HOSTNAME_RE.match(value) or \
+            "." not in value.rstrip("."):
+        p.add(key, f"{value!r} is not a record's fully qualified name, e.g. "
+                   "\"irc.wikimedia.org\"")
+        return None
+    return value.rstrip(".").lower()
+
+
+def _target(p: _Problems, key: str, value: Any) -> str | None:
+    if not isinstance(value, str):
+        p.add(key, "missing or not a string; the record's target as a FQDN with a trailing "
+                   "dot (\"irc1001.wikimedia.org.\") or an IP address")
+        return None
+    if record_type_for(value) == "CNAME" and (
+            not value.endswith(".") or not HOSTNAME_RE.match(value)):
+        p.add(key, f"{value!r} must be an IP address or a fully qualified name with a "
+                   "trailing dot (a relative form in the zone is kept as the zone writes it)")
+        return None
+    return value
+
+
+def _parse_service(p: _Problems, key: str, name: str, t: Mapping[str, Any],
+                   default_zone: str) -> Service | None:
+    p.unknown_keys(t, key, {"zone_file", "fqdn", "records", "candidates"})
+    zone_file = _zone_file(p, t, key)
+    if "fqdn" in t and "records" in t:
+        p.add(f"{key}.records", "give fqdn (one record) or records (several), not both")
+    raw_records = [t["fqdn"]] if "fqdn" in t else t.get("records")
+    if raw_records is None:
+        p.add(f"{key}.records", "missing; e.g. records = [\"irc.wikimedia.org\"] "
+                                "(or fqdn = \"irc.wikimedia.org\")")
+        return None
+    rkey = f"{key}.fqdn" if "fqdn" in t else f"{key}.records"
+    if not isinstance(raw_records, list) or not raw_records:
+        p.add(rkey, "must be a non-empty list of record names")
+        return None
+    records = [r for r in (_record(p, rkey, v) for v in raw_records) if r]
+    if len(set(records)) != len(records):
+        p.add(rkey, "lists a record twice")
+    ctable = _table(p, t, "candidates") if "candidates" in t else {}
+    if len(ctable) < 2:
+        p.add(f"{key}.candidates", f"needs at least two candidates, found {len(ctable)}")
+    candidates = []
+    for cname, body in ctable.items():
+        ckey = f"{key}.candidates.{cname}"
+        if not NAME_RE.match(cname):
+            p.add(ckey, "candidate name must be one lower-case DNS label")
+            continue
+        if not isinstance(body, Mapping):
+            p.add(ckey, "must be a table with target and health")
+            continue
+        p.unknown_keys(body, ckey, {"target", "health"})
+        target = _target(p, f"{ckey}.target", body.get("target"))
+        health = _parse_health(p, f"{ckey}.health", body.get("health", {"kind": "none"}))
+        if target is not None:
+            candidates.append(Candidate(cname, {r: target for r in records}, health))
+    _distinct_targets(p, key, records, candidates)
+    if len(records) != len(raw_records):
+        return None
+    return Service(name=name, records=tuple(records), candidates=tuple(candidates),
+                   zone_file=zone_file or None)
+
+
+def _parse_group(p: _Problems, key: str, name: str, t: Mapping[str, Any],
+                 default_zone: str) -> Service | None:
+    p.unknown_keys(t, key, {"zone_file", "sides", "members", "health"})
+    zone_file = _zone_file(p, t, key)
+    sides = list(p.strings(t, f"{key}.sides"))
+    if len(sides) < 2:
+        p.add(f"{key}.sides", "needs at least two sides, e.g. sides = [\"eqiad\", \"codfw\"]")
+    for side in sides:
+        if not NAME_RE.match(side):
+            p.add(f"{key}.sides", f"{side!r} is not one lower-case DNS label")
+    members = _table(p, t, "members") if "members" in t else {}
+    if not members:
+        p.add(f"{key}.members", "missing; one entry per record, e.g. "
+                                "\"s1-master.eqiad.wmnet\" = {eqiad = \"db1163.eqiad.wmnet.\", "
+                                "codfw = \"db2203.codfw.wmnet.\"}")
+    targets: dict[str, dict[str, str]] = {s: {} for s in sides}
+    records = []
+    for rname, body in members.items():
+        mkey = f"{key}.members.{rname}"
+        record = _record(p, mkey, rname)
+        if record is None:
+            continue
+        if not isinstance(body, Mapping):
+            p.add(mkey, "must be a table of side = target")
+            continue
+        p.unknown_keys(body, mkey, set(sides))
+        records.append(record)
+        for side in sides:
+            target = _target(p, f"{mkey}.{side}", body.get(side))
+            if target is not None:
+                targets[side][record] = target
+    htable = _table(p, t, "health") if "health" in t else {}
+    p.unknown_keys(htable, f"{key}.health", set(sides))
+    candidates = [Candidate(s, targets[s], _parse_health(
+        p, f"{key}.health.{s}", htable.get(s, {"kind": "none"}))) for s in sides]
+    if any(len(c.targets) != len(records) for c in candidates):
+        return None
+    _distinct_targets(p, key, records, candidates)
+    return Service(name=name, records=tuple(records), candidates=tuple(candidates),
+                   zone_file=zone_file, group=True)
+
+
+def _distinct_targets(p: _Problems, key: str, records: list[str],
+                      candidates: list[Candidate]) -> None:
+    for record in records:
+        seen: dict[str, str] = {}
+        types = set()
+        for c in candidates:
+            if record not in c.targets:
+                continue
+            norm = normalize_target(c.targets[record])
+            types.add(record_type_for(c.targets[record]))
+            if norm in seen:
+                p.add(key, f"{record}: {c.name} and {seen[norm]} have the same target "
+                           f"{c.targets[record]!r}: targets must differ")
+            seen[norm] = c.name
+        if len(types) > 1:
+            p.add(key, f"{record}: mixes {' and '.join(sorted(types))} targets; the record "
+                       "can only have one type")
+
+
+HEALTH_KEYS = {"tcp": {"host", "port", "timeout"},
+               "http": {"url", "status", "contains", "ca_bundle", "timeout"},
+               "command": {"argv", "timeout"},
+               "haproxy": {"stats", "services", "ca_bundle"},
+               "none": set()}
+"""The keys each health kind takes (besides `kind`)."""
+
+
+def _parse_health(p: _Problems, key: str, t: Any) -> Health:
+    if not isinstance(t, Mapping):
+        p.add(key, "must be a table, e.g. health = {kind = \"tcp\", host = \"irc1001\", "
+                   "port = 6667}")
+        return Health()
+    kind = t.get("kind")
+    if kind not in HEALTH_KINDS:
+        p.add(f"{key}.kind", f"{'missing' if kind is None else repr(kind) + ' is unknown'}; "
+                             f"one of: {', '.join(HEALTH_KINDS)}")
+        return Health()
+    p.unknown_keys(t, key, {"kind"} | HEALTH_KEYS[kind])
+    timeout = p.positive(t, f"{key}.timeout", Health.timeout)
+    if kind == "tcp":
+        host = p.get(t, f"{key}.host", str)
+        port = p.get(t, f"{key}.port", int)
+        if host is None or not (HOSTNAME_RE.match(host) or _is_ip(host)):
+            p.add(f"{key}.host", f"{'missing' if host is None else repr(host) + ' is not a host'}"
+                                 "; the host to connect to, e.g. \"irc1001.wikimedia.org\"")
+        if port is None or not 0 < port < 65536:
+            p.add(f"{key}.port", f"must be a TCP port (1-65535), got {port}")
+        return Health(kind, host=host, port=port, timeout=timeout)
+    if kind == "http":
+        url = _http_url(p, t, f"{key}.url", "https://idp1004.wikimedia.org/")
+        status = p.get(t, f"{key}.status", int, 200)
+        if not 100 <= status <= 599:
+            p.add(f"{key}.status", f"must be an HTTP status (100-599), got {status}")
+        return Health(kind, url=url, status=status, contains=p.get(t, f"{key}.contains", str),
+                      ca_bundle=p.get(t, f"{key}.ca_bundle", str), timeout=timeout)
+    if kind == "command":
+        argv = p.strings(t, f"{key}.argv")
+        if not argv:
+            p.add(f"{key}.argv", "missing; the command as a list, e.g. argv = "
+                                 "[\"/usr/lib/nagios/plugins/check_tcp\", \"-H\", \"irc1001\", "
+                                 "\"-p\", \"6667\"] (exit 0 is healthy)")
+        return Health(kind, argv=argv, timeout=timeout)
+    if kind == "haproxy":
+        stats = p.get(t, f"{key}.stats", str)
+        if stats is None:
+            p.add(f"{key}.stats", "missing; e.g. \"http://HOST:9900/stats;csv\" or "
+                                  "\"unix:///run/haproxy/haproxy.sock\"")
+        else:
+            _check_stats_url(p, f"{key}.stats", stats)
+        services = p.strings(t, f"{key}.services")
+        if not services:
+            p.add(f"{key}.services", "missing; the HAProxy services to judge, e.g. "
+                                     "services = [\"mysql\"]")
+        return Health(kind, stats=stats, services=services,
+                      ca_bundle=p.get(t, f"{key}.ca_bundle", str))
+    return Health()
 
 
 def _parse_controller(p: _Problems, region_key: str, name: str,

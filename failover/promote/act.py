@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import getpass
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from failover.errors import FailoverError, GateRefused, GitError, NoTerminal
@@ -29,8 +30,15 @@ def prepare(ctx: Context) -> None:
     with deferred_signals():  # no worktree or temp directory half made
         ctx.tree = wt = ctx.stack.enter_context(repo.change_worktree(ctx.checkout))
     path = wt.path / cfg.dns.zone_file
-    edit = edit_record(read_zone(path), plan.region.fqdn, plan.target.target,
-                       path=cfg.dns.zone_file)
+    if plan.service is not None:
+        from failover.promote import service
+
+        edits = service.edit(ctx, plan.service, read_zone(path))
+        edit = edits.edits[0]
+        edit = replace(edit, diff=edits.diff, new_text=edits.new_text)
+    else:
+        edit = edit_record(read_zone(path), plan.region.fqdn, plan.target.target,
+                           path=cfg.dns.zone_file)
     plan.checks = validate_zone(edit.new_text, path=cfg.dns.zone_file,
                                 zone=zone_name(cfg.dns.zone_file), checkout=wt.path)
     write_atomic(path, edit.new_text)
@@ -40,6 +48,10 @@ def prepare(ctx: Context) -> None:
     plan.edit, plan.message, plan.change_id = edit, commit.message, commit.change_id
     plan.step("prepare").summary = (f"{edit.path}:{edit.record.line}: {edit.old_target} -> "
                                     f"{edit.new_target}; validated; commit {commit.sha[:12]}")
+    if plan.service is not None:
+        plan.step("prepare").summary = "; ".join(
+            f"{e.path}:{e.record.line}: {e.old_target} -> {e.new_target}"
+            for e in edits.edits) + f"; validated; commit {commit.sha[:12]}"
 
 
 def _confirm(ctx: Context, what: str, question: str) -> None:
@@ -171,9 +183,16 @@ def _check_merged_tip(ctx: Context, change: ChangeInfo) -> None:
     from failover.zone import current_target
 
     plan, cfg = ctx.plan, ctx.cfg
-    target = current_target(repo.read_remote_file(ctx.checkout, cfg.dns.zone_file),
-                            plan.region.fqdn, path=cfg.dns.zone_file)
-    if plan.region.controller_for_target(target) == plan.target:
+    text = repo.read_remote_file(ctx.checkout, cfg.dns.zone_file)
+    if plan.service is not None:
+        from failover.promote import service
+
+        target, name = service.zone_candidate(plan.service, text, cfg.dns.zone_file)
+        if name == plan.target.name:
+            return
+    else:
+        target = current_target(text, plan.region.fqdn, path=cfg.dns.zone_file)
+    if plan.region.controller_for_target(target) == plan.target and plan.service is None:
         return
     revision = (change.current_revision or "")[:12]
     raise GitError(
@@ -206,6 +225,10 @@ def verify(ctx: Context) -> None:
 
     plan, cfg = ctx.plan, ctx.cfg
     step = plan.step("verify")
+    if plan.service is not None:
+        from failover.promote import service
+
+        return service.wait(ctx, plan.service)
 
     def round_done(report: DnsReport, number: int, pause: float) -> None:
         plan.dns = report

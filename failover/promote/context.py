@@ -65,8 +65,19 @@ class Context:
         from failover.zone import zone_name
 
         plan = self.plan
-        return subject(self.topic, zone=zone_name(self.cfg.dns.zone_file),
-                       region=plan.region.name, fqdn=plan.region.fqdn, to=plan.target.name)
+        zone = zone_name(self.cfg.dns.zone_file)
+        fqdn = f"{plan.service.name}.{zone}" if plan.service else plan.region.fqdn
+        return subject(self.topic, zone=zone, region=plan.region.name, fqdn=fqdn,
+                       to=plan.target.name)
+
+    def short(self) -> str:
+        """Return the name as subjects write it (`openstack.eqiad1`; a service's own name)."""
+        from failover.promote.message import short_name
+        from failover.zone import zone_name
+
+        if self.plan.service is not None:
+            return self.plan.service.name
+        return short_name(self.plan.region.fqdn, zone_name(self.cfg.dns.zone_file))
 
     def leaning(self) -> list[str]:
         """Return the services the target serves only through the old primary's own servers."""

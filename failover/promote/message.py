@@ -73,6 +73,15 @@ def body(plan: Plan, *, leaning: list[str], user: str, now: float | None = None)
     parts = [first]
     if r.reason:
         parts.append(f"Reason: {r.reason}")
+    if (svc := getattr(plan, "service", None)) is not None:
+        from failover.promote.service import body_lines
+
+        what = "records" if len(svc.records) > 1 else "record"
+        parts[0] = first.replace(plan.region.fqdn, f"{svc.name} ({what})").replace(
+            "'s HAProxy is not healthy", "'s health check failed")
+        parts += body_lines(plan, svc)
+        parts.append(f"Made with failover {__version__}: failover promote {r.region} {r.target}")
+        return "\n\n".join(parts)
     stamp = time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(now))
     lines = [f"HAProxy health at {stamp}:"]
     for name, ctl in (plan.health.controllers.items() if plan.health else ()):

@@ -21,10 +21,11 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:
     from failover.alertmanager import Silence
-    from failover.config import Controller, Region
+    from failover.config import Controller, Region, Service
     from failover.dnscheck import DnsReport
     from failover.gerrit import ChangeInfo
     from failover.haproxy import RegionHealth
+    from failover.health import HealthResult
     from failover.zone import ZoneEdit
 
 StepStatus = Literal["pending", "running", "done", "skipped", "would run", "failed", "refused",
@@ -114,6 +115,11 @@ class Plan:
     """The old primary's silence (id None: would be created, as in a dry-run)."""
     task_comments: list[dict[str, Any]] = field(default_factory=list)
     """One entry per task commented on: task, sent, error."""
+    service: Service | None = None
+    """A `[services.*]`/`[groups.*]` promote (region: its first record as a Region)."""
+    service_health: dict[str, HealthResult] = field(default_factory=dict)
+    record_dns: dict[str, DnsReport] = field(default_factory=dict)
+    """A service's nameserver report per record."""
 
     def step(self, key: str) -> Step:
         """Return the step called `key`."""
@@ -146,6 +152,19 @@ class Plan:
 
     def to_dict(self) -> dict[str, Any]:
         """Return the plan and its outcome as one JSON-able document."""
+        doc = self._to_dict()
+        if self.service is not None:
+            cand = self.service.candidate(self.target.name)
+            doc["service"] = {
+                "name": self.service.name, "group": self.service.group,
+                "zone_file": self.edit.path if self.edit else None,
+                "health": {n: h.to_dict() for n, h in self.service_health.items()},
+                "records": [{"record": rec, "target": cand.targets[rec],
+                             "dns": rep.to_dict() if (rep := self.record_dns.get(rec)) else None}
+                            for rec in self.service.records]}
+        return doc
+
+    def _to_dict(self) -> dict[str, Any]:
         r = self.request
         return {
             "region": r.region, "fqdn": self.region.fqdn, "from": self.current,

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 from failover.errors import GateRefused
 from failover.promote.context import Context, stop_no_wait
 from failover.promote.decide import Pushed, Reading, decide, wants_pushed
-from failover.promote.message import short_name
 
 if TYPE_CHECKING:
     from failover.gerrit import ChangeInfo
+    from failover.promote.plan import Plan
 
 
 def lock(ctx: Context) -> None:
@@ -36,6 +36,10 @@ def health(ctx: Context) -> None:
     from failover.haproxy import read_region_health
 
     plan = ctx.plan
+    if plan.service is not None:
+        from failover.promote import service
+
+        return service.health(ctx, plan.service)
     plan.health = read = read_region_health(ctx.cfg, plan.region)
     target = read.controllers[plan.target.name]
     plan.step("health").summary = "; ".join(
@@ -64,7 +68,13 @@ def state(ctx: Context) -> None:
     from failover.zone import current_target
 
     plan, cfg = ctx.plan, ctx.cfg
-    plan.dns = check_region(cfg, plan.region, plan.target)
+    if plan.service is not None:
+        from failover.promote import service
+
+        plan.record_dns = service.read_dns(cfg, plan.service, plan.target.name)
+        plan.dns = plan.record_dns[plan.service.records[0]]
+    else:
+        plan.dns = check_region(cfg, plan.region, plan.target)
     plan.nameservers = [str(s.server) for s in plan.dns.servers]
     ctx.opened = checkout = repo.open_checkout(cfg.dns.checkout)
     for path in repo.remove_stale_worktrees(checkout):  # we hold the lock: none is in use
@@ -83,8 +93,14 @@ def state(ctx: Context) -> None:
     repo.fetch(checkout, timeout=cfg.gerrit.timeout * 6)
     text = repo.read_remote_file(checkout, cfg.dns.zone_file)
     ctx.topic = cfg.dns.subject_topic or repo.subject_topic(checkout, cfg.dns.zone_file)
-    plan.zone_target = current_target(text, plan.region.fqdn, path=cfg.dns.zone_file)
-    zone_ctl = plan.region.controller_for_target(plan.zone_target)
+    if plan.service is not None:
+        from failover.promote import service
+
+        plan.zone_target, name = service.zone_candidate(plan.service, text, cfg.dns.zone_file)
+        zone_ctl = plan.region.controller(name) if name else None
+    else:
+        plan.zone_target = current_target(text, plan.region.fqdn, path=cfg.dns.zone_file)
+        zone_ctl = plan.region.controller_for_target(plan.zone_target)
     plan.current = plan.dns.controller or (zone_ctl.name if zone_ctl else None)
     plan.push = {"remote": review.remote, "ref": f"HEAD:refs/for/{review.branch}",
                  "options": repo.push_options(cfg.dns.topic, cfg.dns.reviewers,
@@ -93,22 +109,29 @@ def state(ctx: Context) -> None:
 
 
 def _reading(ctx: Context, zone_ctl: str | None, open_changes: list[ChangeInfo]) -> Reading:
-    from failover.zone import zone_name
 
     plan = ctx.plan
     current = plan.health.controllers.get(plan.current) if plan.health and plan.current \
-        else None
+        else plan.service_health.get(plan.current) if plan.current else None
     reading = Reading(
         target=plan.target.name, region=plan.region.name,
-        short=short_name(plan.region.fqdn, zone_name(ctx.cfg.dns.zone_file)),
+        short=ctx.short(),
         zone_controller=zone_ctl,
-        served=plan.dns is not None and plan.dns.agree and plan.dns.controller == plan.target.name,
+        served=_served(plan),
         current=plan.current, current_healthy=current.healthy if current else None,
         open_changes=open_changes, leaning=ctx.leaning(), force=ctx.request.force)
     if not wants_pushed(reading):
         return reading
     pushed = _pushed(ctx)
     return reading if pushed is None else replace(reading, pushed=pushed)
+
+
+def _served(plan: Plan) -> bool:
+    if plan.service is not None:
+        from failover.promote import service
+
+        return service.served(plan)
+    return plan.dns is not None and plan.dns.agree and plan.dns.controller == plan.target.name
 
 
 def _pushed(ctx: Context) -> Pushed | None:

@@ -38,9 +38,16 @@ class Promotion:
         self.cfg = cfg
         self.request = request
         self.observer = observer
-        region = cfg.region(request.region)
+        if (svc := cfg.service(request.region)) is not None:  # [services.*], [groups.*]
+            from dataclasses import replace
+
+            self.cfg = cfg = replace(cfg, dns=replace(
+                cfg.dns, zone_file=svc.zone_file or cfg.dns.zone_file))
+            svc.candidate(request.target)
+        region = svc.as_region(svc.records[0]) if svc else cfg.region(request.region)
         self.plan = Plan(request=request, region=region, target=region.controller(request.target),
-                         deploy=cfg.dns.deploy, steps=[Step(s.key, s.title, s.acts) for s in STEPS])
+                         deploy=cfg.dns.deploy, steps=[Step(s.key, s.title, s.acts) for s in STEPS],
+                         service=svc)
         from failover.repo import BUG_RE, check_command_line_text
 
         for task in ([request.bug] if request.bug is not None else []) + list(request.bugs):

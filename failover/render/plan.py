@@ -77,9 +77,16 @@ class PlanView:
         from failover.render.health import health_table
 
         self._stop_status()
-        parts: list[Any] = [f"[bold]{escape(plan.region.fqdn)}[/]: "
+        name = plan.service.name if plan.service else plan.region.fqdn
+        parts: list[Any] = [f"[bold]{escape(name)}[/]: "
                             f"{escape(plan.current or plan.zone_target or '?')} -> "
                             f"[bold]{escape(plan.target.name)}[/] ({escape(plan.label)})"]
+        if plan.service is not None:
+            cand = plan.service.candidate(plan.target.name)
+            parts += [f"  {escape(r)} -> {escape(cand.targets[r])}" for r in plan.service.records]
+            parts += [f"  {escape(n)}: {'healthy' if h.healthy else '[red]UNHEALTHY[/]'} "
+                      f"({escape(h.checked)}: {escape(h.detail)})"
+                      for n, h in plan.service_health.items()]
         if plan.health:
             parts.append(health_table(plan.health, plan.region))
             if gate := planned_gate_line(plan):

@@ -1,0 +1,162 @@
+"""A service candidate's health, one reader per kind: tcp, http, command, haproxy, none.
+
+`read_health(cfg, candidate)` returns a `HealthResult`; no reader raises for an unreachable
+or failing candidate (that is a verdict, with its reason), and each is bounded by the
+health's `timeout` (haproxy: `[haproxy] timeout`).
+
+Examples:
+    >>> read_health(cfg, Candidate("irc1001", {}, Health("tcp", host="127.0.0.1", port=6667)))
+    ...                                                                  # doctest: +SKIP
+    HealthResult(name='irc1001', kind='tcp', healthy=True, detail='connected to 127.0.0.1:6667')
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from failover.config import Candidate, Config, Health
+
+BODY_CAP = 1024 * 1024
+"""How much of an http health answer's body is read for `contains`."""
+
+
+@dataclass(frozen=True)
+class HealthResult:
+    """One candidate's health verdict: healthy or why not, and what was checked."""
+
+    name: str
+    kind: str
+    healthy: bool
+    detail: str
+    checked: str = ""
+    """What was checked (`tcp irc1001.wikimedia.org:6667`)."""
+    ms: float = 0.0
+
+    @property
+    def reachable(self) -> bool:
+        """Return True when the check could say healthy (a `none` check is never unhealthy)."""
+        return self.healthy
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the verdict as JSON-able data."""
+        return {"kind": self.kind, "healthy": self.healthy, "detail": self.detail,
+                "checked": self.checked, "ms": round(self.ms, 1)}
+
+
+def read_health(cfg: Config, candidate: Candidate) -> HealthResult:
+    """Return the candidate's health, as its `health` kind reads it."""
+    h = candidate.health
+    started = time.monotonic()
+    healthy, detail = _READERS[h.kind](cfg, candidate.name, h)
+    return HealthResult(candidate.name, h.kind, healthy, detail, h.describe(),
+                        (time.monotonic() - started) * 1000)
+
+
+def read_all(cfg: Config, candidates: Sequence[Candidate]) -> dict[str, HealthResult]:
+    """Return every candidate's health, read at the same time, in config order."""
+    with ThreadPoolExecutor(max_workers=max(1, len(candidates))) as pool:
+        results = list(pool.map(lambda c: read_health(cfg, c), candidates))
+    return {r.name: r for r in results}
+
+
+def tcp_health(cfg: Config, name: str, h: Health) -> tuple[bool, str]:
+    """Connect to host:port within the timeout; healthy when the connection is accepted."""
+    try:
+        with socket.create_connection((h.host or "", h.port or 0), timeout=h.timeout):
+            return True, f"connected to {h.host}:{h.port}"
+    except TimeoutError:
+        return False, f"no answer from {h.host}:{h.port} within {h.timeout:g}s"
+    except OSError as exc:
+        return False, f"cannot connect to {h.host}:{h.port}: {exc.strerror or exc}"
+
+
+def http_health(cfg: Config, name: str, h: Health) -> tuple[bool, str]:
+    """GET the URL (TLS verified, no redirects followed); healthy when the status is the
+    expected one and the body holds `contains` (when given)."""
+    import requests
+
+    from failover.names import redact_url
+
+    url = h.url or ""
+    shown = redact_url(url)
+    try:
+        with requests.get(url, timeout=h.timeout, verify=h.ca_bundle or True, stream=True,
+                          allow_redirects=False) as resp:
+            body = resp.raw.read(BODY_CAP, decode_content=True) if h.contains else b""
+            status = resp.status_code
+    except requests.exceptions.SSLError as exc:
+        return False, f"TLS verification of {shown} failed: {_first_line(exc)}"
+    except requests.exceptions.Timeout:
+        return False, f"no answer from {shown} within {h.timeout:g}s"
+    except requests.exceptions.RequestException as exc:
+        return False, f"cannot GET {shown}: {_first_line(exc)}"
+    if status != h.status:
+        return False, f"{shown} answered {status}, expected {h.status}"
+    if h.contains and h.contains.encode() not in body:
+        return False, f"{shown} answered {status} but its body lacks {h.contains!r}"
+    return True, f"{shown} answered {status}" + (f" with {h.contains!r}" if h.contains else "")
+
+
+def command_health(cfg: Config, name: str, h: Health) -> tuple[bool, str]:
+    """Run the argv (no shell) within the timeout; healthy when it exits 0. Its first
+    output line (a monitoring plugin's verdict) is the detail."""
+    from failover.deploy import end_group
+
+    argv = list(h.argv)
+    try:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, process_group=0)
+    except FileNotFoundError:
+        return False, f"command not found: {argv[0]}"
+    except PermissionError:
+        return False, f"command is not executable: {argv[0]}"
+    try:
+        out, _ = proc.communicate(timeout=h.timeout)
+    except subprocess.TimeoutExpired:
+        end_group(proc)
+        return False, f"command still running after {h.timeout:g}s; killed: {argv[0]}"
+    except BaseException:
+        end_group(proc)
+        raise
+    first = out.decode("utf-8", "replace").strip().splitlines()[:1]
+    said = f": {first[0][:200]}" if first else ""
+    if proc.returncode != 0:
+        return False, f"exit {proc.returncode}{said}"
+    return True, f"exit 0{said}"
+
+
+def haproxy_health(cfg: Config, name: str, h: Health) -> tuple[bool, str]:
+    """Read the candidate's HAProxy stats and judge the listed services (as a region's)."""
+    from failover.config import Controller, Region
+    from failover.haproxy import read_controller_health
+
+    ctl = Controller(name=name, target="", stats=h.stats or "", ca_bundle=h.ca_bundle)
+    region = Region(name=name, fqdn="", services=h.services, controllers=(ctl,))
+    read = read_controller_health(cfg, region, ctl)
+    if not read.reachable:
+        return False, read.error or "HAProxy did not answer"
+    up = sum(1 for s in read.services.values() if s.healthy)
+    if not read.healthy:
+        return False, f"{up}/{len(read.services)} services UP; failing: {', '.join(read.failing)}"
+    return True, f"{up}/{len(read.services)} services UP"
+
+
+def none_health(cfg: Config, name: str, h: Health) -> tuple[bool, str]:
+    """No check configured: said so, never refused for it."""
+    return True, "not checked (health kind none)"
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+
+
+_READERS = {"tcp": tcp_health, "http": http_health, "command": command_health,
+            "haproxy": haproxy_health, "none": none_health}

@@ -1,0 +1,144 @@
+"""[services.*] and [groups.*]: parsed as the examples write them; each bad key named (exit 2)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from failover.config import load_config
+from tests.conftest import ConfigFile, RunCli, region_toml
+
+IRC = """
+[services.irc]
+zone_file = "templates/wikimedia.org"
+fqdn = "irc.wikimedia.org"
+[services.irc.candidates.irc1003]
+target = "irc1003.wikimedia.org."
+health = {kind = "tcp", host = "127.0.0.1", port = 6667}
+[services.irc.candidates.irc2003]
+target = "irc2003.wikimedia.org."
+health = {kind = "none"}
+"""
+
+GROUP = """
+[groups.db-masters]
+zone_file = "templates/wmnet"
+sides = ["eqiad", "codfw"]
+[groups.db-masters.members]
+"s1-master.eqiad.wmnet" = {eqiad = "db1163.eqiad.wmnet.", codfw = "db2203.codfw.wmnet."}
+"s2-master.eqiad.wmnet" = {eqiad = "db1222.eqiad.wmnet.", codfw = "db2204.codfw.wmnet."}
+[groups.db-masters.health]
+codfw = {kind = "command", argv = ["true"]}
+"""
+
+
+def test_a_service_and_a_group_parse(config_file: ConfigFile) -> None:
+    cfg = load_config(config_file(IRC, GROUP))
+    assert not cfg.regions
+    irc = cfg.services["irc"]
+    assert irc.records == ("irc.wikimedia.org",) and not irc.group
+    assert irc.candidate("irc1003").health.port == 6667
+    assert irc.candidate("irc2003").health.kind == "none"
+    db = cfg.services["db-masters"]
+    assert db.group and db.candidate_names == ("eqiad", "codfw")
+    assert db.candidate("codfw").targets["s2-master.eqiad.wmnet"] == "db2204.codfw.wmnet."
+    assert db.candidate("codfw").health.argv == ("true",)
+    assert db.candidate("eqiad").health.kind == "none"
+    region = db.as_region("s1-master.eqiad.wmnet")
+    assert region.controller_for_target("DB2203.codfw.wmnet").name == "codfw"
+
+
+def test_regions_keep_working_beside_services(config_file: ConfigFile) -> None:
+    cfg = load_config(config_file(region_toml("eqiad1", {"a": "unix:///a", "b": "unix:///b"}),
+                                  IRC))
+    assert cfg.region("eqiad1").controller_names == ("a", "b")
+    assert set(cfg.services) == {"irc"}
+
+
+BAD = [
+    ('[services.Irc]\nfqdn = "irc.wikimedia.org"', "[services.Irc]"),
+    ('[services.irc]\nfqdn = "irc"', "[services.irc.fqdn]"),
+    ('[services.irc]\nrecords = []', "[services.irc.records]"),
+    ('[services.irc]\nfqdn = "irc.wikimedia.org"\nrecords = ["irc.wikimedia.org"]',
+     "[services.irc.records]"),
+    ('[services.irc]\nfqdn = "irc.wikimedia.org"\nzone_file = "../x"',
+     "[services.irc.zone_file]"),
+    ('[services.irc]\nfqdn = "irc.wikimedia.org"\ncolour = 1', "[services.irc.colour]"),
+    ('[services.irc]\nfqdn = "irc.wikimedia.org"', "[services.irc.candidates]"),
+    ('[services.irc]\nfqdn = "irc.wikimedia.org"\n[services.irc.candidates.a]\n'
+     'target = "a.wikimedia.org"\n[services.irc.candidates.b]\ntarget = "b.wikimedia.org."',
+     "[services.irc.candidates.a.target]"),
+    ('[services.irc]\nfqdn = "irc.wikimedia.org"\n[services.irc.candidates.a]\n'
+     'target = "b.wikimedia.org."\n[services.irc.candidates.b]\ntarget = "b.wikimedia.org."',
+     "same target"),
+    ('[services.irc]\nfqdn = "irc.wikimedia.org"\n[services.irc.candidates.a]\n'
+     'target = "a.wikimedia.org."\nhealth = {kind = "ping"}\n'
+     '[services.irc.candidates.b]\ntarget = "b.wikimedia.org."',
+     "[services.irc.candidates.a.health.kind]"),
+    ('[services.irc]\nfqdn = "irc.wikimedia.org"\n[services.irc.candidates.a]\n'
+     'target = "a.wikimedia.org."\nhealth = {kind = "tcp", host = "a"}\n'
+     '[services.irc.candidates.b]\ntarget = "b.wikimedia.org."',
+     "[services.irc.candidates.a.health.port]"),
+    ('[services.irc]\nfqdn = "irc.wikimedia.org"\n[services.irc.candidates.a]\n'
+     'target = "a.wikimedia.org."\nhealth = {kind = "tcp", host = "a b", port = 1}\n'
+     '[services.irc.candidates.b]\ntarget = "b.wikimedia.org."',
+     "[services.irc.candidates.a.health.host]"),
+    ('[services.irc]\nfqdn = "irc.wikimedia.org"\n[services.irc.candidates.a]\n'
+     'target = "a.wikimedia.org."\nhealth = {kind = "http", url = "ftp://a"}\n'
+     '[services.irc.candidates.b]\ntarget = "b.wikimedia.org."',
+     "[services.irc.candidates.a.health.url]"),
+    ('[services.irc]\nfqdn = "irc.wikimedia.org"\n[services.irc.candidates.a]\n'
+     'target = "a.wikimedia.org."\nhealth = {kind = "http", url = "https://a", status = 99}\n'
+     '[services.irc.candidates.b]\ntarget = "b.wikimedia.org."',
+     "[services.irc.candidates.a.health.status]"),
+    ('[services.irc]\nfqdn = "irc.wikimedia.org"\n[services.irc.candidates.a]\n'
+     'target = "a.wikimedia.org."\nhealth = {kind = "http", url = "https://a", port = 1}\n'
+     '[services.irc.candidates.b]\ntarget = "b.wikimedia.org."',
+     "[services.irc.candidates.a.health.port]"),
+    ('[services.irc]\nfqdn = "irc.wikimedia.org"\n[services.irc.candidates.a]\n'
+     'target = "a.wikimedia.org."\nhealth = {kind = "command", argv = []}\n'
+     '[services.irc.candidates.b]\ntarget = "b.wikimedia.org."',
+     "[services.irc.candidates.a.health.argv]"),
+    ('[services.irc]\nfqdn = "irc.wikimedia.org"\n[services.irc.candidates.a]\n'
+     'target = "a.wikimedia.org."\nhealth = {kind = "command", argv = ["x"], timeout = 0}\n'
+     '[services.irc.candidates.b]\ntarget = "b.wikimedia.org."',
+     "[services.irc.candidates.a.health.timeout]"),
+    ('[services.irc]\nfqdn = "irc.wikimedia.org"\n[services.irc.candidates.a]\n'
+     'target = "a.wikimedia.org."\nhealth = {kind = "haproxy", stats = "gopher://x"}\n'
+     '[services.irc.candidates.b]\ntarget = "b.wikimedia.org."',
+     "[services.irc.candidates.a.health.stats]"),
+    ('[services.irc]\nfqdn = "irc.wikimedia.org"\n[services.irc.candidates.a]\n'
+     'target = "a.wikimedia.org."\nhealth = {kind = "haproxy", stats = "unix:///s"}\n'
+     '[services.irc.candidates.b]\ntarget = "b.wikimedia.org."',
+     "[services.irc.candidates.a.health.services]"),
+    ('[services.irc]\nfqdn = "irc.wikimedia.org"\n[services.irc.candidates.a]\n'
+     'target = "a.wikimedia.org."\nhealth = "tcp"\n'
+     '[services.irc.candidates.b]\ntarget = "b.wikimedia.org."',
+     "[services.irc.candidates.a.health]"),
+    ('[groups.g]\nsides = ["eqiad"]\n[groups.g.members]\n"a.wmnet" = {eqiad = "x.wmnet."}',
+     "[groups.g.sides]"),
+    ('[groups.g]\nsides = ["eqiad", "codfw"]', "[groups.g.members]"),
+    ('[groups.g]\nsides = ["eqiad", "codfw"]\n[groups.g.members]\n'
+     '"a.wmnet" = {eqiad = "x.wmnet."}', "[groups.g.members.a.wmnet.codfw]"),
+    ('[groups.g]\nsides = ["eqiad", "codfw"]\n[groups.g.members]\n'
+     '"a.wmnet" = {eqiad = "x.wmnet.", codfw = "y.wmnet.", esams = "z.wmnet."}',
+     "[groups.g.members.a.wmnet.esams]"),
+    ('[groups.g]\nsides = ["eqiad", "codfw"]\n[groups.g.members]\n'
+     '"a.wmnet" = {eqiad = "x.wmnet.", codfw = "y.wmnet."}\n[groups.g.health]\n'
+     'esams = {kind = "none"}', "[groups.g.health.esams]"),
+    ('[groups.g]\nsides = ["eqiad", "codfw"]\nzone_file = "/etc/x"\n[groups.g.members]\n'
+     '"a.wmnet" = {eqiad = "x.wmnet.", codfw = "y.wmnet."}', "[groups.g.zone_file]"),
+    ('[groups.irc]\nsides = ["eqiad", "codfw"]\n[groups.irc.members]\n'
+     '"a.wmnet" = {eqiad = "x.wmnet.", codfw = "y.wmnet."}\n' + IRC, "[groups.irc]"),
+]
+
+
+@pytest.mark.parametrize(("text", "key"), BAD, ids=[k for _, k in BAD])
+def test_bad_service_key_is_named_exit_2(config_file: ConfigFile, run_cli: RunCli,
+                                         text: str, key: str) -> None:
+    path: Path = config_file(text)
+    result = run_cli("config", "validate", "--config", str(path))
+    assert result.code == 2, result.stderr
+    assert key in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
