@@ -10,11 +10,10 @@ import contextlib
 import io
 import os
 import signal
-import subprocess
 import sys
-import time
 from collections.abc import Iterator, Sequence
 
+from failover import proc
 from failover.errors import VerifyError
 
 
@@ -41,7 +40,8 @@ def run_deploy(argv: Sequence[str], *, timeout: float) -> None:
     """
     shown = " ".join(argv)
     try:
-        proc = subprocess.Popen(list(argv), stdout=_stderr_fd(), process_group=0)
+        done = proc.run(argv, timeout=timeout, capture=False, stdout_fd=_stderr_fd(),
+                        group=True, grace=GRACE, during=_foreground)
     except FileNotFoundError:
         raise VerifyError(f"deploy command not found: {argv[0]}",
                           hint="fix [dns] deploy in the config; the change is merged, so run "
@@ -49,47 +49,17 @@ def run_deploy(argv: Sequence[str], *, timeout: float) -> None:
     except PermissionError:
         raise VerifyError(f"deploy command is not executable: {argv[0]}",
                           hint="fix [dns] deploy in the config") from None
-    try:
-        with _foreground(proc.pid):
-            returncode = proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        end_group(proc)
+    if done.code is None:  # the group was ended (TERM, then KILL after GRACE)
         raise VerifyError(f"deploy command still running after {timeout:.0f}s; killed: {shown}",
                           hint="check the DNS hosts, run the deploy by hand, then run "
-                               "the same promote again (it goes on with verification)") from None
-    except BaseException:  # Ctrl-C, SIGTERM, SIGHUP: the deploy ends with the run
-        end_group(proc)
-        raise
+                               "the same promote again (it goes on with verification)")
+    returncode = done.code
     if returncode == -signal.SIGINT:  # Ctrl-C at the terminal went to the deploy's group
         raise KeyboardInterrupt
     if returncode != 0:
         raise VerifyError(f"deploy command failed (exit {returncode}): {shown}",
                           hint="read its output above; fix it and run the same promote again "
                                "(it goes on with the deploy and verification)")
-
-
-def end_group(proc: subprocess.Popen[bytes], grace: float = GRACE) -> None:
-    """End `proc`'s whole process group: SIGTERM, then SIGKILL after `grace`; reap `proc`."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline and _group_alive(proc.pid):
-        if proc.poll() is None:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=0.05)
-        else:
-            time.sleep(0.05)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except (ProcessLookupError, PermissionError):
-        return False
-    return True
 
 
 @contextlib.contextmanager

@@ -20,7 +20,6 @@ import json
 import logging
 import netrc
 import os
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -29,6 +28,7 @@ from urllib.parse import quote, urlsplit
 import requests
 
 from failover.errors import GitError, UsageError
+from failover.retry import Poller
 
 logger = logging.getLogger(__name__)
 
@@ -67,16 +67,14 @@ class _Retryable(Exception):
 def retry(call: Callable[[], T], *, what: str, tries: int = RETRIES,
           delay: float = RETRY_DELAY, backoff: float = 2.0) -> T:
     """Return `call()`, retrying on _Retryable with backoff, logging `[n/N, retrying in Xs]`."""
-    wait = delay
-    for attempt in range(1, tries + 1):
+    for attempt in Poller(delay=delay, factor=backoff, tries=tries):
         try:
             return call()
         except _Retryable as exc:
-            if attempt == tries:
+            if attempt.last:
                 raise
-            logger.warning("[%d/%d, retrying in %.1fs] %s: %s", attempt, tries, wait, what, exc)
-            time.sleep(wait)
-            wait *= backoff
+            logger.warning("[%d/%d, retrying in %.1fs] %s: %s", attempt.number, tries,
+                           attempt.pause, what, exc)
     raise AssertionError("unreachable")
 
 
@@ -230,11 +228,10 @@ class GerritClient:
             GitError: the change was abandoned, or `timeout` seconds passed (exit 4).
         """
         url = self.change_url(project, number)
-        start = time.monotonic()
-        wait = interval
-        while True:
+        poller = Poller(delay=interval, factor=1.5, cap=max_interval, timeout=timeout)
+        for attempt in poller:
             info = self.get_change(project, number)
-            elapsed = time.monotonic() - start
+            elapsed = attempt.elapsed
             if on_poll:
                 on_poll(info, elapsed)
             if info.status == "MERGED":
@@ -242,13 +239,12 @@ class GerritClient:
             if info.status == "ABANDONED":
                 raise GitError(f"change {url} was abandoned",
                                hint="restore it in Gerrit and run again, or start over")
-            if elapsed >= timeout:
-                raise GitError(f"change {url} is not merged after {timeout:.0f}s "
-                               f"(status {info.status})",
-                               hint="get it reviewed and run the same command again: it "
-                                    "finds this change and goes on from there")
-            time.sleep(max(0.0, min(wait, timeout - elapsed)))
-            wait = min(wait * 1.5, max_interval)
+            if attempt.last:
+                break
+        raise GitError(f"change {url} is not merged after {timeout:.0f}s "
+                       f"(status {info.status})",
+                       hint="get it reviewed and run the same command again: it "
+                            "finds this change and goes on from there")
 
     def _info(self, d: Mapping[str, Any]) -> ChangeInfo:
         try:

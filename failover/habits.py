@@ -74,7 +74,7 @@ class Habits:
     def _comment(self) -> str:
         r = self.request
         what = r.reason or f"failover promote {r.region} {r.target}"
-        return f"{what} - {self.user}@{self.host}" + (f" - {r.bug}" if r.bug else "")
+        return f"{what} - {self.user}@{self.host}" + (f" - {', '.join(r.tasks)}" if r.tasks else "")
 
     def _client(self) -> AlertmanagerClient:
         from failover.alertmanager import AlertmanagerClient
@@ -158,8 +158,8 @@ class Habits:
         if self._sal_on():
             self._sal(plan, "END (FAIL)" if failed else "END (PASS)",
                       plan.exit_code if failed else None)
-        if self.request.bug and self.cfg.phabricator is not None:
-            for task in [self.request.bug]:
+        if self.request.tasks and self.cfg.phabricator is not None:
+            for task in self.request.tasks:  # one comment on each task
                 self._task_comment(plan, task)
 
     def _expire(self, plan: Plan, silence: Silence) -> None:

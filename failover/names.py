@@ -29,6 +29,15 @@ HOSTNAME_RE = re.compile(
 TOPIC_RE = re.compile(r"^[A-Za-z0-9._/-]{1,100}\Z")
 """A Gerrit topic or hashtag as this tool will push it."""
 
+BUG_RE = re.compile(r"^T[0-9]+\Z")
+"""A Phabricator task id, as the repository's `Bug:` footer wants it (`\\Z`: no newline)."""
+
+CHANGE_ID_RE = re.compile(r"I[0-9a-f]{40}")
+"""A Gerrit Change-Id (fullmatch): `I` and 40 hex digits."""
+
+CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+"""Control characters (ESC, BEL, CR, newline, ...): never in a text from the command line."""
+
 SUBJECT_TOPIC_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,39}")
 """A commit subject's `topic` (before `: `), as `[dns] subject_topic` may set it (fullmatch)."""
 

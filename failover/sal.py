@@ -46,8 +46,8 @@ def sal_message(phase: str, request: PromoteRequest, *, project: str = "",
         text += f" ({request.reason})"
     if exit_code:
         text += f" (exit_code={exit_code})"
-    if request.bug:
-        text += f" ({request.bug})"
+    if request.tasks:  # every task, as the WMCS cookbooks log them: (T1, T2)
+        text += f" ({', '.join(request.tasks)})"
     text = " ".join(text.split())  # one line: a newline would end the relay's message
     return f"{project} {text}" if project else text
 

@@ -175,6 +175,17 @@ def _fills(pattern: str, name: str) -> bool:
     return "{" + name + "}" in pattern
 
 
+def _reachable(p: _Problems, checkout: Path) -> bool:
+    """Return True when `checkout` exists; a path this user cannot enter is a config problem."""
+    try:
+        return checkout.exists()
+    except OSError as exc:  # PermissionError: a parent directory without search permission
+        p.add("dns.checkout", f"cannot reach {checkout}: {exc.strerror or exc} (a directory "
+                              "on the way is not open to this user; fix its permissions or "
+                              "point [dns] checkout at your own clone)")
+        return False
+
+
 def _parse_dns(p: _Problems, t: Mapping[str, Any], path: Path) -> DnsConfig:
     p.unknown_keys(t, "dns", {"checkout", "zone_file", "topic", "reviewers", "hashtags",
                               "deploy", "deploy_timeout", "subject_topic"})
@@ -188,7 +199,8 @@ def _parse_dns(p: _Problems, t: Mapping[str, Any], path: Path) -> DnsConfig:
         p.add("dns.zone_file", f"{zone_file!r} must be a relative path inside the checkout "
                                "(no '..', not absolute)")
         zone_file = DnsConfig.zone_file
-    elif checkout.exists() and not (checkout / zp).resolve().is_relative_to(checkout.resolve()):
+    elif _reachable(p, checkout) \
+            and not (checkout / zp).resolve().is_relative_to(checkout.resolve()):
         p.add("dns.zone_file", f"{zone_file!r} leads outside the checkout {checkout} "
                                "(through a symlink)")
     topic = p.get(t, "dns.topic", str, DnsConfig.topic)

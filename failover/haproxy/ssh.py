@@ -22,16 +22,14 @@ Examples:
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import re
 import shlex
-import signal
-import subprocess
 from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from failover import proc
 from failover.config import Controller, HaproxyConfig
 from failover.haproxy.judge import parse_show_info
 from failover.haproxy.model import StatsReadError
@@ -41,10 +39,6 @@ SSH = "ssh"
 
 SOCKET_COMMANDS = "show info;show stat\n"
 """What the stats socket is asked, in one connection (HAProxy runs `;`-separated commands)."""
-
-KILL_WAIT = 2.0
-"""Seconds to collect a killed ssh's output before giving up on it."""
-
 
 @dataclass(frozen=True)
 class SshTarget:
@@ -156,20 +150,13 @@ def run_bounded(argv: list[str], stdin: str, limit: float,
     """
     env = {**os.environ, "LC_ALL": "C"}  # English messages, also from the remote sudo
     try:
-        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, env=env, start_new_session=True)
+        done = proc.run(argv, stdin=stdin, env=env, timeout=limit, session=True)
     except FileNotFoundError:
         raise StatsReadError(f"{argv[0]} not found: install openssh-client") from None
-    try:
-        out, err = proc.communicate(stdin.encode(), timeout=limit)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)  # its own session: ssh and any ProxyCommand
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.communicate(timeout=KILL_WAIT)
+    if done.code is None:  # its own session, killed: ssh and any ProxyCommand
         raise StatsReadError(f"ssh {target.where}: no answer after {limit:g}s "
                              "(ssh killed)") from None
-    return proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+    return done.code, done.stdout, done.stderr
 
 
 _MISSING = re.compile(r"([\w./+-]+): (?:command )?not found")

@@ -13,7 +13,6 @@ Examples:
 from __future__ import annotations
 
 import socket
-import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -108,28 +107,22 @@ def http_health(cfg: Config, name: str, h: Health) -> tuple[bool, str]:
 def command_health(cfg: Config, name: str, h: Health) -> tuple[bool, str]:
     """Run the argv (no shell) within the timeout; healthy when it exits 0. Its first
     output line (a monitoring plugin's verdict) is the detail."""
-    from failover.deploy import end_group
+    from failover import proc
 
     argv = list(h.argv)
-    try:
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, process_group=0)
+    try:  # the one bounded runner: own process group, ended as a group on timeout/Ctrl-C
+        done = proc.run(argv, timeout=h.timeout, group=True, grace=1.0)
     except FileNotFoundError:
         return False, f"command not found: {argv[0]}"
     except PermissionError:
         return False, f"command is not executable: {argv[0]}"
-    try:
-        out, _ = proc.communicate(timeout=h.timeout)
-    except subprocess.TimeoutExpired:
-        end_group(proc)
+    if done.timed_out:
         return False, f"command still running after {h.timeout:g}s; killed: {argv[0]}"
-    except BaseException:
-        end_group(proc)
-        raise
-    first = out.decode("utf-8", "replace").strip().splitlines()[:1]
+    out = done.stdout + done.stderr
+    first = out.strip().splitlines()[:1]
     said = f": {first[0][:200]}" if first else ""
-    if proc.returncode != 0:
-        return False, f"exit {proc.returncode}{said}"
+    if done.code != 0:
+        return False, f"exit {done.code}{said}"
     return True, f"exit 0{said}"
 
 

@@ -4,7 +4,6 @@ deploy and verify (described, not run, in a dry-run)."""
 from __future__ import annotations
 
 import getpass
-import time
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -12,6 +11,7 @@ from failover.errors import FailoverError, GateRefused, GitError, NoTerminal
 from failover.promote.context import Context, stop_no_wait
 from failover.promote.message import body
 from failover.promote.signals import deferred_signals
+from failover.retry import Poller
 
 if TYPE_CHECKING:
     from failover.dnscheck import DnsReport
@@ -145,14 +145,11 @@ def _lookup_pushed(ctx: Context, project: str) -> ChangeInfo:
     can be late); GitError (exit 4) when the REST root never shows it."""
     plan = ctx.plan
     delay = min(max(ctx.cfg.gerrit.poll_interval, 0.1), 2.0)
-    for attempt in range(1, PUSHED_LOOKUP_TRIES + 1):
+    for _ in Poller(delay=delay, factor=2.0, tries=PUSHED_LOOKUP_TRIES):
         found = ctx.gerrit.find_change_by_id(plan.change_id or "", project,
                                              change_url=plan.change_url)
         if found is not None:
             return found
-        if attempt < PUSHED_LOOKUP_TRIES:
-            time.sleep(delay)
-            delay *= 2
     raise GitError(
         f"Gerrit took the push ({plan.change_url}) but its REST API at {ctx.cfg.gerrit.url}"
         f" does not show change {plan.change_id} after {PUSHED_LOOKUP_TRIES} lookups",

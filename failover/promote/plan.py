@@ -57,6 +57,11 @@ class PromoteRequest:
     """--silence DURATION: silence the old primary in Alertmanager (e.g. 2h)."""
     no_sal: bool = False
 
+    @property
+    def tasks(self) -> list[str]:
+        """Return every task of the run (`bug`, then `bugs`), in order, each once."""
+        return list(dict.fromkeys(([self.bug] if self.bug else []) + list(self.bugs)))
+
 
 @dataclass
 class Step:
@@ -170,7 +175,7 @@ class Plan:
             "region": r.region, "fqdn": self.region.fqdn, "from": self.current,
             "to": r.target, "target": self.target.target, "kind": self.label,
             "dry_run": r.dry_run, "forced": r.force, "bug": r.bug, "reason": r.reason,
-            "bugs": list(dict.fromkeys(([r.bug] if r.bug else []) + list(r.bugs))),
+            "bugs": r.tasks,
             "signoff": r.signoff, "checks": list(self.checks),
             "health": self.health.to_dict() if self.health else None,
             "sessions": self.sessions,

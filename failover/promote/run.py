@@ -48,7 +48,8 @@ class Promotion:
         self.plan = Plan(request=request, region=region, target=region.controller(request.target),
                          deploy=cfg.dns.deploy, steps=[Step(s.key, s.title, s.acts) for s in STEPS],
                          service=svc)
-        from failover.repo import BUG_RE, check_command_line_text
+        from failover.names import BUG_RE
+        from failover.repo import check_command_line_text
 
         for task in ([request.bug] if request.bug is not None else []) + list(request.bugs):
             if not BUG_RE.fullmatch(task):

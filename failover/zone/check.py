@@ -19,7 +19,7 @@ from pathlib import Path
 
 import jinja2
 
-from failover.config import HOSTNAME_RE
+from failover.names import HOSTNAME_RE
 from failover.zone.scan import (
     Token,
     ZoneError,

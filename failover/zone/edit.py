@@ -44,8 +44,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from failover.config import HOSTNAME_RE, normalize_target, record_type_for
 from failover.errors import FailoverError
+from failover.names import HOSTNAME_RE, normalize_target, record_type_for
 from failover.zone.check import GEN_ZONES_HEADER, lint_zone, render_template, validate_zone
 from failover.zone.scan import (
     ScanResult,

@@ -30,7 +30,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from failover.config import Config, Controller, Region, parse_config
-from failover.dnscheck import MATCHES, Server, _judge, _read, _Reply
+from failover.dnscheck import MATCHES, Server
+from failover.dnscheck.judge import _judge, _read
+from failover.dnscheck.query import _Reply
 from failover.errors import EXIT_GIT, ConfigError, GitError
 from failover.gerrit import ChangeInfo, GerritClient, parse_json
 from failover.repo import GitReview, PushOutcome, PushRejected, parse_push_output, rejection_error

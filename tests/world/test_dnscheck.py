@@ -16,7 +16,6 @@ import pytest
 
 from failover.config import Config, parse_config
 from failover.dnscheck import (
-    _planned_rounds,
     check_region,
     check_regions,
     discover_nameservers,
@@ -325,8 +324,3 @@ def test_expect_must_belong_to_the_region() -> None:
     with pytest.raises(UsageError, match="not a controller of region 'eqiad1'"):
         check_region(cfg, cfg.region("eqiad1"), cfg.region("eqiad1vip").controller("vip24"))
 
-
-def test_planned_rounds() -> None:
-    assert _planned_rounds(0.05, 0.1, 1.0) == 1
-    assert _planned_rounds(1.0, 0.1, 0.1) == 11
-    assert _planned_rounds(10.0, 1.0, 2.0) == 6  # pauses 1, 1.5, 2, 2, 2

@@ -204,3 +204,24 @@ def test_silence_without_alertmanager_or_bad_duration_is_a_usage_error(
     none = promote(run_cli, world, new, "--silence", "2h")
     assert none.code == 2 and "--silence needs an Alertmanager" in none.stderr
     assert world.outside is not None and world.outside.sal.lines == []
+
+
+def test_every_task_is_logged_and_commented(world: World, run_cli: RunCli) -> None:
+    old, new = current_and_other(world)
+    assert world.outside is not None
+    world.outside.conduit.tasks.add("T67890")
+    try:
+        result = promote(run_cli, world, new, "--bug", "T12345", "--bug", "T67890",
+                         "--reason", REASON, "--silence", "2h", "--json")
+    finally:
+        world.outside.conduit.tasks.discard("T67890")
+    assert result.code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    both = line("START", new).replace("(T12345)", "(T12345, T67890)")
+    assert world.outside.sal.wait_for(2)[0] == both
+    assert doc["sal"][1].endswith(" (T12345, T67890)")
+    assert [task for task, _text in world.outside.conduit.comments] == ["T12345", "T67890"]
+    assert [c["task"] for c in doc["task_comments"]] == ["T12345", "T67890"]
+    [active] = silences(world, "active")
+    assert active["comment"] == f"{REASON} - {USER}@{HOST} - T12345, T67890"
+    assert old != new

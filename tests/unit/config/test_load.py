@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -179,3 +180,98 @@ def test_server_pattern_default_and_bad_values(tmp_path: Path) -> None:
             load_config(write(tmp_path, text))
         assert any("haproxy.server_pattern" in p and "{controller}" in p
                    for p in info.value.problems), info.value.problems
+
+
+def run_as_other_user(argv: list[str], where: Path) -> tuple[int, str, str]:
+    """Return (exit code, stdout, stderr) of `failover ARGV`, run in a forked child as
+    `nobody` when we are root (root enters every directory), else as we are."""
+    import contextlib
+    import os
+    import pkgutil
+    import sys
+    from importlib import import_module
+
+    import failover
+    from failover import cli
+
+    # nobody may not read the interpreter's tree (under /root) after the drop: run the same
+    # command once here first, so every module it needs is imported before the fork
+    for mod in pkgutil.walk_packages(failover.__path__, "failover."):
+        import_module(mod.name)
+    with open(os.devnull, "w") as null, contextlib.redirect_stdout(null), \
+            contextlib.redirect_stderr(null), contextlib.suppress(SystemExit):
+        sys.argv = ["failover", *argv]
+        cli.main()
+    out, err = where / "out", where / "err"
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        code = 1
+        try:
+            fds = [os.open(f, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666) for f in (out, err)]
+            os.dup2(fds[0], 1)
+            os.dup2(fds[1], 2)
+            if os.geteuid() == 0:
+                os.setgroups([])
+                os.setgid(65534)
+                os.setuid(65534)
+            sys.argv = ["failover", *argv]
+            sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115
+            sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
+            cli.main()
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        except BaseException:  # shown in the test's failure
+            import traceback
+
+            traceback.print_exc()
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), out.read_text(), err.read_text()
+
+
+@pytest.fixture
+def unreachable_checkout() -> Iterator[Path]:
+    """A config whose [dns] checkout lies in a directory this user cannot enter (mode 0700)."""
+    import shutil
+    import tempfile
+
+    top = Path(tempfile.mkdtemp(prefix="failover-perm-"))
+    top.chmod(0o755)
+    locked = top / "locked"
+    (locked / "dns").mkdir(parents=True)
+    locked.chmod(0o700 if os_is_root() else 0o000)
+    config = top / "config.toml"
+    config.write_text(GOOD.replace('checkout = "dns"', f'checkout = "{locked}/dns"'))
+    config.chmod(0o644)
+    try:
+        yield config
+    finally:
+        locked.chmod(0o700)
+        shutil.rmtree(top)
+
+
+def os_is_root() -> bool:
+    """Return True when the tests run as root."""
+    import os
+
+    return os.geteuid() == 0
+
+
+def test_a_checkout_this_user_cannot_reach_is_a_config_error(unreachable_checkout: Path) -> None:
+    code, _out, err = run_as_other_user(["config", "validate", "--config",
+                                         str(unreachable_checkout)], unreachable_checkout.parent)
+    assert code == 2, err
+    assert "dns.checkout" in err and "cannot reach" in err
+    assert "Permission denied" in err and "Traceback" not in err
+
+
+def test_check_says_unknown_for_a_checkout_it_cannot_reach(unreachable_checkout: Path) -> None:
+    code, out, err = run_as_other_user(["check", "eqiad1", "--config",
+                                        str(unreachable_checkout)], unreachable_checkout.parent)
+    assert code == 3, out + err
+    assert out.startswith("UNKNOWN") and "cannot reach" in out
+    assert "Traceback" not in out + err

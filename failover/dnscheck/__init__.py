@@ -1,0 +1,47 @@
+"""Ask every authoritative nameserver what a region's name is, judge it, and wait for agreement.
+
+The package: servers.py (whom to ask), query.py (asking one), judge.py (each answer, the
+report), wait.py (a round, rounds until agreement), target.py (does the target resolve).
+
+Each server is asked directly (no recursion), concurrently, over UDP with a retry over TCP
+when the answer is truncated, each with its own timeout. gdnsd answers a name holding a CNAME
+with the CNAME only, so the record itself is compared, never a chased address.
+
+Examples:
+    >>> report = check_region(cfg, cfg.region("eqiad1"))                   # doctest: +SKIP
+    >>> report.agree, report.controller
+    (True, 'cloudcontrol1003')
+    >>> wait_for_agreement(cfg, region, region.controller("cloudcontrol1004"),
+    ...                    timeout=900, interval=0.2).agree                # doctest: +SKIP
+    True
+"""
+
+from __future__ import annotations
+
+from failover.dnscheck.judge import DIFFERS, MATCHES, STALE, WRONG, DnsReport, ServerAnswer
+from failover.dnscheck.servers import (
+    Server,
+    discover_nameservers,
+    resolve_nameservers,
+    system_resolver,
+)
+from failover.dnscheck.target import (
+    TargetCheck,
+    check_target,
+    refuse_dangling_target,
+    stats_host_addresses,
+)
+from failover.dnscheck.wait import (
+    BACKOFF,
+    MIN_INTERVAL,
+    check_region,
+    check_regions,
+    wait_for_agreement,
+)
+
+__all__ = [
+    "BACKOFF", "DIFFERS", "MATCHES", "MIN_INTERVAL", "STALE", "WRONG", "DnsReport", "Server",
+    "ServerAnswer", "TargetCheck", "check_region", "check_regions", "check_target",
+    "discover_nameservers", "refuse_dangling_target", "resolve_nameservers",
+    "stats_host_addresses", "system_resolver", "wait_for_agreement",
+]

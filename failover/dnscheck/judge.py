@@ -1,0 +1,213 @@
+"""Judging the answers: what each server says of a region's name (matches, stale, differs,
+wrong) and the report of a round."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+import dns.exception
+import dns.flags
+import dns.message
+import dns.name
+import dns.query
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+import dns.resolver
+
+from failover.config import Region, normalize_target
+from failover.dnscheck.query import _Reply
+from failover.dnscheck.servers import Server
+
+MATCHES = "matches"
+"""The server answers the expected controller's target."""
+
+
+STALE = "stale"
+"""The server still answers another controller of the region (the old target)."""
+
+
+DIFFERS = "differs"
+"""Without an expected controller: another controller than most servers answer."""
+
+
+WRONG = "wrong"
+"""The server answers something that is no controller of the region (or no record)."""
+
+
+@dataclass(frozen=True)
+class ServerAnswer:
+    """What one server said about the name, and the verdict on it."""
+
+    server: Server
+    verdict: str
+    detail: str = ""
+    records: tuple[str, ...] = ()
+    record_type: str | None = None
+    ttl: int | None = None
+    aa: bool | None = None
+    rtt_ms: float | None = None
+    controller: str | None = None
+    tcp: bool = False
+    final_addresses: tuple[str, ...] = ()
+    fresh_by: datetime | None = None
+
+    @property
+    def answer(self) -> str | None:
+        """Return the record as one string (the CNAME target, or the addresses), or None."""
+        return ", ".join(self.records) if self.records else None
+
+    @property
+    def ok(self) -> bool:
+        """Return True if the verdict is `matches`."""
+        return self.verdict == MATCHES
+
+    def to_dict(self, *, recursor: bool = False) -> dict[str, Any]:
+        """Return the JSON form: server, answer, ttl, aa, rtt_ms, verdict, and extra fields."""
+        doc: dict[str, Any] = {
+            "server": str(self.server), "answer": self.answer, "ttl": self.ttl, "aa": self.aa,
+            "rtt_ms": self.rtt_ms, "verdict": self.verdict, "detail": self.detail,
+            "controller": self.controller, "type": self.record_type,
+            "records": list(self.records), "address": self.server.address,
+            "port": self.server.port, "tcp": self.tcp,
+            "final_addresses": list(self.final_addresses),
+        }
+        if recursor:
+            doc["fresh_by"] = self.fresh_by.isoformat() if self.fresh_by else None
+        return doc
+
+
+@dataclass(frozen=True)
+class DnsReport:
+    """Every server's answer for one region's name at one moment."""
+
+    region: str
+    fqdn: str
+    expected: str | None
+    servers: tuple[ServerAnswer, ...]
+    recursors: tuple[ServerAnswer, ...] = ()
+    checked_at: datetime | None = None
+
+    @property
+    def agree(self) -> bool:
+        """Return True if every server matches (the expected controller, else one controller)."""
+        return bool(self.servers) and all(s.ok for s in self.servers)
+
+    @property
+    def controller(self) -> str | None:
+        """Return the controller every server points at, or None if they do not all agree."""
+        names = {s.controller for s in self.servers}
+        return names.pop() if self.servers and len(names) == 1 else None
+
+    @property
+    def matching(self) -> int:
+        """Return how many servers match."""
+        return sum(s.ok for s in self.servers)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the stable JSON document of issue 4 (plus added fields)."""
+        return {
+            "region": self.region, "fqdn": self.fqdn, "expected": self.expected,
+            "agree": self.agree, "controller": self.controller,
+            "checked_at": self.checked_at.isoformat() if self.checked_at else None,
+            "servers": [s.to_dict() for s in self.servers],
+            "recursors": [r.to_dict(recursor=True) for r in self.recursors],
+        }
+
+
+def _read(region: Region, server: Server, reply: _Reply) -> ServerAnswer:
+    """Return what the reply says (records, TTL, controller), with a verdict for failures only."""
+    base = ServerAnswer(server=server, verdict="", rtt_ms=reply.rtt_ms, tcp=reply.tcp)
+    msg = reply.message
+    if msg is None:
+        return replace(base, verdict=reply.failure or "error", detail=reply.detail)
+    aa = bool(msg.flags & dns.flags.AA)
+    base = replace(base, aa=aa)
+    rcode = msg.rcode()
+    if rcode != dns.rcode.NOERROR:
+        text = dns.rcode.to_text(rcode)
+        verdict = text.lower() if text in ("NXDOMAIN", "SERVFAIL", "REFUSED") else f"error: {text}"
+        return replace(base, verdict=verdict, detail=f"rcode {text}")
+    qname = dns.name.from_text(region.fqdn)
+    cname = msg.get_rrset(msg.answer, qname, dns.rdataclass.IN, dns.rdatatype.CNAME)
+    if cname is not None:
+        target = normalize_target(str(cname[0].target))
+        return replace(base, records=(target,), record_type="CNAME", ttl=cname.ttl,
+                        controller=_controller(region, target),
+                        final_addresses=_chase(msg, cname[0].target))
+    rdtype = msg.question[0].rdtype if msg.question else dns.rdatatype.A
+    rrset = msg.get_rrset(msg.answer, qname, dns.rdataclass.IN, rdtype)
+    if rrset is None:
+        return replace(base, record_type=None)
+    addrs = tuple(sorted((normalize_target(r.address) for r in rrset),
+                         key=lambda a: ipaddress.ip_address(a)))
+    return replace(base, records=addrs, record_type=dns.rdatatype.to_text(rdtype),
+                    ttl=rrset.ttl, final_addresses=addrs,
+                    controller=_controller(region, addrs[0]) if len(addrs) == 1 else None)
+
+
+def _judge(region: Region, answer: ServerAnswer, reference: str | None, expected: bool,
+           need_aa: bool = True, split: str = "") -> ServerAnswer:
+    """Return `answer` with its verdict: matches, stale, differs, wrong, not authoritative.
+
+    Without an expected controller and no majority (`reference` None, e.g. a 1-1 split),
+    `split` says which server says what.
+    """
+    if answer.verdict:
+        return answer
+    if need_aa and not answer.aa:
+        return replace(answer, verdict="not authoritative", detail="AA flag not set")
+    if answer.controller is not None and answer.controller == reference:
+        return replace(answer, verdict=MATCHES, detail=f"points at {answer.controller}")
+    if answer.controller is not None:
+        if expected:
+            return replace(answer, verdict=STALE,
+                            detail=f"old target, not yet {reference}")
+        others = f"most say {reference}" if reference else f"no majority: {split}"
+        return replace(answer, verdict=DIFFERS, detail=f"points at {answer.controller}; {others}")
+    if not answer.records:
+        return replace(answer, verdict=WRONG, detail="no record of the expected type (NODATA)")
+    if len(answer.records) > 1:
+        detail = f"{len(answer.records)} addresses; a controller is one"
+    else:
+        detail = f"{answer.records[0]} is no controller of {region.name}"
+    return replace(answer, verdict=WRONG, detail=detail)
+
+
+def _fresh_by(answer: ServerAnswer, now: datetime) -> ServerAnswer:
+    """Return a recursor's answer with the time it will have the new record at the latest."""
+    if answer.ok or answer.ttl is None:
+        return answer
+    return replace(answer, fresh_by=now + timedelta(seconds=answer.ttl))
+
+
+def _controller(region: Region, target: str) -> str | None:
+    found = region.controller_for_target(target)
+    return found.name if found else None
+
+
+def _chase(msg: dns.message.Message, target: dns.name.Name) -> tuple[str, ...]:
+    """Return the addresses the reply itself gives for the CNAME chain from `target`."""
+    for _ in range(8):
+        nxt = msg.get_rrset(msg.answer, target, dns.rdataclass.IN, dns.rdatatype.CNAME)
+        if nxt is None:
+            break
+        target = nxt[0].target
+    found: list[str] = []
+    for rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA):
+        rrset = msg.get_rrset(msg.answer, target, dns.rdataclass.IN, rdtype)
+        found += [normalize_target(r.address) for r in rrset or ()]
+    return tuple(found)
+
+
+def _most_common(names: Iterable[str | None]) -> str | None:
+    """Return the name most servers give; None when there is none or no single most (a tie)."""
+    top = Counter(n for n in names if n is not None).most_common(2)
+    if not top or (len(top) == 2 and top[0][1] == top[1][1]):
+        return None
+    return top[0][0]

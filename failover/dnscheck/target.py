@@ -1,0 +1,122 @@
+"""Whether a controller's target resolves, and to the host whose HAProxy stats are read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import dns.exception
+import dns.flags
+import dns.message
+import dns.name
+import dns.query
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+import dns.resolver
+
+from failover.config import Config, Controller, Region, normalize_target
+from failover.dnscheck.query import _ask, _query_pool
+from failover.dnscheck.servers import _is_address, resolve_nameservers, system_resolver
+
+
+@dataclass(frozen=True)
+class TargetCheck:
+    """What the authoritative servers say of a controller's host name (a CNAME target)."""
+
+    addresses: tuple[str, ...]
+    """Every A/AAAA address an authoritative server gave for it."""
+    answered: tuple[str, ...]
+    """The servers that answered it definitively (authoritative NOERROR or NXDOMAIN)."""
+    asked: tuple[str, ...]
+
+    @property
+    def dangling(self) -> bool:
+        """Return True when some server answered definitively and none gave an address."""
+        return bool(self.answered) and not self.addresses
+
+
+def check_target(cfg: Config, region: Region, controller: Controller, *,
+                 resolver: dns.resolver.Resolver | None = None) -> TargetCheck | None:
+    """Return what the authoritative servers answer for `controller`'s host name (A, AAAA).
+
+    None for an address target (nothing to resolve). Asked at the servers `verify` asks (the
+    [verify] nameservers, or the zone's NS), which serve the hosts' zone in production too.
+    """
+    if controller.record_type != "CNAME":
+        return None
+    servers = resolve_nameservers(cfg, region.fqdn, resolver)
+    jobs = [(s, t) for s in servers for t in ("A", "AAAA")]
+    replies = list(_query_pool().map(
+        lambda j: _ask(j[0], controller.target, j[1], cfg.verify.query_timeout), jobs))
+    name = dns.name.from_text(controller.target)
+    found: set[str] = set()
+    answered: set[str] = set()
+    for (server, rdtype), reply in zip(jobs, replies, strict=True):
+        msg = reply.message
+        if msg is None or not msg.flags & dns.flags.AA or msg.rcode() not in (
+                dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
+            continue
+        answered.add(str(server))
+        rrset = msg.get_rrset(msg.answer, name, dns.rdataclass.IN,
+                              dns.rdatatype.from_text(rdtype))
+        found.update(normalize_target(r.address) for r in rrset or ())
+    return TargetCheck(tuple(sorted(found)), tuple(sorted(answered)),
+                       tuple(str(s) for s in servers))
+
+
+def stats_host_addresses(cfg: Config, controller: Controller) -> tuple[str, str] | None:
+    """Return (host, its addresses joined) of the controller's stats URL, or None.
+
+    None when it is not checkable: a unix socket (no host), or a name the system resolver
+    cannot resolve within [verify] query_timeout.
+    """
+    from urllib.parse import urlsplit
+
+    try:
+        host = urlsplit(controller.stats).hostname
+    except ValueError:
+        return None
+    if not host:
+        return None
+    if _is_address(host):
+        return host, normalize_target(host)
+    resolver = system_resolver(cfg.verify.query_timeout)
+    addresses: list[str] = []
+    for rdtype in ("A", "AAAA"):
+        try:
+            addresses += [normalize_target(r.address) for r in resolver.resolve(host, rdtype)]
+        except dns.exception.DNSException:
+            continue
+    return (host, " ".join(sorted(addresses))) if addresses else None
+
+
+def refuse_dangling_target(cfg: Config, region: Region, controller: Controller) -> str | None:
+    """Raise GateRefused when `controller`'s host name does not resolve, or resolves to another
+    host than the one its HAProxy stats are read from; return a warning when not checkable.
+
+    Checkable: a CNAME target, asked at the authoritative servers (A and AAAA); compared with
+    the stats URL's host when that host is an address or resolves (not for unix:// stats).
+    An address target (A/AAAA record, possibly a service address) is not compared.
+    """
+    from failover.errors import GateRefused
+
+    found = check_target(cfg, region, controller)
+    if found is None:
+        return None
+    if found.dangling:
+        raise GateRefused(
+            f"refusing to promote {controller.name}: its target {controller.target} does not "
+            f"resolve (no A or AAAA record at {', '.join(found.answered)})",
+            hint="fix the controller's target in the config (a typo? a retired host?), or "
+                 "add the host's record first")
+    if not found.addresses:
+        return (f"could not check that {controller.target} resolves: no authoritative answer "
+                f"from {', '.join(found.asked)}")
+    stats = stats_host_addresses(cfg, controller)
+    if stats is not None and not set(stats[1].split()) & set(found.addresses):
+        raise GateRefused(
+            f"refusing to promote {controller.name}: its target {controller.target} "
+            f"({', '.join(found.addresses)}) is not the host whose HAProxy stats were read "
+            f"({stats[0]}: {stats[1]})",
+            hint="fix the controller's target or stats in the config")
+    return None

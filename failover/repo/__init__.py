@@ -1,0 +1,88 @@
+"""The operations/dns checkout: fetch, build the change in a temporary worktree, push for review.
+
+The package: review.py (.gitreview), checkout.py (open, fetch, read, run git), worktree.py,
+commit.py (message, Change-Id, commit), push.py (push for review, Gerrit's answer).
+
+The operator's own working tree, index, HEAD, branches, tags and stash are never touched: the
+remote is fetched (only its remote-tracking ref moves), the change is built on the remote
+branch's tip in a `git worktree add --detach` under a temp directory, committed there without
+hooks, pushed to `refs/for/<branch>`, and the worktree is removed whatever happens.
+
+Push options: topic, reviewers and hashtags go as `git push -o topic=.. -o r=.. -o t=..`
+(Gerrit >= 2.14 reads them) rather than git-review's `%topic=..,r=..` suffix, so a value can
+never break the ref name.
+
+Examples:
+    >>> checkout = open_checkout(Path("~/src/operations/dns").expanduser())  # doctest: +SKIP
+    >>> fetch(checkout)
+    >>> with change_worktree(checkout) as wt:
+    ...     edit(wt.path / "templates/wikimediacloud.org")
+    ...     commit = commit_change(wt, subject="wikimediacloud: fail over ...", body="Why.",
+    ...                            bug="T12345")
+    ...     result = push_for_review(wt, checkout.review, topic="openstack-failover")
+    >>> result.url
+    'https://gerrit.wikimedia.org/r/c/operations/dns/+/123456'
+"""
+
+from __future__ import annotations
+
+from failover.names import BUG_RE, CONTROL_RE
+from failover.repo.checkout import (
+    GIT_ENV,
+    GIT_TIMEOUT,
+    Checkout,
+    fetch,
+    open_checkout,
+    read_remote_file,
+    run_git,
+)
+from failover.repo.commit import (
+    BODY_WIDTH,
+    CHANGE_ID_LINE_RE,
+    SUBJECT_HISTORY,
+    SUBJECT_TOPIC_RE,
+    TRAILER_IN_TEXT_RE,
+    TRAILER_NAMES,
+    CommitInfo,
+    build_commit_message,
+    check_command_line_text,
+    commit_change,
+    compute_change_id,
+    identity,
+    signoff_identity,
+    subject_topic,
+    wrap_body,
+)
+from failover.repo.push import (
+    PUSHED_FILE,
+    REJECTED_RE,
+    SUCCESS_RE,
+    PushOutcome,
+    PushRejected,
+    PushResult,
+    last_pushed,
+    parse_push_output,
+    push_for_review,
+    push_options,
+    record_pushed,
+    rejection_error,
+)
+from failover.repo.review import DEFAULT_REMOTE, GitReview, read_gitreview
+from failover.repo.worktree import (
+    Worktree,
+    change_worktree,
+    remove_empty_temp_dirs,
+    remove_stale_worktrees,
+)
+
+__all__ = [
+    "BODY_WIDTH", "BUG_RE", "CHANGE_ID_LINE_RE", "CONTROL_RE", "DEFAULT_REMOTE", "GIT_ENV",
+    "GIT_TIMEOUT", "PUSHED_FILE", "REJECTED_RE", "SUBJECT_HISTORY", "SUBJECT_TOPIC_RE",
+    "SUCCESS_RE", "TRAILER_IN_TEXT_RE", "TRAILER_NAMES", "Checkout", "CommitInfo", "GitReview",
+    "PushOutcome", "PushRejected", "PushResult", "Worktree", "build_commit_message",
+    "change_worktree", "check_command_line_text", "commit_change", "compute_change_id", "fetch",
+    "identity", "last_pushed", "open_checkout", "parse_push_output", "push_for_review",
+    "push_options", "read_gitreview", "read_remote_file", "record_pushed", "rejection_error",
+    "remove_empty_temp_dirs", "remove_stale_worktrees", "run_git", "signoff_identity",
+    "subject_topic", "wrap_body",
+]
