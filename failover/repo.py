@@ -38,10 +38,14 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
-
-import git
+from typing import TYPE_CHECKING
 
 from failover.errors import GitError, UsageError
+
+# GitPython is imported by the functions that use it: `status` reads .gitreview and the zone
+# through Gerrit without paying for it.
+if TYPE_CHECKING:
+    import git
 
 GIT_TIMEOUT = 120.0
 """Default seconds a fetch or push may take before it is killed."""
@@ -178,6 +182,8 @@ def open_checkout(path: Path) -> Checkout:
         UsageError: not a git work tree, no `.gitreview`, or no `templates/` (exit 2).
         GitError: the `.gitreview` remote is not configured (exit 4).
     """
+    import git
+
     try:
         repo = git.Repo(path)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
@@ -214,6 +220,8 @@ def _pick_remote(repo: git.Repo, review: GitReview) -> GitReview:
 
 def fetch(checkout: Checkout, *, timeout: float = GIT_TIMEOUT) -> str:
     """Return the remote branch's tip after fetching it (only its remote-tracking ref moves)."""
+    import git
+
     review = checkout.review
     repo = git.Repo(checkout.path)
     url = repo.remote(review.remote).url
@@ -239,6 +247,8 @@ def read_remote_file(checkout: Checkout, path: str, *, ref: str | None = None) -
     Bytes that are not UTF-8 (a Latin-1 comment) are kept as surrogate escapes, as read_zone
     keeps them, so the text writes back byte for byte.
     """
+    import git
+
     repo = git.Repo(checkout.path)
     try:
         blob = repo.commit(ref or checkout.remote_ref).tree / path
@@ -258,6 +268,8 @@ def change_worktree(checkout: Checkout, *, base: str | None = None) -> Iterator[
     its own path: never `git worktree prune`, which drops every worktree of the operator's
     whose disk is not mounted at that moment.
     """
+    import git
+
     repo = git.Repo(checkout.path)
     base = base or str(repo.commit(checkout.remote_ref).hexsha)
     tmp = Path(tempfile.mkdtemp(prefix="failover-wt-"))
@@ -285,6 +297,8 @@ def remove_stale_worktrees(checkout: Checkout) -> list[Path]:
     named as `change_worktree` names them (`.../failover-wt-*/dns`) are touched, each removed
     by its path (`git worktree remove --force` also drops one whose directory is gone).
     """
+    import git
+
     repo = git.Repo(checkout.path)
     listed = repo.git.worktree("list", "--porcelain").splitlines()
     stale = [Path(ln.removeprefix("worktree ")) for ln in listed if ln.startswith("worktree ")]
@@ -392,6 +406,8 @@ def check_command_line_text(option: str, value: str) -> None:
 
 def signoff_identity(checkout: Checkout) -> str:
     """Return `Name <email>` of git's committer identity (`git var GIT_COMMITTER_IDENT`)."""
+    import git
+
     try:
         ident = str(git.Repo(checkout.path).git.var("GIT_COMMITTER_IDENT"))
     except git.GitCommandError as exc:
@@ -470,6 +486,8 @@ def _clean_message(message: str) -> str:
 
 def identity(checkout: Checkout) -> git.Actor:
     """Return the operator's git identity (user.name/user.email), or raise UsageError."""
+    import git
+
     reader = git.Repo(checkout.path).config_reader()
     name = reader.get_value("user", "name", default="")
     email = reader.get_value("user", "email", default="")
@@ -495,6 +513,8 @@ def commit_change(worktree: Worktree, *, subject: str, body: str, bug: str | Non
         UsageError: nothing changed, no git identity, or a bad message part (exit 2).
         GitError: git failed to stage or record the commit (exit 4).
     """
+    import git
+
     repo = git.Repo(worktree.path)
     with tempfile.TemporaryDirectory(prefix="failover-nohooks-") as nohooks:
         def quiet() -> git.Git:  # GitPython keeps `-c` for the next command only
@@ -635,6 +655,8 @@ def record_pushed(checkout: Checkout, *, change_id: str, subject: str, url: str)
     """
     import json
 
+    import git
+
     path = Path(git.Repo(checkout.path).common_dir) / PUSHED_FILE
     data = {"change_id": change_id, "subject": subject, "url": url,
             "project": checkout.review.project_name, "branch": checkout.review.branch}
@@ -647,6 +669,8 @@ def record_pushed(checkout: Checkout, *, change_id: str, subject: str, url: str)
 def last_pushed(checkout: Checkout, subject: str) -> dict[str, str] | None:
     """Return the change an earlier run pushed with this subject to this branch, or None."""
     import json
+
+    import git
 
     path = Path(git.Repo(checkout.path).common_dir) / PUSHED_FILE
     try:
