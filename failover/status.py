@@ -104,9 +104,8 @@ def _zone_at_gerrit(cfg: Config) -> tuple[str | None, _Where]:
     from failover import repo
     from failover.gerrit import GerritClient, credentials
 
-    try:
-        checkout = repo.open_checkout(cfg.dns.checkout)
-        review = checkout.review
+    try:  # .gitreview alone names the Gerrit project: no GitPython when Gerrit answers
+        review = repo.read_gitreview(cfg.dns.checkout)
         if (urlsplit(cfg.gerrit.url).hostname or "").lower() != review.host.lower():
             return None, (None, None, None)
         client = GerritClient(cfg.gerrit.url, auth=credentials(cfg.gerrit.url),

@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dns.exception
 import dns.flags
@@ -18,11 +18,13 @@ import dns.query
 import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
-import dns.resolver
 
 from failover.config import Region, normalize_target
 from failover.dnscheck.query import _Reply
 from failover.dnscheck.servers import Server
+
+if TYPE_CHECKING:
+    import dns.resolver  # imported where used: start-up pays only for what a command needs
 
 MATCHES = "matches"
 """The server answers the expected controller's target."""

@@ -9,6 +9,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import dns.exception
 import dns.flags
@@ -18,9 +19,11 @@ import dns.query
 import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
-import dns.resolver
 
 from failover.dnscheck.servers import Server
+
+if TYPE_CHECKING:
+    import dns.resolver  # imported where used: start-up pays only for what a command needs
 
 MAX_WORKERS = 64
 """Threads asking servers at once; they are kept between rounds (starting one costs ~1 ms)."""

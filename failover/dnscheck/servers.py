@@ -9,6 +9,7 @@ import socket
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import dns.exception
 import dns.flags
@@ -18,10 +19,12 @@ import dns.query
 import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
-import dns.resolver
 
 from failover.config import Config, Nameserver
 from failover.errors import UsageError
+
+if TYPE_CHECKING:
+    import dns.resolver  # imported where used: start-up pays only for what a command needs
 
 log = logging.getLogger("failover.dnscheck")
 
@@ -41,6 +44,8 @@ class Server:
 
 def system_resolver(timeout: float) -> dns.resolver.Resolver:
     """Return the system's resolver (/etc/resolv.conf) with `timeout` as its lifetime."""
+    import dns.resolver
+
     try:
         resolver = dns.resolver.Resolver()
     except dns.exception.DNSException as exc:
@@ -69,6 +74,8 @@ def resolve_nameservers(cfg: Config, fqdn: str,
 def discover_nameservers(fqdn: str, resolver: dns.resolver.Resolver,
                          port: int = 53) -> tuple[Server, ...]:
     """Return every address of the NS hosts of the zone holding `fqdn`, asked on `port`."""
+    import dns.resolver
+
     try:
         zone = dns.resolver.zone_for_name(fqdn, resolver=resolver, lifetime=resolver.lifetime)
         hosts = sorted(str(r.target).rstrip(".") for r in resolver.resolve(zone, "NS"))
@@ -93,6 +100,8 @@ def _servers_of(ns: Nameserver, resolver: dns.resolver.Resolver | None) -> tuple
     """Return a Server per usable address of `ns` (A, and AAAA when IPv6 is routed)."""
     if _is_address(ns.host) or resolver is None:
         return (Server(str(ns), ns.host, ns.port),)
+    import dns.resolver  # a name to resolve: the resolver module is already loaded then
+
     addresses: list[str] = []
     reasons: list[str] = []
     for rdtype in ("A", "AAAA"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import dns.exception
 import dns.flags
@@ -12,11 +13,13 @@ import dns.query
 import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
-import dns.resolver
 
 from failover.config import Config, Controller, Region, normalize_target
 from failover.dnscheck.query import _ask, _query_pool
 from failover.dnscheck.servers import _is_address, resolve_nameservers, system_resolver
+
+if TYPE_CHECKING:
+    import dns.resolver  # imported where used: start-up pays only for what a command needs
 
 
 @dataclass(frozen=True)

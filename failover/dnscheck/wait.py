@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import dns.exception
 import dns.flags
@@ -16,7 +17,6 @@ import dns.query
 import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
-import dns.resolver
 
 from failover.config import Config, Controller, Region
 from failover.dnscheck.judge import DnsReport, _fresh_by, _judge, _most_common, _read
@@ -30,6 +30,9 @@ from failover.dnscheck.servers import (
 )
 from failover.errors import UsageError
 from failover.retry import Poller
+
+if TYPE_CHECKING:
+    import dns.resolver  # imported where used: start-up pays only for what a command needs
 
 log = logging.getLogger("failover.dnscheck")
 

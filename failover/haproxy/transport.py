@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import http.client
+import netrc
 import os
 import socket
+import ssl
 import time
 from urllib.parse import unquote, urlsplit
 
@@ -12,7 +16,7 @@ from failover.haproxy.model import CHUNK, StatsReadError
 
 
 def _http_auth(url: str) -> tuple[str, tuple[str, str] | None]:
-    """Return the URL without userinfo, and basic auth from it or the environment (else None)."""
+    """Return the URL without userinfo, and basic auth from it, the environment or ~/.netrc."""
     parts = urlsplit(url)
     if parts.username is not None:
         bare = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
@@ -20,8 +24,24 @@ def _http_auth(url: str) -> tuple[str, tuple[str, str] | None]:
     user = os.environ.get("FAILOVER_STATS_USER")
     if user:
         return url, (user, os.environ.get("FAILOVER_STATS_PASSWORD", ""))
-    return url, None  # requests then looks in ~/.netrc
+    return url, _netrc_auth(parts.hostname or "")
 
+
+def _netrc_auth(host: str) -> tuple[str, str] | None:
+    """Return (login, password) of `host` in ~/.netrc ($NETRC), or None (as requests did)."""
+    try:
+        entry = netrc.netrc(os.environ.get("NETRC")).authenticators(host)
+    except (OSError, netrc.NetrcParseError):
+        return None
+    return (entry[0] or "", entry[2] or "") if entry else None
+
+
+# The stats are read with the standard library's http.client, not requests: `health`, `check`
+# and `status` paid ~100-150 ms importing requests, urllib3 and charset_normalizer (more than
+# the read itself) for one GET. Kept as with requests: TLS verified (the system's CA store, or
+# the controller's ca_bundle), basic auth (URL, environment, ~/.netrc), no redirects followed,
+# the connect and per-read timeouts, the body cap and the whole-read deadline. Not kept:
+# HTTP(S)_PROXY (stats listeners are reached directly) and gzip (none is asked for).
 
 def read_http_stats(controller: Controller, haproxy_cfg: HaproxyConfig) -> str:
     """Return the body of the controller's `stats;csv` URL, bounded in time and size.
@@ -29,31 +49,55 @@ def read_http_stats(controller: Controller, haproxy_cfg: HaproxyConfig) -> str:
     Raises:
         StatsReadError: refused, timed out, TLS failure, HTTP error status, or too large.
     """
-    import requests
-
     url, auth = _http_auth(controller.stats)
-    deadline = time.monotonic() + haproxy_cfg.connect_timeout + haproxy_cfg.timeout
-    verify: bool | str = controller.ca_bundle or True
+    parts = urlsplit(url)
     try:
-        with requests.Session() as session, session.get(
-                url, auth=auth, verify=verify, stream=True, allow_redirects=False,
-                timeout=(haproxy_cfg.connect_timeout, haproxy_cfg.timeout)) as resp:
-            if resp.status_code != 200:
-                raise StatsReadError(_http_status_reason(resp.status_code, resp.reason))
-            body = bytearray()
-            # read1 returns as soon as some bytes arrive, so a body trickled byte by byte
-            # (each byte within the socket timeout) still meets the deadline below; a plain
-            # read(CHUNK) would wait for the whole chunk, or forever without an end.
-            while chunk := resp.raw.read1(CHUNK, decode_content=True):
-                body += chunk
-                if len(body) > haproxy_cfg.max_bytes:
-                    raise StatsReadError(f"answer larger than {haproxy_cfg.max_bytes} bytes")
-                if time.monotonic() > deadline:
-                    raise StatsReadError("answer not complete after "
-                                         f"{haproxy_cfg.connect_timeout + haproxy_cfg.timeout:g}s")
-    except requests.exceptions.RequestException as exc:
-        raise StatsReadError(_requests_reason(exc, haproxy_cfg)) from None
+        port = parts.port
+    except ValueError:
+        raise StatsReadError(f"the port of {parts.hostname} is not a number") from None
+    deadline = time.monotonic() + haproxy_cfg.connect_timeout + haproxy_cfg.timeout
+    conn = _connection(parts.scheme, parts.hostname or "", port, controller.ca_bundle,
+                       haproxy_cfg.connect_timeout)
+    headers = {"Accept": "*/*", "Connection": "close", "User-Agent": "failover"}
+    if auth is not None:
+        token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode("ascii")
+        headers["Authorization"] = f"Basic {token}"
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    connected = False
+    try:
+        conn.connect()
+        connected = True
+        assert conn.sock is not None
+        conn.sock.settimeout(haproxy_cfg.timeout)
+        conn.request("GET", target, headers=headers)
+        resp = conn.getresponse()
+        if resp.status != 200:
+            raise StatsReadError(_http_status_reason(resp.status, resp.reason))
+        body = bytearray()
+        # read1 returns as soon as some bytes arrive, so a body trickled byte by byte
+        # (each byte within the socket timeout) still meets the deadline below; a plain
+        # read(CHUNK) would wait for the whole chunk, or forever without an end.
+        while chunk := resp.read1(CHUNK):
+            body += chunk
+            if len(body) > haproxy_cfg.max_bytes:
+                raise StatsReadError(f"answer larger than {haproxy_cfg.max_bytes} bytes")
+            if time.monotonic() > deadline:
+                raise StatsReadError("answer not complete after "
+                                     f"{haproxy_cfg.connect_timeout + haproxy_cfg.timeout:g}s")
+    except (OSError, http.client.HTTPException) as exc:
+        raise StatsReadError(_http_reason(exc, connected, haproxy_cfg)) from None
+    finally:
+        conn.close()
     return body.decode("utf-8", errors="replace")
+
+
+def _connection(scheme: str, host: str, port: int | None, ca_bundle: str | None,
+                timeout: float) -> http.client.HTTPConnection:
+    """Return an unopened connection; HTTPS verifies the certificate and the host name."""
+    if scheme == "https":
+        context = ssl.create_default_context(cafile=ca_bundle)
+        return http.client.HTTPSConnection(host, port, timeout=timeout, context=context)
+    return http.client.HTTPConnection(host, port, timeout=timeout)
 
 
 def _http_status_reason(code: int, reason: str | None) -> str:
@@ -66,29 +110,25 @@ def _http_status_reason(code: int, reason: str | None) -> str:
     return text
 
 
-def _requests_reason(exc: Exception, haproxy_cfg: HaproxyConfig) -> str:
-    import requests
-
-    text = str(exc)
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return f"timeout after {haproxy_cfg.connect_timeout:g}s connecting"
-    if isinstance(exc, requests.exceptions.ReadTimeout) or "Read timed out" in text:
-        return f"timeout after {haproxy_cfg.timeout:g}s waiting for an answer"
-    if isinstance(exc, requests.exceptions.SSLError):
-        return f"TLS error: {_last_reason(text)}"
-    if "Connection refused" in text:
+def _http_reason(exc: Exception, connected: bool, haproxy_cfg: HaproxyConfig) -> str:
+    """Return why the read failed, in the words `health` shows (connecting or answering)."""
+    if isinstance(exc, TimeoutError):
+        return (f"timeout after {haproxy_cfg.timeout:g}s waiting for an answer" if connected
+                else f"timeout after {haproxy_cfg.connect_timeout:g}s connecting")
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS error: {_one_line(str(exc))}"
+    if isinstance(exc, ConnectionRefusedError):
         return "connection refused"
-    if "Name or service not known" in text or "nodename nor servname" in text:
+    if isinstance(exc, socket.gaierror):
         return "host name does not resolve"
-    if isinstance(exc, requests.exceptions.ConnectionError):
-        return f"connection failed: {_last_reason(text)}"
-    return f"{type(exc).__name__}: {_last_reason(text)}"
+    if isinstance(exc, OSError):
+        return f"connection failed: {_one_line(exc.strerror or str(exc))}"
+    return f"connection failed: {type(exc).__name__}: {_one_line(str(exc))}"
 
 
-def _last_reason(text: str) -> str:
-    """Return the innermost reason of a nested urllib3 message, on one line."""
-    inner = text.rsplit("(Caused by ", 1)[-1].rstrip(")")
-    return " ".join(inner.split())[:200]
+def _one_line(text: str) -> str:
+    """Return `text` on one line, at most 200 characters."""
+    return " ".join(text.split())[:200]
 
 
 def socket_command(path: str, command: str, haproxy_cfg: HaproxyConfig) -> str:

@@ -61,36 +61,57 @@ def health(ctx: Context) -> None:
 # -- state: read, then decide -----------------------------------------------------------------
 
 def state(ctx: Context) -> None:
-    """Read the nameservers, the zone at the remote tip and the open changes; decide."""
+    """Read the nameservers, the zone at the remote tip and the open changes; decide.
+
+    The reads that do not depend on each other run at the same time: the nameservers' answers,
+    the Gerrit query followed by the fetch, and the clean-up of earlier runs' leftovers.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
     from failover import repo
     from failover.dnscheck import check_region
     from failover.gerrit import GerritClient, credentials
     from failover.zone import current_target
 
     plan, cfg = ctx.plan, ctx.cfg
-    if plan.service is not None:
-        from failover.promote import service
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="state") as pool:
+        if plan.service is not None:
+            from failover.promote import service
 
-        plan.record_dns = service.read_dns(cfg, plan.service, plan.target.name)
-        plan.dns = plan.record_dns[plan.service.records[0]]
-    else:
-        plan.dns = check_region(cfg, plan.region, plan.target)
-    plan.nameservers = [str(s.server) for s in plan.dns.servers]
-    ctx.opened = checkout = repo.open_checkout(cfg.dns.checkout)
-    for path in repo.remove_stale_worktrees(checkout):  # we hold the lock: none is in use
-        ctx.observer.warn(f"removed the temporary worktree {path} of an earlier run "
-                          "that was killed")
-    for path in repo.remove_empty_temp_dirs():
-        ctx.observer.warn(f"removed the empty temporary directory {path} of an earlier run")
-    ctx.client = gerrit = GerritClient(cfg.gerrit.url, auth=credentials(cfg.gerrit.url),
-                                       timeout=cfg.gerrit.timeout,
-                                       ca_bundle=cfg.gerrit.ca_bundle)
-    # Open changes are listed before the fetch: a change merged in between is then seen
-    # at the fetched tip (resume deploy); listed after, it would be in neither place and
-    # a second change would be pushed.
-    review = checkout.review
-    open_changes = gerrit.find_open_changes(cfg.dns.topic, review.project_name, review.branch)
-    repo.fetch(checkout, timeout=cfg.gerrit.timeout * 6)
+            records = pool.submit(service.read_dns, cfg, plan.service, plan.target.name)
+        else:
+            answers = pool.submit(check_region, cfg, plan.region, plan.target)
+        ctx.opened = checkout = repo.open_checkout(cfg.dns.checkout)
+        ctx.client = gerrit = GerritClient(cfg.gerrit.url, auth=credentials(cfg.gerrit.url),
+                                           timeout=cfg.gerrit.timeout,
+                                           ca_bundle=cfg.gerrit.ca_bundle)
+        review = checkout.review
+
+        # Open changes are listed before the fetch: a change merged in between is then seen
+        # at the fetched tip (resume deploy); listed after, it would be in neither place and
+        # a second change would be pushed. So the two stay in this order, one after the
+        # other in one thread (the fetch starts once Gerrit has answered the list), and run
+        # beside the nameservers' answers and the clean-up below, not after them.
+        def listed_then_fetched() -> list[ChangeInfo]:
+            listed = gerrit.find_open_changes(cfg.dns.topic, review.project_name,
+                                              review.branch)
+            repo.fetch(checkout, timeout=cfg.gerrit.timeout * 6)
+            return listed
+
+        fetched = pool.submit(listed_then_fetched)
+        for path in repo.remove_stale_worktrees(checkout):  # we hold the lock: none is in use
+            ctx.observer.warn(f"removed the temporary worktree {path} of an earlier run "
+                              "that was killed")
+        for path in repo.remove_empty_temp_dirs():
+            ctx.observer.warn(f"removed the empty temporary directory {path} of an earlier "
+                              "run")
+        if plan.service is not None:
+            plan.record_dns = records.result()
+            plan.dns = plan.record_dns[plan.service.records[0]]
+        else:
+            plan.dns = answers.result()
+        plan.nameservers = [str(s.server) for s in plan.dns.servers]
+        open_changes = fetched.result()
     text = repo.read_remote_file(checkout, cfg.dns.zone_file)
     ctx.topic = cfg.dns.subject_topic or repo.subject_topic(checkout, cfg.dns.zone_file)
     if plan.service is not None:

@@ -6,12 +6,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
-
-import git
+from typing import TYPE_CHECKING
 
 from failover import proc
 from failover.errors import GitError, UsageError
 from failover.repo.review import DEFAULT_REMOTE, GitReview, read_gitreview
+
+if TYPE_CHECKING:
+    import git  # imported where used: start-up pays only for what a command needs
 
 GIT_TIMEOUT = 120.0
 """Default seconds a fetch or push may take before it is killed."""
@@ -41,6 +43,8 @@ def open_checkout(path: Path) -> Checkout:
         UsageError: not a git work tree, no `.gitreview`, or no `templates/` (exit 2).
         GitError: the `.gitreview` remote is not configured (exit 4).
     """
+    import git
+
     try:
         repo = git.Repo(path)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
@@ -77,6 +81,8 @@ def _pick_remote(repo: git.Repo, review: GitReview) -> GitReview:
 
 def fetch(checkout: Checkout, *, timeout: float = GIT_TIMEOUT) -> str:
     """Return the remote branch's tip after fetching it (only its remote-tracking ref moves)."""
+    import git
+
     review = checkout.review
     repo = git.Repo(checkout.path)
     url = repo.remote(review.remote).url
@@ -100,6 +106,8 @@ def read_remote_file(checkout: Checkout, path: str, *, ref: str | None = None) -
     Bytes that are not UTF-8 (a Latin-1 comment) are kept as surrogate escapes, as read_zone
     keeps them, so the text writes back byte for byte.
     """
+    import git
+
     repo = git.Repo(checkout.path)
     try:
         blob = repo.commit(ref or checkout.remote_ref).tree / path

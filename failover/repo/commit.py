@@ -11,13 +11,15 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import git
+from typing import TYPE_CHECKING
 
 from failover.errors import GitError, UsageError
 from failover.names import BUG_RE, CHANGE_ID_RE, CONTROL_RE
 from failover.repo.checkout import Checkout, _last_line, run_git
 from failover.repo.worktree import Worktree
+
+if TYPE_CHECKING:
+    import git  # imported where used: start-up pays only for what a command needs
 
 BODY_WIDTH = 72
 """Body lines are wrapped at this width, as the repository's `.gitmessage` asks."""
@@ -123,6 +125,8 @@ def check_command_line_text(option: str, value: str) -> None:
 
 def signoff_identity(checkout: Checkout) -> str:
     """Return `Name <email>` of git's committer identity (`git var GIT_COMMITTER_IDENT`)."""
+    import git
+
     try:
         ident = str(git.Repo(checkout.path).git.var("GIT_COMMITTER_IDENT"))
     except git.GitCommandError as exc:
@@ -203,6 +207,8 @@ def _clean_message(message: str) -> str:
 
 def identity(checkout: Checkout) -> git.Actor:
     """Return the operator's git identity (user.name/user.email), or raise UsageError."""
+    import git
+
     reader = git.Repo(checkout.path).config_reader()
     name = reader.get_value("user", "name", default="")
     email = reader.get_value("user", "email", default="")
@@ -228,6 +234,8 @@ def commit_change(worktree: Worktree, *, subject: str, body: str, bug: str | Non
         UsageError: nothing changed, no git identity, or a bad message part (exit 2).
         GitError: git failed to stage or record the commit (exit 4).
     """
+    import git
+
     repo = git.Repo(worktree.path)
     with tempfile.TemporaryDirectory(prefix="failover-nohooks-") as nohooks:
         def quiet() -> git.Git:  # GitPython keeps `-c` for the next command only

@@ -12,8 +12,6 @@ from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-import git
-
 from failover.errors import GitError
 from failover.names import CHANGE_ID_RE
 from failover.repo.checkout import GIT_TIMEOUT, Checkout, _last_line, run_git
@@ -133,6 +131,8 @@ def record_pushed(checkout: Checkout, *, change_id: str, subject: str, url: str)
     Kept in the checkout's own git directory (shared by every user and worktree of it), as
     the change belongs to the repository, not to one user's state.
     """
+    import git
+
     path = Path(git.Repo(checkout.path).common_dir) / PUSHED_FILE
     data = {"change_id": change_id, "subject": subject, "url": url,
             "project": checkout.review.project_name, "branch": checkout.review.branch}
@@ -144,6 +144,8 @@ def record_pushed(checkout: Checkout, *, change_id: str, subject: str, url: str)
 
 def last_pushed(checkout: Checkout, subject: str) -> dict[str, str] | None:
     """Return the change an earlier run pushed with this subject to this branch, or None."""
+    import git
+
     path = Path(git.Repo(checkout.path).common_dir) / PUSHED_FILE
     try:
         data = json.loads(path.read_text(encoding="utf-8")[:10000])

@@ -13,8 +13,6 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-import git
-
 from failover.errors import GitError
 from failover.repo.checkout import Checkout, _last_line
 
@@ -36,6 +34,8 @@ def change_worktree(checkout: Checkout, *, base: str | None = None) -> Iterator[
     its own path: never `git worktree prune`, which drops every worktree of the operator's
     whose disk is not mounted at that moment.
     """
+    import git
+
     repo = git.Repo(checkout.path)
     base = base or str(repo.commit(checkout.remote_ref).hexsha)
     tmp = Path(tempfile.mkdtemp(prefix="failover-wt-"))
@@ -63,6 +63,8 @@ def remove_stale_worktrees(checkout: Checkout) -> list[Path]:
     named as `change_worktree` names them (`.../failover-wt-*/dns`) are touched, each removed
     by its path (`git worktree remove --force` also drops one whose directory is gone).
     """
+    import git
+
     repo = git.Repo(checkout.path)
     listed = repo.git.worktree("list", "--porcelain").splitlines()
     stale = [Path(ln.removeprefix("worktree ")) for ln in listed if ln.startswith("worktree ")]

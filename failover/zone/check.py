@@ -17,8 +17,6 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-import jinja2
-
 from failover.names import HOSTNAME_RE
 from failover.zone.scan import (
     Token,
@@ -80,6 +78,8 @@ def render_template(text: str, *, serial: int | None = None, path: str = "<templ
     Raises:
         ZoneError: a Jinja syntax error, an undefined variable, or any other render failure.
     """
+    import jinja2  # here, not at the top: `status` reads the zone without rendering it
+
     loader = jinja2.FileSystemLoader(str(search_path)) if search_path else None
     # Zone files are not HTML: escaping would corrupt them.
     env = jinja2.Environment(loader=loader, undefined=jinja2.StrictUndefined,

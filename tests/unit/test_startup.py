@@ -1,7 +1,9 @@
-"""Start-up stays cheap: importing the command line pulls in no heavy library.
+"""Start-up stays cheap: each command imports only the heavy libraries it needs.
 
 `failover --help`, shell completion and every usage error run only `import failover.cli`;
 git (GitPython), dns (dnspython), jinja2 and requests are imported where a command needs them.
+Each command path then runs for real in a fresh process, against a config whose servers are
+all an unreachable 127.0.0.1 port (so it ends at once), and reports what it imported.
 """
 
 from __future__ import annotations
@@ -12,8 +14,58 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 HEAVY = ("git", "dns", "jinja2", "requests")
 ROOT = Path(__file__).resolve().parents[2]
+WATCHED = ("git", "gitdb", "jinja2", "requests", "urllib3", "charset_normalizer",
+           "dns.resolver", "rich.table", "rich.syntax", "pygments")
+"""The packages and modules whose import costs tens of milliseconds each."""
+RUN = ("import atexit, json, sys\n"
+       "atexit.register(lambda: print(json.dumps(sorted(m for m in {watched!r} "
+       "if m in sys.modules)), file=open({out!r}, 'w')))\n"
+       "sys.argv = ['failover', *sys.argv[1:]]\n"
+       "from failover.cli import main\n"
+       "main()\n")
+CONFIG = """
+[dns]
+checkout = "{checkout}"
+zone_file = "templates/wikimediacloud.org"
+[gerrit]
+url = "http://127.0.0.1:9/r"
+timeout = 1
+[verify]
+nameservers = ["127.0.0.1:9"]
+query_timeout = 0.2
+timeout = 1
+[haproxy]
+timeout = 0.5
+connect_timeout = 0.5
+[regions.eqiad1]
+fqdn = "openstack.eqiad1.wikimediacloud.org"
+services = ["nova_api"]
+[regions.eqiad1.controllers.cloudcontrol1003]
+target = "cloudcontrol1003.wikimedia.org."
+stats = "http://127.0.0.1:9/stats;csv"
+[regions.eqiad1.controllers.cloudcontrol1004]
+target = "cloudcontrol1004.wikimedia.org."
+stats = "http://127.0.0.1:9/stats;csv"
+"""
+HTTP_ONLY = {"requests", "urllib3", "charset_normalizer"}
+NOT_IMPORTED = {
+    "--version": set(WATCHED),
+    "status eqiad1": {"git", "gitdb", "jinja2", "dns.resolver", "rich.syntax", "pygments"},
+    "health eqiad1": {"git", "gitdb", "jinja2", "dns.resolver", "rich.syntax", "pygments"}
+    | HTTP_ONLY,
+    "check eqiad1": {"git", "gitdb", "jinja2", "dns.resolver", "rich.table", "rich.syntax",
+                     "pygments"} | HTTP_ONLY,
+    "verify eqiad1 --once": {"git", "gitdb", "jinja2", "dns.resolver", "rich.syntax",
+                             "pygments"} | HTTP_ONLY,
+}
+"""What each command path must not import: none reads git or renders the template; the
+HAProxy stats are read with http.client; addresses are asked without dnspython's resolver.
+(`status` with a checkout asks Gerrit with requests: tests/world/test_status.py pins that it
+still needs no GitPython then.)"""
 
 
 def test_import_cli_pulls_in_none_of_git_dns_jinja2_requests() -> None:
@@ -23,3 +75,21 @@ def test_import_cli_pulls_in_none_of_git_dns_jinja2_requests() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=60, env=env, check=True)
     assert json.loads(done.stdout) == []
+
+
+def imported_by(command: str, tmp_path: Path) -> list[str]:
+    """Run `failover COMMAND` in a fresh process; return the WATCHED modules it imported."""
+    config, out = tmp_path / "config.toml", tmp_path / "imported.json"
+    config.write_text(CONFIG.format(checkout=tmp_path / "no-checkout"))
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "FAILOVER_CONFIG": str(config),
+           "XDG_STATE_HOME": str(tmp_path / "state")}
+    subprocess.run([sys.executable, "-c", RUN.format(watched=WATCHED, out=str(out)),
+                    *command.split()], capture_output=True, text=True, timeout=60, env=env,
+                   check=False)
+    imported: list[str] = json.loads(out.read_text())
+    return imported
+
+
+@pytest.mark.parametrize("command", list(NOT_IMPORTED))
+def test_each_command_path_imports_only_what_it_needs(command: str, tmp_path: Path) -> None:
+    assert set(imported_by(command, tmp_path)) & NOT_IMPORTED[command] == set()

@@ -185,6 +185,10 @@ def test_zone_is_read_as_gerrit_has_it_not_as_last_fetched(
         doc = region_doc(run_cli, config)
         assert doc["zone"]["source"] == "Gerrit master" and doc["zone"]["revision"] == tip
         assert doc["zone"]["age_seconds"] is None and doc["zone"]["controller"] == C4
+        # read through Gerrit's REST: a fresh `failover status` imports neither GitPython
+        # nor Jinja2 (issue 14)
+        imported = imported_by_status(config, tmp_path)
+        assert {"git", "gitdb", "jinja2"} & set(imported) == set() and "requests" in imported
         # Gerrit down: the remote-tracking branch, saying how old it is, never as current
         sb.gerrit.faults.errors_500 = -1
         doc = region_doc(run_cli, config)
@@ -195,3 +199,21 @@ def test_zone_is_read_as_gerrit_has_it_not_as_last_fetched(
         repo.fetch(repo.open_checkout(sb.checkout))
         doc = region_doc(run_cli, config)
         assert doc["zone"]["controller"] == C4 and doc["zone"]["age_seconds"] < 60
+
+
+def imported_by_status(config: str, tmp_path: Path) -> list[str]:
+    """Run `failover status eqiad1` in a fresh process; return the heavy modules it imported."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.unit.test_startup import ROOT, RUN, WATCHED
+
+    out = tmp_path / "imported.json"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", RUN.format(watched=WATCHED, out=str(out)),
+                           "status", "eqiad1", "--config", config, "--json"],
+                          capture_output=True, text=True, timeout=60, env=env, check=False)
+    assert json.loads(done.stdout)["regions"]["eqiad1"]["zone"]["source"] == "Gerrit master"
+    imported: list[str] = json.loads(out.read_text())
+    return imported
