@@ -108,15 +108,20 @@ def read_remote_file(checkout: Checkout, path: str, *, ref: str | None = None) -
     """
     import git
 
-    repo = git.Repo(checkout.path)
+    spec = f"{ref or checkout.remote_ref}:{path}"
     try:
-        blob = repo.commit(ref or checkout.remote_ref).tree / path
-        return bytes(blob.data_stream.read()).decode("utf-8", "surrogateescape")
-    except KeyError:
-        raise UsageError(f"{path} does not exist on {ref or checkout.remote_ref}") from None
-    except (ValueError, git.BadName) as exc:
-        raise GitError(f"cannot read {path} at {ref or checkout.remote_ref}: {exc}",
-                       hint="fetch first") from None
+        # one `git cat-file` process, not GitPython's persistent `cat-file --batch` stream: an
+        # interrupt while that stream is read left it half-read, and its __del__ then printed
+        # "Exception ignored ... read of closed file" at exit
+        data = git.Repo(checkout.path).git.cat_file("blob", spec, stdout_as_string=False,
+                                                           strip_newline_in_stdout=False)
+    except git.GitCommandError as exc:
+        said = str(exc.stderr)
+        if "does not exist" in said or "exists on disk, but not in" in said:
+            raise UsageError(f"{path} does not exist on {ref or checkout.remote_ref}") from None
+        raise GitError(f"cannot read {path} at {ref or checkout.remote_ref}: "
+                       f"{_last_line(said)}", hint="fetch first") from None
+    return bytes(data).decode("utf-8", "surrogateescape")
 
 
 def run_git(args: list[str], cwd: Path, *, timeout: float) -> tuple[int | None, str]:
