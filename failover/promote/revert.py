@@ -7,12 +7,16 @@ the reason and the footers (what the `Revert` button of Gerrit makes, and how a 
 the failovers of operations/dns were undone by hand).
 
 A change qualifies when it is the last commit at the remote tip that changed any line of the
-record(s), it has one parent, it changed only the zone file and only those lines, and the
-lines the promote writes are, byte for byte, the lines it replaced.
+record(s), it is a failover of this name (`is_failover`: the tool's subjects, a hand-written
+failover or switchover naming it, or a revert of one), it has one parent, it changed only the
+zone file and only those lines, and the lines the promote writes are, byte for byte, the lines
+it replaced.
 
 Examples:
     >>> revert_subject("wikimedia.org: fail over irc to irc1002")
     'Revert "wikimedia.org: fail over irc to irc1002"'
+    >>> is_failover("Failover irc.wikimedia.org to irc2003", region="irc", short="irc")
+    True
 """
 
 from __future__ import annotations
@@ -63,12 +67,30 @@ def _lines(text: str, records: Sequence[str], path: str) -> dict[str, tuple[int,
     return {r: (rec.line, rec.line_text) for r, rec in found.items()}
 
 
+def is_failover(subject: str, *, region: str, short: str) -> bool:
+    """Return True when `subject` is a failover's of this name: the tool's own subjects (any
+    shape), a hand-written `... fail over/failover/switchover ...` naming it, or a revert of
+    one of these."""
+    import re
+
+    from failover.promote.message import subject_target
+
+    while subject.startswith('Revert "') and subject.endswith('"'):
+        subject = subject[len('Revert "'):-1]
+    if subject_target(subject, region=region, short=short) is not None:
+        return True
+    named = any(re.search(rf"(?<![\w.-]){re.escape(n)}(?![\w-])", subject, re.IGNORECASE)
+                for n in {region, short})
+    return named and re.search(r"(?i)\b(?:fail ?over|switch ?over)", subject) is not None
+
+
 def find_reverted(git_dir: Path, tip: str, path: str, records: Sequence[str],
-                  new_text: str) -> Reverted | None:
+                  new_text: str, *, region: str, short: str) -> Reverted | None:
     """Return the change that writing `new_text` at `tip` reverts (see the module), or None.
 
-    `new_text` is the zone file as the promote writes it. Errors reading the history mean
-    "no revert": the promote then writes its own message.
+    `new_text` is the zone file as the promote writes it; the change must be a failover of
+    `region` (`short` as subjects name it, see `is_failover`). Errors reading the history
+    mean "no revert": the promote then writes its own message.
     """
     import git
 
@@ -91,7 +113,8 @@ def find_reverted(git_dir: Path, tip: str, path: str, records: Sequence[str],
                 return None  # the records changed since, or came or went here
             if _texts(before) != _texts(after):
                 return None  # not back to where that change came from
-            if not _only_these_lines(commit, parent, path, mine, before):
+            if not _only_these_lines(commit, parent, path, mine, before) or \
+                    not is_failover(str(commit.summary), region=region, short=short):
                 return None
             return Reverted(commit.hexsha, str(commit.summary))
     except (git.GitError, ValueError, KeyError, OSError) as exc:
@@ -142,4 +165,4 @@ def look_up(ctx: Context, text: str) -> Reverted | None:
         return None  # the prepare step says what is wrong with the zone
     checkout = ctx.checkout
     return find_reverted(checkout.path, checkout.remote_ref, cfg.dns.zone_file, records,
-                         new_text)
+                         new_text, region=plan.region.name, short=ctx.short())

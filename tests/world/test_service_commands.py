@@ -122,7 +122,7 @@ def test_config_show_and_completion(run_cli: RunCli, world: tuple[World, str],
     assert "[groups.both]" in shown and "[services.api]" in shown
     monkeypatch.setenv("FAILOVER_CONFIG", cfg)
     monkeypatch.setenv("_FAILOVER_COMPLETE", "complete_bash")
-    for line, offered in (("failover status ", ["eqiad1", "api", "both"]),
+    for line, offered in (("failover status ", ["eqiad1", "irc", "api", "both"]),
                           ("failover promote both ", ["old", "new"]),
                           ("failover verify api --expect cloudcontrol100",
                            ["cloudcontrol1003", "cloudcontrol1004"])):
