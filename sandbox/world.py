@@ -109,7 +109,7 @@ class World:
         for name, c in self.haproxy.controllers.items():
             lines += [f"[regions.{REGION}.controllers.{name}]",
                       f'target = "{self.target_of(name)}"', f'stats = "{c.stats_url}"', ""]
-        lines += self.irc_config_lines()
+        lines += self.irc_config_lines() if self.irc else []
         if self.outside is not None:
             lines += self.outside.config_lines()
         self.config_path.write_text("\n".join(lines), encoding="utf-8")
@@ -175,7 +175,7 @@ def start_world(workdir: Path | None = None, *, auto_merge_after: float | None =
                 primary: str = CONTROLLERS[0], nameservers: int = 2,
                 services: tuple[str, ...] = SERVICES,
                 targets: dict[str, str] | None = None,
-                outside: bool = False) -> Iterator[World]:
+                outside: bool = False, irc: bool = True) -> Iterator[World]:
     """Yield a running World whose record points at `primary`; stop everything on exit.
 
     `targets` maps each controller to what the record points to when it is primary: host
@@ -184,6 +184,9 @@ def start_world(workdir: Path | None = None, *, auto_merge_after: float | None =
 
     `outside`: also start a SAL relay, a Conduit stand-in and (when installed) Alertmanager,
     and configure them ([sal], [phabricator], [alertmanager]).
+
+    `irc`: also configure `[services.irc]` (a TCP listener per candidate); the runbooks'
+    world, production's eqiad1 config, has none.
 
     `auto_merge_after`: the sandbox reviewer approves and merges each pushed change after
     that many seconds (None: only when a test calls `world.dns.gerrit.approve_and_merge`).
@@ -210,7 +213,7 @@ def start_world(workdir: Path | None = None, *, auto_merge_after: float | None =
             (root / "state").mkdir(mode=0o700, exist_ok=True)
             world = World(root, hap, dns, servers, root / "config.toml", targets)
             world.irc = {name: stack.enter_context(socket.create_server(("127.0.0.1", 0)))
-                         for name in IRC_HOSTS}
+                         for name in (IRC_HOSTS if irc else ())}
             if outside:
                 world.outside = stack.enter_context(start_outside(_sub(root, "outside")))
             world.write_config()
