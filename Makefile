@@ -1,8 +1,8 @@
 # failover: everything a fresh Debian machine needs, in two commands (make demo, make test).
 PYTHON ?= python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-DEB_PACKAGES := haproxy gdnsd socat dnsutils openssh-server openssh-client git ca-certificates curl jq prometheus-alertmanager nagios-nrpe-server nagios-nrpe-plugin
-DEB_COMMANDS := /usr/sbin/haproxy /usr/sbin/gdnsd /usr/bin/socat /usr/bin/dig /usr/sbin/sshd /usr/bin/ssh /usr/bin/git /usr/bin/curl /usr/bin/jq /usr/bin/prometheus-alertmanager /usr/sbin/nrpe /usr/lib/nagios/plugins/check_nrpe
+DEB_PACKAGES := haproxy gdnsd socat dnsutils openssh-server openssh-client git ca-certificates curl jq prometheus-alertmanager nagios-nrpe-server nagios-nrpe-plugin monitoring-plugins-basic
+DEB_COMMANDS := /usr/sbin/haproxy /usr/sbin/gdnsd /usr/bin/socat /usr/bin/dig /usr/sbin/sshd /usr/bin/ssh /usr/bin/git /usr/bin/curl /usr/bin/jq /usr/bin/prometheus-alertmanager /usr/sbin/nrpe /usr/lib/nagios/plugins/check_nrpe /usr/lib/nagios/plugins/check_tcp
 STAMP := .make
 
 .PHONY: all install install-system install-python tools test demo lint bench clean

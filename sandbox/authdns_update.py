@@ -2,7 +2,8 @@
 
 Like production's, it shows what changes, asks "Merge these changes? (yes/no)?" (unless
 --yes), then renders the template from the repository's branch, writes it where each gdnsd
-reads its zone, and runs `gdnsdctl reload-zones`.
+reads its zone, and runs `gdnsdctl reload-zones`. Every template of `templates/` is deployed
+(as production's does); `--zone` names the one whose changes are shown first.
 
     python3 sandbox/authdns_update.py --repo GITDIR --branch master \
         --zone templates/wikimediacloud.org --gdnsd DIR [--gdnsd DIR ...] [--yes]
@@ -35,27 +36,43 @@ def merged_template(repo: str, branch: str, path: str) -> str:
     return done.stdout
 
 
+def templates(repo: str, branch: str) -> list[str]:
+    """Return every zone template on `branch` (`templates/*`), as production deploys them."""
+    done = subprocess.run(["git", "--git-dir", repo, "ls-tree", "--name-only",
+                           f"refs/heads/{branch}", "templates/"], capture_output=True,
+                          text=True, timeout=TIMEOUT, check=True)
+    return [p for p in done.stdout.splitlines() if p.strip()]
+
+
 def deploy(repo: str, branch: str, path: str, gdnsd_dirs: list[Path], *, yes: bool) -> int:
-    """Render and install the zone on every gdnsd directory; return the exit code."""
-    zone = zone_name(path)
-    rendered = render_template(merged_template(repo, branch, path), serial=int(time.time()))
-    served = gdnsd_dirs[0] / "zones" / zone
-    old = served.read_text(errors="surrogateescape") if served.exists() else ""
-    changes = [ln for ln in difflib.unified_diff(old.splitlines(), rendered.splitlines(),
-                                                 f"served/{zone}", f"merged/{zone}", lineterm="")
-               if not ln.startswith(("---", "+++")) and "SOA" not in ln]
-    shown = "\n".join(changes) or "(no changes besides the serial)"
-    print(shown.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
+    """Render and install every zone on every gdnsd directory (`path` shown first); return the
+    exit code."""
+    paths = [path, *(p for p in templates(repo, branch) if p != path)]
+    rendered: dict[str, str] = {}
+    shown: list[str] = []
+    for one in paths:
+        zone = zone_name(one)
+        rendered[zone] = render_template(merged_template(repo, branch, one),
+                                         serial=int(time.time()))
+        served = gdnsd_dirs[0] / "zones" / zone
+        old = served.read_text(errors="surrogateescape") if served.exists() else ""
+        shown += [ln for ln in difflib.unified_diff(old.splitlines(), rendered[zone].splitlines(),
+                                                    f"served/{zone}", f"merged/{zone}",
+                                                    lineterm="")
+                  if not ln.startswith(("---", "+++")) and "SOA" not in ln]
+    text = "\n".join(shown) or "(no changes besides the serial)"
+    print(text.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
     if not yes:
         print("Merge these changes? (yes/no)? ", end="", flush=True)
         if sys.stdin.readline().strip() != "yes":
             print("Aborting.")
             return 1
     for directory in gdnsd_dirs:
-        target = directory / "zones" / zone
-        tmp = target.with_name(f".{zone}.tmp")
-        tmp.write_text(rendered, errors="surrogateescape")  # bytes that are not UTF-8 kept
-        os.replace(tmp, target)
+        for zone, content in rendered.items():
+            target = directory / "zones" / zone
+            tmp = target.with_name(f".{zone}.tmp")
+            tmp.write_text(content, errors="surrogateescape")  # bytes not UTF-8 kept
+            os.replace(tmp, target)
         subprocess.run(["gdnsdctl", "-c", str(directory), "reload-zones"], check=True,
                        timeout=TIMEOUT, capture_output=True)
         print(f"reloaded {directory.name}: OK")

@@ -4,8 +4,9 @@ Starts the sandbox world on 127.0.0.1 (two real HAProxy with their backends, ope
 behind the Gerrit stand-in over SSH and smart HTTP, two real gdnsd, the sandbox's
 authdns-update), then runs: `failover status`, `failover promote --dry-run`, the real promote
 (the sandbox reviewer approves and merges the change), `failover verify`, `failover check`,
-and a failover back after a backend on the new primary fails. Everything is stopped and
-removed at the end, also on Ctrl-C.
+a failover back after a backend on the new primary fails, and a second service (irc, a TCP
+service with a relative target in templates/wikimedia.org) failed over and back. Everything
+is stopped and removed at the end, also on Ctrl-C.
 
 Run: python -m sandbox.demo
 """
@@ -20,7 +21,7 @@ import sys
 
 from rich.console import Console
 
-from sandbox.world import CONTROLLERS, REGION, SERVICES, World, start_world
+from sandbox.world import CONTROLLERS, IRC_HOSTS, REGION, SERVICES, World, start_world
 
 console = Console()
 OLD, NEW = CONTROLLERS
@@ -108,7 +109,22 @@ def demo(world: World) -> int:
                     "--reason", f"nova_api down on {NEW}") != 0
     bad += failover(world, "status") != 0
 
-    step("7. The audit log", "One JSON line per step and outcome, for every run.")
+    step("7. Another service: irc.wikimedia.org",
+         "A [services.irc] name in templates/wikimedia.org, its target written relative "
+         "(`irc  5M  IN CNAME    irc1001`), each candidate's health a TCP connect: the same "
+         "steps; the edit keeps the relative form. The failback is written as Gerrit's Revert.")
+    bad += failover(world, "status", "irc") != 0
+    bad += failover(world, "promote", "irc", IRC_HOSTS[1], "--yes", "--bug", "T12345",
+                    "--reason", f"{IRC_HOSTS[0]} reboot") != 0
+    bad += failover(world, "verify", "irc", "--expect", IRC_HOSTS[1], "--once") != 0
+    bad += failover(world, "promote", "irc", IRC_HOSTS[0], "--yes", "--reason",
+                    f"{IRC_HOSTS[0]} is back") != 0
+    console.print("[bold]The failback's commit, as merged:[/]")
+    console.print(subprocess.run(["git", "--git-dir", str(world.dns.gerrit.git_dir), "log", "-1",
+                                  "--format=%B"], capture_output=True, text=True, timeout=30,
+                                 check=False).stdout.strip(), highlight=False)
+
+    step("8. The audit log", "One JSON line per step and outcome, for every run.")
     lines = world.audit_path.read_text().splitlines()
     console.print(f"{len(lines)} lines in {world.audit_path}; the last one:")
     console.print_json(lines[-1])

@@ -94,6 +94,34 @@ def zone_template(records: tuple[RegionRecord, ...] = DEFAULT_RECORDS) -> str:
     return "\n".join(lines)
 
 
+WIKIMEDIA_PATH = "templates/wikimedia.org"
+"""The template of wikimedia.org: the hosts' names, and the `irc` service record."""
+WIKIMEDIA_HOSTS = ("cloudcontrol1003", "cloudcontrol1004", "irc1001", "irc1002")
+"""The hosts the sandbox's wikimedia.org names (all at 127.0.0.1, as the sandbox runs them)."""
+
+
+def wikimedia_template(hosts: tuple[str, ...] = WIKIMEDIA_HOSTS, irc: str = "irc1001") -> str:
+    """Return a templates/wikimedia.org shaped like production's: hosts, then the `irc`
+    record, its target written relative to the $ORIGIN (`irc  5M  IN CNAME    irc2003`)."""
+    lines = [
+        "; vim: set expandtab:smarttab",
+        "; {{ serial_comment }}",
+        "$TTL 1H",
+        "@ 1H IN SOA ns0.wikimedia.org. hostmaster.wikimedia.org. {{ serial_num }} "
+        "12H 2H 2W 1H",
+        "",
+        "@           1D  IN NS   ns0.wikimedia.org.",
+        "@           1D  IN NS   ns1.wikimedia.org.",
+        "ns0         1H  IN A    127.0.0.1",
+        "ns1         1H  IN A    127.0.0.1",
+        "",
+    ]
+    lines += [f"{h:<16} 1H  IN A     127.0.0.1" for h in hosts]
+    lines += ["", "; IRC recent changes feed (irc.wikimedia.org)",
+              f"irc              5M  IN CNAME    {irc}", ""]
+    return "\n".join(lines)
+
+
 def gitreview_text(port: int, project: str = "operations/dns") -> str:
     """Return the .gitreview of the sandbox repository (host 127.0.0.1, `port`: Gerrit's SSH)."""
     return (f"[gerrit]\nhost=127.0.0.1\nport={port}\nproject={project}.git\n"
@@ -117,9 +145,7 @@ def seed_upstream(gerrit: GerritStandin, records: tuple[RegionRecord, ...] = DEF
         files = {
             ".gitreview": gitreview_text(gerrit.ssh_port or gerrit.port, gerrit.project),
             ZONE_PATH: zone_template(records),
-            "templates/wikimedia.org": (
-                "cloudcontrol1003 1H IN A 208.80.154.23\n"
-                "cloudcontrol1004 1H IN A 208.80.154.132\n"),
+            WIKIMEDIA_PATH: wikimedia_template(),
             "utils/gen-zones.py": "# renders templates/ into zone files (stand-in)\n",
             "utils/deploy-check.py": "# renders, lints, runs gdnsd checkconf (stand-in)\n",
         }

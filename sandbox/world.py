@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -27,7 +28,7 @@ from failover.config import record_type_for
 from failover.zone import render_template, zone_name
 from sandbox.alertmanager import Alertmanager
 from sandbox.conduit import Conduit
-from sandbox.dnsrepo import ZONE_PATH, DnsSandbox, RegionRecord, dns_sandbox
+from sandbox.dnsrepo import WIKIMEDIA_PATH, ZONE_PATH, DnsSandbox, RegionRecord, dns_sandbox
 from sandbox.gdnsd import Gdnsd, start_gdnsd
 from sandbox.haproxy import SandboxRegion, start_region
 from sandbox.sal import SalRelay
@@ -56,6 +57,8 @@ class World:
     settings: dict[str, Any] = field(default_factory=dict)
     outside: Outside | None = None
     """The SAL relay, Alertmanager and Conduit stand-in, when started (`outside=True`)."""
+    irc: dict[str, socket.socket] = field(default_factory=dict)
+    """The `irc` service's candidates: a TCP listener each on 127.0.0.1 (its `tcp` health)."""
 
     @property
     def env(self) -> dict[str, str]:
@@ -106,10 +109,29 @@ class World:
         for name, c in self.haproxy.controllers.items():
             lines += [f"[regions.{REGION}.controllers.{name}]",
                       f'target = "{self.target_of(name)}"', f'stats = "{c.stats_url}"', ""]
+        lines += self.irc_config_lines() if self.irc else []
         if self.outside is not None:
             lines += self.outside.config_lines()
         self.config_path.write_text("\n".join(lines), encoding="utf-8")
         return self.config_path
+
+
+    def irc_config_lines(self) -> list[str]:
+        """Return the `[services.irc]` section: irc.wikimedia.org in templates/wikimedia.org,
+        its target relative there (`irc1001`), each candidate's health a TCP connect."""
+        lines = ["[services.irc]", f'zone_file = "{WIKIMEDIA_PATH}"',
+                 f'fqdn = "{IRC_FQDN}"', ""]
+        for name, listener in self.irc.items():
+            lines += [f"[services.irc.candidates.{name}]", f'target = "{name}.wikimedia.org."',
+                      f'health = {{kind = "tcp", host = "127.0.0.1", port = '
+                      f"{listener.getsockname()[1]}, timeout = 2}}", ""]
+        return lines
+
+
+IRC_FQDN = "irc.wikimedia.org"
+"""The sandbox's second service: a TCP service whose record lives in templates/wikimedia.org."""
+IRC_HOSTS = ("irc1001", "irc1002")
+"""Its candidates; the record starts on the first."""
 
 
 @dataclass
@@ -153,7 +175,7 @@ def start_world(workdir: Path | None = None, *, auto_merge_after: float | None =
                 primary: str = CONTROLLERS[0], nameservers: int = 2,
                 services: tuple[str, ...] = SERVICES,
                 targets: dict[str, str] | None = None,
-                outside: bool = False) -> Iterator[World]:
+                outside: bool = False, irc: bool = True) -> Iterator[World]:
     """Yield a running World whose record points at `primary`; stop everything on exit.
 
     `targets` maps each controller to what the record points to when it is primary: host
@@ -162,6 +184,9 @@ def start_world(workdir: Path | None = None, *, auto_merge_after: float | None =
 
     `outside`: also start a SAL relay, a Conduit stand-in and (when installed) Alertmanager,
     and configure them ([sal], [phabricator], [alertmanager]).
+
+    `irc`: also configure `[services.irc]` (a TCP listener per candidate); the runbooks'
+    world, production's eqiad1 config, has none.
 
     `auto_merge_after`: the sandbox reviewer approves and merges each pushed change after
     that many seconds (None: only when a test calls `world.dns.gerrit.approve_and_merge`).
@@ -180,12 +205,15 @@ def start_world(workdir: Path | None = None, *, auto_merge_after: float | None =
             dns = stack.enter_context(dns_sandbox(_sub(root, "git"), records, ssh=True,
                                                   auto_merge_after=auto_merge_after))
             template = (dns.checkout / ZONE_PATH).read_text()
+            hosts = (dns.checkout / WIKIMEDIA_PATH).read_text()
             zones = {zone_name(ZONE_PATH): render_template(template, serial=1),
-                     HOSTS_ZONE: hosts_zone(CONTROLLERS)}
+                     HOSTS_ZONE: render_template(hosts, serial=1)}
             servers = [stack.enter_context(start_gdnsd(zones, _sub(root, f"ns{i}")))
                        for i in range(nameservers)]
             (root / "state").mkdir(mode=0o700, exist_ok=True)
             world = World(root, hap, dns, servers, root / "config.toml", targets)
+            world.irc = {name: stack.enter_context(socket.create_server(("127.0.0.1", 0)))
+                         for name in (IRC_HOSTS if irc else ())}
             if outside:
                 world.outside = stack.enter_context(start_outside(_sub(root, "outside")))
             world.write_config()
@@ -200,7 +228,8 @@ HOSTS_ZONE = "wikimedia.org"
 
 
 def hosts_zone(controllers: tuple[str, ...], address: str = "127.0.0.1") -> str:
-    """Return the wikimedia.org zone with an A record per controller at `address`.
+    """Return a wikimedia.org zone with an A record per controller at `address` (the world
+    serves templates/wikimedia.org itself; tests swap this one in).
 
     As in production, each controller's host name resolves (at the same authoritative
     servers) to the address its HAProxy stats are read at: 127.0.0.1 in the sandbox.

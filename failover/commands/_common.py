@@ -41,21 +41,25 @@ def _typed(ctx: typer.Context) -> tuple[Path | None, list[str]]:
 
 
 def complete_region(ctx: typer.Context, incomplete: str) -> list[str]:
-    """Return the configured region names starting with `incomplete` (shell completion)."""
+    """Return the configured region, service and group names starting with `incomplete`
+    (shell completion)."""
     try:
         cfg = load(_typed(ctx)[0])
     except Exception:  # completion must never fail loudly
         return []
-    return [r for r in cfg.regions if r.startswith(incomplete)]
+    return [r for r in [*cfg.regions, *cfg.services] if r.startswith(incomplete)]
 
 
 def complete_controller(ctx: typer.Context, incomplete: str) -> list[str]:
-    """Return the controllers of the region typed so far starting with `incomplete`."""
+    """Return the controllers of the region (a service's candidates, a group's sides) typed
+    so far starting with `incomplete`."""
     try:
         config, words = _typed(ctx)
         cfg = load(config)
-        region = ctx.params.get("region") or next(w for w in words if w in cfg.regions)
-        names = cfg.regions[region].controller_names
+        known = [*cfg.regions, *cfg.services]
+        region = ctx.params.get("region") or next(w for w in words if w in known)
+        names = cfg.regions[region].controller_names if region in cfg.regions \
+            else cfg.services[region].candidate_names
     except Exception:  # completion must never fail loudly
         return []
     return [c for c in names if c.startswith(incomplete)]

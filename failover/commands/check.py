@@ -51,9 +51,16 @@ def check(
             from failover.commands._common import load
 
             cfg = load(config)
-            result = run_check(cfg, cfg.region(region), grace=grace, timeout=timeout,
-                               state_file=state_file or default_state_file(),
-                               deadline=deadline)
+            if (svc := cfg.service(region)) is not None:  # [services.*], [groups.*]
+                from failover.service_status import check_service
+
+                result = check_service(cfg, svc, grace=grace, timeout=timeout,
+                                       state_file=state_file or default_state_file(),
+                                       deadline=deadline)
+            else:
+                result = run_check(cfg, cfg.region(region), grace=grace, timeout=timeout,
+                                   state_file=state_file or default_state_file(),
+                                   deadline=deadline)
     except Exception as exc:  # a plugin must answer UNKNOWN, never a traceback or exit 2
         result = error_result(exc)
     try:

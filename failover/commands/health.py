@@ -35,6 +35,15 @@ def health(
 
     setup(verbose)
     cfg = load(config)
+    if (svc := cfg.service(region)) is not None:  # [services.*], [groups.*]
+        from failover.render.services import show_service_health
+        from failover.service_status import read_service_health
+
+        read = read_service_health(cfg, svc, controller)
+        show_service_health(svc, read, as_json=json)
+        if not all(h.healthy for h in read.values()):
+            raise typer.Exit(EXIT_REFUSED)
+        return
     reg = cfg.region(region)
     if controller is not None:
         reg.controller(controller)

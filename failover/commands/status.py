@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -15,9 +15,13 @@ from failover.commands._common import (
     setup,
 )
 
+if TYPE_CHECKING:
+    from failover.config import Config, Service
+    from failover.status import RegionStatus
+
 
 def status(
-    region: Annotated[str | None, typer.Argument(help="Region (default: all).",
+    region: Annotated[str | None, typer.Argument(help="Region, service or group (default: all).",
                                                  autocompletion=complete_region)] = None,
     config: ConfigOption = None, json: JsonOption = False, verbose: VerboseOption = False,
 ) -> None:
@@ -32,6 +36,28 @@ def status(
 
     setup(verbose)
     cfg = load(config)
+    if region is not None and (svc := cfg.service(region)) is not None:
+        return _show_services(cfg, [svc], {}, as_json=json)
     # `failover status ""` is a bad name, not "all regions": only None means all
     regions = [cfg.region(region)] if region is not None else list(cfg.regions.values())
-    show_status(read_status(cfg, regions), as_json=json)
+    statuses = read_status(cfg, regions)
+    if region is not None or not cfg.services:
+        return show_status(statuses, as_json=json)
+    _show_services(cfg, list(cfg.services.values()), statuses, as_json=json)
+
+
+def _show_services(cfg: Config, services: list[Service], regions: dict[str, RegionStatus],
+                   *, as_json: bool) -> None:
+    """Print the regions' status (when any), then each service's; JSON adds "services"."""
+    from failover.render import print_json
+    from failover.render.services import services_document, show_service_status
+    from failover.render.status import show_status, status_document
+    from failover.service_status import read_service_status
+
+    read = [read_service_status(cfg, s) for s in services]
+    if as_json:
+        print_json({**status_document(regions), "services": services_document(read)})
+        return
+    if regions:
+        show_status(regions, as_json=False)
+    show_service_status(read)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -16,6 +16,9 @@ from failover.commands._common import (
     setup,
 )
 from failover.errors import UsageError, VerifyError
+
+if TYPE_CHECKING:
+    from failover.config import Config, Service
 
 FIRST_PAUSE = 0.1
 """Seconds between the first two rounds; the pause then grows to [verify] interval."""
@@ -40,9 +43,11 @@ def verify(
     from failover.render import human_console, print_json, stderr_console
     from failover.render.dns import RoundProgress, print_report
 
+    wait = cfg.verify.timeout if timeout is None else timeout
+    if (svc := cfg.service(region)) is not None:  # [services.*], [groups.*]: every record
+        return _verify_service(cfg, svc, expect, wait, once=once, as_json=json)
     reg = cfg.region(region)
     target = reg.controller(expect) if expect is not None else None
-    wait = cfg.verify.timeout if timeout is None else timeout
     if wait <= 0:
         raise UsageError(f"--timeout must be a positive number of seconds, got {wait:g}")
     if target is None or once:
@@ -64,3 +69,30 @@ def verify(
     raise VerifyError(f"not every nameserver answers {target.name} for {reg.fqdn}{waited}",
                       hint="check the deploy (authdns-update) and the servers marked above; "
                            f"re-run `failover verify {reg.name} --expect {target.name}`")
+
+
+def _verify_service(cfg: Config, svc: Service, expect: str | None, wait: float, *, once: bool,
+                    as_json: bool) -> None:
+    """`failover verify NAME`: every record of the service or group, one table each."""
+    from failover.render.services import show_verify, verify_document
+    from failover.service_status import verify_service
+
+    if expect is not None:
+        svc.candidate(expect)
+    if wait <= 0:
+        raise UsageError(f"--timeout must be a positive number of seconds, got {wait:g}")
+    reports = verify_service(cfg, svc, expect, wait_for=None if once else wait,
+                             interval=FIRST_PAUSE)
+    show_verify(svc, expect, reports, as_json=as_json)
+    if verify_document(svc, expect, reports)["agree"]:
+        return
+    bad = ", ".join(r.fqdn for r in reports
+                    if not (r.agree and (expect is None or r.controller == expect)))
+    if expect is None:
+        raise VerifyError(f"the nameservers do not agree on {bad}",
+                          hint="see the verdict per server above; re-run with --expect "
+                               "CANDIDATE to wait for one answer")
+    waited = "" if once else f" after {wait:g}s"
+    raise VerifyError(f"not every nameserver answers {expect} for {bad}{waited}",
+                      hint="check the deploy (authdns-update) and the servers marked above; "
+                           f"re-run `failover verify {svc.name} --expect {expect}`")

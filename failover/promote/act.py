@@ -43,6 +43,11 @@ def prepare(ctx: Context) -> None:
                                 zone=zone_name(cfg.dns.zone_file), checkout=wt.path)
     write_atomic(path, edit.new_text)
     text = body(plan, leaning=ctx.leaning(), user=getpass.getuser())
+    if plan.revert is not None:  # as Gerrit's Revert: what it reverts, then the reason
+        from failover.promote.revert import revert_body
+
+        text = revert_body(plan.revert.sha, f"Reason for revert: {r.reason}" if r.reason
+                           else "")
     commit = repo.commit_change(wt, subject=ctx.subject(), body=text, bug=r.bug,
                                 change_id=plan.change_id, bugs=r.bugs, signoff=r.signoff)
     plan.edit, plan.message, plan.change_id = edit, commit.message, commit.change_id

@@ -65,6 +65,10 @@ class Context:
         from failover.zone import zone_name
 
         plan = self.plan
+        if plan.revert is not None:  # a failback written as Gerrit's Revert writes it
+            from failover.promote.revert import revert_subject
+
+            return revert_subject(plan.revert.subject)
         zone = zone_name(self.cfg.dns.zone_file)
         fqdn = f"{plan.service.name}.{zone}" if plan.service else plan.region.fqdn
         return subject(self.topic, zone=zone, region=plan.region.name, fqdn=fqdn,

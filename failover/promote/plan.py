@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from failover.gerrit import ChangeInfo
     from failover.haproxy import RegionHealth
     from failover.health import HealthResult
+    from failover.promote.revert import Reverted
     from failover.zone import ZoneEdit
 
 StepStatus = Literal["pending", "running", "done", "skipped", "would run", "failed", "refused",
@@ -125,6 +126,8 @@ class Plan:
     service_health: dict[str, HealthResult] = field(default_factory=dict)
     record_dns: dict[str, DnsReport] = field(default_factory=dict)
     """A service's nameserver report per record."""
+    revert: Reverted | None = None
+    """The merged change this failback reverts (`failover.promote.revert`), if any."""
 
     def step(self, key: str) -> Step:
         """Return the step called `key`."""
@@ -158,6 +161,8 @@ class Plan:
     def to_dict(self) -> dict[str, Any]:
         """Return the plan and its outcome as one JSON-able document."""
         doc = self._to_dict()
+        doc["revert"] = ({"commit": self.revert.sha, "subject": self.revert.subject}
+                         if self.revert else None)
         if self.service is not None:
             cand = self.service.candidate(self.target.name)
             doc["service"] = {

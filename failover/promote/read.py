@@ -123,6 +123,10 @@ def state(ctx: Context) -> None:
         plan.zone_target = current_target(text, plan.region.fqdn, path=cfg.dns.zone_file)
         zone_ctl = plan.region.controller_for_target(plan.zone_target)
     plan.current = plan.dns.controller or (zone_ctl.name if zone_ctl else None)
+    if zone_ctl is None or zone_ctl.name != plan.target.name:  # a failback: Gerrit's Revert?
+        from failover.promote.revert import look_up
+
+        plan.revert = look_up(ctx, text)
     plan.push = {"remote": review.remote, "ref": f"HEAD:refs/for/{review.branch}",
                  "options": repo.push_options(cfg.dns.topic, cfg.dns.reviewers,
                                               cfg.dns.hashtags)}

@@ -9,7 +9,7 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
-from failover.config import Config, redact_url
+from failover.config import Config, Health, Service, redact_url
 from failover.render import human_console, print_json
 
 
@@ -39,7 +39,23 @@ def config_document(cfg: Config) -> dict[str, Any]:
                 for c in region.controllers
             },
         }
+    doc["services"] = {name: _service_entry(svc) for name, svc in cfg.services.items()}
     return dict(_listify(doc))
+
+
+def _service_entry(svc: Service) -> dict[str, Any]:
+    """Return one `[services.*]`/`[groups.*]` entry: records, zone file, candidates' targets
+    per record and health (URLs redacted)."""
+    def health(h: Health) -> dict[str, Any]:
+        doc = {k: v for k, v in asdict(h).items() if v not in (None, (), [])}
+        for key in ("url", "stats"):
+            if doc.get(key):
+                doc[key] = redact_url(doc[key])
+        return doc
+
+    return {"group": svc.group, "zone_file": svc.zone_file, "records": list(svc.records),
+            "candidates": {c.name: {"targets": dict(c.targets), "health": health(c.health)}
+                           for c in svc.candidates}}
 
 
 def _listify(value: Any) -> Any:
@@ -86,3 +102,15 @@ def show_config(cfg: Config, *, as_json: bool) -> None:
             table.add_row(cname, f"{c['target']} ({c['record_type']})", c["stats"])
         console.print(table)
         console.print(f"  services: {', '.join(region['services'])}")
+    for name, svc in doc["services"].items():
+        kind = "groups" if svc["group"] else "services"
+        zone = svc["zone_file"] or doc["dns"]["zone_file"]
+        table = Table(title=escape(f"[{kind}.{name}] {zone}"), title_justify="left")
+        table.add_column("side" if svc["group"] else "candidate")
+        table.add_column("record -> target")
+        table.add_column("health")
+        for cname, c in svc["candidates"].items():
+            health = " ".join(f"{k}={v}" for k, v in c["health"].items())
+            table.add_row(cname, "\n".join(f"{r} -> {t}" for r, t in c["targets"].items()),
+                          escape(health))
+        console.print(table)

@@ -75,6 +75,14 @@ def test_group_promote_moves_every_record_in_one_change(run_cli: RunCli,
         assert rec["dns"]["agree"] and rec["dns"]["controller"] == "new"
     again = run_cli("promote", "api", "new", "--yes", "--json", "--config", cfg)
     assert again.code == 0 and json.loads(again.stdout)["kind"] == "nothing to do"
+    first = git(w.dns.gerrit.git_dir, "rev-parse", "HEAD").strip()
+    back = run_cli("promote", "api", "old", "--yes", "--config", cfg)
+    assert back.code == 0, back.stderr
+    reverted = git(w.dns.gerrit.git_dir, "log", "-1", "--format=%B").strip().splitlines()
+    assert reverted[:3] == [f'Revert "{message.splitlines()[0]}"', "",
+                            f"This reverts commit {first}."]
+    for record, (old, _) in RECORDS.items():
+        assert served(w, record) == [f"{old}.wikimedia.org."] * 2
 
 
 def test_group_promote_refuses_unhealthy_side(run_cli: RunCli, world: tuple[World, int]) -> None:

@@ -1,0 +1,67 @@
+"""The sandbox's second service: irc.wikimedia.org in templates/wikimedia.org, its target
+written relative to the $ORIGIN, each candidate's health a TCP listener. Promote end to end:
+the merged file keeps the relative form, both gdnsd answer the new target."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from sandbox.authdns_update import merged_template
+from sandbox.dnsrepo import WIKIMEDIA_PATH
+from sandbox.haproxy import haproxy_available
+from sandbox.world import IRC_FQDN, World, start_world
+from tests.conftest import RunCli
+from tests.helpers import git
+
+pytestmark = pytest.mark.skipif(not haproxy_available(), reason="haproxy not installed")
+
+
+@pytest.fixture
+def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    with start_world(auto_merge_after=0.3) as w:
+        monkeypatch.setenv("XDG_STATE_HOME", str(w.workdir / "state"))
+        yield w
+
+
+def answers(world: World) -> list[str]:
+    import dns.message
+    import dns.query
+
+    out = []
+    for g in world.gdnsd:
+        reply = dns.query.udp(dns.message.make_query(IRC_FQDN, "CNAME"), "127.0.0.1",
+                              port=g.port, timeout=2)
+        out.append(str(reply.answer[0][0].target) if reply.answer else "none")
+    return out
+
+
+def test_relative_target_promote_end_to_end(run_cli: RunCli, world: World) -> None:
+    cfg = str(world.config_path)
+    assert answers(world) == ["irc1001.wikimedia.org."] * 2
+    status = json.loads(run_cli("status", "irc", "--json", "--config", cfg).stdout)
+    assert status["services"]["irc"]["primary"] == "irc1001"
+    result = run_cli("promote", "irc", "irc1002", "--yes", "--json", "--reason", "reboot",
+                     "--config", cfg)
+    assert result.code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["outcome"] == "done" and doc["service"]["zone_file"] == WIKIMEDIA_PATH
+    assert "-irc              5M  IN CNAME    irc1001\n" in doc["zone"]["diff"]
+    assert "+irc              5M  IN CNAME    irc1002\n" in doc["zone"]["diff"]
+    merged = merged_template(world.dns.gerrit.git_url, "master", WIKIMEDIA_PATH)
+    assert "\nirc              5M  IN CNAME    irc1002\n" in merged  # relative, as written
+    changed = git(world.dns.gerrit.git_dir, "show", "--format=", "--name-only", "HEAD").split()
+    assert changed == [WIKIMEDIA_PATH]
+    assert answers(world) == ["irc1002.wikimedia.org."] * 2
+    check = run_cli("check", "irc", "--state-file", str(world.workdir / "c.json"),
+                    "--config", cfg)
+    assert check.code == 0 and check.stdout.startswith("OK - irc -> irc1002, healthy")
+
+
+def test_a_closed_listener_is_refused(run_cli: RunCli, world: World) -> None:
+    world.irc["irc1002"].close()
+    result = run_cli("promote", "irc", "irc1002", "--yes", "--config", str(world.config_path))
+    assert result.code == 3 and "health check failed" in result.stderr, result.stderr
+    assert answers(world) == ["irc1001.wikimedia.org."] * 2
