@@ -37,14 +37,14 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 from failover.config import Config, Region
-from failover.dnscheck import DnsReport, ServerAnswer, check_region
+from failover.dnscheck import DnsReport, ServerAnswer, check_region, find_target_problem
 from failover.errors import ConfigError, FailoverError, UsageError
 from failover.haproxy import (
     ControllerHealth,
@@ -225,7 +225,10 @@ def run_check(cfg: Config, region: Region, *, grace: float, timeout: float, stat
     reads = {c.name: in_background(read_controller_health, bounded, region, c)
              for c in region.controllers}
     dns_future = in_background(check_region, bounded, region)
-    pending: list[Future[Any]] = [dns_future, *reads.values()]
+    # each host-name target's A/AAAA at the same servers (issue 15); late ones are not judged
+    targets = {c.name: in_background(find_target_problem, bounded, region, c)
+               for c in region.controllers}
+    pending: list[Future[Any]] = [dns_future, *reads.values(), *targets.values()]
     wait(pending, timeout=max(0.0, deadline - time.monotonic()))
     late = [f"HAProxy stats of {name}" for name, f in reads.items() if not f.done()]
     if not dns_future.done():
@@ -234,8 +237,10 @@ def run_check(cfg: Config, region: Region, *, grace: float, timeout: float, stat
         return unknown(f"check timed out after {timeout:g}s: no answer from {', '.join(late)}")
     report = dns_future.result()
     health = RegionHealth(region.name, {n: f.result() for n, f in reads.items()})
+    problems = {n: p for n, f in targets.items()
+                if f.done() and f.exception() is None and (p := f.result()) is not None}
     return judge(region, report, health, grace=grace, log=DisagreementLog(state_file),
-                 now=clock())
+                 now=clock(), targets=problems)
 
 
 def in_background(fn: Callable[..., T], *args: Any) -> Future[T]:
@@ -270,8 +275,13 @@ def short_name(fqdn: str) -> str:
 
 
 def judge(region: Region, report: DnsReport, health: RegionHealth, *, grace: float,
-          log: DisagreementLog, now: float) -> CheckResult:
-    """Return the result for what the nameservers said and how each HAProxy is."""
+          log: DisagreementLog, now: float,
+          targets: Mapping[str, str] | None = None) -> CheckResult:
+    """Return the result for what the nameservers said and how each HAProxy is.
+
+    `targets`: {controller: what is wrong with its target} (`dnscheck.target_problem`): a
+    serving controller's is CRITICAL, a standby's WARNING.
+    """
     answered = [a for a in report.servers if not said_nothing(a)]
     silent = [a for a in report.servers if said_nothing(a)]
     perf = _perfdata(region, report, health)
@@ -310,6 +320,8 @@ def judge(region: Region, report: DnsReport, health: RegionHealth, *, grace: flo
         for name in sorted(health.controllers, key=lambda n: n != primary):
             parts.append(_controller_part(region, health.controllers[name], primary,
                                           serving=name in named, said_by=said.get(name)))
+            if problem := (targets or {}).get(name):
+                parts.append(_target_part(region, name, problem, serving=name in named))
     parts.sort(key=lambda p: -p[0])
     state = max(p[0] for p in parts)
     return CheckResult(state, "; ".join(p[1] for p in parts), tuple(perf), dns=report,
@@ -346,6 +358,15 @@ def _controller_part(region: Region, c: ControllerHealth, primary: str,
     if c.name == primary or said_by:
         return OK, f"{head} healthy ({up}/{total} services)"
     return OK, f"{head} healthy"
+
+
+def _target_part(region: Region, name: str, problem: str, *,
+                 serving: bool) -> tuple[int, str]:
+    """Return the state and text for a controller whose target dangles (issue 15)."""
+    target = region.controller(name).target
+    if serving:
+        return CRITICAL, f"{short_name(region.fqdn)} -> {target} which {problem}"
+    return WARNING, f"standby {name}'s target {target} {problem}"
 
 
 def _perfdata(region: Region, report: DnsReport, health: RegionHealth) -> list[PerfDatum]:

@@ -39,6 +39,8 @@ def verify(
     """
     setup(verbose)
     cfg = load(config)
+    from rich.markup import escape
+
     from failover import dnscheck
     from failover.render import human_console, print_json, stderr_console
     from failover.render.dns import RoundProgress, print_report
@@ -50,15 +52,33 @@ def verify(
     target = reg.controller(expect) if expect is not None else None
     if wait <= 0:
         raise UsageError(f"--timeout must be a positive number of seconds, got {wait:g}")
-    if target is None or once:
-        report = dnscheck.check_region(cfg, reg, target)
-    else:
-        with RoundProgress(stderr_console(), reg.fqdn, wait) as progress:
-            report = dnscheck.wait_for_agreement(cfg, reg, target, timeout=wait,
-                                                 interval=FIRST_PAUSE, on_round=progress.update)
+    from concurrent.futures import ThreadPoolExecutor
+
+    chosen = (target,) if target is not None else reg.controllers
+    with ThreadPoolExecutor(max_workers=max(1, len(chosen))) as pool:
+        # each target's A/AAAA at the same servers, while the rounds run (issue 15)
+        targets = {c.name: pool.submit(dnscheck.find_target_problem, cfg, reg, c)
+                   for c in chosen}
+        if target is None or once:
+            report = dnscheck.check_region(cfg, reg, target)
+        else:
+            with RoundProgress(stderr_console(), reg.fqdn, wait) as progress:
+                report = dnscheck.wait_for_agreement(cfg, reg, target, timeout=wait,
+                                                     interval=FIRST_PAUSE,
+                                                     on_round=progress.update)
+        named = target.name if target is not None else report.controller
+        problem = targets[named].result() if named in targets else None
+    dangling = (f"{named}'s target {reg.controller(named).target} {problem}"
+                if named is not None and problem is not None else None)
     if json:
-        print_json(report.to_dict())
+        print_json({**report.to_dict(), "target_problem": dangling})
     print_report(human_console(json), report)
+    if dangling is not None:
+        human_console(json).print(f"[bold red]{escape(dangling)}[/]", highlight=False)
+    if target is not None and dangling is not None:
+        raise VerifyError(f"the expected target does not serve: {dangling}",
+                          hint="fix the controller's target in the config (a typo? a retired "
+                               "host?), or add the host's A/AAAA record")
     if report.agree:
         return
     if target is None:

@@ -28,8 +28,10 @@ from failover.dnscheck.servers import (
 from failover.dnscheck.target import (
     TargetCheck,
     check_target,
+    find_target_problem,
     refuse_dangling_target,
     stats_host_addresses,
+    target_problem,
 )
 from failover.dnscheck.wait import (
     BACKOFF,
@@ -42,6 +44,7 @@ from failover.dnscheck.wait import (
 __all__ = [
     "BACKOFF", "DIFFERS", "MATCHES", "MIN_INTERVAL", "STALE", "WRONG", "DnsReport", "Server",
     "ServerAnswer", "TargetCheck", "check_region", "check_regions", "check_target",
-    "discover_nameservers", "refuse_dangling_target", "resolve_nameservers",
-    "stats_host_addresses", "system_resolver", "wait_for_agreement",
+    "discover_nameservers", "find_target_problem", "refuse_dangling_target",
+    "resolve_nameservers", "stats_host_addresses", "system_resolver", "target_problem",
+    "wait_for_agreement",
 ]

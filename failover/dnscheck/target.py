@@ -93,6 +93,32 @@ def stats_host_addresses(cfg: Config, controller: Controller) -> tuple[str, str]
     return (host, " ".join(sorted(addresses))) if addresses else None
 
 
+def target_problem(cfg: Config, controller: Controller,
+                   found: TargetCheck | None) -> str | None:
+    """Return what is wrong with `controller`'s target, as text, or None (fine or unchecked).
+
+    The one judgement `promote`, `verify` and `check` share, given what `check_target` found:
+    "does not resolve (...)" when a server answered definitively and none gave an address;
+    "resolves to ..., none of the stats host's addresses (...)" when the stats URL's host
+    (an address, or a name the system resolver resolves) shares no address with it. The text
+    follows the target's name: "its target T does not resolve", "T which does not resolve".
+    """
+    if found is None or (not found.addresses and not found.dangling):
+        return None
+    if found.dangling:
+        return f"does not resolve (no A or AAAA record at {', '.join(found.answered)})"
+    stats = stats_host_addresses(cfg, controller)
+    if stats is not None and not set(stats[1].split()) & set(found.addresses):
+        return (f"resolves to {', '.join(found.addresses)}, none of the stats host's "
+                f"addresses ({stats[0]}: {stats[1]})")
+    return None
+
+
+def find_target_problem(cfg: Config, region: Region, controller: Controller) -> str | None:
+    """Ask the authoritative servers for `controller`'s target; return its problem or None."""
+    return target_problem(cfg, controller, check_target(cfg, region, controller))
+
+
 def refuse_dangling_target(cfg: Config, region: Region, controller: Controller) -> str | None:
     """Raise GateRefused when `controller`'s host name does not resolve, or resolves to another
     host than the one its HAProxy stats are read from; return a warning when not checkable.
@@ -106,20 +132,12 @@ def refuse_dangling_target(cfg: Config, region: Region, controller: Controller) 
     found = check_target(cfg, region, controller)
     if found is None:
         return None
-    if found.dangling:
-        raise GateRefused(
-            f"refusing to promote {controller.name}: its target {controller.target} does not "
-            f"resolve (no A or AAAA record at {', '.join(found.answered)})",
-            hint="fix the controller's target in the config (a typo? a retired host?), or "
-                 "add the host's record first")
-    if not found.addresses:
+    if not found.addresses and not found.dangling:
         return (f"could not check that {controller.target} resolves: no authoritative answer "
                 f"from {', '.join(found.asked)}")
-    stats = stats_host_addresses(cfg, controller)
-    if stats is not None and not set(stats[1].split()) & set(found.addresses):
+    if problem := target_problem(cfg, controller, found):
         raise GateRefused(
-            f"refusing to promote {controller.name}: its target {controller.target} "
-            f"({', '.join(found.addresses)}) is not the host whose HAProxy stats were read "
-            f"({stats[0]}: {stats[1]})",
-            hint="fix the controller's target or stats in the config")
+            f"refusing to promote {controller.name}: its target {controller.target} {problem}",
+            hint="fix the controller's target (a typo? a retired host?) or stats in the "
+                 "config, or add the host's record first")
     return None

@@ -5,7 +5,10 @@ once per test module).
   the in-process tool's state dir in it and no credentials in the environment; a module sets
   `WORLD = {...}` for other `start_world` arguments (default auto_merge_after=0.3).
 - `running`, `nameservers`, `point_to`, `sandbox`: a HAProxy region and two gdnsd, for the
-  check and status tests.
+  check and status tests; `region_sandbox`: the HAProxy region alone (a module sets
+  `REGION_SERVICES = (...)` for its services).
+- `repo_sandbox`: the Gerrit stand-in with operations/dns and an operator checkout, per test;
+  a module sets `REPO_SANDBOX = {...}` for other `dns_sandbox` options (`{"ssh": True}`).
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from sandbox.dnsrepo import DnsSandbox, dns_sandbox
 from sandbox.gdnsd import Gdnsd, start_gdnsd, wikimediacloud_zone
-from sandbox.haproxy import SandboxRegion, start_region
+from sandbox.haproxy import SandboxRegion, haproxy_available, start_region
 from sandbox.world import World, start_world
 from tests.helpers import shared_world_env
 
@@ -31,10 +35,22 @@ def point(ns: Gdnsd, controller: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def running() -> Iterator[SandboxRegion]:
-    """Yield the module's sandbox region: both controllers' HAProxy, every server UP."""
-    with start_region(SERVICES) as sandbox:
+def running(request: pytest.FixtureRequest) -> Iterator[SandboxRegion]:
+    """Yield the module's sandbox region: both controllers' HAProxy, every server UP.
+
+    Its services are the module's `REGION_SERVICES` (default: SERVICES).
+    """
+    if not haproxy_available():
+        pytest.skip("haproxy not installed")
+    with start_region(getattr(request.module, "REGION_SERVICES", SERVICES)) as sandbox:
         yield sandbox
+
+
+@pytest.fixture
+def region_sandbox(running: SandboxRegion) -> Iterator[SandboxRegion]:
+    """Yield the module's sandbox region, brought back to all healthy after each test."""
+    yield running
+    running.reset()
 
 
 @pytest.fixture(scope="module")
@@ -52,10 +68,10 @@ def point_to() -> Callable[[Gdnsd, str], None]:
 
 
 @pytest.fixture
-def sandbox(running: SandboxRegion, nameservers: tuple[Gdnsd, Gdnsd]) -> Iterator[SandboxRegion]:
+def sandbox(region_sandbox: SandboxRegion,
+            nameservers: tuple[Gdnsd, Gdnsd]) -> Iterator[SandboxRegion]:
     """Yield the sandbox; afterwards bring it back to healthy, both servers answering 1003."""
-    yield running
-    running.reset()
+    yield region_sandbox
     for ns in nameservers:
         point(ns, C3)
 
@@ -66,3 +82,10 @@ def world(request: pytest.FixtureRequest) -> Iterator[World]:
     options = {"auto_merge_after": 0.3, **getattr(request.module, "WORLD", {})}
     with start_world(**options) as w, shared_world_env(w):
         yield w
+
+
+@pytest.fixture
+def repo_sandbox(request: pytest.FixtureRequest) -> Iterator[DnsSandbox]:
+    """Yield a seeded Gerrit stand-in and operator checkout: `dns_sandbox(**REPO_SANDBOX)`."""
+    with dns_sandbox(**getattr(request.module, "REPO_SANDBOX", {})) as sb:
+        yield sb

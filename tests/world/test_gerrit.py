@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,12 +12,6 @@ import requests
 from failover import gerrit, repo
 from failover.errors import GitError, UsageError
 from sandbox.dnsrepo import ZONE_PATH, DnsSandbox, dns_sandbox
-
-
-@pytest.fixture
-def sandbox() -> Iterator[DnsSandbox]:
-    with dns_sandbox() as sb:
-        yield sb
 
 
 def client(sb: DnsSandbox, **kwargs: object) -> gerrit.GerritClient:
@@ -86,23 +79,23 @@ def test_credentials_from_env_then_netrc(monkeypatch: pytest.MonkeyPatch, tmp_pa
 
 # -- against the stand-in ------------------------------------------------------------------------
 
-def test_find_and_read_a_change(sandbox: DnsSandbox) -> None:
-    result = push(sandbox)
-    c = client(sandbox)
+def test_find_and_read_a_change(repo_sandbox: DnsSandbox) -> None:
+    result = push(repo_sandbox)
+    c = client(repo_sandbox)
     [found] = c.find_open_changes("openstack-failover", "operations/dns", "master")
     assert (found.number, found.status, found.url) == (1, "NEW", result.url)
     assert c.find_change_by_id(found.change_id, "operations/dns") == found
     assert c.find_change_by_id("I" + "0" * 40, "operations/dns") is None
     assert c.find_open_changes("other-topic", "operations/dns", "master") == []
-    sandbox.gerrit.approve_and_merge(1)
+    repo_sandbox.gerrit.approve_and_merge(1)
     merged = c.get_change("operations/dns", 1)
     assert merged.status == "MERGED"
     assert dict(merged.labels) == {"Code-Review": 2, "Verified": 1}
     assert c.find_open_changes("openstack-failover", "operations/dns", "master") == []
 
 
-def test_follow_to_merged_with_a_reviewer_thread(sandbox: DnsSandbox) -> None:
-    result = push(sandbox)
+def test_follow_to_merged_with_a_reviewer_thread(repo_sandbox: DnsSandbox) -> None:
+    result = push(repo_sandbox)
     polls: list[str] = []
     merged_once = threading.Event()
 
@@ -110,12 +103,12 @@ def test_follow_to_merged_with_a_reviewer_thread(sandbox: DnsSandbox) -> None:
         polls.append(info.status)
         if not merged_once.is_set():
             merged_once.set()
-            threading.Thread(target=sandbox.gerrit.approve_and_merge, args=(1,)).start()
+            threading.Thread(target=repo_sandbox.gerrit.approve_and_merge, args=(1,)).start()
 
-    info = client(sandbox).follow_change("operations/dns", result.number, timeout=20,
+    info = client(repo_sandbox).follow_change("operations/dns", result.number, timeout=20,
                                          interval=0.05, on_poll=on_poll)
     assert info.status == "MERGED" and polls[0] == "NEW" and polls[-1] == "MERGED"
-    checkout = repo.open_checkout(sandbox.checkout)
+    checkout = repo.open_checkout(repo_sandbox.checkout)
     repo.fetch(checkout)
     assert "cloudcontrol1004.wikimedia.org." in repo.read_remote_file(checkout, ZONE_PATH)
 
@@ -128,81 +121,81 @@ def test_follow_with_auto_merge() -> None:
         assert info.status == "MERGED"
 
 
-def test_abandoned_change_is_an_exit_4_error(sandbox: DnsSandbox) -> None:
-    result = push(sandbox)
-    sandbox.gerrit.abandon(1)
+def test_abandoned_change_is_an_exit_4_error(repo_sandbox: DnsSandbox) -> None:
+    result = push(repo_sandbox)
+    repo_sandbox.gerrit.abandon(1)
     with pytest.raises(GitError, match="abandoned") as info:
-        client(sandbox).follow_change("operations/dns", 1, timeout=5, interval=0.05)
+        client(repo_sandbox).follow_change("operations/dns", 1, timeout=5, interval=0.05)
     assert info.value.exit_code == 4 and result.url in str(info.value)
 
 
-def test_review_timeout_names_the_change_and_how_to_resume(sandbox: DnsSandbox) -> None:
-    result = push(sandbox)
+def test_review_timeout_names_the_change_and_how_to_resume(repo_sandbox: DnsSandbox) -> None:
+    result = push(repo_sandbox)
     with pytest.raises(GitError, match="not merged after") as info:
-        client(sandbox).follow_change("operations/dns", 1, timeout=0.2, interval=0.05)
+        client(repo_sandbox).follow_change("operations/dns", 1, timeout=0.2, interval=0.05)
     assert result.url in str(info.value) and "run the same command again" in str(info.value)
 
 
-def test_authenticated_requests_use_a_prefix(sandbox: DnsSandbox) -> None:
-    push(sandbox)
-    good = client(sandbox, auth=("failover", "secret"))
+def test_authenticated_requests_use_a_prefix(repo_sandbox: DnsSandbox) -> None:
+    push(repo_sandbox)
+    good = client(repo_sandbox, auth=("failover", "secret"))
     assert good.get_change("operations/dns", 1).status == "NEW"
-    assert any(p.startswith("/r/a/changes/") for p in sandbox.gerrit.requests)
-    assert requests.get(f"{sandbox.gerrit.rest_url}/a/changes/", timeout=5).status_code == 401
+    assert any(p.startswith("/r/a/changes/") for p in repo_sandbox.gerrit.requests)
+    assert requests.get(f"{repo_sandbox.gerrit.rest_url}/a/changes/", timeout=5).status_code == 401
     with pytest.raises(GitError, match="401") as info:
-        client(sandbox, auth=("failover", "wrong")).get_change("operations/dns", 1)
+        client(repo_sandbox, auth=("failover", "wrong")).get_change("operations/dns", 1)
     assert "wrong" not in str(info.value)
 
 
-def test_missing_prefix_and_malformed_json_are_errors(sandbox: DnsSandbox) -> None:
-    sandbox.gerrit.faults.drop_prefix = True
+def test_missing_prefix_and_malformed_json_are_errors(repo_sandbox: DnsSandbox) -> None:
+    repo_sandbox.gerrit.faults.drop_prefix = True
     with pytest.raises(GitError, match="did not answer like Gerrit"):
-        client(sandbox).query_changes("status:open")
-    sandbox.gerrit.faults.drop_prefix = False
-    sandbox.gerrit.faults.malformed = True
+        client(repo_sandbox).query_changes("status:open")
+    repo_sandbox.gerrit.faults.drop_prefix = False
+    repo_sandbox.gerrit.faults.malformed = True
     with pytest.raises(GitError, match="malformed JSON"):
-        client(sandbox).query_changes("status:open")
+        client(repo_sandbox).query_changes("status:open")
 
 
-def test_server_errors_are_retried_then_succeed(sandbox: DnsSandbox,
+def test_server_errors_are_retried_then_succeed(repo_sandbox: DnsSandbox,
                                                 caplog: pytest.LogCaptureFixture) -> None:
-    push(sandbox)
-    sandbox.gerrit.faults.errors_500 = 2
+    push(repo_sandbox)
+    repo_sandbox.gerrit.faults.errors_500 = 2
     caplog.set_level(logging.WARNING, logger="failover.gerrit")
-    assert client(sandbox).get_change("operations/dns", 1).number == 1
+    assert client(repo_sandbox).get_change("operations/dns", 1).number == 1
     assert "[1/3, retrying in" in caplog.text and "[2/3, retrying in" in caplog.text
-    assert sum(p.endswith("/detail") for p in sandbox.gerrit.requests) == 3
+    assert sum(p.endswith("/detail") for p in repo_sandbox.gerrit.requests) == 3
 
 
-def test_persistent_server_errors_name_the_change(sandbox: DnsSandbox) -> None:
-    result = push(sandbox)
-    sandbox.gerrit.faults.errors_500 = -1
+def test_persistent_server_errors_name_the_change(repo_sandbox: DnsSandbox) -> None:
+    result = push(repo_sandbox)
+    repo_sandbox.gerrit.faults.errors_500 = -1
     with pytest.raises(GitError, match="HTTP 500") as info:
-        client(sandbox).get_change("operations/dns", 1)
+        client(repo_sandbox).get_change("operations/dns", 1)
     assert result.url in str(info.value) and "by hand" in str(info.value)
 
 
-def test_hanging_server_times_out(sandbox: DnsSandbox) -> None:
-    sandbox.gerrit.faults.hang = 1.0
+def test_hanging_server_times_out(repo_sandbox: DnsSandbox) -> None:
+    repo_sandbox.gerrit.faults.hang = 1.0
     with pytest.raises(GitError, match="Timeout"):
-        client(sandbox, timeout=0.2, retries=2).query_changes("status:open")
+        client(repo_sandbox, timeout=0.2, retries=2).query_changes("status:open")
 
 
-def test_unknown_change_is_not_found(sandbox: DnsSandbox) -> None:
+def test_unknown_change_is_not_found(repo_sandbox: DnsSandbox) -> None:
     with pytest.raises(GitError, match="not found"):
-        client(sandbox).get_change("operations/dns", 99)
+        client(repo_sandbox).get_change("operations/dns", 99)
 
 
-def test_connection_refused_after_stop(sandbox: DnsSandbox) -> None:
-    c = client(sandbox, retries=2)
-    sandbox.gerrit.stop()
+def test_connection_refused_after_stop(repo_sandbox: DnsSandbox) -> None:
+    c = client(repo_sandbox, retries=2)
+    repo_sandbox.gerrit.stop()
     with pytest.raises(GitError, match="ConnectionError"):
         c.query_changes("status:open")
 
 
-def test_not_found_hint_names_the_rest_root(sandbox: DnsSandbox) -> None:
+def test_not_found_hint_names_the_rest_root(repo_sandbox: DnsSandbox) -> None:
     """A 404 names [gerrit] url (a REST root of another Gerrit is the likely cause)."""
     with pytest.raises(GitError) as info:
-        client(sandbox).get_change("operations/dns", 999)
-    assert info.value.hint is not None and f"[gerrit] url ({sandbox.gerrit.rest_url})" in \
+        client(repo_sandbox).get_change("operations/dns", 999)
+    assert info.value.hint is not None and f"[gerrit] url ({repo_sandbox.gerrit.rest_url})" in \
         info.value.hint

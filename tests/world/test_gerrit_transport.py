@@ -10,14 +10,13 @@ import os
 import shutil
 import stat
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
 from failover import repo
-from sandbox.dnsrepo import ZONE_PATH, DnsSandbox, dns_sandbox
+from sandbox.dnsrepo import ZONE_PATH, DnsSandbox
 from sandbox.sshd import sshd_available
 
 pytestmark = pytest.mark.skipif(not sshd_available(), reason="OpenSSH not installed")
@@ -29,39 +28,37 @@ def git(cwd: Path, *args: str, env: dict[str, str] | None = None,
                           check=check, env={**os.environ, **(env or {})})
 
 
-@pytest.fixture
-def sandbox() -> Iterator[DnsSandbox]:
-    with dns_sandbox(ssh=True) as sb:
-        yield sb
+REPO_SANDBOX = {"ssh": True}
+"""`repo_sandbox` over SSH (world/conftest.py)."""
 
 
-def test_checkout_remote_and_gitreview_are_productions_shape(sandbox: DnsSandbox) -> None:
-    g = sandbox.gerrit
+def test_checkout_remote_and_gitreview_are_productions_shape(repo_sandbox: DnsSandbox) -> None:
+    g = repo_sandbox.gerrit
     assert g.ssh_port is not None and g.ssh_port != g.port
-    url = git(sandbox.checkout, "remote", "get-url", "origin").stdout.strip()
+    url = git(repo_sandbox.checkout, "remote", "get-url", "origin").stdout.strip()
     assert url == f"ssh://{g.sshd.user}@127.0.0.1:{g.ssh_port}/operations/dns"
-    review = repo.open_checkout(sandbox.checkout).review
+    review = repo.open_checkout(repo_sandbox.checkout).review
     assert (review.host, review.port, review.project) == ("127.0.0.1", g.ssh_port,
                                                          "operations/dns.git")
-    assert "-F" in git(sandbox.checkout, "config", "core.sshCommand").stdout  # no ~/.ssh
+    assert "-F" in git(repo_sandbox.checkout, "config", "core.sshCommand").stdout  # no ~/.ssh
 
 
-def test_ssh_serves_only_the_project_and_gerrits_commands(sandbox: DnsSandbox) -> None:
-    g = sandbox.gerrit
+def test_ssh_serves_only_the_project_and_gerrits_commands(repo_sandbox: DnsSandbox) -> None:
+    g = repo_sandbox.gerrit
     ssh = ["ssh", "-F", str(g.ssh_config), "-p", str(g.ssh_port), "127.0.0.1"]
     done = subprocess.run([*ssh, "gerrit", "version"], capture_output=True, text=True,
                           timeout=30, check=False)
     assert (done.returncode, done.stdout) == (0, "gerrit version 3.10.6\n")
-    other = git(sandbox.checkout, "ls-remote", g.ssh_url.replace("dns", "other"), check=False)
+    other = git(repo_sandbox.checkout, "ls-remote", g.ssh_url.replace("dns", "other"), check=False)
     assert other.returncode != 0 and "Project not found: operations/other" in other.stderr
     shell = subprocess.run([*ssh, "sh", "-c", "id"], capture_output=True, text=True,
                            timeout=30, check=False)
     assert shell.returncode != 0 and "uid=" not in shell.stdout
 
 
-def test_fetch_and_push_over_ssh_with_gerrits_warning(sandbox: DnsSandbox) -> None:
+def test_fetch_and_push_over_ssh_with_gerrits_warning(repo_sandbox: DnsSandbox) -> None:
     """A subject over 50 characters: Gerrit's warning comes before SUCCESS; the parser copes."""
-    checkout = repo.open_checkout(sandbox.checkout)
+    checkout = repo.open_checkout(repo_sandbox.checkout)
     repo.fetch(checkout)
     with repo.change_worktree(checkout) as wt:
         zone = wt.path / ZONE_PATH
@@ -77,11 +74,12 @@ def test_fetch_and_push_over_ssh_with_gerrits_warning(sandbox: DnsSandbox) -> No
         assert lines.index(warning) < lines.index("remote: SUCCESS")
         outcome = repo.parse_push_output(lines)
         assert (outcome.number, outcome.created) == (1, True)
-    assert sandbox.gerrit.change(1)["subject"] == subject
+    assert repo_sandbox.gerrit.change(1)["subject"] == subject
 
 
-def test_smart_http_fetch_anonymous_push_signed_in(sandbox: DnsSandbox, tmp_path: Path) -> None:
-    g = sandbox.gerrit
+def test_smart_http_fetch_anonymous_push_signed_in(repo_sandbox: DnsSandbox,
+                                                   tmp_path: Path) -> None:
+    g = repo_sandbox.gerrit
     tip = git(tmp_path, "ls-remote", g.http_url, "refs/heads/master").stdout.split()[0]
     assert tip == git(Path(g.git_url), "rev-parse", "master").stdout.strip()
     git(tmp_path, "clone", "-q", g.http_url, "c")
@@ -99,8 +97,8 @@ def test_smart_http_fetch_anonymous_push_signed_in(sandbox: DnsSandbox, tmp_path
     assert f"{g.rest_url}/c/operations/dns/+/1 dns: f [NEW]" in done.stderr
 
 
-def test_hook_version_and_branch_rest_like_gerrit(sandbox: DnsSandbox) -> None:
-    g = sandbox.gerrit
+def test_hook_version_and_branch_rest_like_gerrit(repo_sandbox: DnsSandbox) -> None:
+    g = repo_sandbox.gerrit
     version = requests.get(f"{g.rest_url}/config/server/version", timeout=5)
     assert version.text == ")]}'\n\"3.10.6\""
     for url in (f"{g.rest_url}/tools/hooks/commit-msg",
@@ -112,7 +110,7 @@ def test_hook_version_and_branch_rest_like_gerrit(sandbox: DnsSandbox) -> None:
     assert branch.text == ")]}'\n" + json.dumps({"ref": "refs/heads/master", "revision": tip})
     content = requests.get(f"{g.rest_url}/projects/operations%2Fdns/commits/{tip}/files/"
                            "templates%2Fwikimediacloud.org/content", timeout=5)
-    assert base64.b64decode(content.text) == (sandbox.checkout / ZONE_PATH).read_bytes()
+    assert base64.b64decode(content.text) == (repo_sandbox.checkout / ZONE_PATH).read_bytes()
 
 
 def git_review() -> str | None:
@@ -120,11 +118,11 @@ def git_review() -> str | None:
 
 
 @pytest.mark.skipif(git_review() is None, reason="git-review not installed")
-def test_git_review_pushes_through_the_standin_over_ssh(sandbox: DnsSandbox,
+def test_git_review_pushes_through_the_standin_over_ssh(repo_sandbox: DnsSandbox,
                                                         tmp_path: Path) -> None:
     """`git review -t openstack-failover` as an operator runs it, then `--remote-hook`,
     which downloads Gerrit's commit-msg hook over scp (`scp -O`, the stand-in's sshd)."""
-    g, co = sandbox.gerrit, sandbox.checkout
+    g, co = repo_sandbox.gerrit, repo_sandbox.checkout
     zone = co / ZONE_PATH
     zone.write_text(zone.read_text().replace("cloudcontrol1003", "cloudcontrol1004", 1))
     git(co, "commit", "-qam", "wikimediacloud.org: fail over to cloudcontrol1004")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ from failover.haproxy import (
     read_stats,
 )
 from sandbox.backends import ScriptedHTTPServer, SilentListener, UnixTextServer
-from sandbox.haproxy import SandboxRegion, haproxy_available, start_region
+from sandbox.haproxy import SandboxRegion, haproxy_available
 from tests.unit.haproxy.test_judge import C3, C4, HEADER, service_lines
 
 # --- reading over HTTP and sockets (small scripted servers) --------------------------------
@@ -115,29 +114,18 @@ SERVICES = ("keystone_public", "nova_api", "glance_api", "designate", "mysql")
 needs_haproxy = pytest.mark.skipif(not haproxy_available(), reason="haproxy not installed")
 
 
-@pytest.fixture(scope="module")
-def running() -> Iterator[SandboxRegion]:
-    if not haproxy_available():
-        pytest.skip("haproxy not installed")
-    with start_region(SERVICES) as sandbox:
-        yield sandbox
+REGION_SERVICES = SERVICES
+"""The services of `running` (world/conftest.py)."""
 
 
-@pytest.fixture
-def sandbox(running: SandboxRegion) -> Iterator[SandboxRegion]:
-    """The module's sandbox, brought back to all healthy after each test."""
-    yield running
-    running.reset()
-
-
-def health_of(sandbox: SandboxRegion, stats: str = "http", timeout: float = 2.0) -> Any:
-    cfg = load_config(sandbox.write_config(stats=stats, timeout=timeout))
+def health_of(region_sandbox: SandboxRegion, stats: str = "http", timeout: float = 2.0) -> Any:
+    cfg = load_config(region_sandbox.write_config(stats=stats, timeout=timeout))
     return read_region_health(cfg, cfg.region("eqiad1"))
 
 
 @needs_haproxy
-def test_all_healthy(sandbox: SandboxRegion) -> None:
-    health = health_of(sandbox)
+def test_all_healthy(region_sandbox: SandboxRegion) -> None:
+    health = health_of(region_sandbox)
     assert health.healthy
     for c in health.controllers.values():
         assert c.reachable and c.error is None and c.failing == []
@@ -146,24 +134,24 @@ def test_all_healthy(sandbox: SandboxRegion) -> None:
 
 
 @needs_haproxy
-def test_one_backend_server_stopped(sandbox: SandboxRegion) -> None:
-    sandbox.stop_backend("nova_api", C3)
-    sandbox.wait_server_status(C4, "nova_api", C3, "UP 1/2")
-    going = health_of(sandbox).controllers[C4].services["nova_api"]
+def test_one_backend_server_stopped(region_sandbox: SandboxRegion) -> None:
+    region_sandbox.stop_backend("nova_api", C3)
+    region_sandbox.wait_server_status(C4, "nova_api", C3, "UP 1/2")
+    going = health_of(region_sandbox).controllers[C4].services["nova_api"]
     # HAProxy may mark it DOWN between our probe and this read: both are fine here.
     assert going.healthy and ("failing checks" in going.detail or "DOWN" in going.detail)
-    sandbox.wait_server_status(C4, "nova_api", C3, "DOWN")
-    down = health_of(sandbox).controllers[C4].services["nova_api"]
+    region_sandbox.wait_server_status(C4, "nova_api", C3, "DOWN")
+    down = health_of(region_sandbox).controllers[C4].services["nova_api"]
     assert (down.healthy, down.cell, down.servers_up) == (True, "UP 1/2", 1)
     assert f"server {C3} DOWN" in down.detail
 
 
 @needs_haproxy
-def test_whole_service_down(sandbox: SandboxRegion) -> None:
-    sandbox.stop_backend("designate", C3)
-    sandbox.stop_backend("designate", C4)
-    sandbox.wait_checked()
-    health = health_of(sandbox)
+def test_whole_service_down(region_sandbox: SandboxRegion) -> None:
+    region_sandbox.stop_backend("designate", C3)
+    region_sandbox.stop_backend("designate", C4)
+    region_sandbox.wait_checked()
+    health = health_of(region_sandbox)
     assert not health.healthy
     for c in health.controllers.values():
         assert c.reachable and c.failing == ["designate"]
@@ -171,31 +159,31 @@ def test_whole_service_down(sandbox: SandboxRegion) -> None:
 
 
 @needs_haproxy
-def test_maint_and_drain_through_the_admin_socket(sandbox: SandboxRegion) -> None:
-    sandbox.set_server_state(C4, "nova_api", C3, "maint")
-    sandbox.set_server_state(C4, "keystone_public", C3, "drain")
-    sandbox.set_server_state(C4, "keystone_public", C4, "drain")
-    c = health_of(sandbox).controllers[C4]
+def test_maint_and_drain_through_the_admin_socket(region_sandbox: SandboxRegion) -> None:
+    region_sandbox.set_server_state(C4, "nova_api", C3, "maint")
+    region_sandbox.set_server_state(C4, "keystone_public", C3, "drain")
+    region_sandbox.set_server_state(C4, "keystone_public", C4, "drain")
+    c = health_of(region_sandbox).controllers[C4]
     assert c.services["nova_api"].cell == "UP 1/2" and "MAINT" in c.services["nova_api"].detail
     assert c.services["keystone_public"].cell == "DRAIN"
     assert c.failing == ["keystone_public"]
-    sandbox.set_server_state(C4, "nova_api", C4, "maint")
-    assert health_of(sandbox).controllers[C4].services["nova_api"].cell == "MAINT"
+    region_sandbox.set_server_state(C4, "nova_api", C4, "maint")
+    assert health_of(region_sandbox).controllers[C4].services["nova_api"].cell == "MAINT"
 
 
 @needs_haproxy
-def test_backend_running_only_on_its_backup(sandbox: SandboxRegion) -> None:
-    sandbox.stop_backend("mysql", C3)
-    sandbox.wait_server_status(C3, "mysql", C3, "DOWN")
-    mysql = health_of(sandbox).controllers[C3].services["mysql"]
+def test_backend_running_only_on_its_backup(region_sandbox: SandboxRegion) -> None:
+    region_sandbox.stop_backend("mysql", C3)
+    region_sandbox.wait_server_status(C3, "mysql", C3, "DOWN")
+    mysql = health_of(region_sandbox).controllers[C3].services["mysql"]
     assert mysql.healthy and mysql.backup_only and mysql.cell == "UP 1/2 backup only"
 
 
 @needs_haproxy
-def test_haproxy_stopped_is_unreachable(sandbox: SandboxRegion) -> None:
-    sandbox.stop_haproxy(C3)
+def test_haproxy_stopped_is_unreachable(region_sandbox: SandboxRegion) -> None:
+    region_sandbox.stop_haproxy(C3)
     for stats, reason in (("http", "connection refused"), ("unix", "socket")):
-        health = health_of(sandbox, stats)
+        health = health_of(region_sandbox, stats)
         c3, c4 = health.controllers[C3], health.controllers[C4]
         assert not c3.reachable and reason in (c3.error or "")
         assert c3.services["nova_api"].cell == "unreachable" and c4.healthy
@@ -203,11 +191,11 @@ def test_haproxy_stopped_is_unreachable(sandbox: SandboxRegion) -> None:
 
 
 @needs_haproxy
-def test_hung_controller_is_bounded_and_the_other_still_read(sandbox: SandboxRegion,
+def test_hung_controller_is_bounded_and_the_other_still_read(region_sandbox: SandboxRegion,
                                                              tmp_path: Path) -> None:
     with SilentListener() as hung:
-        text = sandbox.config_toml(timeout=0.5).replace(
-            sandbox.controllers[C3].stats_url, f"http://127.0.0.1:{hung.port}/stats;csv")
+        text = region_sandbox.config_toml(timeout=0.5).replace(
+            region_sandbox.controllers[C3].stats_url, f"http://127.0.0.1:{hung.port}/stats;csv")
         (tmp_path / "c.toml").write_text(text)
         cfg: Config = load_config(tmp_path / "c.toml")
         health = read_region_health(cfg, cfg.region("eqiad1"))
@@ -216,25 +204,25 @@ def test_hung_controller_is_bounded_and_the_other_still_read(sandbox: SandboxReg
 
 
 @needs_haproxy
-def test_socket_and_http_agree(sandbox: SandboxRegion) -> None:
-    sandbox.stop_backend("glance_api", C3)
-    sandbox.set_server_state(C4, "nova_api", C3, "drain")
-    sandbox.wait_checked()
+def test_socket_and_http_agree(region_sandbox: SandboxRegion) -> None:
+    region_sandbox.stop_backend("glance_api", C3)
+    region_sandbox.set_server_state(C4, "nova_api", C3, "drain")
+    region_sandbox.wait_checked()
 
     def core(stats: str) -> dict[str, Any]:
-        doc: dict[str, Any] = health_of(sandbox, stats).to_dict()
+        doc: dict[str, Any] = health_of(region_sandbox, stats).to_dict()
         for c in doc["controllers"].values():
             for key in ("fetch_ms", "stats", "version"):
                 c.pop(key)
         return doc
 
     assert core("http") == core("unix")
-    assert health_of(sandbox, "unix").controllers[C3].version.startswith("2.")
+    assert health_of(region_sandbox, "unix").controllers[C3].version.startswith("2.")
 
 
 @needs_haproxy
-def test_only_one_controller(sandbox: SandboxRegion) -> None:
-    cfg = load_config(sandbox.write_config())
+def test_only_one_controller(region_sandbox: SandboxRegion) -> None:
+    cfg = load_config(region_sandbox.write_config())
     assert list(read_region_health(cfg, cfg.region("eqiad1"), only=C4).controllers) == [C4]
 
 

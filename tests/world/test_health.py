@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from sandbox.backends import ScriptedHTTPServer, UnixTextServer
-from sandbox.haproxy import SandboxRegion, haproxy_available, start_region
+from sandbox.haproxy import SandboxRegion
 from tests.conftest import RunCli
 from tests.world.test_haproxy import C3, C4, HEADER, good_csv
 
@@ -17,23 +16,13 @@ SERVICES = ("keystone_public", "nova_api", "mysql")  # mysql: a listen proxy, wi
 SERVICE_KEYS = {"healthy", "servers_up", "servers_total", "backup_only", "detail"}
 
 
-@pytest.fixture(scope="module")
-def running() -> Iterator[SandboxRegion]:
-    if not haproxy_available():
-        pytest.skip("haproxy not installed")
-    with start_region(SERVICES) as sandbox:
-        yield sandbox
+REGION_SERVICES = SERVICES
+"""The services of `running` (world/conftest.py)."""
 
 
 @pytest.fixture
-def sandbox(running: SandboxRegion) -> Iterator[SandboxRegion]:
-    yield running
-    running.reset()
-
-
-@pytest.fixture
-def config(sandbox: SandboxRegion) -> str:
-    return str(sandbox.write_config())
+def config(region_sandbox: SandboxRegion) -> str:
+    return str(region_sandbox.write_config())
 
 
 def test_health_table_all_healthy(run_cli: RunCli, config: str) -> None:
@@ -58,12 +47,12 @@ def test_health_json_document(run_cli: RunCli, config: str) -> None:
             assert set(s) >= SERVICE_KEYS and s["servers_up"] == s["servers_total"] == 2
 
 
-def test_health_unhealthy_exits_3_and_shows_why(run_cli: RunCli, sandbox: SandboxRegion,
+def test_health_unhealthy_exits_3_and_shows_why(run_cli: RunCli, region_sandbox: SandboxRegion,
                                                  config: str) -> None:
-    sandbox.stop_backend("nova_api", C3)
-    sandbox.stop_backend("nova_api", C4)
-    sandbox.stop_backend("mysql", C3)
-    sandbox.wait_checked()
+    region_sandbox.stop_backend("nova_api", C3)
+    region_sandbox.stop_backend("nova_api", C4)
+    region_sandbox.stop_backend("mysql", C3)
+    region_sandbox.wait_checked()
     r = run_cli("health", "eqiad1", C4, "--config", config)
     assert r.code == 3
     assert "DOWN 0/2" in r.stdout and "UP 1/2 backup only" in r.stdout
@@ -71,9 +60,9 @@ def test_health_unhealthy_exits_3_and_shows_why(run_cli: RunCli, sandbox: Sandbo
     assert C3 + "  " not in r.stdout  # only the controller asked for
 
 
-def test_health_unreachable_haproxy(run_cli: RunCli, sandbox: SandboxRegion,
+def test_health_unreachable_haproxy(run_cli: RunCli, region_sandbox: SandboxRegion,
                                     config: str) -> None:
-    sandbox.stop_haproxy(C3)
+    region_sandbox.stop_haproxy(C3)
     r = run_cli("health", "eqiad1", "--config", config, "--json")
     assert r.code == 3
     c3 = json.loads(r.stdout)["controllers"][C3]
@@ -83,12 +72,12 @@ def test_health_unreachable_haproxy(run_cli: RunCli, sandbox: SandboxRegion,
     assert "unreachable" in human.stdout
 
 
-def test_status_human_and_json(run_cli: RunCli, sandbox: SandboxRegion, config: str) -> None:
+def test_status_human_and_json(run_cli: RunCli, region_sandbox: SandboxRegion, config: str) -> None:
     r = run_cli("status", "--config", config)
     assert r.code == 0, r.stderr
     assert "eqiad1  openstack.eqiad1.wikimediacloud.org" in r.stdout
     assert f"{C4}  healthy  3/3 services UP" in r.stdout
-    sandbox.stop_haproxy(C3)
+    region_sandbox.stop_haproxy(C3)
     r = run_cli("status", "eqiad1", "--config", config, "--json")
     assert r.code == 0
     region = json.loads(r.stdout)["regions"]["eqiad1"]

@@ -35,10 +35,6 @@ def workdir() -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-@pytest.fixture
-def sandbox(workdir: Path) -> Iterator[DnsSandbox]:
-    with dns_sandbox(workdir) as sb:
-        yield sb
 
 
 def edit_record(wt: repo.Worktree, old: str = OLD, new: str = NEW) -> None:
@@ -89,16 +85,16 @@ def test_read_gitreview_defaults_like_git_review(tmp_path: Path) -> None:
 
 def test_remote_as_git_review_picks_it(workdir: Path) -> None:
     """gitreview.remote wins; without defaultremote, a plain clone's origin serves."""
-    with dns_sandbox(workdir) as sandbox:
-        gitreview = sandbox.checkout / ".gitreview"
+    with dns_sandbox(workdir) as repo_sandbox:
+        gitreview = repo_sandbox.checkout / ".gitreview"
         gitreview.write_text(gitreview.read_text().replace("defaultremote=origin\n", ""))
-        git(sandbox.checkout, "remote", "set-url", "origin",
-            f"file://127.0.0.1{sandbox.gerrit.git_url}")
-        assert repo.open_checkout(sandbox.checkout).review.remote == "origin"
-        git(sandbox.checkout, "remote", "add", "gerrit", sandbox.gerrit.git_url)
-        assert repo.open_checkout(sandbox.checkout).review.remote == "gerrit"
-        git(sandbox.checkout, "config", "gitreview.remote", "origin")
-        assert repo.open_checkout(sandbox.checkout).review.remote == "origin"
+        git(repo_sandbox.checkout, "remote", "set-url", "origin",
+            f"file://127.0.0.1{repo_sandbox.gerrit.git_url}")
+        assert repo.open_checkout(repo_sandbox.checkout).review.remote == "origin"
+        git(repo_sandbox.checkout, "remote", "add", "gerrit", repo_sandbox.gerrit.git_url)
+        assert repo.open_checkout(repo_sandbox.checkout).review.remote == "gerrit"
+        git(repo_sandbox.checkout, "config", "gitreview.remote", "origin")
+        assert repo.open_checkout(repo_sandbox.checkout).review.remote == "origin"
 
 
 @pytest.mark.parametrize("text", ["", "[other]\nhost=x\n", "[gerrit]\nhost=x\n",
@@ -115,47 +111,47 @@ def test_not_a_git_checkout_is_a_usage_error(tmp_path: Path) -> None:
     assert info.value.exit_code == 2
 
 
-def test_checkout_without_gitreview_or_templates_is_a_usage_error(sandbox: DnsSandbox) -> None:
-    (sandbox.checkout / ".gitreview").rename(sandbox.checkout / "gitreview.off")
+def test_checkout_without_gitreview_or_templates_is_a_usage_error(repo_sandbox: DnsSandbox) -> None:
+    (repo_sandbox.checkout / ".gitreview").rename(repo_sandbox.checkout / "gitreview.off")
     with pytest.raises(UsageError, match=r"no \.gitreview"):
-        repo.open_checkout(sandbox.checkout)
-    (sandbox.checkout / "gitreview.off").rename(sandbox.checkout / ".gitreview")
-    shutil.rmtree(sandbox.checkout / "templates")
+        repo.open_checkout(repo_sandbox.checkout)
+    (repo_sandbox.checkout / "gitreview.off").rename(repo_sandbox.checkout / ".gitreview")
+    shutil.rmtree(repo_sandbox.checkout / "templates")
     with pytest.raises(UsageError, match="operations/dns") as info:
-        repo.open_checkout(sandbox.checkout)
+        repo.open_checkout(repo_sandbox.checkout)
     assert info.value.exit_code == 2
 
 
-def test_missing_remote_says_how_to_add_it(sandbox: DnsSandbox) -> None:
-    git(sandbox.checkout, "remote", "rename", "origin", "upstream")
+def test_missing_remote_says_how_to_add_it(repo_sandbox: DnsSandbox) -> None:
+    git(repo_sandbox.checkout, "remote", "rename", "origin", "upstream")
     with pytest.raises(GitError, match="no remote 'origin'") as info:
-        repo.open_checkout(sandbox.checkout)
+        repo.open_checkout(repo_sandbox.checkout)
     assert info.value.exit_code == 4
     assert "git remote add origin" in str(info.value)
 
 
-def test_unreachable_remote_is_a_git_error(sandbox: DnsSandbox, workdir: Path) -> None:
-    git(sandbox.checkout, "remote", "set-url", "origin", str(workdir / "does-not-exist.git"))
+def test_unreachable_remote_is_a_git_error(repo_sandbox: DnsSandbox, workdir: Path) -> None:
+    git(repo_sandbox.checkout, "remote", "set-url", "origin", str(workdir / "does-not-exist.git"))
     with pytest.raises(GitError, match="cannot fetch master from origin") as info:
-        repo.fetch(repo.open_checkout(sandbox.checkout), timeout=30)
+        repo.fetch(repo.open_checkout(repo_sandbox.checkout), timeout=30)
     assert info.value.exit_code == 4
     assert "does-not-exist.git" in str(info.value)
 
 
-def test_unknown_branch_is_named(sandbox: DnsSandbox) -> None:
-    gitreview = sandbox.checkout / ".gitreview"
+def test_unknown_branch_is_named(repo_sandbox: DnsSandbox) -> None:
+    gitreview = repo_sandbox.checkout / ".gitreview"
     gitreview.write_text(gitreview.read_text().replace("defaultbranch=master",
                                                        "defaultbranch=production"))
     with pytest.raises(GitError, match="branch 'production' does not exist on remote origin"):
-        repo.fetch(repo.open_checkout(sandbox.checkout), timeout=30)
+        repo.fetch(repo.open_checkout(repo_sandbox.checkout), timeout=30)
 
 
-def test_read_remote_file_gives_the_fetched_tip(sandbox: DnsSandbox) -> None:
-    checkout = repo.open_checkout(sandbox.checkout)
+def test_read_remote_file_gives_the_fetched_tip(repo_sandbox: DnsSandbox) -> None:
+    checkout = repo.open_checkout(repo_sandbox.checkout)
     repo.fetch(checkout)
     text = repo.read_remote_file(checkout, ZONE_PATH)
     assert f"openstack  5M  IN CNAME  {OLD}" in text
-    assert text == (sandbox.checkout / ZONE_PATH).read_text()
+    assert text == (repo_sandbox.checkout / ZONE_PATH).read_text()
     with pytest.raises(UsageError, match="does not exist"):
         repo.read_remote_file(checkout, "templates/nope.org")
 
@@ -221,35 +217,35 @@ def test_commit_msg_hook_leaves_our_message_alone(tmp_path: Path) -> None:
 
 # -- the whole change, pushed for review ---------------------------------------------------------
 
-def test_change_is_pushed_for_review(sandbox: DnsSandbox) -> None:
-    commit, result = push_change(sandbox)
+def test_change_is_pushed_for_review(repo_sandbox: DnsSandbox) -> None:
+    commit, result = push_change(repo_sandbox)
     assert result.created and result.number == 1
-    assert result.url == f"{sandbox.gerrit.rest_url}/c/operations/dns/+/1"
+    assert result.url == f"{repo_sandbox.gerrit.rest_url}/c/operations/dns/+/1"
     assert commit.message.count("Change-Id:") == 1
     assert commit.message.endswith(f"Bug: T12345\nChange-Id: {commit.change_id}\n")
-    change = sandbox.gerrit.change(1)
+    change = repo_sandbox.gerrit.change(1)
     assert (change["change_id"], change["topic"]) == (commit.change_id, "openstack-failover")
     assert (change["reviewers"], change["hashtags"]) == (["alice"], ["failover"])
-    bare = Path(sandbox.gerrit.git_url)
+    bare = Path(repo_sandbox.gerrit.git_url)
     assert git(bare, "rev-parse", "refs/changes/01/1/1").strip() == commit.sha
     diff = git(bare, "diff", "--unified=0", "master", commit.sha)
     assert [ln for ln in diff.splitlines() if ln[:1] in "+-" and ln[:3] not in ("+++", "---")] \
         == [f"-openstack  5M  IN CNAME  {OLD}", f"+openstack  5M  IN CNAME  {NEW}"]
 
 
-def test_second_push_of_the_change_is_a_new_patch_set(sandbox: DnsSandbox) -> None:
-    first, one = push_change(sandbox)
-    second, two = push_change(sandbox, new="cloudcontrol1005.wikimedia.org.",
+def test_second_push_of_the_change_is_a_new_patch_set(repo_sandbox: DnsSandbox) -> None:
+    first, one = push_change(repo_sandbox)
+    second, two = push_change(repo_sandbox, new="cloudcontrol1005.wikimedia.org.",
                               change_id=first.change_id)
     assert (two.number, two.created) == (one.number, False)
     assert second.sha != first.sha
-    assert [ps["revision"] for ps in sandbox.gerrit.change(1)["patch_sets"]] \
+    assert [ps["revision"] for ps in repo_sandbox.gerrit.change(1)["patch_sets"]] \
         == [first.sha, second.sha]
-    assert len(sandbox.gerrit.changes()) == 1
+    assert len(repo_sandbox.gerrit.changes()) == 1
 
 
-def test_operator_checkout_is_untouched_even_dirty(sandbox: DnsSandbox) -> None:
-    co = sandbox.checkout
+def test_operator_checkout_is_untouched_even_dirty(repo_sandbox: DnsSandbox) -> None:
+    co = repo_sandbox.checkout
     git(co, "branch", "mine")
     git(co, "tag", "v1")
     (co / "templates" / "wikimedia.org").write_text("stashed edit\n")
@@ -259,25 +255,25 @@ def test_operator_checkout_is_untouched_even_dirty(sandbox: DnsSandbox) -> None:
     git(co, "add", "utils/new.py")
     (co / "untracked.txt").write_text("x\n")
     before = snapshot(co)
-    push_change(sandbox, when=1700000000)
+    push_change(repo_sandbox, when=1700000000)
     with pytest.raises(repo.PushRejected, match="no new changes"):
-        push_change(sandbox, when=1700000000)
+        push_change(repo_sandbox, when=1700000000)
     assert snapshot(co) == before
 
 
-def test_detached_checkout_is_fine_and_untouched(sandbox: DnsSandbox) -> None:
-    git(sandbox.checkout, "checkout", "-q", "--detach", "HEAD")
-    before = snapshot(sandbox.checkout)
-    _, result = push_change(sandbox)
+def test_detached_checkout_is_fine_and_untouched(repo_sandbox: DnsSandbox) -> None:
+    git(repo_sandbox.checkout, "checkout", "-q", "--detach", "HEAD")
+    before = snapshot(repo_sandbox.checkout)
+    _, result = push_change(repo_sandbox)
     assert result.created
-    assert snapshot(sandbox.checkout) == before
+    assert snapshot(repo_sandbox.checkout) == before
 
 
-def test_failed_push_leaves_no_worktree_and_no_branch(sandbox: DnsSandbox) -> None:
-    sandbox.gerrit.set_prohibited("create change on refs/heads/master")
-    checkout = repo.open_checkout(sandbox.checkout)
+def test_failed_push_leaves_no_worktree_and_no_branch(repo_sandbox: DnsSandbox) -> None:
+    repo_sandbox.gerrit.set_prohibited("create change on refs/heads/master")
+    checkout = repo.open_checkout(repo_sandbox.checkout)
     repo.fetch(checkout)
-    branches = git(sandbox.checkout, "for-each-ref", "refs/heads")
+    branches = git(repo_sandbox.checkout, "for-each-ref", "refs/heads")
     with pytest.raises(repo.PushRejected) as info, repo.change_worktree(checkout) as wt:
         edit_record(wt)
         repo.commit_change(wt, subject="s: x", body="b")
@@ -286,30 +282,30 @@ def test_failed_push_leaves_no_worktree_and_no_branch(sandbox: DnsSandbox) -> No
     assert "prohibited by Gerrit: not permitted: create change on refs/heads/master" \
         in str(info.value)
     assert not wt.path.parent.exists()
-    assert git(sandbox.checkout, "worktree", "list").count("\n") == 1
-    assert git(sandbox.checkout, "for-each-ref", "refs/heads") == branches
+    assert git(repo_sandbox.checkout, "worktree", "list").count("\n") == 1
+    assert git(repo_sandbox.checkout, "for-each-ref", "refs/heads") == branches
 
 
-def test_unchanged_worktree_is_refused(sandbox: DnsSandbox) -> None:
-    checkout = repo.open_checkout(sandbox.checkout)
+def test_unchanged_worktree_is_refused(repo_sandbox: DnsSandbox) -> None:
+    checkout = repo.open_checkout(repo_sandbox.checkout)
     repo.fetch(checkout)
     with pytest.raises(UsageError, match="nothing to commit"), repo.change_worktree(checkout) as wt:
         repo.commit_change(wt, subject="s: x", body="b")
 
 
-def test_hanging_remote_is_killed_after_the_timeout(sandbox: DnsSandbox) -> None:
+def test_hanging_remote_is_killed_after_the_timeout(repo_sandbox: DnsSandbox) -> None:
     # git runs a local remote's upload-pack through the shell: make it hang
-    git(sandbox.checkout, "config", "remote.origin.uploadpack", "sleep 30; git-upload-pack")
-    checkout = repo.open_checkout(sandbox.checkout)
+    git(repo_sandbox.checkout, "config", "remote.origin.uploadpack", "sleep 30; git-upload-pack")
+    checkout = repo.open_checkout(repo_sandbox.checkout)
     with pytest.raises(GitError, match="cannot fetch master from origin") as info:
         repo.fetch(checkout, timeout=0.5)
     assert info.value.exit_code == 4
 
 
-def test_hanging_push_is_killed_and_leaves_nothing(sandbox: DnsSandbox) -> None:
-    checkout = repo.open_checkout(sandbox.checkout)
+def test_hanging_push_is_killed_and_leaves_nothing(repo_sandbox: DnsSandbox) -> None:
+    checkout = repo.open_checkout(repo_sandbox.checkout)
     repo.fetch(checkout)
-    git(sandbox.checkout, "config", "remote.origin.receivepack", "sleep 30; git-receive-pack")
+    git(repo_sandbox.checkout, "config", "remote.origin.receivepack", "sleep 30; git-receive-pack")
     with pytest.raises(GitError, match="push to origin failed") as info, \
             repo.change_worktree(checkout) as wt:
         edit_record(wt)
@@ -317,7 +313,7 @@ def test_hanging_push_is_killed_and_leaves_nothing(sandbox: DnsSandbox) -> None:
         repo.push_for_review(wt, checkout.review, topic="t", timeout=0.5)
     assert info.value.exit_code == 4
     assert not wt.path.parent.exists()
-    assert sandbox.gerrit.changes() == []
+    assert repo_sandbox.gerrit.changes() == []
 
 
 # -- the commit (moved from the commit-message tests: they need the Gerrit stand-in) ----------
@@ -329,9 +325,9 @@ def commit_with_subject(work: Path, subject: str, n: int) -> None:
                     "--no-verify", "-am", subject], cwd=work, check=True, timeout=30)
 
 
-def test_subject_topic_is_the_one_the_history_uses_most(sandbox: DnsSandbox) -> None:
-    checkout = repo.open_checkout(sandbox.checkout)
-    work = sandbox.checkout
+def test_subject_topic_is_the_one_the_history_uses_most(repo_sandbox: DnsSandbox) -> None:
+    checkout = repo.open_checkout(repo_sandbox.checkout)
+    work = repo_sandbox.checkout
     for n, subject in enumerate(["wikimediacloud.org: a", "wikimediacloud: b",
                                  "Revert \"wikimediacloud.org: a\"", "wikimediacloud.org: c",
                                  "Move the thing", "wikimediacloud: d",
@@ -348,7 +344,7 @@ def test_subject_topic_is_the_one_the_history_uses_most(sandbox: DnsSandbox) -> 
 # -- no hook of the operator's runs during the commit -------------------------------------------
 
 def test_a_failing_reference_transaction_hook_does_not_stop_the_commit(
-        sandbox: DnsSandbox, tmp_path: Path) -> None:
+        repo_sandbox: DnsSandbox, tmp_path: Path) -> None:
     hooks = tmp_path / "hooks"
     hooks.mkdir()
     ran = tmp_path / "ran"
@@ -356,15 +352,15 @@ def test_a_failing_reference_transaction_hook_does_not_stop_the_commit(
         hook = hooks / name
         hook.write_text(f"#!/bin/sh\necho {name} >> {ran}\necho 'hook says no' >&2\nexit 1\n")
         hook.chmod(0o755)
-    subprocess.run(["git", "config", "core.hooksPath", str(hooks)], cwd=sandbox.checkout,
+    subprocess.run(["git", "config", "core.hooksPath", str(hooks)], cwd=repo_sandbox.checkout,
                    check=True, timeout=30)
-    commit, result = push_change(sandbox)
+    commit, result = push_change(repo_sandbox)
     assert result.created and commit.message.count("Change-Id:") == 1
     assert not ran.exists()  # none of them ran: before, update-ref failed with exit 1
 
 
-def test_git_failing_during_the_commit_is_a_git_error(sandbox: DnsSandbox) -> None:
-    checkout = repo.open_checkout(sandbox.checkout)
+def test_git_failing_during_the_commit_is_a_git_error(repo_sandbox: DnsSandbox) -> None:
+    checkout = repo.open_checkout(repo_sandbox.checkout)
     repo.fetch(checkout, timeout=30)
     with repo.change_worktree(checkout) as wt:
         edit_record(wt, OLD, NEW)

@@ -12,7 +12,7 @@ import pytest
 from rich.console import Console
 
 from sandbox.gdnsd import Gdnsd, start_gdnsd, wikimediacloud_zone
-from tests.conftest import RunCli
+from tests.conftest import RunCli, region_toml
 
 NEW = "cloudcontrol1004.wikimedia.org."
 ZONE = "wikimediacloud.org"
@@ -21,6 +21,7 @@ ZONE = "wikimediacloud.org"
 def write_config(tmp_path: Path, nameservers: Sequence[str], verify: str = "") -> str:
     """Write a config with regions eqiad1 (CNAME) and eqiad1vip (A); return its path."""
     servers = ", ".join(f'"{n}"' for n in nameservers)
+    sockets = ("unix:///run/haproxy/a.sock", "unix:///run/haproxy/b.sock")
     path = tmp_path / "config.toml"
     path.write_text(f"""
 [dns]
@@ -30,23 +31,10 @@ nameservers = [{servers}]
 query_timeout = 0.5
 interval = 0.2
 {verify}
-[regions.eqiad1]
-fqdn = "openstack.eqiad1.wikimediacloud.org"
-[regions.eqiad1.controllers.cloudcontrol1003]
-target = "cloudcontrol1003.wikimedia.org."
-stats = "unix:///run/haproxy/a.sock"
-[regions.eqiad1.controllers.cloudcontrol1004]
-target = "cloudcontrol1004.wikimedia.org."
-stats = "unix:///run/haproxy/b.sock"
-[regions.eqiad1vip]
-fqdn = "openstack.eqiad1vip.wikimediacloud.org"
-[regions.eqiad1vip.controllers.vip24]
-target = "185.15.57.24"
-stats = "unix:///run/haproxy/a.sock"
-[regions.eqiad1vip.controllers.vip25]
-target = "185.15.57.25"
-stats = "unix:///run/haproxy/b.sock"
-""")
+""" + region_toml("eqiad1", dict(zip(("cloudcontrol1003", "cloudcontrol1004"), sockets,
+                                         strict=True)))
+        + region_toml("eqiad1vip", dict(zip(("vip24", "vip25"), sockets, strict=True)),
+                      targets={"vip24": "185.15.57.24", "vip25": "185.15.57.25"}))
     return str(path)
 
 

@@ -12,25 +12,11 @@ from failover.zone import (
     ZoneError,
     edit_record,
     lint_zone,
-    read_zone,
     render_template,
     validate_zone,
 )
 from failover.zone.check import GEN_ZONES_HEADER, gdnsd_checkconf, zone_data_options
 from tests.unit.zone.test_edit import CODFW, DATA, EQIAD, GDNSD, PATH, needs_gdnsd, zone
-
-
-@pytest.fixture
-def cname_zone() -> str:
-    """The production-shaped CNAME template, with its $INCLUDE netbox/ line."""
-    return read_zone(DATA / "wikimediacloud.org")
-
-
-@pytest.fixture
-def vip_zone() -> str:
-    """The VIP layout with A/AAAA records and a multi-line SOA."""
-    return read_zone(DATA / "vip" / "wikimediacloud.org")
-
 
 
 def test_render_fills_template_values_like_gen_zones(cname_zone: str) -> None:

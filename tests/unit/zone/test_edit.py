@@ -36,18 +36,6 @@ needs_gdnsd = pytest.mark.skipif(GDNSD is None, reason="gdnsd is not installed")
 
 
 @pytest.fixture
-def cname_zone() -> str:
-    """The production-shaped CNAME template (2019-2023 layout)."""
-    return read_zone(DATA / "wikimediacloud.org")
-
-
-@pytest.fixture
-def vip_zone() -> str:
-    """The VIP layout: A and AAAA records, multi-line SOA, relative $ORIGIN, $TTL."""
-    return read_zone(DATA / "vip" / "wikimediacloud.org")
-
-
-@pytest.fixture
 def short_tmp() -> Iterator[Path]:
     """A short temporary directory under /tmp, removed afterwards."""
     path = Path(tempfile.mkdtemp(prefix="fo-zone-", dir="/tmp"))

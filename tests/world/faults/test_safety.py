@@ -8,6 +8,8 @@ devices, and a TOML nested too deep.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import shutil
 import subprocess
@@ -223,9 +225,65 @@ def test_target_of_another_host_than_the_stats_is_refused(run_cli: RunCli,
         mark = Mark(world)
         result = promote(run_cli, world, other)
         assert_nothing_lost(mark, result.code, 3, "refused", result.stderr)
-        assert (f"its target {other}.wikimedia.org. (192.0.2.99) is not the host whose HAProxy "
-                "stats were read (127.0.0.1: 127.0.0.1)") in result.stderr
+        assert (f"its target {other}.wikimedia.org. resolves to 192.0.2.99, none of the stats "
+                "host's addresses (127.0.0.1: 127.0.0.1)") in result.stderr
     finally:
         for g in world.gdnsd:
             g.set_zone(HOSTS_ZONE, hosts_zone((now, other)))
             g.reload()
+
+
+@contextlib.contextmanager
+def hosts_zone_with(world: World, text: str) -> Iterator[None]:
+    """Serve `text` as the hosts zone (wikimedia.org) at every gdnsd, then the sandbox's again."""
+    from sandbox.world import CONTROLLERS, HOSTS_ZONE, hosts_zone
+
+    for g in world.gdnsd:
+        g.set_zone(HOSTS_ZONE, text)
+        g.reload()
+    try:
+        yield
+    finally:
+        for g in world.gdnsd:
+            g.set_zone(HOSTS_ZONE, hosts_zone(CONTROLLERS))
+            g.reload()
+
+
+def test_check_and_verify_say_the_name_points_at_a_dangling_target(run_cli: RunCli,
+                                                                   world: World) -> None:
+    """The name points at a controller whose host name has no A/AAAA (a retired host)."""
+    from sandbox.world import hosts_zone
+
+    now, other = current_and_other(world)
+    config = str(world.config_path)
+    with hosts_zone_with(world, hosts_zone((other,))):
+        r = run_cli("check", "eqiad1", "--config", config,
+                    "--state-file", str(world.workdir / "check-state.json"))
+        assert r.code == 2, r.stdout
+        assert r.stdout.startswith(f"CRITICAL - openstack.eqiad1 -> {now}.wikimedia.org. which "
+                                   "does not resolve (no A or AAAA record at "), r.stdout
+        r = run_cli("verify", "eqiad1", "--config", config)
+        assert f"{now}'s target {now}.wikimedia.org. does not resolve" in r.stdout, r.stdout
+        assert r.code == 0, r.stdout  # they agree: said, not a failure without --expect
+        r = run_cli("verify", "eqiad1", "--config", config, "--expect", now, "--once",
+                    "--json")
+        assert r.code == 5, r.stdout + r.stderr
+        doc = json.loads(r.stdout)
+        assert doc["target_problem"].startswith(f"{now}'s target {now}.wikimedia.org. does "
+                                                "not resolve")
+        assert "the expected target does not serve" in r.stderr
+    r = run_cli("verify", "eqiad1", "--config", config, "--expect", now, "--once", "--json")
+    assert r.code == 0 and json.loads(r.stdout)["target_problem"] is None, r.stdout + r.stderr
+
+
+def test_check_says_a_standby_target_of_another_host(run_cli: RunCli, world: World) -> None:
+    """The standby's host name resolves, but not to the host whose stats are read: WARNING."""
+    from sandbox.world import hosts_zone
+
+    now, other = current_and_other(world)
+    with hosts_zone_with(world, hosts_zone((now,)) + f"{other} 1H IN A 192.0.2.99\n"):
+        r = run_cli("check", "eqiad1", "--config", str(world.config_path),
+                    "--state-file", str(world.workdir / "check-state.json"))
+    assert r.code == 1, r.stdout
+    assert (f"standby {other}'s target {other}.wikimedia.org. resolves to 192.0.2.99, none of "
+            "the stats host's addresses (127.0.0.1: 127.0.0.1)") in r.stdout, r.stdout

@@ -6,14 +6,13 @@ import shutil
 import subprocess
 import tempfile
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
 from sandbox import gerrit_hook
-from sandbox.dnsrepo import DnsSandbox, dns_sandbox, push_upstream_edit
+from sandbox.dnsrepo import DnsSandbox, push_upstream_edit
 
 CID = "I" + "c" * 40
 
@@ -23,10 +22,6 @@ def git(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProces
                           check=check)
 
 
-@pytest.fixture
-def sandbox() -> Iterator[DnsSandbox]:
-    with dns_sandbox() as sb:
-        yield sb
 
 
 def commit(co: Path, message: str, name: str = "f.txt") -> str:
@@ -72,40 +67,40 @@ def test_patch_set_refs_follow_gerrit() -> None:
 
 # -- pushes through the real hook ----------------------------------------------------------------
 
-def test_new_change_answers_like_gerrit(sandbox: DnsSandbox) -> None:
-    co = sandbox.checkout
+def test_new_change_answers_like_gerrit(repo_sandbox: DnsSandbox) -> None:
+    co = repo_sandbox.checkout
     sha = commit(co, f"dns: one\n\nwhy\n\nChange-Id: {CID}")
     done = push(co, "refs/for/master%topic=tp,r=alice,t=h1", "r=bob", "t=h2")
     assert done.returncode == 0, done.stderr
-    url = f"http://127.0.0.1:{sandbox.gerrit.port}/r/c/operations/dns/+/1"
+    url = f"http://127.0.0.1:{repo_sandbox.gerrit.port}/r/c/operations/dns/+/1"
     remote = [ln.rstrip() for ln in done.stderr.splitlines() if ln.startswith("remote:")]
     assert remote == ["remote: Processing changes: refs: 1, new: 1, done", "remote:",
                       "remote: SUCCESS", "remote:", f"remote:   {url} dns: one [NEW]", "remote:"]
     assert "* [new reference]" in done.stderr
-    change = sandbox.gerrit.change(1)
+    change = repo_sandbox.gerrit.change(1)
     assert (change["topic"], change["reviewers"], change["hashtags"]) \
         == ("tp", ["alice", "bob"], ["h1", "h2"])
     assert git(co, "ls-remote", "origin", "refs/changes/01/1/1").stdout.split()[0] == sha
     assert git(co, "ls-remote", "origin", "refs/for/*").stdout == ""
 
 
-def test_new_patch_set_keeps_the_number(sandbox: DnsSandbox) -> None:
-    co = sandbox.checkout
+def test_new_patch_set_keeps_the_number(repo_sandbox: DnsSandbox) -> None:
+    co = repo_sandbox.checkout
     commit(co, f"dns: one\n\nChange-Id: {CID}")
     assert push(co).returncode == 0
     git(co, "commit", "-q", "--amend", "--no-verify", "-m", f"dns: one v2\n\nChange-Id: {CID}")
     done = push(co)
     assert done.returncode == 0
-    url = f"http://127.0.0.1:{sandbox.gerrit.port}/r/c/operations/dns/+/1"
+    url = f"http://127.0.0.1:{repo_sandbox.gerrit.port}/r/c/operations/dns/+/1"
     remote = [ln.rstrip() for ln in done.stderr.splitlines() if ln.startswith("remote:")]
     assert remote[0] == "remote: Processing changes: refs: 1, updated: 1, done"
     assert remote[4] == f"remote:   {url} dns: one v2"
-    assert [ps["ref"] for ps in sandbox.gerrit.change(1)["patch_sets"]] \
+    assert [ps["ref"] for ps in repo_sandbox.gerrit.change(1)["patch_sets"]] \
         == ["refs/changes/01/1/1", "refs/changes/01/1/2"]
 
 
-def test_rejections_use_gerrit_wording(sandbox: DnsSandbox) -> None:
-    co = sandbox.checkout
+def test_rejections_use_gerrit_wording(repo_sandbox: DnsSandbox) -> None:
+    co = repo_sandbox.checkout
     sha = commit(co, "dns: no id\n\nwhy")
     assert rejected(push(co)) == f"commit {sha[:7]}: missing Change-Id in message footer"
     git(co, "commit", "-q", "--amend", "--no-verify", "-m",
@@ -118,23 +113,23 @@ def test_rejections_use_gerrit_wording(sandbox: DnsSandbox) -> None:
     assert rejected(push(co)) == "no new changes"
     git(co, "reset", "-q", "--hard", "origin/master")
     assert rejected(push(co)) == "no new changes"  # already on the branch
-    sandbox.gerrit.set_prohibited("create change on refs/heads/master")
+    repo_sandbox.gerrit.set_prohibited("create change on refs/heads/master")
     commit(co, f"dns: other\n\nChange-Id: I{'e' * 40}", "g.txt")
     assert rejected(push(co)) \
         == "prohibited by Gerrit: not permitted: create change on refs/heads/master"
-    sandbox.gerrit.set_prohibited(None)
-    sandbox.gerrit.abandon(1)
+    repo_sandbox.gerrit.set_prohibited(None)
+    repo_sandbox.gerrit.abandon(1)
     git(co, "commit", "-q", "--amend", "--no-verify", "-m", f"dns: again\n\nChange-Id: {CID}")
-    url = f"http://127.0.0.1:{sandbox.gerrit.port}/r/c/operations/dns/+/1"
+    url = f"http://127.0.0.1:{repo_sandbox.gerrit.port}/r/c/operations/dns/+/1"
     assert rejected(push(co)) == f"change {url} closed"
-    assert len(sandbox.gerrit.changes()) == 1
+    assert len(repo_sandbox.gerrit.changes()) == 1
 
 
-def test_concurrent_pushes_get_distinct_numbers(sandbox: DnsSandbox, tmp_path: Path) -> None:
+def test_concurrent_pushes_get_distinct_numbers(repo_sandbox: DnsSandbox, tmp_path: Path) -> None:
     clones = []
     for i in range(3):
         dest = Path(tempfile.mkdtemp(prefix="fo-cl-", dir="/tmp")) / "c"
-        git(tmp_path, "clone", "-q", sandbox.gerrit.git_url, str(dest))
+        git(tmp_path, "clone", "-q", repo_sandbox.gerrit.git_url, str(dest))
         git(dest, "config", "user.name", "x")
         git(dest, "config", "user.email", "x@example.org")
         commit(dest, f"dns: c{i}\n\nChange-Id: I{str(i) * 40}")
@@ -148,7 +143,7 @@ def test_concurrent_pushes_get_distinct_numbers(sandbox: DnsSandbox, tmp_path: P
         for t in threads:
             t.join(timeout=60)
         assert results == [0, 0, 0]
-        assert sorted(c["number"] for c in sandbox.gerrit.changes()) == [1, 2, 3]
+        assert sorted(c["number"] for c in repo_sandbox.gerrit.changes()) == [1, 2, 3]
     finally:
         for d in clones:
             shutil.rmtree(d.parent, ignore_errors=True)
@@ -156,23 +151,23 @@ def test_concurrent_pushes_get_distinct_numbers(sandbox: DnsSandbox, tmp_path: P
 
 # -- merging and REST ----------------------------------------------------------------------------
 
-def test_merge_fast_forwards(sandbox: DnsSandbox) -> None:
-    co = sandbox.checkout
+def test_merge_fast_forwards(repo_sandbox: DnsSandbox) -> None:
+    co = repo_sandbox.checkout
     sha = commit(co, f"dns: one\n\nChange-Id: {CID}")
     push(co)
-    assert sandbox.gerrit.approve_and_merge(1) == sha
+    assert repo_sandbox.gerrit.approve_and_merge(1) == sha
     assert git(co, "ls-remote", "origin", "refs/heads/master").stdout.split()[0] == sha
-    assert sandbox.gerrit.change(1)["status"] == "MERGED"
+    assert repo_sandbox.gerrit.change(1)["status"] == "MERGED"
 
 
-def test_merge_after_upstream_moved_makes_a_merge_commit(sandbox: DnsSandbox) -> None:
-    co = sandbox.checkout
+def test_merge_after_upstream_moved_makes_a_merge_commit(repo_sandbox: DnsSandbox) -> None:
+    co = repo_sandbox.checkout
     sha = commit(co, f"dns: one\n\nChange-Id: {CID}")
     push(co)
-    other = push_upstream_edit(sandbox.gerrit, "templates/other.org", "x\n")
-    merged = sandbox.gerrit.approve_and_merge(1)
+    other = push_upstream_edit(repo_sandbox.gerrit, "templates/other.org", "x\n")
+    merged = repo_sandbox.gerrit.approve_and_merge(1)
     assert merged not in (sha, other)
-    bare = Path(sandbox.gerrit.git_url)
+    bare = Path(repo_sandbox.gerrit.git_url)
     assert git(bare, "rev-parse", f"{merged}^1", f"{merged}^2").stdout.split() == [other, sha]
     files = git(bare, "ls-tree", "-r", "--name-only", "master").stdout.split()
     assert {"f.txt", "templates/other.org"} <= set(files)
@@ -182,24 +177,24 @@ def rest(sb: DnsSandbox, path: str, **kwargs: object) -> requests.Response:
     return requests.get(f"{sb.gerrit.rest_url}{path}", timeout=5, **kwargs)  # type: ignore[arg-type]
 
 
-def test_rest_queries_and_ids(sandbox: DnsSandbox) -> None:
-    co = sandbox.checkout
+def test_rest_queries_and_ids(repo_sandbox: DnsSandbox) -> None:
+    co = repo_sandbox.checkout
     commit(co, f"dns: one\n\nChange-Id: {CID}")
     push(co, "refs/for/master%topic=tp")
     for q in (f"change:{CID}", "topic:tp+status:open", "project:operations/dns branch:master"):
-        resp = rest(sandbox, f"/changes/?q={q}")
+        resp = rest(repo_sandbox, f"/changes/?q={q}")
         assert resp.text.startswith(")]}'\n") and '"_number": 1' in resp.text, q
-    assert rest(sandbox, "/changes/?q=status:merged").text == ")]}'\n[]"
-    assert rest(sandbox, "/changes/?q=owner:self").status_code == 400
+    assert rest(repo_sandbox, "/changes/?q=status:merged").text == ")]}'\n[]"
+    assert rest(repo_sandbox, "/changes/?q=owner:self").status_code == 400
     for ident in ("1", CID, "operations%2Fdns~1", f"operations%2Fdns~master~{CID}"):
-        assert rest(sandbox, f"/changes/{ident}").status_code == 200, ident
-    assert '"labels"' in rest(sandbox, "/changes/operations%2Fdns~1/detail").text
-    assert rest(sandbox, "/changes/operations%2Fdns~7/detail").status_code == 404
-    assert rest(sandbox, "/a/changes/1").status_code == 401
-    assert rest(sandbox, "/a/changes/1", auth=("failover", "secret")).status_code == 200
+        assert rest(repo_sandbox, f"/changes/{ident}").status_code == 200, ident
+    assert '"labels"' in rest(repo_sandbox, "/changes/operations%2Fdns~1/detail").text
+    assert rest(repo_sandbox, "/changes/operations%2Fdns~7/detail").status_code == 404
+    assert rest(repo_sandbox, "/a/changes/1").status_code == 401
+    assert rest(repo_sandbox, "/a/changes/1", auth=("failover", "secret")).status_code == 200
 
 
-def test_stop_closes_the_port(sandbox: DnsSandbox) -> None:
-    sandbox.gerrit.stop()
+def test_stop_closes_the_port(repo_sandbox: DnsSandbox) -> None:
+    repo_sandbox.gerrit.stop()
     with pytest.raises(requests.ConnectionError):
-        rest(sandbox, "/changes/?q=status:open")
+        rest(repo_sandbox, "/changes/?q=status:open")
