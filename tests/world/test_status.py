@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -154,9 +155,10 @@ def test_zone_is_read_at_the_remote_tracking_branch(run_cli: RunCli, sandbox: Sa
             str(tmp_path / "dns"), str(sb.checkout)))
         r = run_cli("status", "eqiad1", "--config", config)
         assert r.code == 0, r.stderr
-        assert r.stdout.splitlines()[0] == (
+        first = re.sub(r"fetched \d+s ago", "fetched Ns ago", r.stdout.splitlines()[0])
+        assert first == (  # how long ago depends on the machine's load: the shape is pinned
             f"eqiad1  {FQDN} -> {C3} (2/2 nameservers agree; zone at origin/master "
-            f"(fetched 0s ago) says {C4})")
+            f"(fetched Ns ago) says {C4})")
         doc = region_doc(run_cli, config)
         assert doc["zone"]["source"] == "origin/master" and doc["zone"]["controller"] == C4
         assert doc["zone"]["age_seconds"] is not None and doc["zone"]["age_seconds"] < 60
