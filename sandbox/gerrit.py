@@ -9,6 +9,10 @@ Examples:
     >>> with start_gerrit(Path(tempfile.mkdtemp(dir="/tmp"))) as gerrit:   # doctest: +SKIP
     ...     seed_upstream(gerrit)                       # sandbox.dnsrepo
     ...     gerrit.approve_and_merge(1)
+
+Over 400 lines on purpose: the stand-in's REST server, its state (changes, patch sets,
+labels, faults) and its reviewer are one Gerrit as tests see it; its transports (SSH, the
+proc-receive hook) are already their own modules (gerrit_ssh.py, gerrit_hook.py).
 """
 
 from __future__ import annotations

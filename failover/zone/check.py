@@ -5,6 +5,10 @@
 config directory. `$INCLUDE` lines: a file found in the checkout (same relative path) is copied
 beside the zone, as authdns does with its generated snippets; a file not found (netbox/ snippets
 live outside operations/dns) is left out, its line turned into a comment so line numbers hold.
+
+Over 400 lines on purpose: each check mirrors one of the repository's own (gen-zones.py's
+render, check-tabs.sh, zone_validator.py, gdnsd checkconf with its config), and they share
+the rendered text and the line iterator; one module keeps them in the order CI runs them.
 """
 
 from __future__ import annotations
