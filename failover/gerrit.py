@@ -20,14 +20,15 @@ import json
 import logging
 import netrc
 import os
+import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
-import requests
-
+from failover import httpget
 from failover.errors import GitError, UsageError
+from failover.names import redact_url
 from failover.retry import Poller
 
 logger = logging.getLogger(__name__)
@@ -38,6 +39,8 @@ RETRIES = 3
 """Attempts for one request when the network or the server fails."""
 RETRY_DELAY = 1.0
 """Seconds before the first retry; doubled each time."""
+MAX_ANSWER = 16 * 1024 * 1024
+"""The most bytes read from one answer (a zone file's content is ~100 KiB)."""
 USER_ENV, PASSWORD_ENV = "FAILOVER_GERRIT_USER", "FAILOVER_GERRIT_PASSWORD"
 """Environment variables holding the Gerrit HTTP credentials."""
 
@@ -105,12 +108,8 @@ class GerritClient:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.retries, self.retry_delay = retries, retry_delay
-        self._session = requests.Session()
-        self._session.headers["Accept"] = "application/json"
-        self._session.verify = ca_bundle if ca_bundle else True
+        self._ca_bundle = ca_bundle or None  # None: the system's CA store; never unverified
         self._auth = auth
-        if auth:
-            self._session.auth = auth
 
     def __repr__(self) -> str:
         who = f"{self._auth[0]}:***" if self._auth else "anonymous"
@@ -120,50 +119,70 @@ class GerritClient:
         """Return the change's web URL: `<url>/c/<project>/+/<number>`."""
         return f"{self.base_url}/c/{project}/+/{number}"
 
+    # Read with the standard library (failover.httpget says why not requests: its import cost
+    # `status` and `promote` ~100 ms of start-up). As with requests: TLS verified, basic auth,
+    # HTTPS_PROXY; the names of the failures (ConnectionError, ConnectTimeout, ReadTimeout)
+    # are requests' ones, which operators and the runbooks know. Unlike requests, a redirect
+    # is reported (with where it points) rather than followed, and the answer is capped.
+    def _fetch(self, url: str) -> httpget.Answer:
+        """Return one answer to a GET of `url`; _Retryable for network errors and 5xx."""
+        try:
+            answer = httpget.get(url, connect_timeout=self.timeout, timeout=self.timeout,
+                                 max_bytes=MAX_ANSWER, ca_bundle=self._ca_bundle,
+                                 auth=self._auth, headers={"Accept": "application/json"},
+                                 proxy=True)
+        except httpget.FetchError as exc:
+            if isinstance(exc.cause, ssl.SSLError) and not exc.connected:
+                raise  # the handshake failed: no retry; _get reports a certificate problem
+            if isinstance(exc.cause, TimeoutError):
+                raise _Retryable("ReadTimeout" if exc.connected else "ConnectTimeout") from None
+            raise _Retryable("ConnectionError") from None
+        except httpget.Overdue:
+            raise _Retryable("ReadTimeout") from None
+        if answer.status >= 500:
+            raise _Retryable(f"HTTP {answer.status}")
+        return answer
+
     def _get(self, path: str, params: Mapping[str, str] | None = None, *,
              change_url: str | None = None, raw: bool = False) -> Any:
         root = f"{self.base_url}/a" if self._auth else self.base_url
-        url = f"{root}/{path}"
+        url = f"{root}/{path}" + (f"?{urlencode(params)}" if params else "")
         where = change_url or url
-
-        def attempt() -> requests.Response:
-            try:
-                resp = self._session.get(url, params=params, timeout=self.timeout)
-            except requests.exceptions.SSLError:
-                raise  # not worth another attempt: reported below as a certificate problem
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                raise _Retryable(type(exc).__name__) from exc
-            if resp.status_code >= 500:
-                raise _Retryable(f"HTTP {resp.status_code}")
-            return resp
-
         try:
-            resp = retry(attempt, what=f"GET {url}", tries=self.retries, delay=self.retry_delay)
+            resp = retry(lambda: self._fetch(url), what=f"GET {url}", tries=self.retries,
+                         delay=self.retry_delay)
         except _Retryable as exc:
             raise GitError(f"Gerrit did not answer for {where}: {exc} "
                            f"(after {self.retries} attempts)",
                            hint=f"check {where} in a browser and continue by hand") from None
-        except requests.exceptions.SSLError as exc:
-            reason = " ".join(str(exc).rsplit("(Caused by ", 1)[-1].split())[:200]
+        except httpget.FetchError as exc:  # TLS: certificate, host name, handshake
+            reason = " ".join(str(exc.cause).split())[:200]
             raise GitError(f"TLS error talking to Gerrit at {url}: {reason}",
                            hint="if Gerrit's certificate comes from a private CA, set [gerrit] "
                                 "ca_bundle to it (CA bundle); verification is never turned "
                                 "off") from None
-        except requests.RequestException as exc:
+        except httpget.TooLarge:
+            raise GitError(f"Gerrit's answer for {where} is larger than {MAX_ANSWER} bytes",
+                           hint="check [gerrit] url: it should be Gerrit's REST root") from None
+        except ValueError as exc:  # e.g. a port that is no number
             raise GitError(f"cannot reach Gerrit for {where}: {type(exc).__name__}",
                            hint="check [gerrit] url and the CA bundle") from None
-        if resp.status_code == 401:
+        if resp.status == 401:
             raise GitError(f"Gerrit refused the credentials (401) for {url}",
                            hint=f"check {USER_ENV}/{PASSWORD_ENV} or ~/.netrc "
                                 "(the HTTP password from Gerrit's settings)")
-        if resp.status_code == 404:
+        if resp.status == 404:
             raise GitError(f"not found in Gerrit: {where}",
                            hint=f"check [gerrit] url ({self.base_url}): it must be the REST root "
                                 "of the Gerrit that the checkout's .gitreview names")
-        if resp.status_code != 200:
-            raise GitError(f"Gerrit answered HTTP {resp.status_code} for {url}: "
-                           f"{resp.text.strip()[:200]}")
-        return resp.text if raw else parse_json(resp.text, url)
+        if 300 <= resp.status < 400:
+            raise GitError(f"Gerrit answered HTTP {resp.status} for {url}, redirecting to "
+                           f"{redact_url(resp.location or '?')}",
+                           hint="set [gerrit] url to the address it redirects to")
+        if resp.status != 200:
+            raise GitError(f"Gerrit answered HTTP {resp.status} for {url}: "
+                           f"{resp.text().strip()[:200]}")
+        return resp.text() if raw else parse_json(resp.text(), url)
 
     def query_changes(self, query: str, *, change_url: str | None = None) -> list[ChangeInfo]:
         """Return the changes matching a Gerrit search query (e.g. `topic:x status:open`).

@@ -18,8 +18,6 @@ import socket
 import time
 from typing import Any
 
-import requests
-
 from failover.errors import OutsideError
 
 MAX_ANSWER = 1024 * 1024
@@ -45,6 +43,9 @@ def bounded_request(method: str, url: str, *, timeout: float, ca_bundle: str | N
     Raises:
         OutsideError: no answer in time, connection refused, TLS failure, answer too big.
     """
+    import requests  # here, not at the top: `promote` needs operator() at start-up, and
+    # requests costs ~100 ms to import (issue 14); only a configured outside system pays it
+
     deadline = time.monotonic() + timeout
     try:
         with requests.request(method, url, timeout=(timeout, timeout), stream=True,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import http.client
 import netrc
 import os
 import socket
@@ -11,6 +9,7 @@ import ssl
 import time
 from urllib.parse import unquote, urlsplit
 
+from failover import httpget
 from failover.config import Controller, HaproxyConfig
 from failover.haproxy.model import CHUNK, StatsReadError
 
@@ -36,12 +35,11 @@ def _netrc_auth(host: str) -> tuple[str, str] | None:
     return (entry[0] or "", entry[2] or "") if entry else None
 
 
-# The stats are read with the standard library's http.client, not requests: `health`, `check`
-# and `status` paid ~100-150 ms importing requests, urllib3 and charset_normalizer (more than
-# the read itself) for one GET. Kept as with requests: TLS verified (the system's CA store, or
-# the controller's ca_bundle), basic auth (URL, environment, ~/.netrc), no redirects followed,
-# the connect and per-read timeouts, the body cap and the whole-read deadline. Not kept:
-# HTTP(S)_PROXY (stats listeners are reached directly) and gzip (none is asked for).
+# The stats are read with the standard library's http.client (failover.httpget says why not
+# requests). Kept as with requests: TLS verified (the system's CA store, or the controller's
+# ca_bundle), basic auth (URL, environment, ~/.netrc), no redirects followed, the connect and
+# per-read timeouts, the body cap and the whole-read deadline. Not kept: HTTP(S)_PROXY (stats
+# listeners are reached directly) and gzip (none is asked for).
 
 def read_http_stats(controller: Controller, haproxy_cfg: HaproxyConfig) -> str:
     """Return the body of the controller's `stats;csv` URL, bounded in time and size.
@@ -50,54 +48,19 @@ def read_http_stats(controller: Controller, haproxy_cfg: HaproxyConfig) -> str:
         StatsReadError: refused, timed out, TLS failure, HTTP error status, or too large.
     """
     url, auth = _http_auth(controller.stats)
-    parts = urlsplit(url)
     try:
-        port = parts.port
+        answer = httpget.get(url, connect_timeout=haproxy_cfg.connect_timeout,
+                             timeout=haproxy_cfg.timeout, max_bytes=haproxy_cfg.max_bytes,
+                             ca_bundle=controller.ca_bundle, auth=auth)
     except ValueError:
-        raise StatsReadError(f"the port of {parts.hostname} is not a number") from None
-    deadline = time.monotonic() + haproxy_cfg.connect_timeout + haproxy_cfg.timeout
-    conn = _connection(parts.scheme, parts.hostname or "", port, controller.ca_bundle,
-                       haproxy_cfg.connect_timeout)
-    headers = {"Accept": "*/*", "Connection": "close", "User-Agent": "failover"}
-    if auth is not None:
-        token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode("ascii")
-        headers["Authorization"] = f"Basic {token}"
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    connected = False
-    try:
-        conn.connect()
-        connected = True
-        assert conn.sock is not None
-        conn.sock.settimeout(haproxy_cfg.timeout)
-        conn.request("GET", target, headers=headers)
-        resp = conn.getresponse()
-        if resp.status != 200:
-            raise StatsReadError(_http_status_reason(resp.status, resp.reason))
-        body = bytearray()
-        # read1 returns as soon as some bytes arrive, so a body trickled byte by byte
-        # (each byte within the socket timeout) still meets the deadline below; a plain
-        # read(CHUNK) would wait for the whole chunk, or forever without an end.
-        while chunk := resp.read1(CHUNK):
-            body += chunk
-            if len(body) > haproxy_cfg.max_bytes:
-                raise StatsReadError(f"answer larger than {haproxy_cfg.max_bytes} bytes")
-            if time.monotonic() > deadline:
-                raise StatsReadError("answer not complete after "
-                                     f"{haproxy_cfg.connect_timeout + haproxy_cfg.timeout:g}s")
-    except (OSError, http.client.HTTPException) as exc:
-        raise StatsReadError(_http_reason(exc, connected, haproxy_cfg)) from None
-    finally:
-        conn.close()
-    return body.decode("utf-8", errors="replace")
-
-
-def _connection(scheme: str, host: str, port: int | None, ca_bundle: str | None,
-                timeout: float) -> http.client.HTTPConnection:
-    """Return an unopened connection; HTTPS verifies the certificate and the host name."""
-    if scheme == "https":
-        context = ssl.create_default_context(cafile=ca_bundle)
-        return http.client.HTTPSConnection(host, port, timeout=timeout, context=context)
-    return http.client.HTTPConnection(host, port, timeout=timeout)
+        raise StatsReadError(f"the port of {urlsplit(url).hostname} is not a number") from None
+    except (httpget.TooLarge, httpget.Overdue) as exc:
+        raise StatsReadError(str(exc)) from None
+    except httpget.FetchError as exc:
+        raise StatsReadError(_http_reason(exc.cause, exc.connected, haproxy_cfg)) from None
+    if answer.status != 200:
+        raise StatsReadError(_http_status_reason(answer.status, answer.reason))
+    return answer.text()
 
 
 def _http_status_reason(code: int, reason: str | None) -> str:

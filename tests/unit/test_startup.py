@@ -54,18 +54,23 @@ stats = "http://127.0.0.1:9/stats;csv"
 HTTP_ONLY = {"requests", "urllib3", "charset_normalizer"}
 NOT_IMPORTED = {
     "--version": set(WATCHED),
-    "status eqiad1": {"git", "gitdb", "jinja2", "dns.resolver", "rich.syntax", "pygments"},
+    "status eqiad1": {"git", "gitdb", "jinja2", "dns.resolver", "rich.syntax", "pygments"}
+    | HTTP_ONLY,
     "health eqiad1": {"git", "gitdb", "jinja2", "dns.resolver", "rich.syntax", "pygments"}
     | HTTP_ONLY,
     "check eqiad1": {"git", "gitdb", "jinja2", "dns.resolver", "rich.table", "rich.syntax",
                      "pygments"} | HTTP_ONLY,
     "verify eqiad1 --once": {"git", "gitdb", "jinja2", "dns.resolver", "rich.syntax",
                              "pygments"} | HTTP_ONLY,
+    "promote eqiad1 cloudcontrol1004 --dry-run": HTTP_ONLY,
+    "promote eqiad1 cloudcontrol1004 --yes --no-wait": HTTP_ONLY,
 }
 """What each command path must not import: none reads git or renders the template; the
-HAProxy stats are read with http.client; addresses are asked without dnspython's resolver.
-(`status` with a checkout asks Gerrit with requests: tests/world/test_status.py pins that it
-still needs no GitPython then.)"""
+HAProxy stats and Gerrit's REST are read with http.client (failover.httpget); addresses are
+asked without dnspython's resolver. `promote` needs GitPython but not requests (only an
+outside system that is configured and called, SAL, Alertmanager or Phabricator, imports it).
+(`status` with a checkout asks Gerrit: tests/world/test_status.py pins that it still needs
+neither GitPython nor requests then.)"""
 
 
 def test_import_cli_pulls_in_none_of_git_dns_jinja2_requests() -> None:
@@ -93,3 +98,18 @@ def imported_by(command: str, tmp_path: Path) -> list[str]:
 @pytest.mark.parametrize("command", list(NOT_IMPORTED))
 def test_each_command_path_imports_only_what_it_needs(command: str, tmp_path: Path) -> None:
     assert set(imported_by(command, tmp_path)) & NOT_IMPORTED[command] == set()
+
+
+def test_promote_steps_and_gerrit_import_no_requests() -> None:
+    """Every module a promote's steps import up front (its STEP_MODULES), Gerrit's client and
+    the habits' start-up import none of requests, urllib3, charset_normalizer."""
+    code = ("import importlib, json, sys\n"
+            "from failover.promote.run import STEP_MODULES\n"
+            "for name in (*STEP_MODULES, 'failover.gerrit', 'failover.habits', "
+            "'failover.outside', 'failover.status'):\n"
+            "    importlib.import_module(name)\n"
+            f"print(json.dumps(sorted(m for m in {sorted(HTTP_ONLY)!r} if m in sys.modules)))")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, env=env, check=True)
+    assert json.loads(done.stdout) == []
