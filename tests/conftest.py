@@ -45,13 +45,16 @@ def run_cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch)
 
 
 def region_toml(region: str, stats: dict[str, str], *, targets: dict[str, str] | None = None,
-                fqdn: str | None = None) -> str:
+                fqdn: str | None = None, services: list[str] | None = None) -> str:
     """Return the TOML of one region: `stats` maps each controller to its stats URL.
 
     A controller's target is `<name>.wikimedia.org.` unless `targets` names another; the
-    fqdn is `openstack.<region>.wikimediacloud.org` unless given.
+    fqdn is `openstack.<region>.wikimediacloud.org` unless given; `services` (HAProxy names) when
+    given, else the default list.
     """
     lines = [f"[regions.{region}]", f'fqdn = "{fqdn or f"openstack.{region}.wikimediacloud.org"}"']
+    if services is not None:
+        lines.append("services = [" + ", ".join(f'"{s}"' for s in services) + "]")
     for name, url in stats.items():
         target = (targets or {}).get(name, f"{name}.wikimedia.org.")
         lines += [f"[regions.{region}.controllers.{name}]", f'target = "{target}"',

@@ -150,15 +150,15 @@ def current_and_other(world: World) -> tuple[str, str]:
     return now, (C4 if now == C3 else C3)
 
 
-def served_targets(world: World) -> list[str]:
-    """Return what each running gdnsd answers for the region's name."""
-    return [_ask_cname(g.port) for g in world.gdnsd]
+def served_targets(world: World, fqdn: str = FQDN) -> list[str]:
+    """Return what each running gdnsd answers for `fqdn` (default: the region's name)."""
+    return [_ask_cname(g.port, fqdn) for g in world.gdnsd]
 
 
-def _ask_cname(port: int) -> str:
+def _ask_cname(port: int, fqdn: str = FQDN) -> str:
     import dns.query
 
-    reply = dns.query.udp(dns.message.make_query(FQDN, "CNAME"), "127.0.0.1", port=port,
+    reply = dns.query.udp(dns.message.make_query(fqdn, "CNAME"), "127.0.0.1", port=port,
                           timeout=2)
     return str(reply.answer[0][0].target) if reply.answer else "none"
 

@@ -16,6 +16,7 @@ from failover.haproxy import (
 )
 from sandbox.backends import ScriptedHTTPServer, SilentListener, UnixTextServer
 from sandbox.haproxy import SandboxRegion, haproxy_available
+from tests.conftest import region_toml
 from tests.unit.haproxy.test_judge import C3, C4, HEADER, service_lines
 
 # --- reading over HTTP and sockets (small scripted servers) --------------------------------
@@ -241,19 +242,9 @@ def test_a_read_that_no_socket_timeout_bounds_is_cut_off(monkeypatch: pytest.Mon
         raise StatsReadError("released")
 
     monkeypatch.setattr(haproxy, "read_stats", stuck)
-    (tmp_path / "c.toml").write_text(f"""
-[haproxy]
-timeout = 0.05
-connect_timeout = 0.05
-[regions.eqiad1]
-fqdn = "openstack.eqiad1.wikimediacloud.org"
-[regions.eqiad1.controllers.{C3}]
-target = "{C3}.wikimedia.org."
-stats = "http://stuck.invalid/stats;csv"
-[regions.eqiad1.controllers.{C4}]
-target = "{C4}.wikimedia.org."
-stats = "http://stuck.invalid/stats;csv"
-""")
+    stuck_stats = dict.fromkeys((C3, C4), "http://stuck.invalid/stats;csv")
+    (tmp_path / "c.toml").write_text("[haproxy]\ntimeout = 0.05\nconnect_timeout = 0.05\n"
+                                     + region_toml("eqiad1", stuck_stats))
     cfg = load_config(tmp_path / "c.toml")
     try:
         health = read_region_health(cfg, cfg.region("eqiad1"))

@@ -9,7 +9,7 @@ import pytest
 
 from sandbox.backends import ScriptedHTTPServer, UnixTextServer
 from sandbox.haproxy import SandboxRegion
-from tests.conftest import RunCli
+from tests.conftest import RunCli, region_toml
 from tests.world.test_haproxy import C3, C4, HEADER, good_csv
 
 SERVICES = ("keystone_public", "nova_api", "mysql")  # mysql: a listen proxy, with a backup
@@ -110,20 +110,9 @@ def test_missing_config_exits_2(run_cli: RunCli, tmp_path: Path) -> None:
 # --- bad stats answers, through the CLI -----------------------------------------------------
 
 def bad_config(tmp_path: Path, bad_stats: str, good_stats: str) -> str:
-    text = f"""
-[regions.eqiad1]
-fqdn = "openstack.eqiad1.wikimediacloud.org"
-services = ["nova_api", "glance_api"]
-[regions.eqiad1.controllers.{C3}]
-target = "{C3}.wikimedia.org."
-stats = "{bad_stats}"
-[regions.eqiad1.controllers.{C4}]
-target = "{C4}.wikimedia.org."
-stats = "{good_stats}"
-[haproxy]
-timeout = 0.5
-connect_timeout = 0.5
-"""
+    text = region_toml("eqiad1", {C3: bad_stats, C4: good_stats},
+                       services=["nova_api", "glance_api"]) + \
+        "[haproxy]\ntimeout = 0.5\nconnect_timeout = 0.5\n"
     path = tmp_path / "bad.toml"
     path.write_text(text)
     return str(path)

@@ -21,7 +21,15 @@ import pytest
 from sandbox.haproxy import haproxy_available
 from sandbox.world import World, start_world
 from tests.conftest import CliResult, RunCli
-from tests.helpers import Mark, audit, checkout_snapshot, git, run_promote_process, wait_for_step
+from tests.helpers import (
+    Mark,
+    audit,
+    checkout_snapshot,
+    git,
+    run_promote_process,
+    served_targets,
+    wait_for_step,
+)
 
 pytestmark = pytest.mark.skipif(not haproxy_available(), reason="haproxy not installed")
 
@@ -40,17 +48,6 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
 def promote(run_cli: RunCli, world: World, *args: str) -> CliResult:
     return run_cli("promote", "eqiad1", *args, "--config", str(world.config_path))
 
-
-def served_targets(world: World) -> list[str]:
-    import dns.message
-    import dns.query
-
-    out = []
-    for g in world.gdnsd:
-        reply = dns.query.udp(dns.message.make_query(FQDN, "CNAME"), "127.0.0.1", port=g.port,
-                              timeout=2)
-        out.append(str(reply.answer[0][0].target) if reply.answer else "none")
-    return out
 
 
 def test_planned_failover_end_to_end(run_cli: RunCli, world: World) -> None:

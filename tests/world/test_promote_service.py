@@ -13,6 +13,7 @@ from sandbox.haproxy import haproxy_available
 from sandbox.world import World, start_world
 from tests.conftest import RunCli
 from tests.helpers import git
+from tests.helpers import served_targets as served
 
 pytestmark = pytest.mark.skipif(not haproxy_available(), reason="haproxy not installed")
 
@@ -36,17 +37,6 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[World, int]]:
             f.write("\n" + "\n".join(lines) + "\n")
         yield w, port
 
-
-def served(world: World, fqdn: str) -> list[str]:
-    import dns.message
-    import dns.query
-
-    out = []
-    for g in world.gdnsd:
-        reply = dns.query.udp(dns.message.make_query(fqdn, "CNAME"), "127.0.0.1", port=g.port,
-                              timeout=2)
-        out.append(str(reply.answer[0][0].target) if reply.answer else "none")
-    return out
 
 
 def test_group_promote_moves_every_record_in_one_change(run_cli: RunCli,
