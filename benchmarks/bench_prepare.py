@@ -20,6 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.bench_zone import _HEAD, _TAIL
 from benchmarks.run import Figure
 
 PATH = "templates/wikimediacloud.org"
@@ -38,15 +39,6 @@ host{n}b   1H  IN A     10.{a}.{b}.2 ; a comment
 host{n}c       IN CNAME host{n}a
 openstack  5M  IN CNAME  cloudcontrol{n}.wikimedia.org.
 txt{n}     5M  IN TXT   "v=spf1 -all; ( not a paren )"
-"""
-_HEAD = """; {{ serial_comment }}
-@ 1H IN SOA ns0.wikimedia.org. hostmaster.wikimedia.org. {{ serial_num }} 12H 2H 2W 1H
-@ 1D IN NS ns0.wikimedia.org.
-@ 1D IN NS ns1.wikimedia.org.
-"""
-_TAIL = """
-$ORIGIN eqiad1.wikimediacloud.org.
-openstack  5M  IN CNAME  cloudcontrol1004.wikimedia.org.
 """
 
 

@@ -81,14 +81,8 @@ def verify(
                                "host?), or add the host's A/AAAA record")
     if report.agree:
         return
-    if target is None:
-        raise VerifyError(f"the nameservers do not agree on {reg.fqdn}",
-                          hint="see the verdict per server above; re-run with --expect "
-                               "CONTROLLER to wait for one answer")
-    waited = "" if once else f" after {wait:g}s"
-    raise VerifyError(f"not every nameserver answers {target.name} for {reg.fqdn}{waited}",
-                      hint="check the deploy (authdns-update) and the servers marked above; "
-                           f"re-run `failover verify {reg.name} --expect {target.name}`")
+    raise disagreement(reg.name, reg.fqdn, target.name if target else None, wait, once=once,
+                       what="CONTROLLER")
 
 
 def _verify_service(cfg: Config, svc: Service, expect: str | None, wait: float, *, once: bool,
@@ -108,11 +102,17 @@ def _verify_service(cfg: Config, svc: Service, expect: str | None, wait: float, 
         return
     bad = ", ".join(r.fqdn for r in reports
                     if not (r.agree and (expect is None or r.controller == expect)))
-    if expect is None:
-        raise VerifyError(f"the nameservers do not agree on {bad}",
-                          hint="see the verdict per server above; re-run with --expect "
-                               "CANDIDATE to wait for one answer")
+    raise disagreement(svc.name, bad, expect, wait, once=once, what="CANDIDATE")
+
+
+def disagreement(name: str, names: str, expected: str | None, wait: float, *, once: bool,
+                 what: str) -> VerifyError:
+    """Return the error of nameservers that do not all give one answer (or not `expected`)."""
+    if expected is None:
+        return VerifyError(f"the nameservers do not agree on {names}",
+                           hint="see the verdict per server above; re-run with --expect "
+                                f"{what} to wait for one answer")
     waited = "" if once else f" after {wait:g}s"
-    raise VerifyError(f"not every nameserver answers {expect} for {bad}{waited}",
-                      hint="check the deploy (authdns-update) and the servers marked above; "
-                           f"re-run `failover verify {svc.name} --expect {expect}`")
+    return VerifyError(f"not every nameserver answers {expected} for {names}{waited}",
+                       hint="check the deploy (authdns-update) and the servers marked above; "
+                            f"re-run `failover verify {name} --expect {expected}`")
