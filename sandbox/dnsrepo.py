@@ -67,15 +67,20 @@ DEFAULT_RECORDS = (
 """The records as production had them."""
 
 
+TEMPLATE_HEAD = (
+    "; vim: set expandtab:smarttab",
+    "; {{ serial_comment }}",
+    "$TTL 1H",
+    "@ 1H IN SOA ns0.wikimedia.org. hostmaster.wikimedia.org. {{ serial_num }} 12H 2H 2W 1H",
+    "",
+)
+"""The first lines of every sandbox template, as production's templates begin."""
+
+
 def zone_template(records: tuple[RegionRecord, ...] = DEFAULT_RECORDS) -> str:
     """Return a templates/wikimediacloud.org shaped like production's, with `records`."""
     lines = [
-        "; vim: set expandtab:smarttab",
-        "; {{ serial_comment }}",
-        "$TTL 1H",
-        "@ 1H IN SOA ns0.wikimedia.org. hostmaster.wikimedia.org. {{ serial_num }} "
-        "12H 2H 2W 1H",
-        "",
+        *TEMPLATE_HEAD,
         "; Name servers",
         "@           1D  IN NS   ns0.wikimedia.org.",
         "@           1D  IN NS   ns1.wikimedia.org.",
@@ -104,12 +109,7 @@ def wikimedia_template(hosts: tuple[str, ...] = WIKIMEDIA_HOSTS, irc: str = "irc
     """Return a templates/wikimedia.org shaped like production's: hosts, then the `irc`
     record, its target written relative to the $ORIGIN (`irc  5M  IN CNAME    irc2003`)."""
     lines = [
-        "; vim: set expandtab:smarttab",
-        "; {{ serial_comment }}",
-        "$TTL 1H",
-        "@ 1H IN SOA ns0.wikimedia.org. hostmaster.wikimedia.org. {{ serial_num }} "
-        "12H 2H 2W 1H",
-        "",
+        *TEMPLATE_HEAD,
         "@           1D  IN NS   ns0.wikimedia.org.",
         "@           1D  IN NS   ns1.wikimedia.org.",
         "ns0         1H  IN A    127.0.0.1",

@@ -380,13 +380,10 @@ def _handler_for(standin: GerritStandin) -> type[BaseHTTPRequestHandler]:
             if url.path == "/tools/hooks/commit-msg":  # where git-review looks (urljoin)
                 self._send(200, standin.hook_file.read_bytes(), "application/octet-stream")
                 return
-            path = url.path.removeprefix("/r")
-            authed = path.startswith("/a/")
-            if authed:
-                if not self._authorized():
-                    self._unauthorized()
-                    return
-                path = path[2:]
+            routed = self._route(url.path)
+            if routed is None:
+                return
+            path, authed = routed
             if self._git_http(path, url.query, authed=authed):
                 return
             if path == "/tools/hooks/commit-msg":
@@ -433,16 +430,24 @@ def _handler_for(standin: GerritStandin) -> type[BaseHTTPRequestHandler]:
                     return 404, f"Not found: {unquote(ident)}\n"
                 return 200, change_info(state, found[0], detail=tail == "detail")
 
+        def _route(self, raw: str) -> tuple[str, bool] | None:
+            """Return the path under the REST root and whether it is `/a/` (authenticated);
+            None when authentication failed (the 401 is sent)."""
+            path = raw.removeprefix("/r")
+            if not path.startswith("/a/"):
+                return path, False
+            if not self._authorized():
+                self._unauthorized()
+                return None
+            return path[2:], True
+
         def do_POST(self) -> None:
             standin.requests.append(self.path)
             url = urlsplit(self.path)
-            path = url.path.removeprefix("/r")
-            authed = path.startswith("/a/")
-            if authed:
-                if not self._authorized():
-                    self._unauthorized()
-                    return
-                path = path[2:]
+            routed = self._route(url.path)
+            if routed is None:
+                return
+            path, authed = routed
             if not self._git_http(path, url.query, authed=authed):
                 self._send(404, b"Not found\n", "text/plain")
 
