@@ -18,7 +18,6 @@ from failover.errors import EXIT_UNEXPECTED, FailoverError
 
 app = typer.Typer(
     name="failover",
-    help="Move a Cloud VPS region's OpenStack API name to another controller, through review.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -36,7 +35,12 @@ def _root(
     version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
                                           help="Print the version and exit.")] = False,
 ) -> None:
-    """Move a Cloud VPS region's OpenStack API name to another controller, through review.
+    """Move a name in operations/dns to another host, through Gerrit review.
+
+    Every command's NAME is a region (eqiad1: its OpenStack API name and controllers), a
+    service (irc: its records and candidates) or a group (db-masters: records that move
+    together, each to its side's own target), as the config defines them; promote's TARGET
+    is the controller, candidate or side to move it to.
 
     Exit codes: 0 done or nothing to do, 1 unexpected, 2 usage/config, 3 refused by a safety
     gate, 4 git/Gerrit, 5 deploy or DNS verification. `failover check` follows the monitoring

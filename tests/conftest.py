@@ -75,3 +75,17 @@ def config_file(tmp_path: Path) -> ConfigFile:
         return path
 
     return write
+
+
+def make_checkout(path: Path) -> Path:
+    """Return `path` made a checkout of operations/dns as `failover promote` opens it: a git
+    work tree with `.gitreview`, `templates/` and the review remote (nothing pushed)."""
+    import subprocess
+
+    from sandbox.dnsrepo import gitreview_text
+
+    (path / "templates").mkdir(parents=True)
+    (path / ".gitreview").write_text(gitreview_text(29418))
+    for args in (["init", "--quiet"], ["remote", "add", "origin", "http://127.0.0.1:9/r/dns"]):
+        subprocess.run(["git", *args], cwd=path, check=True, capture_output=True, timeout=30)
+    return path

@@ -65,9 +65,15 @@ def complete_controller(ctx: typer.Context, incomplete: str) -> list[str]:
     return [c for c in names if c.startswith(incomplete)]
 
 
-RegionArg = Annotated[str, typer.Argument(help="Region, e.g. eqiad1.",
+NAME_HELP = "A region (eqiad1), a service (irc) or a group (db-masters) of the config."
+"""What NAME is, in every command's help."""
+TARGET_HELP = ("A region's controller (cloudcontrol1004), a service's candidate (irc1002) or "
+               "a group's side (codfw).")
+"""What TARGET is, in every command's help."""
+
+RegionArg = Annotated[str, typer.Argument(metavar="NAME", help=NAME_HELP, show_default=False,
                                           autocompletion=complete_region)]
-ControllerArg = Annotated[str, typer.Argument(help="Controller, e.g. cloudcontrol1004.",
+ControllerArg = Annotated[str, typer.Argument(metavar="TARGET", help=TARGET_HELP,
                                               autocompletion=complete_controller)]
 
 

@@ -29,12 +29,15 @@ def check(
         show_default=False)] = None,
     config: ConfigOption = None, verbose: VerboseOption = False,
 ) -> None:
-    """Monitoring check: does the region's name point to a controller that can serve?
+    """Monitoring check: does NAME point to a target that can serve?
 
     Prints one status line with performance data, then details; exits 0 OK, 1 WARNING,
     2 CRITICAL, 3 UNKNOWN.
 
-    Example: failover check eqiad1 --timeout 10
+    Examples:
+      failover check eqiad1 --timeout 10   (a region)
+      failover check irc                   (a service)
+      failover check db-masters            (a group)
     """
     deadline = _arm_deadline(timeout)
     try:

@@ -13,15 +13,23 @@ app = typer.Typer(help="Check or show the configuration as the tool reads it.",
 @app.command()
 def validate(config: ConfigOption = None, json: JsonOption = False,
              verbose: VerboseOption = False) -> None:
-    """Check the configuration; list every problem at once.
+    """Check the configuration; list every problem at once, then the regions, services and
+    groups it holds.
+
+    Exit 2 on a problem, and when [dns] checkout is missing or not a git checkout of
+    operations/dns (promote cannot work without it; the error says how to clone it).
 
     Example: failover config validate --config examples/eqiad1.toml
     """
     from failover.render import config as view
+    from failover.repo import checkout_error
 
     setup(verbose)
     cfg = load(config)
-    view.show_valid(cfg, as_json=json)
+    problem = checkout_error(cfg.dns.checkout, cfg.gerrit.url)
+    view.show_valid(cfg, as_json=json, checkout_problem=problem.message if problem else None)
+    if problem is not None:
+        raise problem
 
 
 @app.command()

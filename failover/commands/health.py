@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from failover.commands._common import (
+    TARGET_HELP,
     ConfigOption,
     JsonOption,
     RegionArg,
@@ -19,15 +20,21 @@ from failover.commands._common import (
 
 def health(
     region: RegionArg,
-    controller: Annotated[str | None, typer.Argument(help="Only this controller.",
-                                                     autocompletion=complete_controller)] = None,
+    controller: Annotated[str | None, typer.Argument(
+        metavar="TARGET", help=f"Only this one: {TARGET_HELP[0].lower()}{TARGET_HELP[1:]}",
+        show_default=False, autocompletion=complete_controller)] = None,
     config: ConfigOption = None, json: JsonOption = False, verbose: VerboseOption = False,
 ) -> None:
-    """Show per-service HAProxy health of the region's controllers, side by side.
+    """Show the health of NAME's targets, side by side (a region's: HAProxy, per service).
 
-    Exit 0 when every controller read is healthy, 3 when any is not (or unreachable).
+    A region's controllers by their HAProxy services; a service's candidates and a group's
+    sides by their own health check (tcp, http, command, haproxy).
+    Exit 0 when every target read is healthy, 3 when any is not (or unreachable).
 
-    Example: failover health eqiad1
+    Examples:
+      failover health eqiad1 cloudcontrol1004   (a region; one controller)
+      failover health irc                       (a service)
+      failover health db-masters                (a group)
     """
     from failover.errors import EXIT_REFUSED
     from failover.haproxy import read_region_health

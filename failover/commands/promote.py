@@ -37,9 +37,16 @@ def promote(
     = False,
     config: ConfigOption = None, json: JsonOption = False, verbose: VerboseOption = False,
 ) -> None:
-    """Fail the region's API name over to CONTROLLER, through Gerrit review.
+    """Move NAME to TARGET through Gerrit review: health, change, merge, deploy, verify.
 
-    Example: failover promote eqiad1 cloudcontrol1004 --dry-run --bug T12345
+    A region's API name moves to a controller, a service's records to a candidate, a group's
+    records each to the side's own target; in one change, with the name's own topic, SAL
+    project and zone file.
+
+    Examples:
+      failover promote eqiad1 cloudcontrol1004 --dry-run --bug T12345   (a region)
+      failover promote irc irc1002 --reason "irc1001 reboot"             (a service)
+      failover promote db-masters codfw --dry-run                        (a group)
     """
     from failover.errors import EXIT_INTERRUPTED, FailoverError, Interrupted
     from failover.interactive import durable_shell_warning

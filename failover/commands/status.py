@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from failover.commands._common import (
+    NAME_HELP,
     ConfigOption,
     JsonOption,
     VerboseOption,
@@ -21,15 +22,20 @@ if TYPE_CHECKING:
 
 
 def status(
-    region: Annotated[str | None, typer.Argument(help="Region, service or group (default: all).",
-                                                 autocompletion=complete_region)] = None,
+    region: Annotated[str | None, typer.Argument(
+        metavar="NAME", help=f"{NAME_HELP} Default: every name.", show_default=False,
+        autocompletion=complete_region)] = None,
     config: ConfigOption = None, json: JsonOption = False, verbose: VerboseOption = False,
 ) -> None:
-    """Show where each region's name points (nameservers, zone file) and each controller's health.
+    """Show where each name points (nameservers, zone file) and how healthy its targets are.
 
     Informational: exits 0 whatever the health or DNS (2 on a usage or config error).
 
-    Example: failover status eqiad1
+    Examples:
+      failover status              (every name of the config)
+      failover status eqiad1       (a region)
+      failover status irc          (a service)
+      failover status db-masters   (a group)
     """
     from failover.render.status import show_status
     from failover.status import read_status

@@ -26,16 +26,22 @@ FIRST_PAUSE = 0.1
 
 def verify(
     region: RegionArg,
-    expect: Annotated[str | None, typer.Option(help="Controller every server must answer.",
-                                               autocompletion=complete_controller)] = None,
+    expect: Annotated[str | None, typer.Option(
+        metavar="TARGET", help="The controller, candidate or side every server must answer.",
+        show_default=False, autocompletion=complete_controller)] = None,
     timeout: Annotated[float | None, typer.Option(help="Seconds to wait (default: config).")]
     = None,
     once: Annotated[bool, typer.Option("--once", help="Ask once, do not wait.")] = False,
     config: ConfigOption = None, json: JsonOption = False, verbose: VerboseOption = False,
 ) -> None:
-    """Check every authoritative nameserver; wait until they agree or time runs out.
+    """Ask every authoritative nameserver for NAME's records; wait until they agree.
 
-    Example: failover verify eqiad1 --expect cloudcontrol1004
+    With --expect, wait until every server answers TARGET (or the timeout runs out).
+
+    Examples:
+      failover verify eqiad1 --expect cloudcontrol1004   (a region)
+      failover verify irc --expect irc1002 --once        (a service)
+      failover verify db-masters --expect codfw          (a group)
     """
     setup(verbose)
     cfg = load(config)

@@ -295,12 +295,25 @@ class Config:
         return self.services.get(name)
 
     def region(self, name: str) -> Region:
-        """Return the region called `name`, or raise UsageError naming the choices."""
-        validate_name(name, "region")
+        """Return the region called `name`, or raise UsageError naming every name there is.
+
+        Callers ask `service(name)` first: a name that is neither is unknown as a NAME.
+        """
+        validate_name(name, "region, service or group")
         try:
             return self.regions[name]
         except KeyError:
-            raise UsageError(
-                f"unknown region {name!r} in {self.path}",
-                hint=f"choose one of: {', '.join(self.regions) or '(none configured)'}",
-            ) from None
+            raise UsageError(f"unknown name {name!r} in {self.path}",
+                             hint=self.names_hint()) from None
+
+    def names_hint(self) -> str:
+        """Return the names a command takes, by kind: `choose a region (eqiad1), ...`."""
+        kinds = [(kind, names) for kind, names in (
+            ("region", list(self.regions)),
+            ("service", [n for n, s in self.services.items() if not s.group]),
+            ("group", [n for n, s in self.services.items() if s.group])) if names]
+        if not kinds:
+            return "no region, service or group is configured"
+        parts = [f"a {kind} ({', '.join(names)})" for kind, names in kinds]
+        return "choose " + (f"{', '.join(parts[:-1])} or {parts[-1]}" if len(parts) > 1
+                            else parts[0])

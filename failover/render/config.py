@@ -68,13 +68,36 @@ def _listify(value: Any) -> Any:
     return value
 
 
-def show_valid(cfg: Config, *, as_json: bool) -> None:
-    """Say the configuration is valid, with what it holds."""
+def show_valid(cfg: Config, *, as_json: bool, checkout_problem: str | None = None) -> None:
+    """Say the configuration is valid (or read, when the checkout cannot be used), with the
+    regions, services and groups it holds."""
+    services = [s for s in cfg.services.values() if not s.group]
+    groups = [s for s in cfg.services.values() if s.group]
     if as_json:
-        print_json({"valid": True, "path": str(cfg.path), "regions": sorted(cfg.regions)})
+        print_json({"valid": checkout_problem is None, "path": str(cfg.path),
+                    "regions": sorted(cfg.regions), "services": sorted(s.name for s in services),
+                    "groups": sorted(s.name for s in groups),
+                    "checkout": {"path": str(cfg.dns.checkout), "problem": checkout_problem}})
         return
-    regions = ", ".join(f"{n} ({len(r.controllers)} controllers)" for n, r in cfg.regions.items())
-    human_console(False).print(f"[green]valid[/]: {cfg.path}: {regions}")
+    console = human_console(False)
+    verdict = "[green]valid[/]" if checkout_problem is None else "[yellow]read[/]"
+    console.print(f"{verdict}: {escape(str(cfg.path))}", highlight=False)
+    for kind, items in (
+            ("regions", [f"{n} ({len(r.controllers)} controllers)"
+                         for n, r in cfg.regions.items()]),
+            ("services", [f"{s.name} ({_count(len(s.records), 'record')}, "
+                          f"{_count(len(s.candidates), 'candidate')})" for s in services]),
+            ("groups", [f"{s.name} ({_count(len(s.records), 'record')}, "
+                        f"sides {', '.join(s.candidate_names)})" for s in groups])):
+        console.print(f"  {kind}: {escape(', '.join(items)) if items else '[dim]none[/]'}",
+                      highlight=False, soft_wrap=True)
+    state = "[red]unusable[/]" if checkout_problem else "a git checkout"
+    console.print(f"  checkout: {escape(str(cfg.dns.checkout))} ({state})", highlight=False,
+                  soft_wrap=True)
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'s' if n != 1 else ''}"
 
 
 def show_config(cfg: Config, *, as_json: bool) -> None:

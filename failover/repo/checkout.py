@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from failover import proc
-from failover.errors import GitError, UsageError
+from failover.errors import ConfigError, FailoverError, GitError, UsageError
 from failover.repo.review import DEFAULT_REMOTE, GitReview, read_gitreview
 
 if TYPE_CHECKING:
@@ -61,6 +61,34 @@ def open_checkout(path: Path) -> Checkout:
         raise GitError(f"{path} has no remote {review.remote!r} (named by .gitreview)",
                        hint=f"add it: git remote add {review.remote} <url>, or run git review -s")
     return Checkout(path=path, review=review)
+
+
+NEEDED_BY = ("`failover promote` cannot work without a clone of operations/dns there "
+             "(`status` reads the zone file from it too; health, verify and check do not "
+             "need it)")
+"""Which commands need the checkout, as `config validate` says it."""
+
+
+def checkout_error(path: Path, gerrit_url: str) -> ConfigError | None:
+    """Return why `path` cannot be the checkout a promote works in (exit 2), or None.
+
+    Missing, not a git repository, no `.gitreview` or `templates/`, no review remote: each
+    named, with the fix (the clone command for a missing one).
+    """
+    try:
+        missing = not path.exists()
+    except OSError as exc:
+        return ConfigError(f"[dns] checkout {path}: cannot reach it ({exc.strerror or exc})")
+    if missing:
+        return ConfigError(f"[dns] checkout {path} does not exist: {NEEDED_BY}",
+                           hint=f"clone it: git clone {gerrit_url}/operations/dns {path}, "
+                                "then `git review -s` there; or point [dns] checkout at "
+                                "your clone")
+    try:
+        open_checkout(path)
+    except FailoverError as exc:
+        return ConfigError(f"[dns] checkout: {exc.message}: {NEEDED_BY}", hint=exc.hint)
+    return None
 
 
 def _pick_remote(repo: git.Repo, review: GitReview) -> GitReview:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CliResult, ConfigFile, RunCli, region_toml
+from tests.unit.config.test_services import GROUP, IRC
 
 SOCKET = "unix:///run/haproxy/haproxy.sock"
 CONFIG = (region_toml("eqiad1", {"cloudcontrol1003": SOCKET, "cloudcontrol1004": SOCKET})
@@ -85,14 +86,67 @@ def test_zsh_and_the_scripts_through_the_installed_entry_point(config: str) -> N
         assert source.returncode == 0 and f"_FAILOVER_COMPLETE=complete_{shell}" in source.stdout
 
 
-@pytest.mark.parametrize("command", [
-    ("status",), ("health",), ("promote",), ("verify",), ("check",), ("config", "validate"),
-    ("config", "show"),
-])
-def test_every_command_help_has_an_example(run_cli: RunCli, command: tuple[str, ...]) -> None:
+@pytest.mark.parametrize("command", [("config", "validate"), ("config", "show")])
+def test_config_help_has_an_example(run_cli: RunCli, command: tuple[str, ...]) -> None:
     r = run_cli(*command, "--help")
     assert r.code == 0
     assert f"Example: failover {' '.join(command)}" in " ".join(r.stdout.split())
+
+
+@pytest.mark.parametrize(("command", "usage"), [
+    ("status", "[NAME]"), ("health", "{NAME} [TARGET]"), ("promote", "{NAME} {TARGET}"),
+    ("verify", "{NAME}"), ("check", "{NAME}"),
+])
+def test_help_names_name_and_target_with_an_example_of_each_kind(
+        run_cli: RunCli, command: str, usage: str) -> None:
+    """NAME is a region, a service or a group; the help shows one example of each."""
+    r = run_cli(command, "--help")
+    text = " ".join(r.stdout.split())
+    assert r.code == 0 and f"Usage: failover {command} [OPTIONS] {usage}" in text, text
+    assert "A region (eqiad1), a service (irc) or a group (db-masters)" in text
+    lines = r.stdout.splitlines()
+    for name, kind in (("eqiad1", "region"), ("irc", "service"), ("db-masters", "group")):
+        assert any(f"failover {command} {name}" in ln and f"(a {kind}" in ln for ln in lines), \
+            (name, r.stdout)
+    if "TARGET" in usage:
+        assert "controller (cloudcontrol1004)" in text and "candidate (irc1002)" in text
+        assert "side (codfw)" in text
+    assert "region (eqiad1)" not in " ".join(ln for ln in lines if "Usage" in ln)
+
+
+def test_root_help_says_what_name_and_target_are(run_cli: RunCli) -> None:
+    text = " ".join(run_cli("--help").stdout.split())
+    assert "Move a name in operations/dns to another host, through Gerrit review." in text
+    assert "NAME is a region (eqiad1" in text and "a service (irc" in text
+    assert "a group (db-masters" in text and "promote's TARGET" in text
+
+
+NAMES = (CONFIG + IRC + GROUP)
+
+
+@pytest.mark.parametrize("command", [
+    ("status", "nowhere"), ("health", "nowhere"), ("verify", "nowhere", "--once"),
+    ("promote", "nowhere", "x", "--dry-run"),
+])
+def test_an_unknown_name_offers_every_region_service_and_group(
+        run_cli: RunCli, config_file: ConfigFile, command: tuple[str, ...]) -> None:
+    r = run_cli(*command, "--config", str(config_file(NAMES)))
+    assert r.code == 2, r.stderr
+    said = " ".join(r.stderr.split())
+    assert "unknown name 'nowhere'" in said and "unknown region" not in said
+    assert ("hint: choose a region (eqiad1, codfw1dev), a service (irc) or a group "
+            "(db-masters)") in said
+
+
+def test_completion_offers_services_and_groups_and_their_targets(
+        run_cli: RunCli, monkeypatch: pytest.MonkeyPatch, config_file: ConfigFile) -> None:
+    monkeypatch.setenv("FAILOVER_CONFIG", str(config_file(NAMES)))
+    assert bash(run_cli, monkeypatch, "failover status ").stdout.split() == [
+        "eqiad1", "codfw1dev", "irc", "db-masters"]
+    assert bash(run_cli, monkeypatch, "failover promote irc ").stdout.split() == [
+        "irc1003", "irc2003"]
+    assert bash(run_cli, monkeypatch, "failover verify db-masters --expect c").stdout.split() \
+        == ["codfw"]
 
 
 def test_no_arguments_lists_the_commands(run_cli: RunCli) -> None:

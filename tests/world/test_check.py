@@ -232,7 +232,7 @@ def test_config_errors_are_unknown(run_cli: RunCli, tmp_path: Path, content: str
 def test_unknown_region_and_bad_timeout_are_unknown(run_cli: RunCli, config: str,
                                                     tmp_path: Path) -> None:
     r = run_cli("check", "nowhere", "--config", config, "--state-file", str(tmp_path / "s"))
-    assert r.code == 3 and r.stdout.startswith("UNKNOWN - unknown region 'nowhere'")
+    assert r.code == 3 and r.stdout.startswith("UNKNOWN - unknown name 'nowhere'")
     r = check(run_cli, config, tmp_path, "--timeout", "0")
     assert r.code == 3 and "--timeout must be positive" in r.stdout
 

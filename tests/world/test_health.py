@@ -91,10 +91,10 @@ def test_status_human_and_json(run_cli: RunCli, region_sandbox: SandboxRegion, c
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (("health", "nowhere"), "unknown region 'nowhere'"),
+    (("health", "nowhere"), "unknown name 'nowhere'"),
     (("health", "eqiad1", "cloudcontrol9999"), "unknown controller 'cloudcontrol9999'"),
     (("health", "eqiad1", "Bad_Name"), "invalid controller name"),
-    (("status", "nowhere"), "unknown region 'nowhere'"),
+    (("status", "nowhere"), "unknown name 'nowhere'"),
 ])
 def test_usage_errors_exit_2(run_cli: RunCli, config: str, args: tuple[str, ...],
                              message: str) -> None:

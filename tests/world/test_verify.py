@@ -122,7 +122,7 @@ def test_disagreement_without_expect_exits_5(run_cli: RunCli, tmp_path: Path,
 
 
 @pytest.mark.parametrize(("args", "verify", "message"), [
-    (("nowhere",), "", "unknown region 'nowhere'"),
+    (("nowhere",), "", "unknown name 'nowhere'"),
     (("eqiad1", "--expect", "cloudcontrol9999"), "", "unknown controller 'cloudcontrol9999'"),
     (("eqiad1", "--expect", "vip24"), "", "unknown controller 'vip24'"),
     (("eqiad1", "--timeout", "0"), "", "--timeout must be a positive number"),

@@ -10,7 +10,7 @@ import pytest
 
 from failover.config import load_config, normalize_target, parse_nameserver, record_type_for
 from failover.errors import ConfigError, UsageError
-from tests.conftest import RunCli
+from tests.conftest import RunCli, make_checkout
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 
@@ -110,9 +110,10 @@ def test_bad_toml(tmp_path: Path) -> None:
 
 def test_unknown_region_and_controller(tmp_path: Path) -> None:
     cfg = load_config(write(tmp_path, GOOD))
-    with pytest.raises(UsageError, match="unknown region 'codfw1'"):
+    with pytest.raises(UsageError, match="unknown name 'codfw1'") as info:
         cfg.region("codfw1")
-    with pytest.raises(UsageError, match="invalid region name"):
+    assert info.value.hint == "choose a region (eqiad1)"
+    with pytest.raises(UsageError, match="invalid region, service or group name"):
         cfg.region("../x")
     with pytest.raises(UsageError, match="unknown controller 'cloudcontrol1005'"):
         cfg.region("eqiad1").controller("cloudcontrol1005")
@@ -144,6 +145,7 @@ def test_targets() -> None:
 
 def test_cli_validate_and_show_hide_password(tmp_path: Path, run_cli: RunCli) -> None:
     path = write(tmp_path, GOOD)
+    make_checkout(tmp_path / "dns")
     result = run_cli("config", "validate", "--config", str(path))
     assert result.code == 0 and "valid" in result.stdout
     result = run_cli("config", "show", "--config", str(path), "--json")
