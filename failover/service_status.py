@@ -17,7 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,11 +39,6 @@ from failover.dnscheck import DnsReport, check_region, wait_for_agreement
 from failover.errors import FailoverError
 from failover.health import HealthResult, read_all, read_health
 from failover.status import ZoneStatus
-
-
-def service_config(cfg: Config, svc: Service) -> Config:
-    """Return `cfg` with `[dns] zone_file` the service's own zone file."""
-    return replace(cfg, dns=replace(cfg.dns, zone_file=svc.zone_file or cfg.dns.zone_file))
 
 
 @dataclass(frozen=True)
@@ -104,7 +99,7 @@ def zone_statuses(cfg: Config, svc: Service) -> dict[str, ZoneStatus]:
     from failover import status as core
     from failover.zone import ZoneError, current_target, read_zone
 
-    cfg = service_config(cfg, svc)
+    cfg = cfg.for_service(svc)
     if not cfg.dns.checkout.is_dir():
         return {r: ZoneStatus(error="checkout not found") for r in svc.records}
     text, where = core._zone_at_gerrit(cfg)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from failover.config import record_type_for
+from failover.config import DEPLOY_PLACEHOLDER, record_type_for
 from failover.zone import render_template, zone_name
 from sandbox.alertmanager import Alertmanager
 from sandbox.conduit import Conduit
@@ -72,10 +72,12 @@ class World:
         """Return the audit log the sandbox config names."""
         return self.workdir / "audit.log"
 
-    def deploy_argv(self, servers: list[Gdnsd] | None = None) -> list[str]:
-        """Return the sandbox authdns-update command for `servers` (default: all)."""
+    def deploy_argv(self, servers: list[Gdnsd] | None = None, *,
+                    zone: str = ZONE_PATH) -> list[str]:
+        """Return the sandbox authdns-update command for `servers` (default: all), its changes
+        to `zone` shown first (the config's holds `{zone_file}`: the name's zone file)."""
         argv = [sys.executable, str(Path(__file__).with_name("authdns_update.py")),
-                "--repo", self.dns.gerrit.git_url, "--zone", ZONE_PATH, "--yes"]
+                "--repo", self.dns.gerrit.git_url, "--zone", zone, "--yes"]
         for g in servers or self.gdnsd:
             argv += ["--gdnsd", str(g.workdir)]
         return argv
@@ -89,7 +91,8 @@ class World:
         self.settings.update(overrides)
         s = self.settings
         nameservers = ", ".join(f'"{g.address}"' for g in self.gdnsd)
-        deploy = ", ".join(_q(a) for a in s.get("deploy", self.deploy_argv()))
+        deploy = ", ".join(_q(a) for a in s.get("deploy",
+                                                self.deploy_argv(zone=DEPLOY_PLACEHOLDER)))
         lines = [
             "# failover configuration of the sandbox (written by sandbox.world)",
             "[dns]", f"checkout = {_q(str(self.dns.checkout))}", f'zone_file = "{ZONE_PATH}"',
@@ -118,9 +121,11 @@ class World:
 
     def irc_config_lines(self) -> list[str]:
         """Return the `[services.irc]` section: irc.wikimedia.org in templates/wikimedia.org,
-        its target relative there (`irc1001`), each candidate's health a TCP connect."""
+        its target relative there (`irc1001`), each candidate's health a TCP connect; the
+        `irc` setting's keys (`write_config(irc={"topic": ...})`) added as strings."""
+        own = [f"{key} = {_q(value)}" for key, value in self.settings.get("irc", {}).items()]
         lines = ["[services.irc]", f'zone_file = "{WIKIMEDIA_PATH}"',
-                 f'fqdn = "{IRC_FQDN}"', ""]
+                 f'fqdn = "{IRC_FQDN}"', *own, ""]
         for name, listener in self.irc.items():
             lines += [f"[services.irc.candidates.{name}]", f'target = "{name}.wikimedia.org."',
                       f'health = {{kind = "tcp", host = "127.0.0.1", port = '

@@ -15,6 +15,7 @@ from failover.config.load import (
 )
 from failover.config.model import (
     DEFAULT_SERVICES,
+    DEPLOY_PLACEHOLDER,
     HEALTH_KINDS,
     STATS_SCHEMES,
     AlertmanagerConfig,
@@ -46,6 +47,7 @@ from failover.names import (
 
 __all__ = [
     "DEFAULT_SERVICES",
+    "DEPLOY_PLACEHOLDER",
     "HEALTH_KINDS",
     "HOSTNAME_RE",
     "MAX_CONFIG_BYTES",

@@ -9,7 +9,7 @@ Examples:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from failover.errors import UsageError
@@ -140,6 +140,21 @@ class Service:
     zone_file: str | None = None
     """None: `[dns] zone_file`."""
     group: bool = False
+    topic: str | None = None
+    """The Gerrit topic of its changes; None: `<name>-failover` (`push_topic`)."""
+    sal_project: str = ""
+    """The Cloud VPS project its SAL lines name first; "": none (production's own SAL)."""
+
+    @property
+    def push_topic(self) -> str:
+        """Return the Gerrit topic its changes are pushed with and found by.
+
+        `[dns] topic` is the regions' (`openstack-failover`, the name they move); a service
+        or group without its own `topic` is named after what it moves the same way
+        (`irc-failover`, `db-masters-failover`): its changes are found by that topic alone,
+        never mixed with the regions' or another name's open changes.
+        """
+        return self.topic or f"{self.name}-failover"
 
     @property
     def candidate_names(self) -> tuple[str, ...]:
@@ -200,12 +215,22 @@ class DnsConfig:
     reviewers: tuple[str, ...] = ()
     hashtags: tuple[str, ...] = ()
     deploy: tuple[str, ...] = ()
+    """The deploy argv as configured; `{zone_file}` in it stands for the name's zone file."""
     deploy_timeout: float = 600.0
 
     @property
     def zone_path(self) -> Path:
         """Return the zone template's path inside the checkout."""
         return self.checkout / self.zone_file
+
+    @property
+    def deploy_argv(self) -> tuple[str, ...]:
+        """Return the deploy command to run: `{zone_file}` filled in with `zone_file`."""
+        return tuple(a.replace(DEPLOY_PLACEHOLDER, self.zone_file) for a in self.deploy)
+
+
+DEPLOY_PLACEHOLDER = "{zone_file}"
+"""The one placeholder `[dns] deploy` may hold: the zone file of the name being moved."""
 
 
 @dataclass(frozen=True)
@@ -317,3 +342,10 @@ class Config:
         parts = [f"a {kind} ({', '.join(names)})" for kind, names in kinds]
         return "choose " + (f"{', '.join(parts[:-1])} or {parts[-1]}" if len(parts) > 1
                             else parts[0])
+
+    def for_service(self, svc: Service) -> Config:
+        """Return this config as the service's commands use it: its own zone file, Gerrit
+        topic and SAL project in `[dns]` and `[sal]` (the regions keep those sections')."""
+        sal = replace(self.sal, project=svc.sal_project) if self.sal is not None else None
+        return replace(self, sal=sal, dns=replace(
+            self.dns, zone_file=svc.zone_file or self.dns.zone_file, topic=svc.push_topic))

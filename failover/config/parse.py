@@ -25,6 +25,7 @@ from urllib.parse import SplitResult, urlsplit
 
 from failover.config.model import (
     DEFAULT_SERVICES,
+    DEPLOY_PLACEHOLDER,
     HEALTH_KINDS,
     STATS_SCHEMES,
     AlertmanagerConfig,
@@ -204,8 +205,7 @@ def _parse_dns(p: _Problems, t: Mapping[str, Any], path: Path) -> DnsConfig:
         p.add("dns.zone_file", f"{zone_file!r} leads outside the checkout {checkout} "
                                "(through a symlink)")
     topic = p.get(t, "dns.topic", str, DnsConfig.topic)
-    if not TOPIC_RE.match(topic):
-        p.add("dns.topic", f"{topic!r} is not a usable Gerrit topic (letters, digits, ._/-)")
+    if not _topic_ok(p, "dns.topic", topic):
         topic = DnsConfig.topic
     subject_topic = p.get(t, "dns.subject_topic", str)
     if subject_topic is not None and not SUBJECT_TOPIC_RE.fullmatch(subject_topic):
@@ -222,9 +222,21 @@ def _parse_dns(p: _Problems, t: Mapping[str, Any], path: Path) -> DnsConfig:
     return DnsConfig(
         checkout=checkout, zone_file=zone_file, topic=topic, reviewers=reviewers,
         subject_topic=subject_topic,
-        hashtags=hashtags, deploy=p.strings(t, "dns.deploy"),
+        hashtags=hashtags, deploy=_deploy(p, t),
         deploy_timeout=p.positive(t, "dns.deploy_timeout", DnsConfig.deploy_timeout),
     )
+
+
+def _deploy(p: _Problems, t: Mapping[str, Any]) -> tuple[str, ...]:
+    """Return `[dns] deploy`; a `{word}` in it other than `{zone_file}` is a problem (a typo
+    would reach the deploy command as it is written)."""
+    argv = p.strings(t, "dns.deploy")
+    for arg in argv:
+        for word in re.findall(r"\{([^{}]*)\}", arg):
+            if "{" + word + "}" != DEPLOY_PLACEHOLDER:
+                p.add("dns.deploy", f"{arg!r}: unknown placeholder {{{word}}}; the one there "
+                                    f"is {DEPLOY_PLACEHOLDER} (the zone file of the name moved)")
+    return argv
 
 
 def _parse_gerrit(p: _Problems, t: Mapping[str, Any]) -> GerritConfig:
@@ -395,6 +407,39 @@ def _zone_file(p: _Problems, t: Mapping[str, Any], key: str) -> str | None:
     return zone_file
 
 
+NAME_SETTINGS = ("topic", "sal_project")
+"""The keys a service or group may set for itself (the regions' are [dns] topic, [sal] project)."""
+
+
+def _name_settings(p: _Problems, t: Mapping[str, Any], key: str) -> dict[str, Any]:
+    """Return a service's or group's own `topic` and `sal_project` (absent: the defaults of
+    `Service`, never the regions')."""
+    out: dict[str, Any] = {}
+    topic = p.get(t, f"{key}.topic", str)
+    if topic is not None and _topic_ok(p, f"{key}.topic", topic):
+        out["topic"] = topic
+    project = p.get(t, f"{key}.sal_project", str)
+    if project is not None and _sal_project_ok(p, f"{key}.sal_project", project):
+        out["sal_project"] = project
+    return out
+
+
+def _topic_ok(p: _Problems, key: str, topic: str) -> bool:
+    """Return True if `topic` is a Gerrit topic this tool pushes; else add a problem."""
+    if TOPIC_RE.match(topic):
+        return True
+    p.add(key, f"{topic!r} is not a usable Gerrit topic (letters, digits, ._/-)")
+    return False
+
+
+def _sal_project_ok(p: _Problems, key: str, project: str) -> bool:
+    """Return True if `project` is a Cloud VPS project name or "" (none); else add a problem."""
+    if project and not re.match(r"^[a-z0-9][a-z0-9-]{0,62}$", project):
+        p.add(key, f"{project!r} is not a Cloud VPS project name (or \"\" for none)")
+        return False
+    return True
+
+
 def _record(p: _Problems, key: str, value: Any) -> str | None:
     if not isinstance(value, str) or not HOSTNAME_RE.match(value) or \
             "." not in value.rstrip("."):
@@ -419,7 +464,7 @@ def _target(p: _Problems, key: str, value: Any) -> str | None:
 
 def _parse_service(p: _Problems, key: str, name: str, t: Mapping[str, Any],
                    default_zone: str) -> Service | None:
-    p.unknown_keys(t, key, {"zone_file", "fqdn", "records", "candidates"})
+    p.unknown_keys(t, key, {"zone_file", "fqdn", "records", "candidates", *NAME_SETTINGS})
     zone_file = _zone_file(p, t, key)
     if "fqdn" in t and "records" in t:
         p.add(f"{key}.records", "give fqdn (one record) or records (several), not both")
@@ -456,12 +501,12 @@ def _parse_service(p: _Problems, key: str, name: str, t: Mapping[str, Any],
     if len(records) != len(raw_records):
         return None
     return Service(name=name, records=tuple(records), candidates=tuple(candidates),
-                   zone_file=zone_file or None)
+                   zone_file=zone_file or None, **_name_settings(p, t, key))
 
 
 def _parse_group(p: _Problems, key: str, name: str, t: Mapping[str, Any],
                  default_zone: str) -> Service | None:
-    p.unknown_keys(t, key, {"zone_file", "sides", "members", "health"})
+    p.unknown_keys(t, key, {"zone_file", "sides", "members", "health", *NAME_SETTINGS})
     zone_file = _zone_file(p, t, key)
     sides = list(p.strings(t, f"{key}.sides"))
     if len(sides) < 2:
@@ -498,7 +543,7 @@ def _parse_group(p: _Problems, key: str, name: str, t: Mapping[str, Any],
         return None
     _distinct_targets(p, key, records, candidates)
     return Service(name=name, records=tuple(records), candidates=tuple(candidates),
-                   zone_file=zone_file, group=True)
+                   zone_file=zone_file, group=True, **_name_settings(p, t, key))
 
 
 def _distinct_targets(p: _Problems, key: str, records: list[str],
@@ -662,8 +707,7 @@ def _parse_sal(p: _Problems, t: Mapping[str, Any]) -> SalConfig | None:
         host = None
     if not 0 < port < 65536:
         p.add("sal.port", f"must be a TCP port (1-65535), got {port}")
-    if project and not re.match(r"^[a-z0-9][a-z0-9-]{0,62}$", project):
-        p.add("sal.project", f"{project!r} is not a Cloud VPS project name (or \"\" for none)")
+    _sal_project_ok(p, "sal.project", project)
     return SalConfig(host=host, port=port, project=project) if host else None
 
 

@@ -45,15 +45,12 @@ class Promotion:
         self.request = request
         self.observer = observer
         if (svc := cfg.service(request.region)) is not None:  # [services.*], [groups.*]
-            from dataclasses import replace
-
-            self.cfg = cfg = replace(cfg, dns=replace(
-                cfg.dns, zone_file=svc.zone_file or cfg.dns.zone_file))
+            self.cfg = cfg = cfg.for_service(svc)  # its zone file, topic and SAL project
             svc.candidate(request.target)
         region = svc.as_region(svc.records[0]) if svc else cfg.region(request.region)
         self.plan = Plan(request=request, region=region, target=region.controller(request.target),
-                         deploy=cfg.dns.deploy, steps=[Step(s.key, s.title, s.acts) for s in STEPS],
-                         service=svc)
+                         deploy=cfg.dns.deploy_argv,
+                         steps=[Step(s.key, s.title, s.acts) for s in STEPS], service=svc)
         from failover.names import BUG_RE
         from failover.repo import check_command_line_text
 

@@ -54,6 +54,7 @@ def _service_entry(svc: Service) -> dict[str, Any]:
         return doc
 
     return {"group": svc.group, "zone_file": svc.zone_file, "records": list(svc.records),
+            "topic": svc.push_topic, "sal_project": svc.sal_project,
             "candidates": {c.name: {"targets": dict(c.targets), "health": health(c.health)}
                            for c in svc.candidates}}
 
@@ -128,7 +129,9 @@ def show_config(cfg: Config, *, as_json: bool) -> None:
     for name, svc in doc["services"].items():
         kind = "groups" if svc["group"] else "services"
         zone = svc["zone_file"] or doc["dns"]["zone_file"]
-        table = Table(title=escape(f"[{kind}.{name}] {zone}"), title_justify="left")
+        sal = f", SAL project {svc['sal_project']}" if svc["sal_project"] else ""
+        table = Table(title=escape(f"[{kind}.{name}] {zone}, topic {svc['topic']}{sal}"),
+                      title_justify="left")
         table.add_column("side" if svc["group"] else "candidate")
         table.add_column("record -> target")
         table.add_column("health")

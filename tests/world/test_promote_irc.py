@@ -4,13 +4,16 @@ the merged file keeps the relative form, both gdnsd answer the new target."""
 
 from __future__ import annotations
 
+import getpass
 import json
+import socket
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from sandbox.authdns_update import merged_template
-from sandbox.dnsrepo import WIKIMEDIA_PATH
+from sandbox.dnsrepo import WIKIMEDIA_PATH, ZONE_PATH
 from sandbox.haproxy import haproxy_available
 from sandbox.world import IRC_FQDN, World, start_world
 from tests.conftest import RunCli
@@ -65,3 +68,58 @@ def test_a_closed_listener_is_refused(run_cli: RunCli, world: World) -> None:
     result = run_cli("promote", "irc", "irc1002", "--yes", "--config", str(world.config_path))
     assert result.code == 3 and "health check failed" in result.stderr, result.stderr
     assert answers(world) == ["irc1001.wikimedia.org."] * 2
+
+
+@pytest.fixture
+def outside_world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    """The world with its SAL relay (and Conduit, Alertmanager) configured in [sal]."""
+    with start_world(auto_merge_after=0.3, outside=True) as w:
+        monkeypatch.setenv("XDG_STATE_HOME", str(w.workdir / "state"))
+        yield w
+
+
+def promoted(run_cli: RunCli, world: World, name: str, target: str) -> dict[str, Any]:
+    """Return the JSON of a real promote (outcome done), the SAL relay emptied first."""
+    assert world.outside is not None
+    world.outside.sal.lines.clear()
+    result = run_cli("promote", name, target, "--yes", "--json", "--reason", "reboot",
+                     "--config", str(world.config_path))
+    assert result.code == 0, result.stderr
+    doc: dict[str, Any] = json.loads(result.stdout)
+    assert doc["outcome"] == "done"
+    return doc
+
+
+def test_a_service_uses_its_own_topic_sal_project_and_deploy_zone(
+        run_cli: RunCli, outside_world: World) -> None:
+    """irc's change carries its own topic, its SAL lines its own project (none by default,
+    never the regions' `admin`), and its deploy names its own zone file; the region keeps
+    [dns] topic, [sal] project and [dns] zone_file."""
+    w = outside_world
+    assert w.outside is not None
+    relay, user, host = w.outside.sal, getpass.getuser(), socket.gethostname()
+
+    def sal(project: str, target: str) -> list[str]:
+        return [f"!log {user}@{host} {project}{phase} - failover promote irc {target} (reboot)"
+                for phase in ("START", "END (PASS)")]
+
+    doc = promoted(run_cli, w, "irc", "irc1002")  # no topic, no sal_project: the defaults
+    assert w.dns.gerrit.changes()[-1]["topic"] == "irc-failover"
+    assert "topic=irc-failover" in doc["push"]["options"]
+    # [dns] deploy holds `--zone {zone_file}`: the service's template, not [dns] zone_file
+    assert doc["deploy"]["command"] == w.deploy_argv(zone=WIKIMEDIA_PATH)
+    assert relay.lines == doc["sal"] == sal("", "irc1002")
+    assert answers(w) == ["irc1002.wikimedia.org."] * 2
+
+    w.write_config(irc={"topic": "irc-maintenance", "sal_project": "tools"})
+    doc = promoted(run_cli, w, "irc", "irc1001")
+    assert w.dns.gerrit.changes()[-1]["topic"] == "irc-maintenance"
+    assert relay.lines == doc["sal"] == sal("tools ", "irc1001")
+    assert doc["deploy"]["command"] == w.deploy_argv(zone=WIKIMEDIA_PATH)
+    assert answers(w) == ["irc1001.wikimedia.org."] * 2
+
+    region = json.loads(run_cli("promote", "eqiad1", "cloudcontrol1004", "--dry-run", "--json",
+                                "--config", str(w.config_path)).stdout)
+    assert "topic=openstack-failover" in region["push"]["options"]
+    assert region["deploy"]["command"] == w.deploy_argv(zone=ZONE_PATH)
+    assert region["sal_planned"][0].startswith(f"!log {user}@{host} admin START - ")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -131,6 +132,13 @@ BAD = [
      '"a.wmnet" = {eqiad = "x.wmnet.", codfw = "y.wmnet."}', "[groups.g.zone_file]"),
     ('[groups.irc]\nsides = ["eqiad", "codfw"]\n[groups.irc.members]\n'
      '"a.wmnet" = {eqiad = "x.wmnet.", codfw = "y.wmnet."}\n' + IRC, "[groups.irc]"),
+    (IRC.replace('fqdn = ', 'topic = "irc failover"\nfqdn = '), "[services.irc.topic]"),
+    (IRC.replace('fqdn = ', 'sal_project = "Tools!"\nfqdn = '), "[services.irc.sal_project]"),
+    (GROUP.replace('sides = ', 'topic = 3\nsides = '), "[groups.db-masters.topic]"),
+    (GROUP.replace('sides = ', 'sal_project = "x y"\nsides = '),
+     "[groups.db-masters.sal_project]"),
+    ('[dns]\ndeploy = ["authdns-update", "--zone", "{zone}"]\n' + IRC,
+     "[dns.deploy] '{zone}': unknown placeholder {zone}; the one there is {zone_file}"),
 ]
 
 
@@ -142,3 +150,40 @@ def test_bad_service_key_is_named_exit_2(config_file: ConfigFile, run_cli: RunCl
     assert result.code == 2, result.stderr
     assert key in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_service_and_a_group_have_their_own_settings(config_file: ConfigFile) -> None:
+    """topic and sal_project: the name's own, else `<name>-failover` and none; never the
+    regions' [dns] topic and [sal] project; the deploy's `{zone_file}` is the name's."""
+    cfg = load_config(config_file(
+        '[dns]\nzone_file = "templates/wikimediacloud.org"\ntopic = "openstack-failover"\n'
+        'deploy = ["authdns-update", "--zone", "{zone_file}", "x{zone_file}y"]\n'
+        '[sal]\nhost = "127.0.0.1"\nproject = "admin"\n',
+        region_toml("eqiad1", {"a": "unix:///a", "b": "unix:///b"}),
+        IRC.replace('fqdn = ', 'topic = "irc-maintenance"\nsal_project = "tools"\nfqdn = '),
+        GROUP))
+    irc, db = cfg.services["irc"], cfg.services["db-masters"]
+    assert (irc.push_topic, irc.sal_project) == ("irc-maintenance", "tools")
+    assert (db.topic, db.push_topic, db.sal_project) == (None, "db-masters-failover", "")
+    assert cfg.dns.deploy == ("authdns-update", "--zone", "{zone_file}", "x{zone_file}y")
+    assert cfg.dns.deploy_argv == ("authdns-update", "--zone", "templates/wikimediacloud.org",
+                                   "xtemplates/wikimediacloud.orgy")
+    own = cfg.for_service(db)
+    assert (own.dns.topic, own.dns.zone_file) == ("db-masters-failover", "templates/wmnet")
+    assert own.sal is not None and own.sal.project == ""
+    assert own.dns.deploy_argv[2] == "templates/wmnet"
+    own = cfg.for_service(irc)
+    assert own.sal is not None and (own.sal.project, own.dns.topic) == ("tools", "irc-maintenance")
+    assert (cfg.dns.topic, cfg.sal and cfg.sal.project) == ("openstack-failover", "admin")
+
+
+def test_config_show_has_each_name_s_own_settings(config_file: ConfigFile,
+                                                   run_cli: RunCli) -> None:
+    path = config_file(IRC.replace('fqdn = ', 'sal_project = "tools"\nfqdn = '), GROUP)
+    doc = json.loads(run_cli("config", "show", "--json", "--config", str(path)).stdout)
+    assert {k: doc["services"]["irc"][k] for k in ("topic", "sal_project")} == {
+        "topic": "irc-failover", "sal_project": "tools"}
+    assert doc["services"]["db-masters"]["topic"] == "db-masters-failover"
+    human = run_cli("config", "show", "--config", str(path)).stdout
+    assert "[services.irc] templates/wikimedia.org, topic irc-failover, SAL project tools" in human
+    assert "[groups.db-masters] templates/wmnet, topic db-masters-failover" in human
