@@ -14,6 +14,7 @@ from failover.config.load import (
     read_config_text,
 )
 from failover.config.model import (
+    AUTHDNS_PORT,
     DEFAULT_SERVICES,
     HEALTH_KINDS,
     STATS_SCHEMES,
@@ -46,6 +47,7 @@ from failover.names import (
 )
 
 __all__ = [
+    "AUTHDNS_PORT",
     "DEFAULT_SERVICES",
     "HEALTH_KINDS",
     "HOSTNAME_RE",

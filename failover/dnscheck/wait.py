@@ -112,6 +112,45 @@ def wait_for_agreement(
     raise AssertionError("unreachable: the last round returns")
 
 
+def check_records(cfg: Config, items: Sequence[tuple[Region, Controller | None]], *,
+                  resolver: dns.resolver.Resolver | None = None) -> list[DnsReport]:
+    """Return one report per (record as a Region, expected controller or None), all asked in
+    one round: every record at every server at once (the servers resolved once)."""
+    if not items:
+        return []
+    for region, expect in items:
+        _check_expect(region, expect)
+    servers = resolve_nameservers(cfg, items[0][0].fqdn, resolver)
+    return ask_round(cfg, items, servers, _recursors(cfg, resolver))
+
+
+def wait_for_records(
+    cfg: Config, items: Sequence[tuple[Region, Controller]], *, timeout: float,
+    interval: float, max_interval: float | None = None,
+    on_round: Callable[[list[DnsReport], int, float], None] | None = None,
+    resolver: dns.resolver.Resolver | None = None,
+) -> list[DnsReport]:
+    """Return the last round's reports, once every server answers every record's expected
+    controller or `timeout` has passed: `wait_for_agreement` for several records, each
+    round asking all of them at once."""
+    for region, expect in items:
+        _check_expect(region, expect)
+    servers = resolve_nameservers(cfg, items[0][0].fqdn, resolver)
+    recursors = _recursors(cfg, resolver)
+    cap = max(MIN_INTERVAL, max_interval if max_interval is not None else cfg.verify.interval)
+    poller = Poller(delay=max(MIN_INTERVAL, interval), factor=BACKOFF, cap=cap,
+                    timeout=timeout)
+    for attempt in poller:
+        reports = ask_round(cfg, items, servers, recursors)
+        done = all(r.agree for r in reports) or attempt.last
+        next_pause = 0.0 if done else attempt.pause
+        if on_round is not None:
+            on_round(reports, attempt.number, next_pause)
+        if done:
+            return reports
+    raise AssertionError("unreachable: the last round returns")
+
+
 def _check_expect(region: Region, expect: Controller | None) -> None:
     if expect is not None and expect not in region.controllers:
         raise UsageError(f"{expect.name!r} is not a controller of region {region.name!r}",
