@@ -12,6 +12,7 @@ interpreter's start. The goal: at most 0.5 s of the tool's own time beyond one r
 from __future__ import annotations
 
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -56,19 +57,24 @@ def config_text(hosts: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _median_run(argv: list[str], env: dict[str, str]) -> float:
-    """Return the median wall time of ROUNDS runs of `argv` (one untimed warm-up first)."""
-    times = []
+def _median_run(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Return the median wall time and CPU time (user + system) of ROUNDS runs of `argv`
+    (one untimed warm-up first). The CPU time is what the process itself spent: on a busy
+    machine the wall time also holds the time it waited for a CPU."""
+    walls, cpus = [], []
     for n in range(ROUNDS + 1):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
-        done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60,
+        done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120,
                               check=False)
         elapsed = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if done.returncode != 0:
             raise RuntimeError(f"{' '.join(argv)} exited {done.returncode}: {done.stderr}")
         if n:
-            times.append(elapsed)
-    return statistics.median(times)
+            walls.append(elapsed)
+            cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return statistics.median(walls), statistics.median(cpus)
 
 
 def _one_rtt(address: str) -> float:
@@ -92,24 +98,29 @@ def run() -> list[Figure]:
         env = {**os.environ, "FAILOVER_CONFIG": str(config),
                "XDG_STATE_HOME": str(root / "state")}
         tool = failover_argv()
-        human = _median_run([*tool, "verify", "db", "--expect", "new"], env)
-        as_json = _median_run([*tool, "verify", "db", "--expect", "new", "--json"], env)
-        floor = _median_run([sys.executable, "-c", "pass"], env)
+        human, human_cpu = _median_run([*tool, "verify", "db", "--expect", "new"], env)
+        as_json, json_cpu = _median_run([*tool, "verify", "db", "--expect", "new", "--json"],
+                                        env)
+        floor, floor_cpu = _median_run([sys.executable, "-c", "pass"], env)
         rtt = _one_rtt(hosts[0])
-    own = as_json - rtt
     queries = RECORDS * (HOSTS + 1) + HOSTS
+    load = os.getloadavg()[0]
     return [
         Figure(f"verify db --expect new --json, {RECORDS} records x {HOSTS} hosts "
-               f"({queries} queries, whole process, median)", f"{as_json * 1000:.0f} ms"),
-        Figure("same, human output (26 tables)", f"{human * 1000:.0f} ms"),
+               f"({queries} queries, whole process, median; load {load:.1f})",
+               f"{as_json * 1000:.0f} ms wall, {json_cpu * 1000:.0f} ms CPU"),
+        Figure("same, human output", f"{human * 1000:.0f} ms wall, {human_cpu * 1000:.0f} ms CPU"),
         Figure("one query's round trip (loopback)", f"{rtt * 1000:.2f} ms"),
-        Figure("python -c pass (interpreter floor)", f"{floor * 1000:.0f} ms"),
-        Figure("tool's own time beyond one round trip (--json)", f"{own * 1000:.0f} ms",
-               f"<= {GOAL * 1000:.0f} ms", own <= GOAL),
-        Figure("tool's own time beyond one round trip (human)",
-               f"{(human - rtt) * 1000:.0f} ms", f"<= {GOAL * 1000:.0f} ms", human - rtt <= GOAL),
+        Figure("python -c pass (interpreter floor)",
+               f"{floor * 1000:.0f} ms wall, {floor_cpu * 1000:.0f} ms CPU"),
+        Figure("tool's own time beyond one round trip (--json, wall)",
+               f"{(as_json - rtt) * 1000:.0f} ms", f"<= {GOAL * 1000:.0f} ms",
+               as_json - rtt <= GOAL),
+        Figure("tool's own time (--json, CPU)", f"{json_cpu * 1000:.0f} ms",
+               f"<= {GOAL * 1000:.0f} ms", json_cpu <= GOAL),
+        Figure("tool's own time (human, CPU)", f"{human_cpu * 1000:.0f} ms",
+               f"<= {GOAL * 1000:.0f} ms", human_cpu <= GOAL),
     ]
-
 
 if __name__ == "__main__":
     for fig in run():
