@@ -3,6 +3,7 @@ wrong) and the report of a round."""
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections import Counter
 from collections.abc import Iterable
@@ -153,7 +154,7 @@ def _read(region: Region, server: Server, reply: _Reply) -> ServerAnswer:
         text = dns.rcode.to_text(rcode)
         verdict = text.lower() if text in ("NXDOMAIN", "SERVFAIL", "REFUSED") else f"error: {text}"
         return replace(base, verdict=verdict, detail=f"rcode {text}")
-    qname = dns.name.from_text(region.fqdn)
+    qname = _qname(region.fqdn)
     cname = msg.get_rrset(msg.answer, qname, dns.rdataclass.IN, dns.rdatatype.CNAME)
     if cname is not None:
         target = normalize_target(str(cname[0].target))
@@ -206,9 +207,15 @@ def _fresh_by(answer: ServerAnswer, now: datetime) -> ServerAnswer:
     return replace(answer, fresh_by=now + timedelta(seconds=answer.ttl))
 
 
+@functools.lru_cache(maxsize=1024)  # per round: each record's few targets, at every server
 def _controller(region: Region, target: str) -> str | None:
     found = region.controller_for_target(target)
     return found.name if found else None
+
+
+@functools.lru_cache(maxsize=1024)
+def _qname(fqdn: str) -> dns.name.Name:
+    return dns.name.from_text(fqdn)
 
 
 def _chase(msg: dns.message.Message, target: dns.name.Name) -> tuple[str, ...]:

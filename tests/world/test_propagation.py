@@ -118,3 +118,23 @@ def test_dry_run_lists_the_hosts_and_the_wipe(run_cli: RunCli, fresh: World) -> 
     assert "8 authdns hosts" in steps["verify"]["summary"]
     assert steps["recursors"]["status"] == "would run"
     assert "wipe-cache" in steps["recursors"]["summary"]
+
+
+def test_check_and_status_name_the_hosts(run_cli: RunCli, fresh: World) -> None:
+    """`check` warns naming the authdns host that does not answer; `status --json` lists
+    every host among the servers, with its serial."""
+    world = fresh
+    host = world.hosts[5]
+    assert host.process is not None
+    host.process.send_signal(signal.SIGSTOP)
+    try:
+        check = run_cli("check", "eqiad1", "--timeout", "8", "--config", str(world.config_path))
+    finally:
+        host.process.send_signal(signal.SIGCONT)
+    assert check.code == 1 and f"{host.host}:5353" in check.stdout, check.output
+    status = run_cli("status", "eqiad1", "--json", "--config", str(world.config_path))
+    assert status.code == 0, status.output
+    servers = json.loads(status.stdout)["regions"]["eqiad1"]["dns"]["servers"]
+    hosts = [s for s in servers if s["role"] == "authdns host"]
+    assert [s["address"] for s in hosts] == [h.host for h in world.hosts]
+    assert all(s["serial"] is not None and s["verdict"] == "matches" for s in hosts)
