@@ -197,13 +197,7 @@ class Gdnsd:
     def stop(self) -> None:
         """Stop gdnsd (SIGTERM, then SIGKILL) and remove the temporary directory if ours."""
         proc, self.process = self.process, None
-        if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
+        terminate(proc)
         if self.remove_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
@@ -212,6 +206,17 @@ class Gdnsd:
             return " | ".join(self.log_path.read_text(errors="replace").splitlines()[-5:])
         except OSError:
             return "(no log)"
+
+
+def terminate(proc: subprocess.Popen[bytes] | None) -> None:
+    """End a sandbox server: SIGTERM, then SIGKILL if it is still there after 5 s."""
+    if proc is not None and proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
 
 
 def _answers_tcp(port: int, host: str = "127.0.0.1") -> bool:

@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import signal
 import subprocess
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sandbox.gdnsd import free_port
+from sandbox.gdnsd import free_port, terminate
 
 PDNS_RECURSOR = "/usr/sbin/pdns_recursor"
 """The recursor (Debian package `pdns-recursor`)."""
@@ -65,13 +64,7 @@ class Recursor:
     def stop(self) -> None:
         """Stop the recursor (SIGTERM, then SIGKILL)."""
         proc, self.process = self.process, None
-        if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
+        terminate(proc)
 
 
 def config_text(workdir: Path, port: int, forwards: Mapping[str, Sequence[str]]) -> str:
