@@ -11,6 +11,7 @@ Examples:
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 
@@ -53,6 +54,7 @@ def validate_name(value: str, what: str) -> str:
     return value
 
 
+@functools.lru_cache(maxsize=4096)  # a verify round compares the same few targets 1000s of times
 def normalize_target(target: str) -> str:
     """Return a record target in comparable form: lower-case absolute name, or canonical IP."""
     try:

@@ -35,7 +35,7 @@ from failover.check import (
     unknown,
 )
 from failover.config import Config, Service
-from failover.dnscheck import DnsReport, check_region, wait_for_agreement
+from failover.dnscheck import DnsReport, check_records, check_region, wait_for_records
 from failover.errors import FailoverError
 from failover.health import HealthResult, read_all, read_health
 from failover.status import ZoneStatus
@@ -145,20 +145,16 @@ def read_service_health(cfg: Config, svc: Service,
 
 def verify_service(cfg: Config, svc: Service, expect: str | None, *, wait_for: float | None,
                    interval: float,
-                   on_round: Callable[[DnsReport, int, float], None] | None = None,
+                   on_round: Callable[[list[DnsReport], int, float], None] | None = None,
                    ) -> list[DnsReport]:
-    """Return every record's nameserver report; with `wait_for`, wait (per record) until
-    every nameserver answers `expect`'s target for it."""
-    reports = []
-    for record in svc.records:
-        region = svc.as_region(record)
-        target = region.controller(expect) if expect is not None else None
-        if target is None or wait_for is None:
-            reports.append(check_region(cfg, region, target))
-        else:
-            reports.append(wait_for_agreement(cfg, region, target, timeout=wait_for,
-                                              interval=interval, on_round=on_round))
-    return reports
+    """Return every record's nameserver report; with `wait_for`, wait until every nameserver
+    answers `expect`'s target for every record. Each round asks all records at once."""
+    regions = [svc.as_region(record) for record in svc.records]
+    if expect is None or wait_for is None:
+        return check_records(cfg, [(r, r.controller(expect) if expect else None)
+                                   for r in regions])
+    return wait_for_records(cfg, [(r, r.controller(expect)) for r in regions],
+                            timeout=wait_for, interval=interval, on_round=on_round)
 
 
 def check_service(cfg: Config, svc: Service, *, grace: float, timeout: float,

@@ -6,7 +6,10 @@ reads its zone, and runs `gdnsdctl reload-zones`. Every template of `templates/`
 (as production's does); `--zone` names the one whose changes are shown first.
 
     python3 sandbox/authdns_update.py --repo GITDIR --branch master \
-        --zone templates/wikimediacloud.org --gdnsd DIR [--gdnsd DIR ...] [--yes]
+        --zone templates/wikimediacloud.org --gdnsd DIR [--gdnsd DIR ...] [--yes] [--delay S]
+
+`--delay`: seconds between two hosts, so the hosts converge one after another (production's
+reaches them over SSH one by one), and the tests see it.
 """
 
 from __future__ import annotations
@@ -44,7 +47,8 @@ def templates(repo: str, branch: str) -> list[str]:
     return [p for p in done.stdout.splitlines() if p.strip()]
 
 
-def deploy(repo: str, branch: str, path: str, gdnsd_dirs: list[Path], *, yes: bool) -> int:
+def deploy(repo: str, branch: str, path: str, gdnsd_dirs: list[Path], *, yes: bool,
+           delay: float = 0.0) -> int:
     """Render and install every zone on every gdnsd directory (`path` shown first); return the
     exit code."""
     paths = [path, *(p for p in templates(repo, branch) if p != path)]
@@ -67,7 +71,9 @@ def deploy(repo: str, branch: str, path: str, gdnsd_dirs: list[Path], *, yes: bo
         if sys.stdin.readline().strip() != "yes":
             print("Aborting.")
             return 1
-    for directory in gdnsd_dirs:
+    for index, directory in enumerate(gdnsd_dirs):
+        if index and delay > 0:
+            time.sleep(delay)
         for zone, content in rendered.items():
             target = directory / "zones" / zone
             tmp = target.with_name(f".{zone}.tmp")
@@ -75,7 +81,7 @@ def deploy(repo: str, branch: str, path: str, gdnsd_dirs: list[Path], *, yes: bo
             os.replace(tmp, target)
         subprocess.run(["gdnsdctl", "-c", str(directory), "reload-zones"], check=True,
                        timeout=TIMEOUT, capture_output=True)
-        print(f"reloaded {directory.name}: OK")
+        print(f"reloaded {directory.name}: OK", flush=True)
     return 0
 
 
@@ -87,9 +93,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--zone", default="templates/wikimediacloud.org")
     parser.add_argument("--gdnsd", action="append", type=Path, required=True)
     parser.add_argument("--yes", action="store_true")
+    parser.add_argument("--delay", type=float, default=0.0)
     args = parser.parse_args(argv)
     try:
-        return deploy(args.repo, args.branch, args.zone, args.gdnsd, yes=args.yes)
+        return deploy(args.repo, args.branch, args.zone, args.gdnsd, yes=args.yes,
+                      delay=args.delay)
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
         print(f"authdns-update: {exc}", file=sys.stderr)
         return 1

@@ -100,6 +100,8 @@ class Gdnsd:
     process: subprocess.Popen[bytes] | None = None
     zones: dict[str, str] = field(default_factory=dict)
     remove_workdir: bool = False
+    host: str = "127.0.0.1"
+    """The loopback address it listens on (an authdns host of the sandbox: 127.53.N.I)."""
 
     @property
     def port(self) -> int:
@@ -108,23 +110,23 @@ class Gdnsd:
 
     @property
     def address(self) -> str:
-        """Return "127.0.0.1:PORT" of the first listener."""
-        return f"127.0.0.1:{self.port}"
+        """Return "HOST:PORT" of the first listener."""
+        return f"{self.host}:{self.port}"
 
     @property
     def addresses(self) -> tuple[str, ...]:
-        """Return "127.0.0.1:PORT" for every listener."""
-        return tuple(f"127.0.0.1:{p}" for p in self.ports)
+        """Return "HOST:PORT" for every listener."""
+        return tuple(f"{self.host}:{p}" for p in self.ports)
 
     @property
     def nameserver(self) -> Nameserver:
         """Return the first listener as a config Nameserver."""
-        return Nameserver(host="127.0.0.1", port=self.port)
+        return Nameserver(host=self.host, port=self.port)
 
     @property
     def nameservers(self) -> tuple[Nameserver, ...]:
         """Return every listener as a config Nameserver."""
-        return tuple(Nameserver(host="127.0.0.1", port=p) for p in self.ports)
+        return tuple(Nameserver(host=self.host, port=p) for p in self.ports)
 
     @property
     def log_path(self) -> Path:
@@ -156,13 +158,17 @@ class Gdnsd:
 
     def start(self) -> None:
         """Start gdnsd in the foreground and return once it answers over TCP."""
+        self.launch()
+        self.wait_ready()
+
+    def launch(self) -> None:
+        """Write the config and start gdnsd in the foreground, without waiting for it."""
         self.write_config()
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
                 [GDNSD, "-c", str(self.workdir), "start"],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             )
-        self.wait_ready()
 
     def wait_ready(self, timeout: float = START_TIMEOUT) -> None:
         """Return once every listener answers a TCP query; raise GdnsdError if it dies first."""
@@ -171,7 +177,7 @@ class Gdnsd:
         while pending:
             if self.process is not None and self.process.poll() is not None:
                 raise GdnsdError(f"gdnsd exited with {self.process.returncode}: {self._log_tail()}")
-            if _answers_tcp(pending[0]):
+            if _answers_tcp(pending[0], self.host):
                 pending.pop(0)
                 continue
             if time.monotonic() > deadline:
@@ -191,13 +197,7 @@ class Gdnsd:
     def stop(self) -> None:
         """Stop gdnsd (SIGTERM, then SIGKILL) and remove the temporary directory if ours."""
         proc, self.process = self.process, None
-        if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
+        terminate(proc)
         if self.remove_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
@@ -208,15 +208,26 @@ class Gdnsd:
             return "(no log)"
 
 
-def _answers_tcp(port: int) -> bool:
-    """Return True if a DNS query over TCP to 127.0.0.1:port gets an answer."""
+def terminate(proc: subprocess.Popen[bytes] | None) -> None:
+    """End a sandbox server: SIGTERM, then SIGKILL if it is still there after 5 s."""
+    if proc is not None and proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+def _answers_tcp(port: int, host: str = "127.0.0.1") -> bool:
+    """Return True if a DNS query over TCP to host:port gets an answer."""
     import dns.exception
     import dns.message
     import dns.query
 
     query = dns.message.make_query("wikimediacloud.org.", "SOA")
     try:
-        dns.query.tcp(query, "127.0.0.1", port=port, timeout=0.5)
+        dns.query.tcp(query, host, port=port, timeout=0.5)
     except (OSError, dns.exception.DNSException):
         return False
     return True

@@ -27,10 +27,12 @@ from typing import Any
 from failover.config import DEPLOY_PLACEHOLDER, record_type_for
 from failover.zone import render_template, zone_name
 from sandbox.alertmanager import Alertmanager
+from sandbox.authdns import start_authdns_hosts
 from sandbox.conduit import Conduit
 from sandbox.dnsrepo import WIKIMEDIA_PATH, ZONE_PATH, DnsSandbox, RegionRecord, dns_sandbox
 from sandbox.gdnsd import Gdnsd, start_gdnsd
 from sandbox.haproxy import SandboxRegion, start_region
+from sandbox.recursor import Recursor, start_recursor
 from sandbox.sal import SalRelay
 
 REGION = "eqiad1"
@@ -59,6 +61,12 @@ class World:
     """The SAL relay, Alertmanager and Conduit stand-in, when started (`outside=True`)."""
     irc: dict[str, socket.socket] = field(default_factory=dict)
     """The `irc` service's candidates: a TCP listener each on 127.0.0.1 (its `tcp` health)."""
+    hosts: list[Gdnsd] = field(default_factory=list)
+    """The authdns hosts (`authdns_hosts=N`): a gdnsd each on 127.53.B.I port 5353."""
+    recursor: Recursor | None = None
+    """The PowerDNS Recursor forwarding the zones to the nameservers (`recursor=True`)."""
+    deploy_delay: float = 0.3
+    """Seconds the sandbox deploy waits between two hosts (when there are authdns hosts)."""
 
     @property
     def env(self) -> dict[str, str]:
@@ -78,7 +86,9 @@ class World:
         to `zone` shown first (the config's holds `{zone_file}`: the name's zone file)."""
         argv = [sys.executable, str(Path(__file__).with_name("authdns_update.py")),
                 "--repo", self.dns.gerrit.git_url, "--zone", zone, "--yes"]
-        for g in servers or self.gdnsd:
+        if self.hosts and servers is None:
+            argv += ["--delay", str(self.deploy_delay)]
+        for g in servers or [*self.gdnsd, *self.hosts]:
             argv += ["--gdnsd", str(g.workdir)]
         return argv
 
@@ -103,7 +113,8 @@ class World:
             f"poll_interval = {s.get('poll_interval', 0.2)}", "",
             "[verify]", f"nameservers = [{nameservers}]",
             f"timeout = {s.get('verify_timeout', 20)}", "query_timeout = 1",
-            f"interval = {s.get('verify_interval', 0.2)}", "",
+            f"interval = {s.get('verify_interval', 0.2)}",
+            *self.verify_lines(), "",
             "[haproxy]", "timeout = 2", "connect_timeout = 1", "",
             "[audit]", f"log = {_q(str(self.audit_path))}", "",
             f"[regions.{REGION}]", f'fqdn = "openstack.{REGION}.wikimediacloud.org"',
@@ -118,6 +129,18 @@ class World:
         self.config_path.write_text("\n".join(lines), encoding="utf-8")
         return self.config_path
 
+
+    def verify_lines(self) -> list[str]:
+        """Return [verify]'s authdns_hosts (default port 5353) and recursors (with a wipe)."""
+        lines = []
+        if self.hosts:
+            lines.append("authdns_hosts = [" + ", ".join(f'"{h.host}"' for h in self.hosts)
+                         + "]")
+        if self.recursor is not None:
+            wipe = ", ".join(_q(a) for a in self.recursor.wipe_argv())
+            lines.append(f'recursors = [{{address = "{self.recursor.address}", '
+                         f"wipe = [{wipe}]}}]")
+        return lines
 
     def irc_config_lines(self) -> list[str]:
         """Return the `[services.irc]` section: irc.wikimedia.org in templates/wikimedia.org,
@@ -180,7 +203,8 @@ def start_world(workdir: Path | None = None, *, auto_merge_after: float | None =
                 primary: str = CONTROLLERS[0], nameservers: int = 2,
                 services: tuple[str, ...] = SERVICES,
                 targets: dict[str, str] | None = None,
-                outside: bool = False, irc: bool = True) -> Iterator[World]:
+                outside: bool = False, irc: bool = True, authdns_hosts: int = 0,
+                recursor: bool = False) -> Iterator[World]:
     """Yield a running World whose record points at `primary`; stop everything on exit.
 
     `targets` maps each controller to what the record points to when it is primary: host
@@ -192,6 +216,12 @@ def start_world(workdir: Path | None = None, *, auto_merge_after: float | None =
 
     `irc`: also configure `[services.irc]` (a TCP listener per candidate); the runbooks'
     world, production's eqiad1 config, has none.
+
+    `authdns_hosts`: also start that many authdns hosts (a gdnsd each on its own loopback
+    address, port 5353, `[verify] authdns_hosts`), deployed one after another.
+
+    `recursor`: also start a PowerDNS Recursor forwarding the zones to the nameservers
+    (`[verify] recursors` with its `rec_control wipe-cache` argv).
 
     `auto_merge_after`: the sandbox reviewer approves and merges each pushed change after
     that many seconds (None: only when a test calls `world.dns.gerrit.approve_and_merge`).
@@ -217,6 +247,12 @@ def start_world(workdir: Path | None = None, *, auto_merge_after: float | None =
                        for i in range(nameservers)]
             (root / "state").mkdir(mode=0o700, exist_ok=True)
             world = World(root, hap, dns, servers, root / "config.toml", targets)
+            if authdns_hosts:
+                world.hosts = stack.enter_context(start_authdns_hosts(
+                    zones, _sub(root, "hosts"), authdns_hosts))
+            if recursor:
+                forwards = {zone: [g.address for g in servers] for zone in zones}
+                world.recursor = stack.enter_context(start_recursor(_sub(root, "rec"), forwards))
             world.irc = {name: stack.enter_context(socket.create_server(("127.0.0.1", 0)))
                          for name in (IRC_HOSTS if irc else ())}
             if outside:

@@ -14,6 +14,7 @@ from failover.config.load import (
     read_config_text,
 )
 from failover.config.model import (
+    AUTHDNS_PORT,
     DEFAULT_SERVICES,
     DEPLOY_PLACEHOLDER,
     HEALTH_KINDS,
@@ -28,6 +29,7 @@ from failover.config.model import (
     Health,
     Nameserver,
     PhabricatorConfig,
+    Recursor,
     Region,
     SalConfig,
     Service,
@@ -46,6 +48,7 @@ from failover.names import (
 )
 
 __all__ = [
+    "AUTHDNS_PORT",
     "DEFAULT_SERVICES",
     "DEPLOY_PLACEHOLDER",
     "HEALTH_KINDS",
@@ -65,6 +68,7 @@ __all__ = [
     "Health",
     "Nameserver",
     "PhabricatorConfig",
+    "Recursor",
     "Region",
     "SalConfig",
     "Service",

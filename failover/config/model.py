@@ -258,15 +258,42 @@ class Nameserver:
         return f"{host}:{self.port}"
 
 
+AUTHDNS_PORT = 5353
+"""The port an authdns host answers on directly (as spicerack's DNS checks ask it)."""
+
+WIPE_PLACEHOLDERS = ("name",)
+"""What a recursor's `wipe` argv may hold: `{name}`, the record's name without the final dot."""
+
+
+@dataclass(frozen=True)
+class Recursor:
+    """A recursor whose cache the promote wipes: its address and the wipe command (argv)."""
+
+    server: Nameserver
+    wipe: tuple[str, ...] = ()
+    """argv with `{name}` (e.g. `ssh HOST sudo rec_control wipe-cache {name}$`); () none."""
+
+    def wipe_argv(self, name: str) -> tuple[str, ...]:
+        """Return the wipe argv for the record `name` (no trailing dot)."""
+        return tuple(a.format(name=name.rstrip(".")) for a in self.wipe)
+
+
 @dataclass(frozen=True)
 class VerifyConfig:
     """Which nameservers to ask and how long to wait for them to agree."""
 
     nameservers: tuple[Nameserver, ...] = ()
     recursors: tuple[Nameserver, ...] = ()
+    """Every recursor's address (`recursor_wipes` holds those given as tables)."""
     timeout: float = 900.0
     query_timeout: float = 2.0
     interval: float = 2.0
+    authdns_hosts: tuple[Nameserver, ...] = ()
+    """Every authdns host, asked directly (port 5353 unless given) beside the nameservers."""
+    recursor_wipes: tuple[Recursor, ...] = ()
+    """The recursors given as tables (`address`, `wipe`): the promote wipes their caches."""
+    wipe_timeout: float = 30.0
+    """Seconds one wipe command may take."""
 
 
 @dataclass(frozen=True)

@@ -18,16 +18,18 @@ import ipaddress
 import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
 from failover.config.model import (
+    AUTHDNS_PORT,
     DEFAULT_SERVICES,
     DEPLOY_PLACEHOLDER,
     HEALTH_KINDS,
     STATS_SCHEMES,
+    WIPE_PLACEHOLDERS,
     AlertmanagerConfig,
     Candidate,
     Config,
@@ -38,6 +40,7 @@ from failover.config.model import (
     Health,
     Nameserver,
     PhabricatorConfig,
+    Recursor,
     Region,
     SalConfig,
     Service,
@@ -176,6 +179,18 @@ def _fills(pattern: str, name: str) -> bool:
     return "{" + name + "}" in pattern
 
 
+def _only_placeholders(text: str, names: Sequence[str]) -> bool:
+    """Return True if every `{...}` of `text` is one of `names` and the braces pair up."""
+    import string
+
+    try:
+        return all(field in names and not spec and not conv
+                   for _, field, spec, conv in string.Formatter().parse(text)
+                   if field is not None)
+    except ValueError:
+        return False
+
+
 def _reachable(p: _Problems, checkout: Path) -> bool:
     """Return True when `checkout` exists; a path this user cannot enter is a config problem."""
     try:
@@ -259,16 +274,16 @@ def _parse_gerrit(p: _Problems, t: Mapping[str, Any]) -> GerritConfig:
     )
 
 
-def parse_nameserver(entry: str) -> Nameserver:
+def parse_nameserver(entry: str, default_port: int = 53) -> Nameserver:
     """Return the Nameserver for "host", "host:port", "[v6]:port" or a bare IPv6 address.
 
     Raises:
         UsageError: the entry is not a host name or address with an optional port.
     """
-    host, port = entry.strip(), 53
+    host, port = entry.strip(), default_port
     m = re.match(r"^\[([0-9A-Fa-f:.]+)\](?::(\d+))?$", host)
     if m:
-        host, port = m.group(1), int(m.group(2) or 53)
+        host, port = m.group(1), int(m.group(2) or default_port)
     elif host.count(":") == 1:
         host, _, port_s = host.partition(":")
         if not port_s.isdigit():
@@ -289,23 +304,75 @@ def parse_nameserver(entry: str) -> Nameserver:
 
 def _parse_verify(p: _Problems, t: Mapping[str, Any]) -> VerifyConfig:
     p.unknown_keys(t, "verify", {"nameservers", "recursors", "timeout", "query_timeout",
-                                 "interval"})
+                                 "interval", "authdns_hosts", "wipe_timeout"})
     d = VerifyConfig()
     lists: dict[str, tuple[Nameserver, ...]] = {}
-    for key in ("nameservers", "recursors"):
-        out = []
-        for entry in p.strings(t, f"verify.{key}"):
-            try:
-                out.append(parse_nameserver(entry))
-            except UsageError as exc:
-                p.add(f"verify.{key}", exc.message)
-        lists[key] = tuple(out)
+    for key, port in (("nameservers", 53), ("authdns_hosts", AUTHDNS_PORT)):
+        lists[key] = _nameservers(p, f"verify.{key}", p.strings(t, f"verify.{key}"), port)
+    recursors, wipes = _parse_recursors(p, t.get("recursors", []))
     return VerifyConfig(
-        nameservers=lists["nameservers"], recursors=lists["recursors"],
+        nameservers=lists["nameservers"], recursors=recursors,
         timeout=p.positive(t, "verify.timeout", d.timeout),
         query_timeout=p.positive(t, "verify.query_timeout", d.query_timeout),
         interval=p.positive(t, "verify.interval", d.interval),
+        authdns_hosts=lists["authdns_hosts"], recursor_wipes=wipes,
+        wipe_timeout=p.positive(t, "verify.wipe_timeout", d.wipe_timeout),
     )
+
+
+def _nameservers(p: _Problems, key: str, entries: Sequence[str],
+                 port: int = 53) -> tuple[Nameserver, ...]:
+    """Return each entry as a Nameserver (`port` unless it names one); problems to `p`."""
+    out = []
+    for entry in entries:
+        try:
+            out.append(parse_nameserver(entry, port))
+        except UsageError as exc:
+            p.add(key, exc.message)
+    if port == AUTHDNS_PORT and len(set(out)) < len(out):
+        p.add(key, "lists a host twice")
+    return tuple(out)
+
+
+def _parse_recursors(p: _Problems, value: Any) -> tuple[tuple[Nameserver, ...],
+                                                        tuple[Recursor, ...]]:
+    """Return [verify] recursors: every address, and those given as tables with a `wipe`.
+
+    An entry is "host[:port]" (asked only) or {address = "host[:port]", wipe = [argv]}.
+    """
+    key = "verify.recursors"
+    if not isinstance(value, list):
+        p.add(key, f"must be a list, got {type(value).__name__}")
+        return (), ()
+    servers: list[Nameserver] = []
+    wipes: list[Recursor] = []
+    for i, entry in enumerate(value):
+        where = f"{key}[{i}]"
+        if isinstance(entry, str):
+            servers += _nameservers(p, key, p.strings({"recursors": [entry]}, key))
+            continue
+        if not isinstance(entry, Mapping):
+            p.add(where, 'must be "host[:port]" or a table {address = ..., wipe = [...]}')
+            continue
+        p.unknown_keys(entry, where, {"address", "wipe"})
+        address = p.get(entry, f"{where}.address", str)
+        if not address:
+            p.add(f"{where}.address", 'missing; e.g. address = "208.80.154.254"')
+            continue
+        found = _nameservers(p, f"{where}.address", (address,))
+        wipe = p.strings(entry, f"{where}.wipe")
+        bad = [a for a in wipe if not _only_placeholders(a, WIPE_PLACEHOLDERS)]
+        if bad:
+            p.add(f"{where}.wipe", f"{bad[0]!r}: the only placeholder is {{name}} (write "
+                                   "{{ and }} for braces)")
+        elif wipe and not any("{name}" in a for a in wipe):
+            p.add(f"{where}.wipe", "must contain {name} (the record to wipe), e.g. "
+                                   '["ssh", "HOST", "sudo", "rec_control", "wipe-cache", '
+                                   '"{name}$"]')
+        elif found:
+            servers += found
+            wipes.append(Recursor(found[0], tuple(wipe)))
+    return tuple(servers), tuple(wipes)
 
 
 def _parse_regions(p: _Problems, t: Mapping[str, Any], *,

@@ -20,7 +20,9 @@ from __future__ import annotations
 
 from failover.dnscheck.judge import DIFFERS, MATCHES, STALE, WRONG, DnsReport, ServerAnswer
 from failover.dnscheck.servers import (
+    AUTHDNS_HOST,
     Server,
+    authdns_servers,
     discover_nameservers,
     resolve_nameservers,
     system_resolver,
@@ -36,15 +38,39 @@ from failover.dnscheck.target import (
 from failover.dnscheck.wait import (
     BACKOFF,
     MIN_INTERVAL,
+    ask_round,
+    check_records,
     check_region,
     check_regions,
     wait_for_agreement,
+    wait_for_records,
 )
 
 __all__ = [
-    "BACKOFF", "DIFFERS", "MATCHES", "MIN_INTERVAL", "STALE", "WRONG", "DnsReport", "Server",
-    "ServerAnswer", "TargetCheck", "check_region", "check_regions", "check_target",
-    "discover_nameservers", "find_target_problem", "refuse_dangling_target",
-    "resolve_nameservers", "stats_host_addresses", "system_resolver", "target_problem",
+    "AUTHDNS_HOST",
+    "BACKOFF",
+    "DIFFERS",
+    "MATCHES",
+    "MIN_INTERVAL",
+    "STALE",
+    "WRONG",
+    "DnsReport",
+    "Server",
+    "ServerAnswer",
+    "TargetCheck",
+    "ask_round",
+    "authdns_servers",
+    "check_records",
+    "check_region",
+    "check_regions",
+    "check_target",
+    "discover_nameservers",
+    "find_target_problem",
+    "refuse_dangling_target",
+    "resolve_nameservers",
+    "stats_host_addresses",
+    "system_resolver",
+    "target_problem",
     "wait_for_agreement",
+    "wait_for_records",
 ]

@@ -3,6 +3,7 @@ wrong) and the report of a round."""
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections import Counter
 from collections.abc import Iterable
@@ -21,7 +22,7 @@ import dns.rdatatype
 
 from failover.config import Region, normalize_target
 from failover.dnscheck.query import _Reply
-from failover.dnscheck.servers import Server
+from failover.dnscheck.servers import AUTHDNS_HOST, Server
 
 if TYPE_CHECKING:
     import dns.resolver  # imported where used: start-up pays only for what a command needs
@@ -58,6 +59,8 @@ class ServerAnswer:
     tcp: bool = False
     final_addresses: tuple[str, ...] = ()
     fresh_by: datetime | None = None
+    serial: int | None = None
+    """The zone's SOA serial (asked of authdns hosts), when it answered."""
 
     @property
     def answer(self) -> str | None:
@@ -78,6 +81,7 @@ class ServerAnswer:
             "records": list(self.records), "address": self.server.address,
             "port": self.server.port, "tcp": self.tcp,
             "final_addresses": list(self.final_addresses),
+            "role": self.server.role, "serial": self.serial,
         }
         if recursor:
             doc["fresh_by"] = self.fresh_by.isoformat() if self.fresh_by else None
@@ -119,7 +123,22 @@ class DnsReport:
             "checked_at": self.checked_at.isoformat() if self.checked_at else None,
             "servers": [s.to_dict() for s in self.servers],
             "recursors": [r.to_dict(recursor=True) for r in self.recursors],
+            "authdns_hosts": self.hosts_summary(),
         }
+
+    @property
+    def hosts(self) -> tuple[ServerAnswer, ...]:
+        """Return the answers of the [verify] authdns_hosts (also among `servers`)."""
+        return tuple(s for s in self.servers if s.server.role == AUTHDNS_HOST)
+
+    def hosts_summary(self) -> dict[str, Any]:
+        """Return the authdns hosts in a few numbers: asked, matching, those not answering
+        (named), and the serials they serve."""
+        hosts = self.hosts
+        return {"asked": len(hosts), "matching": sum(h.ok for h in hosts),
+                "not_answering": [str(h.server) for h in hosts if h.rtt_ms is None],
+                "not_matching": [str(h.server) for h in hosts if not h.ok],
+                "serials": sorted({h.serial for h in hosts if h.serial is not None})}
 
 
 def _read(region: Region, server: Server, reply: _Reply) -> ServerAnswer:
@@ -135,7 +154,7 @@ def _read(region: Region, server: Server, reply: _Reply) -> ServerAnswer:
         text = dns.rcode.to_text(rcode)
         verdict = text.lower() if text in ("NXDOMAIN", "SERVFAIL", "REFUSED") else f"error: {text}"
         return replace(base, verdict=verdict, detail=f"rcode {text}")
-    qname = dns.name.from_text(region.fqdn)
+    qname = _qname(region.fqdn)
     cname = msg.get_rrset(msg.answer, qname, dns.rdataclass.IN, dns.rdatatype.CNAME)
     if cname is not None:
         target = normalize_target(str(cname[0].target))
@@ -188,9 +207,15 @@ def _fresh_by(answer: ServerAnswer, now: datetime) -> ServerAnswer:
     return replace(answer, fresh_by=now + timedelta(seconds=answer.ttl))
 
 
+@functools.lru_cache(maxsize=1024)  # per round: each record's few targets, at every server
 def _controller(region: Region, target: str) -> str | None:
     found = region.controller_for_target(target)
     return found.name if found else None
+
+
+@functools.lru_cache(maxsize=1024)
+def _qname(fqdn: str) -> dns.name.Name:
+    return dns.name.from_text(fqdn)
 
 
 def _chase(msg: dns.message.Message, target: dns.name.Name) -> tuple[str, ...]:

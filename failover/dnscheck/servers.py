@@ -8,7 +8,7 @@ import logging
 import socket
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import dns.exception
@@ -36,6 +36,8 @@ class Server:
     label: str
     address: str
     port: int = 53
+    role: str = "nameserver"
+    """`nameserver` ([verify] nameservers or the zone's NS), `authdns host`, `recursor`."""
 
     def __str__(self) -> str:
         shown = str(Nameserver(self.address, self.port))
@@ -63,12 +65,40 @@ def resolve_nameservers(cfg: Config, fqdn: str,
         UsageError: a name resolves to no address, or no nameserver could be found.
     """
     names = cfg.verify.nameservers
-    if not names or not all(_is_address(ns.host) for ns in names):
+    hosts = cfg.verify.authdns_hosts
+    if not names or not all(_is_address(ns.host) for ns in (*names, *hosts)):
         resolver = resolver or system_resolver(cfg.verify.query_timeout)
     if not names:
         assert resolver is not None
-        return discover_nameservers(fqdn, resolver)
-    return _servers_for(names, resolver)
+        found = discover_nameservers(fqdn, resolver)
+    else:
+        found = _servers_for(names, resolver)
+    return found + authdns_servers(cfg, resolver)
+
+
+def authdns_servers(cfg: Config, resolver: dns.resolver.Resolver | None = None,
+                    ) -> tuple[Server, ...]:
+    """Return the [verify] authdns_hosts as servers (role `authdns host`), names resolved."""
+    hosts = cfg.verify.authdns_hosts
+    if hosts and resolver is None and not all(_is_address(ns.host) for ns in hosts):
+        resolver = system_resolver(cfg.verify.query_timeout)
+    return tuple(replace(s, role=AUTHDNS_HOST) for s in _servers_for(hosts, resolver))
+
+
+AUTHDNS_HOST = "authdns host"
+"""The role of a [verify] authdns_hosts server."""
+
+
+def zone_of(cfg: Config, fqdn: str) -> str:
+    """Return the zone holding `fqdn`: the longest zone of the configured zone files
+    (`[dns] zone_file`, each service's) that it is in, else its parent name."""
+    from pathlib import PurePosixPath
+
+    name = fqdn.rstrip(".").lower()
+    files = {cfg.dns.zone_file, *(s.zone_file for s in cfg.services.values() if s.zone_file)}
+    zones = [z for z in (PurePosixPath(f).name.lower() for f in files)
+             if name == z or name.endswith("." + z)]
+    return max(zones, key=len) if zones else name.partition(".")[2] or name
 
 
 def discover_nameservers(fqdn: str, resolver: dns.resolver.Resolver,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -19,14 +20,23 @@ import dns.rdataclass
 import dns.rdatatype
 
 from failover.config import Config, Controller, Region
-from failover.dnscheck.judge import DnsReport, _fresh_by, _judge, _most_common, _read
-from failover.dnscheck.query import _ask, _query_pool
+from failover.dnscheck.judge import (
+    DnsReport,
+    ServerAnswer,
+    _fresh_by,
+    _judge,
+    _most_common,
+    _read,
+)
+from failover.dnscheck.query import _ask, _query_pool, _Reply
 from failover.dnscheck.servers import (
+    AUTHDNS_HOST,
     Server,
     _is_address,
     _servers_for,
     resolve_nameservers,
     system_resolver,
+    zone_of,
 )
 from failover.errors import UsageError
 from failover.retry import Poller
@@ -102,6 +112,45 @@ def wait_for_agreement(
     raise AssertionError("unreachable: the last round returns")
 
 
+def check_records(cfg: Config, items: Sequence[tuple[Region, Controller | None]], *,
+                  resolver: dns.resolver.Resolver | None = None) -> list[DnsReport]:
+    """Return one report per (record as a Region, expected controller or None), all asked in
+    one round: every record at every server at once (the servers resolved once)."""
+    if not items:
+        return []
+    for region, expect in items:
+        _check_expect(region, expect)
+    servers = resolve_nameservers(cfg, items[0][0].fqdn, resolver)
+    return ask_round(cfg, items, servers, _recursors(cfg, resolver))
+
+
+def wait_for_records(
+    cfg: Config, items: Sequence[tuple[Region, Controller]], *, timeout: float,
+    interval: float, max_interval: float | None = None,
+    on_round: Callable[[list[DnsReport], int, float], None] | None = None,
+    resolver: dns.resolver.Resolver | None = None,
+) -> list[DnsReport]:
+    """Return the last round's reports, once every server answers every record's expected
+    controller or `timeout` has passed: `wait_for_agreement` for several records, each
+    round asking all of them at once."""
+    for region, expect in items:
+        _check_expect(region, expect)
+    servers = resolve_nameservers(cfg, items[0][0].fqdn, resolver)
+    recursors = _recursors(cfg, resolver)
+    cap = max(MIN_INTERVAL, max_interval if max_interval is not None else cfg.verify.interval)
+    poller = Poller(delay=max(MIN_INTERVAL, interval), factor=BACKOFF, cap=cap,
+                    timeout=timeout)
+    for attempt in poller:
+        reports = ask_round(cfg, items, servers, recursors)
+        done = all(r.agree for r in reports) or attempt.last
+        next_pause = 0.0 if done else attempt.pause
+        if on_round is not None:
+            on_round(reports, attempt.number, next_pause)
+        if done:
+            return reports
+    raise AssertionError("unreachable: the last round returns")
+
+
 def _check_expect(region: Region, expect: Controller | None) -> None:
     if expect is not None and expect not in region.controllers:
         raise UsageError(f"{expect.name!r} is not a controller of region {region.name!r}",
@@ -118,15 +167,44 @@ def _recursors(cfg: Config, resolver: dns.resolver.Resolver | None) -> tuple[Ser
 def _ask_all(cfg: Config, region: Region, expect: Controller | None,
              servers: Sequence[Server], recursors: Sequence[Server]) -> DnsReport:
     """Return the report of one round: every server (and recursor) asked concurrently."""
-    rdtype = "AAAA" if {c.record_type for c in region.controllers} == {"AAAA"} else "A"
+    return ask_round(cfg, [(region, expect)], servers, recursors)[0]
+
+
+def ask_round(cfg: Config, items: Sequence[tuple[Region, Controller | None]],
+              servers: Sequence[Server], recursors: Sequence[Server] = ()) -> list[DnsReport]:
+    """Return one report per (record as a Region, expected controller) of one round.
+
+    Every query of the round goes out at once on the shared pool: each record at every
+    server (and recursor, with RD), and the zone's SOA once per authdns host (its serial).
+    """
     timeout = cfg.verify.query_timeout
     everyone = [*servers, *recursors]
+    jobs: list[tuple[Server, str, str, bool]] = [
+        (srv, region.fqdn, _rdtype(region), i >= len(servers))
+        for region, _ in items for i, srv in enumerate(everyone)]
+    zones = sorted({zone_of(cfg, region.fqdn) for region, _ in items})
+    hosts = [s for s in servers if s.role == AUTHDNS_HOST]
+    jobs += [(h, zone, "SOA", False) for zone in zones for h in hosts]
     checked_at = datetime.now(UTC)
     replies = list(_query_pool().map(
-        lambda i: _ask(everyone[i], region.fqdn, rdtype, timeout, recursion=i >= len(servers)),
-        range(len(everyone))))
-    answers = [_read(region, s, r) for s, r in zip(everyone, replies, strict=True)]
-    auth, recs = answers[:len(servers)], answers[len(servers):]
+        lambda j: _ask(j[0], j[1], j[2], timeout, recursion=j[3]), jobs))
+    serials = {(job[0], job[1]): _serial(reply) for job, reply in
+               zip(jobs[len(items) * len(everyone):], replies[len(items) * len(everyone):],
+                   strict=True)}
+    reports = []
+    for n, (region, expect) in enumerate(items):
+        mine = replies[n * len(everyone):(n + 1) * len(everyone)]
+        zone = zone_of(cfg, region.fqdn)
+        answers = [replace(_read(region, s, r), serial=serials.get((s, zone)))
+                   for s, r in zip(everyone, mine, strict=True)]
+        reports.append(_judged(region, expect, answers, len(servers), checked_at))
+    return reports
+
+
+def _judged(region: Region, expect: Controller | None, answers: list[ServerAnswer],
+            count: int, checked_at: datetime) -> DnsReport:
+    """Return the report of `answers` (the first `count` authoritative, then recursors)."""
+    auth, recs = answers[:count], answers[count:]
     reference = expect.name if expect else _most_common(a.controller for a in auth)
     expected = expect is not None
     split = "" if expected or reference else ", ".join(
@@ -137,3 +215,19 @@ def _ask_all(cfg: Config, region: Region, expect: Controller | None,
     return DnsReport(region=region.name, fqdn=region.fqdn,
                      expected=expect.name if expect else None, servers=judged,
                      recursors=rjudged, checked_at=checked_at)
+
+
+def _rdtype(region: Region) -> str:
+    """Return the type to ask for the record: AAAA for an IPv6-only region, else A."""
+    return "AAAA" if {c.record_type for c in region.controllers} == {"AAAA"} else "A"
+
+
+def _serial(reply: _Reply) -> int | None:
+    """Return the SOA serial of an authoritative answer, else None."""
+    msg = reply.message
+    if msg is None or msg.rcode() != dns.rcode.NOERROR:
+        return None
+    for rrset in msg.answer:
+        if rrset.rdtype == dns.rdatatype.SOA and len(rrset):
+            return int(rrset[0].serial)
+    return None

@@ -4,6 +4,7 @@ deploy and verify (described, not run, in a dry-run)."""
 from __future__ import annotations
 
 import getpass
+import time
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,8 @@ from failover.retry import Poller
 if TYPE_CHECKING:
     from failover.dnscheck import DnsReport
     from failover.gerrit import ChangeInfo
+    from failover.promote.plan import Plan
+    from failover.promote.propagation import Convergence
 
 PUSHED_LOOKUP_TRIES = 5
 """How many times the review step asks Gerrit for the change just pushed (by Change-Id)."""
@@ -140,6 +143,7 @@ def review(ctx: Context) -> None:
         project, plan.change.number, timeout=ctx.cfg.gerrit.review_timeout,
         interval=ctx.cfg.gerrit.poll_interval, on_poll=polled)
     plan.change_url = plan.change.url
+    ctx.merged_at = time.monotonic()
     step.summary = f"{plan.change.url} merged"
     if _fetch_merged(ctx):
         _check_merged_tip(ctx, plan.change)
@@ -216,34 +220,99 @@ def deploy(ctx: Context) -> None:
         step.summary = "no [dns] deploy configured: run authdns-update by hand now"
         ctx.observer.warn(step.summary + "; waiting for the nameservers")
         return
-    run_deploy(plan.deploy, timeout=ctx.cfg.dns.deploy_timeout)
+    from failover.promote.propagation import Watch, records
+
+    # the servers are asked while the deploy reaches them one after another: each one's time
+    with Watch(ctx.cfg, records(plan), _convergence(ctx)):
+        run_deploy(plan.deploy, timeout=ctx.cfg.dns.deploy_timeout)
     step.summary = "exit 0"
 
 
+def _convergence(ctx: Context) -> Convergence:
+    """Return the run's Convergence, measured from the merge (else from now)."""
+    from failover.promote.propagation import Convergence
+
+    if ctx.convergence is None:
+        merged = ctx.merged_at
+        ctx.convergence = Convergence(merged if merged is not None else time.monotonic(),
+                                      merged=merged is not None)
+    return ctx.convergence
+
+
 def verify(ctx: Context) -> None:
-    """Wait until every nameserver answers the new target (VerifyError after the timeout)."""
-    from failover.dnscheck import wait_for_agreement
+    """Wait until every nameserver and authdns host answers the new target for every record
+    (VerifyError naming the others after the timeout); say when each one first did."""
+    from failover.dnscheck import wait_for_records
     from failover.errors import VerifyError
+    from failover.promote.propagation import records
 
     plan, cfg = ctx.plan, ctx.cfg
     step = plan.step("verify")
-    if plan.service is not None:
-        from failover.promote import service
+    convergence = _convergence(ctx)
+    items = records(plan)
 
-        return service.wait(ctx, plan.service)
+    def round_done(reports: list[DnsReport], number: int, pause: float) -> None:
+        convergence.saw(reports)
+        _keep(ctx, reports)
+        servers = reports[0].servers
+        ready = sum(all(r.servers[i].ok for r in reports) for i in range(len(servers)))
+        ctx.observer.progress(step, f"{ready}/{len(servers)} nameservers and hosts answer "
+                                    f"{plan.target.name} (round {number})")
 
-    def round_done(report: DnsReport, number: int, pause: float) -> None:
-        plan.dns = report
-        ctx.observer.progress(step, f"{report.matching}/{len(report.servers)} nameservers "
-                                    f"answer {plan.target.name} (round {number})")
-
-    plan.dns = wait_for_agreement(cfg, plan.region, plan.target, timeout=cfg.verify.timeout,
-                                  interval=cfg.verify.interval, on_round=round_done)
-    if not (plan.dns.agree and plan.dns.controller == plan.target.name):
-        bad = [f"{s.server}: {s.verdict}" for s in plan.dns.servers if not s.ok]
+    reports = wait_for_records(cfg, items, timeout=cfg.verify.timeout,
+                               interval=cfg.verify.interval, on_round=round_done)
+    _keep(ctx, reports)
+    plan.host_times = dict(convergence.first)
+    plan.durations.update(convergence.durations())
+    bad = {str(a.server): f"{a.server}: {a.verdict}" + (f" for {r.fqdn}" if plan.service else "")
+           for r in reports for a in r.servers if not a.ok}
+    if bad:
+        silent = [a for r in reports for a in r.hosts if a.rtt_ms is None]
+        hosts = f" (not answering: {', '.join(sorted({str(a.server) for a in silent}))})" \
+            if silent else ""
         raise VerifyError(
             f"not every nameserver answers {plan.target.target} after "
-            f"{cfg.verify.timeout:.0f}s: {'; '.join(bad)}",
-            hint=f"check the deploy; `failover verify {plan.region.name} --expect "
+            f"{cfg.verify.timeout:.0f}s{hosts}: {'; '.join(bad.values())}",
+            hint=f"check the deploy; `failover verify {plan.request.region} --expect "
                  f"{plan.target.name}` keeps checking")
-    step.summary = f"all {len(plan.dns.servers)} nameservers answer {plan.target.target}"
+    step.summary = _verified(ctx, reports) + "; " + convergence.describe() + _durations(plan)
+
+
+def _keep(ctx: Context, reports: list[DnsReport]) -> None:
+    """Keep the round's reports in the plan (`dns`: the first record's)."""
+    plan = ctx.plan
+    plan.dns = reports[0]
+    if plan.service is not None:
+        plan.record_dns.update({r.fqdn: r for r in reports})
+
+
+def _verified(ctx: Context, reports: list[DnsReport]) -> str:
+    """Return what the verify step found, as its summary starts."""
+    plan = ctx.plan
+    first = reports[0]
+    hosts = len(first.hosts)
+    who = f"all {len(first.servers)} nameservers" + (f" ({hosts} authdns hosts)" if hosts else "")
+    if plan.service is None:
+        return f"{who} answer {plan.target.target}"
+    cand = plan.service.candidate(plan.target.name)
+    return (f"{who} answer {plan.target.name} for {len(reports)} record(s): " + ", ".join(
+        f"{r.fqdn} -> {cand.targets[r.fqdn]}" for r in reports))
+
+
+def _durations(plan: Plan) -> str:
+    """Return `; merge -> first host 0.41s, -> all hosts 2.53s` (what was measured)."""
+    d = plan.durations
+    parts = [f"{label} {d[key]:.2f}s" for key, label in (
+        ("merge_to_first_host", "merge -> first host"),
+        ("merge_to_all_hosts", "-> all hosts")) if key in d]
+    return "; " + ", ".join(parts) if parts else ""
+
+
+def describe_verify(ctx: Context) -> str:
+    """Return what the verify step would do: whom it asks, until what, for how long."""
+    plan, cfg = ctx.plan, ctx.cfg
+    hosts = [str(h) for h in cfg.verify.authdns_hosts]
+    named = [n for n in plan.nameservers if n not in hosts] or ["the nameservers"]
+    also = f" and {len(hosts)} authdns hosts ({', '.join(hosts)})" if hosts else ""
+    return (f"ask {', '.join(named)}{also} until they answer {plan.target.target} (up to "
+            f"{cfg.verify.timeout:.0f}s); say when each first did (from the merge)")

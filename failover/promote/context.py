@@ -18,6 +18,7 @@ from failover.promote.plan import Observer, Plan, PromoteRequest
 if TYPE_CHECKING:
     from failover.config import Config
     from failover.gerrit import GerritClient
+    from failover.promote.propagation import Convergence
     from failover.repo import Checkout, Worktree
 
 T = TypeVar("T")
@@ -44,6 +45,10 @@ class Context:
     opened: Checkout | None = None
     client: GerritClient | None = None
     tree: Worktree | None = None
+    merged_at: float | None = None
+    """When the review step saw the change merged (time.monotonic), if this run saw it."""
+    convergence: Convergence | None = None
+    """When each server first answered the target (from the deploy on)."""
 
     @property
     def checkout(self) -> Checkout:

@@ -11,7 +11,7 @@ Examples:
     ...                                                                  # doctest: +SKIP
     >>> [s.key for s in plan.steps]
     ['lock', 'health', 'state', 'prepare', 'confirm-push', 'push', 'review',
-     'confirm-deploy', 'deploy', 'verify', 'record']
+     'confirm-deploy', 'deploy', 'verify', 'recursors', 'record']
 """
 
 from __future__ import annotations
@@ -128,6 +128,12 @@ class Plan:
     """A service's nameserver report per record."""
     revert: Reverted | None = None
     """The merged change this failback reverts (`failover.promote.revert`), if any."""
+    durations: dict[str, float] = field(default_factory=dict)
+    """How long the run's stages took, in seconds: push_to_merge, merge_to_first_host,
+    merge_to_all_hosts, merge_to_all_recursors (each when measured)."""
+    host_times: dict[str, float] = field(default_factory=dict)
+    """Per authoritative server: seconds after the merge (else the deploy's start) when it
+    first answered the target for every record."""
 
     def step(self, key: str) -> Step:
         """Return the step called `key`."""
@@ -200,6 +206,8 @@ class Plan:
             "sal": self.sal, "sal_planned": self.sal_planned,
             "silence": self.silence.to_dict() if self.silence else None,
             "task_comments": self.task_comments,
+            "durations": self.durations,
+            "host_times": self.host_times,
         }
 
 

@@ -75,38 +75,6 @@ def edit(ctx: Context, svc: Service, text: str) -> ZoneEdits:
                         path=ctx.cfg.dns.zone_file)
 
 
-def wait(ctx: Context, svc: Service) -> None:
-    """Wait until every nameserver answers the target for every record (VerifyError)."""
-    from failover.dnscheck import wait_for_agreement
-    from failover.errors import VerifyError
-
-    plan, cfg = ctx.plan, ctx.cfg
-    step = plan.step("verify")
-    for record in svc.records:
-        region = svc.as_region(record)
-        expect = region.controller(plan.target.name)
-
-        def round_done(report: DnsReport, number: int, pause: float, record: str = record) -> None:
-            ctx.observer.progress(step, f"{record}: {report.matching}/{len(report.servers)} "
-                                        f"nameservers answer {plan.target.name} (round {number})")
-
-        plan.record_dns[record] = rep = wait_for_agreement(
-            cfg, region, expect, timeout=cfg.verify.timeout, interval=cfg.verify.interval,
-            on_round=round_done)
-        if not (rep.agree and rep.controller == plan.target.name):
-            bad = [f"{s.server}: {s.verdict}" for s in rep.servers if not s.ok]
-            raise VerifyError(
-                f"not every nameserver answers {expect.target} for {record} after "
-                f"{cfg.verify.timeout:.0f}s: {'; '.join(bad)}",
-                hint=f"check the deploy; `failover verify {svc.name} --expect "
-                     f"{plan.target.name}` keeps checking")
-    plan.dns = plan.record_dns[svc.records[0]]
-    step.summary = (f"all {len(plan.dns.servers)} nameservers answer {plan.target.name} for "
-                    f"{len(svc.records)} record(s): " + ", ".join(
-                        f"{r} -> {svc.candidate(plan.target.name).targets[r]}"
-                        for r in svc.records))
-
-
 def body_lines(plan: Plan, svc: Service) -> list[str]:
     """Return the commit body's paragraphs after the first: the records and the health."""
     cand = svc.candidate(plan.target.name)

@@ -8,7 +8,7 @@ walks them in order.
 Examples:
     >>> [s.key for s in STEPS]
     ['lock', 'health', 'state', 'prepare', 'confirm-push', 'push', 'review', \
-'confirm-deploy', 'deploy', 'verify', 'record']
+'confirm-deploy', 'deploy', 'verify', 'recursors', 'record']
 """
 
 from __future__ import annotations
@@ -21,12 +21,14 @@ from failover.promote.act import (
     confirm_push,
     deploy,
     describe_push,
+    describe_verify,
     prepare,
     push,
     review,
     verify,
 )
 from failover.promote.context import Context
+from failover.promote.propagation import describe_wipe, wipe_recursors
 from failover.promote.read import health, lock, state
 
 
@@ -71,9 +73,9 @@ STEPS: tuple[StepSpec, ...] = (
              describe=lambda ctx: " ".join(ctx.plan.deploy) if ctx.plan.deploy
              else "none configured: run authdns-update by hand"),
     StepSpec("verify", "wait until every nameserver answers the new target", True, verify,
-             describe=lambda ctx: f"ask {', '.join(ctx.plan.nameservers) or 'the nameservers'}"
-                                  f" until they answer {ctx.plan.target.target} (up to "
-                                  f"{ctx.cfg.verify.timeout:.0f}s)"),
+             describe=describe_verify),
+    StepSpec("recursors", "wipe the recursors' caches and wait for the new answer", True,
+             wipe_recursors, describe=describe_wipe),
     StepSpec("record", "record the outcome in the audit log", False, None),
 )
 """Every step of a promote, in order."""

@@ -21,7 +21,10 @@ def config_document(cfg: Config) -> dict[str, Any]:
         "gerrit": asdict(cfg.gerrit),
         "verify": {**asdict(cfg.verify),
                    "nameservers": [str(n) for n in cfg.verify.nameservers],
-                   "recursors": [str(n) for n in cfg.verify.recursors]},
+                   "recursors": [str(n) for n in cfg.verify.recursors],
+                   "authdns_hosts": [str(n) for n in cfg.verify.authdns_hosts],
+                   "recursor_wipes": [{"address": str(r.server), "wipe": list(r.wipe)}
+                                      for r in cfg.verify.recursor_wipes]},
         "haproxy": asdict(cfg.haproxy),
         "audit": {"log": str(cfg.audit_log) if cfg.audit_log else None},
         "regions": {},

@@ -27,20 +27,27 @@ def report_table(report: DnsReport, *, title: str | None = None) -> Table:
     """Return the table: server, answer, controller, TTL, AA, rtt, verdict (and recursors)."""
     expected = f", expected {report.expected}" if report.expected else ""
     table = Table(title=title or f"{report.fqdn}{expected}", title_justify="left")
-    for column in ("server", "answer", "controller", "TTL", "AA", "rtt", "verdict"):
+    serials = bool(report.hosts)
+    columns = ("server", "answer", "controller", "TTL", "AA", "rtt", *(
+        ("serial",) if serials else ()), "verdict")
+    for column in columns:
         table.add_column(column, justify="right" if column in ("TTL", "rtt") else "left",
                          overflow="fold")
     rows = [*report.servers, *report.recursors]
     for index, answer in enumerate(rows):
         recursor = index >= len(report.servers)
+        role = "recursor" if recursor else (
+            "authdns host" if answer.server.role == "authdns host" else "")
+        serial = ("-" if answer.serial is None else str(answer.serial),) if serials else ()
         table.add_row(
-            escape(str(answer.server)) + (" [dim](recursor)[/]" if recursor else ""),
+            escape(str(answer.server)) + (f" [dim]({role})[/]" if role else ""),
             escape(_answer_cell(answer)),
             escape(answer.controller or "-"),
             "-" if answer.ttl is None else f"{answer.ttl}s",
             {True: "yes", False: "[red]no[/]", None: "-"}[answer.aa] if not recursor else "-",
             "-" if answer.rtt_ms is None else f"{answer.rtt_ms:.1f} ms"
             + (" [dim](tcp)[/]" if answer.tcp else ""),
+            *serial,
             Text.assemble(verdict_text(answer), _detail(answer)),
         )
     return table
@@ -73,11 +80,27 @@ def summary(report: DnsReport) -> str:
     return f"{report.matching} of {total} nameservers answer {want}; they do not all agree"
 
 
+def hosts_line(report: DnsReport) -> str | None:
+    """Return the authdns hosts in one line (how many match, serials, who does not answer),
+    or None when none is configured."""
+    doc = report.hosts_summary()
+    if not doc["asked"]:
+        return None
+    want = report.expected or report.controller or "one answer"
+    serials = ", ".join(str(s) for s in doc["serials"]) or "-"
+    line = f"{doc['matching']}/{doc['asked']} authdns hosts answer {want} (serial {serials})"
+    if doc["not_answering"]:
+        line += f"; not answering: {', '.join(doc['not_answering'])}"
+    return line
+
+
 def print_report(console: Console, report: DnsReport) -> None:
-    """Print the table and the summary line to `console`."""
+    """Print the table, the summary line and the authdns hosts' line to `console`."""
     console.print(report_table(report))
     style = "green" if report.agree else "bold red"
     console.print(f"[{style}]{escape(summary(report))}[/]", highlight=False)
+    if (line := hosts_line(report)) is not None:
+        console.print(f"[{style}]{escape(line)}[/]", highlight=False)
 
 
 def round_line(report: DnsReport, number: int, next_pause: float) -> str:

@@ -111,5 +111,49 @@ def show_verify(svc: Service, expect: str | None, reports: Sequence[DnsReport], 
     if as_json:
         print_json(verify_document(svc, expect, reports))
     console = human_console(as_json)
+    if len(reports) > PER_RECORD_TABLES:
+        show_servers(console, reports)
+        return
     for report in reports:
         print_report(console, report)
+
+
+PER_RECORD_TABLES = 3
+"""Up to this many records, one table per record; more (a switchover's group), one row per
+server over every record (26 tables of 17 rows would bury the one that matters)."""
+
+
+def show_servers(console: Any, reports: Sequence[DnsReport]) -> None:
+    """Print one row per server over every record (records matching, serial, slowest rtt,
+    the first record it does not match), then a line per record that does not agree."""
+    from rich.text import Text
+
+    from failover.render.dns import hosts_line, summary, verdict_text
+
+    table = Table(title=f"{len(reports)} records", title_justify="left")
+    for column in ("server", "records matching", "serial", "rtt (max)", "verdict"):
+        table.add_column(column, justify="right" if column.startswith("rtt") else "left")
+    for index, first in enumerate(reports[0].servers):
+        answers = [r.servers[index] for r in reports]
+        bad = next(((r.fqdn, a) for r, a in zip(reports, answers, strict=True) if not a.ok),
+                   None)
+        rtts = [a.rtt_ms for a in answers if a.rtt_ms is not None]
+        role = " [dim](authdns host)[/]" if first.server.role == "authdns host" else ""
+        table.add_row(escape(str(first.server)) + role,
+                      f"{sum(a.ok for a in answers)}/{len(answers)}",
+                      "-" if first.serial is None else str(first.serial),
+                      f"{max(rtts):.1f} ms" if rtts else "-",
+                      verdict_text(first) if bad is None else Text.assemble(
+                          verdict_text(bad[1]), f" ({bad[0]}: {bad[1].detail})"))
+    console.print(table)
+    for report in reports:
+        style = "green" if report.agree else "bold red"
+        if not report.agree:
+            console.print(f"[{style}]{escape(summary(report))}[/]", highlight=False)
+    agree = all(r.agree for r in reports)
+    style = "green" if agree else "bold red"
+    if agree:
+        console.print(f"[green]all {len(reports[0].servers)} nameservers agree on every one "
+                      f"of the {len(reports)} records[/]", highlight=False)
+    if (line := hosts_line(reports[0])) is not None:
+        console.print(f"[{style}]{escape(line)}[/]", highlight=False)
