@@ -274,6 +274,13 @@ class PhabricatorConfig:
 
 
 @dataclass(frozen=True)
+class MetricsConfig:
+    """Where the promotes' Prometheus metrics go: a node_exporter textfile (`*.prom`)."""
+
+    textfile: Path
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration as the tool reads it."""
 
@@ -289,6 +296,8 @@ class Config:
     phabricator: PhabricatorConfig | None = None
     services: Mapping[str, Service] = field(default_factory=dict)
     """`[services.*]` and `[groups.*]`, one namespace with the regions."""
+    metrics: MetricsConfig | None = None
+    """`[metrics] textfile`: None when not configured."""
 
     def service(self, name: str) -> Service | None:
         """Return the service or group called `name`, None when it is not one."""

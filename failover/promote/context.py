@@ -44,6 +44,8 @@ class Context:
     opened: Checkout | None = None
     client: GerritClient | None = None
     tree: Worktree | None = None
+    pushed_at: float | None = None
+    """time.monotonic() when this run's push was done (None: it pushed nothing)."""
 
     @property
     def checkout(self) -> Checkout:

@@ -128,6 +128,9 @@ class Plan:
     """A service's nameserver report per record."""
     revert: Reverted | None = None
     """The merged change this failback reverts (`failover.promote.revert`), if any."""
+    durations: dict[str, float] = field(default_factory=dict)
+    """Seconds between the run's milestones: `push_to_merge` (the push done -> Gerrit says
+    MERGED), ...; only those this run saw both ends of."""
 
     def step(self, key: str) -> Step:
         """Return the step called `key`."""
@@ -200,6 +203,7 @@ class Plan:
             "sal": self.sal, "sal_planned": self.sal_planned,
             "silence": self.silence.to_dict() if self.silence else None,
             "task_comments": self.task_comments,
+            "durations": {k: round(v, 3) for k, v in self.durations.items()},
         }
 
 
@@ -251,6 +255,11 @@ class QuietObserver:
 
     def note(self, text: str) -> None:
         """Show nothing."""
+
+
+def durations_text(durations: dict[str, float]) -> str:
+    """Return the durations as one short phrase: `push_to_merge 12.3s, ...` ("" for none)."""
+    return ", ".join(f"{k} {v:.1f}s" for k, v in durations.items())
 
 
 def round_seconds(value: float | None) -> float | None:
