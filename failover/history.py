@@ -113,19 +113,18 @@ def _records(cfg: Config, name: str) -> tuple[tuple[str, ...], str, dict[str, st
     return (region.fqdn,), cfg.dns.zone_file, known
 
 
-def remote_tracking_ref(checkout: os.PathLike[str]) -> tuple[str, str]:
-    """Return the checkout's remote-tracking ref of the review branch, and its commit.
+def review_remote(checkout: os.PathLike[str]) -> tuple[str, str]:
+    """Return the remote git-review pushes to and the review branch, from the checkout.
 
-    The remote is git-review's: `git config gitreview.remote`, else `.gitreview`'s, else an
-    `origin` when there is no `gerrit` remote (a plain clone).
+    The remote is `git config gitreview.remote`, else `.gitreview`'s, else an `origin` when
+    there is no `gerrit` remote (a plain clone).
 
     Raises:
         UsageError: not a checkout with a `.gitreview` (exit 2).
-        GitError: the branch was never fetched (exit 4).
     """
     from pathlib import Path
 
-    from failover.errors import GitError, UsageError
+    from failover.errors import UsageError
     from failover.repo.checkout import run_git
     from failover.repo.review import DEFAULT_REMOTE, read_gitreview
 
@@ -135,14 +134,34 @@ def remote_tracking_ref(checkout: os.PathLike[str]) -> tuple[str, str]:
                          hint="clone operations/dns there, or fix [dns] checkout")
     review = read_gitreview(path)
     code, out = run_git(["config", "--get", "gitreview.remote"], path, timeout=10)
-    remotes = [out.strip()] if code == 0 and out.strip() else [review.remote]
-    if remotes == [DEFAULT_REMOTE]:
-        remotes.append("origin")
-    for remote in remotes:
-        ref = f"refs/remotes/{remote}/{review.branch}"
-        code, out = run_git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], path,
-                            timeout=10)
-        if code == 0 and out.strip():
-            return ref, out.strip().splitlines()[0]
-    raise GitError(f"{path} has no remote-tracking branch {remotes[0]}/{review.branch}",
-                   hint="fetch it first: git fetch " + remotes[0])
+    if code == 0 and out.strip():
+        return out.strip(), review.branch
+    if review.remote == DEFAULT_REMOTE:
+        code, out = run_git(["remote"], path, timeout=10)
+        names = out.split() if code == 0 else []
+        if DEFAULT_REMOTE not in names and "origin" in names:
+            return "origin", review.branch
+    return review.remote, review.branch
+
+
+def remote_tracking_ref(checkout: os.PathLike[str]) -> tuple[str, str]:
+    """Return the checkout's remote-tracking ref of the review branch, and its commit.
+
+    Raises:
+        UsageError: not a checkout with a `.gitreview` (exit 2).
+        GitError: the branch was never fetched (exit 4).
+    """
+    from pathlib import Path
+
+    from failover.errors import GitError
+    from failover.repo.checkout import run_git
+
+    path = Path(checkout)
+    remote, branch = review_remote(path)
+    ref = f"refs/remotes/{remote}/{branch}"
+    code, out = run_git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], path,
+                        timeout=10)
+    if code == 0 and out.strip():
+        return ref, out.strip().splitlines()[0]
+    raise GitError(f"{path} has no remote-tracking branch {remote}/{branch}",
+                   hint=f"fetch it first: git fetch {remote}")

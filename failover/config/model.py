@@ -201,6 +201,9 @@ class DnsConfig:
     hashtags: tuple[str, ...] = ()
     deploy: tuple[str, ...] = ()
     deploy_timeout: float = 600.0
+    deploy_probe: tuple[str, ...] = ()
+    """argv showing the deploy host answers (`failover check --path`); (): derived from an
+    ssh deploy command."""
 
     @property
     def zone_path(self) -> Path:

@@ -191,7 +191,7 @@ def _reachable(p: _Problems, checkout: Path) -> bool:
 
 def _parse_dns(p: _Problems, t: Mapping[str, Any], path: Path) -> DnsConfig:
     p.unknown_keys(t, "dns", {"checkout", "zone_file", "topic", "reviewers", "hashtags",
-                              "deploy", "deploy_timeout", "subject_topic"})
+                              "deploy", "deploy_timeout", "subject_topic", "deploy_probe"})
     checkout_raw = p.get(t, "dns.checkout", str, "~/src/operations/dns")
     checkout = Path(os.path.expandvars(checkout_raw)).expanduser()
     if not checkout.is_absolute():
@@ -227,6 +227,7 @@ def _parse_dns(p: _Problems, t: Mapping[str, Any], path: Path) -> DnsConfig:
         subject_topic=subject_topic,
         hashtags=hashtags, deploy=p.strings(t, "dns.deploy"),
         deploy_timeout=p.positive(t, "dns.deploy_timeout", DnsConfig.deploy_timeout),
+        deploy_probe=p.strings(t, "dns.deploy_probe"),
     )
 
 
