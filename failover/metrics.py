@@ -25,13 +25,12 @@ Examples:
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
 import os
-import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from failover.lock import flock_within
 
 RUNS = "failover_promote_runs"
 """The counter of runs (exposed with `_total`)."""
@@ -144,15 +143,7 @@ def _locked(path: Path) -> Iterator[None]:
     lock = path.with_name(path.name + ".lock")
     fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
     try:
-        deadline = time.monotonic() + LOCK_WAIT
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise OSError(errno.EAGAIN, f"{lock} is held by another run") from None
-                time.sleep(0.01)
+        flock_within(fd, LOCK_WAIT)  # OSError (EAGAIN) when another run holds it too long
         yield
     finally:
         os.close(fd)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from pathlib import Path
 import requests
 
 from sandbox.backends import free_port
+from sandbox.daemon import serve
 
 BINARY = "/usr/bin/prometheus-node-exporter"
 """Where Debian installs node_exporter."""
@@ -54,34 +54,8 @@ def start_node_exporter(textfile_dir: Path) -> Iterator[NodeExporter]:
     """Yield a node_exporter on 127.0.0.1 reading `textfile_dir`; stop it on exit."""
     textfile_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    log_path = textfile_dir.parent / "node_exporter.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [BINARY, f"--web.listen-address=127.0.0.1:{port}", "--collector.disable-defaults",
-             "--collector.textfile", f"--collector.textfile.directory={textfile_dir}"],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        url = f"http://127.0.0.1:{port}/metrics"
-        try:
-            _wait_ready(url, proc, log_path)
-            yield NodeExporter(url, textfile_dir, proc)
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
-
-
-def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    end = time.monotonic() + 15
-    while time.monotonic() < end:
-        if proc.poll() is not None:
-            raise RuntimeError("node_exporter exited: " + log.read_text()[-500:])
-        try:
-            if requests.get(url, timeout=1).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.05)
-    raise RuntimeError(f"node_exporter on {url} not ready within 15s")
+    url = f"http://127.0.0.1:{port}/metrics"
+    argv = [BINARY, f"--web.listen-address=127.0.0.1:{port}", "--collector.disable-defaults",
+            "--collector.textfile", f"--collector.textfile.directory={textfile_dir}"]
+    with serve(argv, textfile_dir.parent / "node_exporter.log", url, "node_exporter") as proc:
+        yield NodeExporter(url, textfile_dir, proc)
