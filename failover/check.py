@@ -29,8 +29,6 @@ Examples:
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
 import json
 import os
 import tempfile
@@ -51,6 +49,7 @@ from failover.haproxy import (
     RegionHealth,
     read_controller_health,
 )
+from failover.lock import flock_within
 
 T = TypeVar("T")
 
@@ -158,19 +157,12 @@ class DisagreementLog:
                                  f"{exc.strerror}",
                                  hint="pass --state-file PATH in a writable place") from None
         try:
-            deadline = time.monotonic() + LOCK_WAIT
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except OSError as exc:
-                    if exc.errno not in (errno.EAGAIN, errno.EACCES) or \
-                            time.monotonic() > deadline:
-                        raise StateFileError(
-                            f"cannot lock {lock}: {exc.strerror} (another check holds it)",
-                            hint="see whether a check is stuck; or pass --state-file PATH")\
-                            from None
-                    time.sleep(0.01)
+            try:
+                flock_within(fd, LOCK_WAIT)
+            except OSError as exc:
+                raise StateFileError(
+                    f"cannot lock {lock}: {exc.strerror} (another check holds it)",
+                    hint="see whether a check is stuck; or pass --state-file PATH") from None
             yield
         finally:
             os.close(fd)

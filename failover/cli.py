@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from failover import __version__
-from failover.commands import check, config, health, promote, status, verify
+from failover.commands import check, config, health, history, promote, status, verify
 from failover.errors import EXIT_UNEXPECTED, FailoverError
 
 app = typer.Typer(
@@ -53,6 +53,7 @@ app.command()(health.health)
 app.command()(promote.promote)
 app.command()(verify.verify)
 app.command()(check.check)
+app.command()(history.history)
 app.add_typer(config.app, name="config")
 
 

@@ -184,6 +184,22 @@ class GerritClient:
                            f"{resp.text().strip()[:200]}")
         return resp.text() if raw else parse_json(resp.text(), url)
 
+    def whoami(self) -> str:
+        """Return the user the credentials log in as (GET /a/accounts/self).
+
+        Raises:
+            GitError: Gerrit refused the credentials (401), or did not answer.
+        """
+        data = self._get("accounts/self")
+        who = data.get("username") or data.get("name") if isinstance(data, dict) else None
+        if not who:
+            raise GitError("Gerrit's answer for accounts/self is not an account")
+        return str(who)
+
+    def server_version(self) -> str:
+        """Return Gerrit's version (GET /config/server/version: anonymous when no credentials)."""
+        return str(self._get("config/server/version"))
+
     def query_changes(self, query: str, *, change_url: str | None = None) -> list[ChangeInfo]:
         """Return the changes matching a Gerrit search query (e.g. `topic:x status:open`).
 

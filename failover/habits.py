@@ -138,7 +138,8 @@ class Habits:
 
         assert self.cfg.sal is not None
         message = sal_message(phase, self.request, project=self.cfg.sal.project,
-                              exit_code=exit_code)
+                              exit_code=exit_code,
+                              durations=plan.durations if phase.startswith("END") else None)
         result = send_sal(self.cfg.sal, message, user=self.user)
         if result.error:
             self._warn("sal", "failed", f"{result.error}; not logged: {result.line}")

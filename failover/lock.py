@@ -153,6 +153,23 @@ LOCK_NAME = "failover.lock"
 """The lock's file name in the checkout's git common dir."""
 
 
+def flock_within(fd: int, seconds: float) -> None:
+    """Take an exclusive flock on `fd`, waiting up to `seconds` while another process holds it.
+
+    Raises:
+        OSError: still held after `seconds` (EAGAIN), or flock itself failed.
+    """
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 def git_common_dir(checkout: Path) -> Path:
     """Return the absolute git common dir of `checkout` (shared by all its worktrees).
 

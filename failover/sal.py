@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import socket
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -36,16 +37,20 @@ class SalResult:
 
 
 def sal_message(phase: str, request: PromoteRequest, *, project: str = "",
-                exit_code: int | None = None) -> str:
+                exit_code: int | None = None,
+                durations: Mapping[str, float] | None = None) -> str:
     """Return the message after `!log user@host`: project, phase, the command, reason, task.
 
-    `phase` is START, END (PASS) or END (FAIL); a failure names its exit code.
+    `phase` is START, END (PASS) or END (FAIL); a failure names its exit code; an END says
+    the run's `durations` (`(push_to_merge=12.3s)`).
     """
     text = f"{phase} - failover promote {request.region} {request.target}"
     if request.reason:
         text += f" ({request.reason})"
     if exit_code:
         text += f" (exit_code={exit_code})"
+    if durations:
+        text += " (" + " ".join(f"{k}={v:.1f}s" for k, v in durations.items()) + ")"
     if request.tasks:  # every task, as the WMCS cookbooks log them: (T1, T2)
         text += f" ({', '.join(request.tasks)})"
     text = " ".join(text.split())  # one line: a newline would end the relay's message

@@ -15,13 +15,12 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import requests
+from sandbox.daemon import serve
 
 BINARY = "/usr/bin/prometheus-alertmanager"
 """Where Debian installs Alertmanager."""
@@ -60,35 +59,8 @@ def start_alertmanager(workdir: Path) -> Iterator[Alertmanager]:
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "alertmanager.yml").write_text(CONFIG, encoding="utf-8")
     port = _free_port()
-    log = (workdir / "alertmanager.log").open("wb")
-    proc = subprocess.Popen(
-        [BINARY, f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address=",
-         f"--storage.path={workdir / 'data'}", f"--config.file={workdir / 'alertmanager.yml'}"],
-        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    argv = [BINARY, f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address=",
+            f"--storage.path={workdir / 'data'}", f"--config.file={workdir / 'alertmanager.yml'}"]
     url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_ready(url, proc, workdir)
+    with serve(argv, workdir / "alertmanager.log", f"{url}/-/ready", "alertmanager") as proc:
         yield Alertmanager(url, proc, workdir)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-        log.close()
-
-
-def _wait_ready(url: str, proc: subprocess.Popen[bytes], workdir: Path) -> None:
-    end = time.monotonic() + 15
-    while time.monotonic() < end:
-        if proc.poll() is not None:
-            raise RuntimeError("alertmanager exited: "
-                               + (workdir / "alertmanager.log").read_text()[-500:])
-        try:
-            if requests.get(f"{url}/-/ready", timeout=1).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.05)
-    raise RuntimeError(f"alertmanager on {url} not ready within 15s")

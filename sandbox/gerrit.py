@@ -389,6 +389,14 @@ def _handler_for(standin: GerritStandin) -> type[BaseHTTPRequestHandler]:
             if path == "/tools/hooks/commit-msg":
                 self._send(200, standin.hook_file.read_bytes(), "application/octet-stream")
                 return
+            if path == "/accounts/self":  # who the credentials are; anonymous: Gerrit's 403
+                if not authed:
+                    self._send(403, b"Authentication required\n", "text/plain")
+                    return
+                account = {"_account_id": 1000000, "name": standin.user,
+                           "username": standin.user}
+                self._send(200, XSSI_PREFIX + json.dumps(account).encode(), "application/json")
+                return
             if path == "/config/server/version":
                 self._send(200, XSSI_PREFIX + json.dumps(GERRIT_VERSION).encode(),
                            "application/json")

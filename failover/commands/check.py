@@ -27,12 +27,19 @@ def check(
         metavar="PATH", help="Where the time of a disagreement is kept (default: "
                              "$XDG_STATE_HOME/failover/check-state.json).",
         show_default=False)] = None,
+    path: Annotated[bool, typer.Option("--path", help="Check instead that the path of a "
+                                                      "failover is open: Gerrit credentials, "
+                                                      "remote, deploy host, SAL, Alertmanager, "
+                                                      "every health source.")] = False,
     config: ConfigOption = None, verbose: VerboseOption = False,
 ) -> None:
     """Monitoring check: does NAME point to a target that can serve?
 
     Prints one status line with performance data, then details; exits 0 OK, 1 WARNING,
     2 CRITICAL, 3 UNKNOWN.
+
+    With --path: OK when every system a promote goes through answers, WARNING naming each
+    one that does not.
 
     Examples:
       failover check eqiad1 --timeout 10   (a region)
@@ -54,7 +61,11 @@ def check(
             from failover.commands._common import load
 
             cfg = load(config)
-            if (svc := cfg.service(region)) is not None:  # [services.*], [groups.*]
+            if path:
+                from failover.path_check import check_path
+
+                result = check_path(cfg, region, timeout=timeout, deadline=deadline)
+            elif (svc := cfg.service(region)) is not None:  # [services.*], [groups.*]
                 from failover.service_status import check_service
 
                 result = check_service(cfg, svc, grace=grace, timeout=timeout,

@@ -217,6 +217,9 @@ class DnsConfig:
     deploy: tuple[str, ...] = ()
     """The deploy argv as configured; `{zone_file}` in it stands for the name's zone file."""
     deploy_timeout: float = 600.0
+    deploy_probe: tuple[str, ...] = ()
+    """argv showing the deploy host answers (`failover check --path`); (): derived from an
+    ssh deploy command."""
 
     @property
     def zone_path(self) -> Path:
@@ -326,6 +329,13 @@ class PhabricatorConfig:
 
 
 @dataclass(frozen=True)
+class MetricsConfig:
+    """Where the promotes' Prometheus metrics go: a node_exporter textfile (`*.prom`)."""
+
+    textfile: Path
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration as the tool reads it."""
 
@@ -341,6 +351,8 @@ class Config:
     phabricator: PhabricatorConfig | None = None
     services: Mapping[str, Service] = field(default_factory=dict)
     """`[services.*]` and `[groups.*]`, one namespace with the regions."""
+    metrics: MetricsConfig | None = None
+    """`[metrics] textfile`: None when not configured."""
 
     def service(self, name: str) -> Service | None:
         """Return the service or group called `name`, None when it is not one."""

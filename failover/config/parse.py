@@ -38,6 +38,7 @@ from failover.config.model import (
     GerritConfig,
     HaproxyConfig,
     Health,
+    MetricsConfig,
     Nameserver,
     PhabricatorConfig,
     Recursor,
@@ -61,7 +62,8 @@ def parse_config(raw: Mapping[str, Any], path: Path) -> Config:
     """Return the Config built from parsed TOML `raw`; every problem is raised at once."""
     p = _Problems(path)
     p.unknown_keys(raw, "", {"dns", "gerrit", "verify", "haproxy", "regions", "audit",
-                             "sal", "alertmanager", "phabricator", "services", "groups"})
+                             "sal", "alertmanager", "phabricator", "services", "groups",
+                             "metrics"})
     haproxy = _parse_haproxy(p, _table(p, raw, "haproxy"))
     dns = _parse_dns(p, _table(p, raw, "dns"), path)
     gerrit = _parse_gerrit(p, _table(p, raw, "gerrit"))
@@ -73,6 +75,7 @@ def parse_config(raw: Mapping[str, Any], path: Path) -> Config:
     p.unknown_keys(audit, "audit", {"log"})
     audit_log = p.get(audit, "audit.log", str)
     habits = _parse_habits(p, raw)
+    metrics = _parse_metrics(p, _table(p, raw, "metrics"), path) if "metrics" in raw else None
     if p.problems:
         raise ConfigError(
             f"{path}: {len(p.problems)} problem(s) in the configuration", p.problems,
@@ -81,7 +84,7 @@ def parse_config(raw: Mapping[str, Any], path: Path) -> Config:
     return Config(
         path=path, dns=dns, gerrit=gerrit, verify=verify, haproxy=haproxy, regions=regions,
         audit_log=Path(audit_log).expanduser() if audit_log else None, **habits,
-        services=services,
+        services=services, metrics=metrics,
     )
 
 
@@ -204,7 +207,7 @@ def _reachable(p: _Problems, checkout: Path) -> bool:
 
 def _parse_dns(p: _Problems, t: Mapping[str, Any], path: Path) -> DnsConfig:
     p.unknown_keys(t, "dns", {"checkout", "zone_file", "topic", "reviewers", "hashtags",
-                              "deploy", "deploy_timeout", "subject_topic"})
+                              "deploy", "deploy_timeout", "subject_topic", "deploy_probe"})
     checkout_raw = p.get(t, "dns.checkout", str, "~/src/operations/dns")
     checkout = Path(os.path.expandvars(checkout_raw)).expanduser()
     if not checkout.is_absolute():
@@ -239,6 +242,7 @@ def _parse_dns(p: _Problems, t: Mapping[str, Any], path: Path) -> DnsConfig:
         subject_topic=subject_topic,
         hashtags=hashtags, deploy=_deploy(p, t),
         deploy_timeout=p.positive(t, "dns.deploy_timeout", DnsConfig.deploy_timeout),
+        deploy_probe=p.strings(t, "dns.deploy_probe"),
     )
 
 
@@ -801,6 +805,27 @@ def _parse_phabricator(p: _Problems, t: Mapping[str, Any]) -> PhabricatorConfig 
     timeout = p.positive(t, "phabricator.timeout", PhabricatorConfig.timeout)
     ca_bundle = p.get(t, "phabricator.ca_bundle", str)
     return PhabricatorConfig(url=url, timeout=timeout, ca_bundle=ca_bundle) if url else None
+
+
+def _parse_metrics(p: _Problems, t: Mapping[str, Any], path: Path) -> MetricsConfig | None:
+    """Return `[metrics]`: the node_exporter textfile (a `*.prom` file; relative to the config)."""
+    p.unknown_keys(t, "metrics", {"textfile"})
+    textfile = p.get(t, "metrics.textfile", str)
+    if textfile is None:
+        p.add("metrics.textfile", "missing; e.g. textfile = "
+                                  "\"/var/lib/prometheus/node.d/failover.prom\"")
+        return None
+    where = Path(os.path.expandvars(textfile)).expanduser()
+    if not where.is_absolute():
+        where = path.parent / where
+    if where.suffix != ".prom" or not where.stem or where.name.startswith("."):
+        p.add("metrics.textfile", f"{textfile!r} must be a file name ending in .prom "
+                                  "(node_exporter's textfile collector reads only *.prom)")
+        return None
+    if where.parent.exists() and not where.parent.is_dir():
+        p.add("metrics.textfile", f"{where.parent} is not a directory")
+        return None
+    return MetricsConfig(textfile=where)
 
 
 def _http_url(p: _Problems, t: Mapping[str, Any], key: str, example: str) -> str | None:

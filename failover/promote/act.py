@@ -109,6 +109,7 @@ def push(ctx: Context) -> None:
                                   reviewers=dns.reviewers, hashtags=dns.hashtags,
                                   timeout=ctx.cfg.gerrit.timeout * 6)
     plan.change_url, plan.change_number = result.url, result.number
+    ctx.pushed_at = time.monotonic()
     repo.record_pushed(ctx.checkout, change_id=plan.change_id or "", subject=ctx.subject(),
                        url=result.url)
     kind = "new change" if result.created else "new patch set"
@@ -144,7 +145,10 @@ def review(ctx: Context) -> None:
         interval=ctx.cfg.gerrit.poll_interval, on_poll=polled)
     plan.change_url = plan.change.url
     ctx.merged_at = time.monotonic()
-    step.summary = f"{plan.change.url} merged"
+    if ctx.pushed_at is not None:
+        plan.durations["push_to_merge"] = time.monotonic() - ctx.pushed_at
+    step.summary = f"{plan.change.url} merged" + (
+        f" {plan.durations['push_to_merge']:.1f}s after the push" if ctx.pushed_at else "")
     if _fetch_merged(ctx):
         _check_merged_tip(ctx, plan.change)
 

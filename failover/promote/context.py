@@ -49,6 +49,8 @@ class Context:
     """When the review step saw the change merged (time.monotonic), if this run saw it."""
     convergence: Convergence | None = None
     """When each server first answered the target (from the deploy on)."""
+    pushed_at: float | None = None
+    """time.monotonic() when this run's push was done (None: it pushed nothing)."""
 
     @property
     def checkout(self) -> Checkout:

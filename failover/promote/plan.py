@@ -206,7 +206,7 @@ class Plan:
             "sal": self.sal, "sal_planned": self.sal_planned,
             "silence": self.silence.to_dict() if self.silence else None,
             "task_comments": self.task_comments,
-            "durations": self.durations,
+            "durations": {k: round(v, 3) for k, v in self.durations.items()},
             "host_times": self.host_times,
         }
 
@@ -259,6 +259,11 @@ class QuietObserver:
 
     def note(self, text: str) -> None:
         """Show nothing."""
+
+
+def durations_text(durations: dict[str, float]) -> str:
+    """Return the durations as one short phrase: `push_to_merge 12.3s, ...` ("" for none)."""
+    return ", ".join(f"{k} {v:.1f}s" for k, v in durations.items())
 
 
 def round_seconds(value: float | None) -> float | None:

@@ -107,6 +107,7 @@ class Promotion:
             raise
         finally:
             self.habits.end(self.plan)
+            self._write_metrics()
             self._record()
             if shielded:
                 STOP.deferred -= 1
@@ -171,8 +172,29 @@ class Promotion:
         step.status, step.summary = "done", f"outcome {plan.outcome}"
         details: dict[str, Any] = {"from": plan.current}
         self._audit("record", plan.outcome, kind=plan.label, change_url=plan.change_url,
-                    error=plan.error, exit_code=plan.exit_code, **details)
+                    error=plan.error, exit_code=plan.exit_code,
+                    durations={k: round_seconds(v) for k, v in plan.durations.items()},
+                    **details)
         self.observer.step_finished(step)
+
+    def _write_metrics(self) -> None:
+        """Add this run to the `[metrics] textfile`; a failure is a warning and an audit line."""
+        metrics, plan = self.cfg.metrics, self.plan
+        if metrics is None or self.request.dry_run:
+            return
+        outcome = plan.outcome if plan.outcome not in ("pending", "running") else "failed"
+        try:
+            from failover.metrics import write_run
+
+            write_run(metrics.textfile, self.request.region, outcome, plan.durations,
+                      now=time.time())
+        except Exception as exc:  # metrics are a courtesy: nothing of theirs may fail the run
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else \
+                f"{type(exc).__name__}: {exc}"
+            text = (f"cannot write the metrics file {metrics.textfile}: {why}; "
+                    "the run's outcome is not affected")
+            self.observer.warn(text)
+            self._audit("metrics", "failed", summary=text)
 
     def _resume_text(self, what: str) -> str:
         plan = self.plan

@@ -17,7 +17,7 @@ from rich.status import Status
 from rich.syntax import Syntax
 
 from failover.interactive import ask_go_abort
-from failover.promote.plan import Plan, PromoteRequest, Step
+from failover.promote.plan import Plan, PromoteRequest, Step, durations_text
 from failover.render import human_console, print_json
 
 MARKS = {"done": "[green]✓[/]", "skipped": "[dim]-[/]", "would run": "[cyan]»[/]",
@@ -203,7 +203,9 @@ def show_outcome(plan: Plan, *, as_json: bool) -> None:
                       f"Run `failover promote {r.region} {r.target}` again to follow it, "
                       "deploy and verify.")
     elif plan.outcome == "done":
+        took = durations_text(plan.durations)
         console.print(f"[green]done[/]: {escape(plan.region.fqdn)} -> {escape(r.target)} "
                       f"({escape(plan.change_url or 'change merged before this run')}); "
-                      "every nameserver answers the new target.")
+                      "every nameserver answers the new target"
+                      + (f" ({escape(took)})." if took else "."))
     sys.stdout.flush()

@@ -86,8 +86,9 @@ def test_promote_logs_silences_and_comments(world: World, run_cli: RunCli) -> No
     assert result.code == 0, result.stderr
     doc = json.loads(result.stdout)
     assert world.outside is not None
-    assert world.outside.sal.wait_for(2) == [line("START", new), line("END (PASS)", new)]
-    assert doc["sal"] == [line("START", new), line("END (PASS)", new)]
+    end = line("END (PASS)", new, f" (push_to_merge={doc['durations']['push_to_merge']:.1f}s)")
+    assert world.outside.sal.wait_for(2) == [line("START", new), end]  # END: the durations
+    assert doc["sal"] == [line("START", new), end]
     [active] = silences(world, "active")
     assert active["matchers"] == [{"name": "instance", "value": f"{old}(:[0-9]+)?",
                                    "isRegex": True, "isEqual": True}]
