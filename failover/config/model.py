@@ -201,6 +201,9 @@ class DnsConfig:
     hashtags: tuple[str, ...] = ()
     deploy: tuple[str, ...] = ()
     deploy_timeout: float = 600.0
+    netbox_snippets: Path | None = None
+    """Netbox's generated zone snippets (what `$INCLUDE netbox/...` names), on this host;
+    None: the zone check stands in for them."""
 
     @property
     def zone_path(self) -> Path:

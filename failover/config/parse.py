@@ -188,7 +188,7 @@ def _reachable(p: _Problems, checkout: Path) -> bool:
 
 def _parse_dns(p: _Problems, t: Mapping[str, Any], path: Path) -> DnsConfig:
     p.unknown_keys(t, "dns", {"checkout", "zone_file", "topic", "reviewers", "hashtags",
-                              "deploy", "deploy_timeout", "subject_topic"})
+                              "deploy", "deploy_timeout", "subject_topic", "netbox_snippets"})
     checkout_raw = p.get(t, "dns.checkout", str, "~/src/operations/dns")
     checkout = Path(os.path.expandvars(checkout_raw)).expanduser()
     if not checkout.is_absolute():
@@ -221,10 +221,31 @@ def _parse_dns(p: _Problems, t: Mapping[str, Any], path: Path) -> DnsConfig:
                            "(',', '%', spaces)")
     return DnsConfig(
         checkout=checkout, zone_file=zone_file, topic=topic, reviewers=reviewers,
-        subject_topic=subject_topic,
+        subject_topic=subject_topic, netbox_snippets=_netbox_snippets(p, t, path),
         hashtags=hashtags, deploy=p.strings(t, "dns.deploy"),
         deploy_timeout=p.positive(t, "dns.deploy_timeout", DnsConfig.deploy_timeout),
     )
+
+
+def _netbox_snippets(p: _Problems, t: Mapping[str, Any], path: Path) -> Path | None:
+    """Return `[dns] netbox_snippets` (a directory of Netbox's generated zone snippets)."""
+    raw = p.get(t, "dns.netbox_snippets", str)
+    if raw is None:
+        return None
+    snippets = Path(os.path.expandvars(raw)).expanduser()
+    if not snippets.is_absolute():
+        snippets = (path.parent / snippets).resolve()
+    try:
+        ok = snippets.is_dir()
+    except OSError:
+        ok = False
+    if not ok:
+        p.add("dns.netbox_snippets", f"{snippets} is not a directory this user can read (point "
+                                     "it at a checkout of Netbox's generated DNS snippets, as "
+                                     "authdns hosts have it, or remove the key to check with "
+                                     "stand-ins)")
+        return None
+    return snippets
 
 
 def _parse_gerrit(p: _Problems, t: Mapping[str, Any]) -> GerritConfig:
