@@ -8,7 +8,8 @@ the failovers of operations/dns were undone by hand).
 
 A change qualifies when it is the last commit at the remote tip that changed any line of the
 record(s) (found by content: each record's line by owner, type and target wherever it is in
-the file, so a commit that only adds or removes lines above it moves it without changing it), it is a failover of this name (`is_failover`: the tool's subjects, a hand-written
+the file, so a commit that only adds or removes lines above it moves it without changing
+it), it is a failover of this name (`is_failover`: the tool's subjects, a hand-written
 failover or switchover naming it, or a revert of one), it has one parent, it changed only the
 zone file and only those lines, and the lines the promote writes are, byte for byte, the lines
 it replaced.
