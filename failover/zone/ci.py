@@ -136,38 +136,46 @@ def _run(gdnsd: str, tmp: Path, zone_path: Path, *, path: str, timeout: float) -
 def _includes(rendered: str, zones: Path, zone: str, checkout: Path,
               assembly: Assembly) -> str:
     """Return the zone with its `$INCLUDE`s served (snippets, stand-ins, checkout files)."""
-    first_stand_in = True
+    stand_ins = stand_in_files(rendered, zone) if assembly.snippets is None else {}
+    if stand_ins:
+        assembly.stood_in = undefined_targets(rendered, zone)
+    for rel, text in stand_ins.items():
+        (zones / rel).parent.mkdir(parents=True, exist_ok=True)
+        (zones / rel).write_text(text, encoding="utf-8")
 
     def one(m: re.Match[str]) -> str:
-        nonlocal first_stand_in
         rel = Path(m.group(1))
         if rel.is_absolute() or ".." in rel.parts:
             assembly.left_out.append(m.group(1))
             return f"; {m.group(0)} (left out: not a path under the zones directory)"
-        dest = zones / rel
-        if dest.is_file():
-            return m.group(0)  # Netbox's snippet, copied
-        if rel.parts[0] == NETBOX_DIR and assembly.snippets is None:
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            text = "; stand-in for Netbox's snippet (failover's zone check)\n"
-            if first_stand_in:
-                first_stand_in = False
-                assembly.stood_in = undefined_targets(rendered, zone)
-                text += "".join(f"{n} 3600 IN A {STAND_IN_ADDRESS}\n"
-                                for n in assembly.stood_in)
-            dest.write_text(text, encoding="utf-8")
-            return m.group(0)
+        if (zones / rel).is_file() or rel.parts[0] == NETBOX_DIR:
+            return m.group(0)  # Netbox's snippet or its stand-in; a missing one gdnsd names
         src = checkout / rel
-        if rel.parts[0] != NETBOX_DIR and src.is_file():
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(src, dest)
+        if src.is_file():
+            (zones / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, zones / rel)
             return m.group(0)
-        if rel.parts[0] != NETBOX_DIR:
-            assembly.left_out.append(m.group(1))
-            return f"; {m.group(0)} (left out: not in the checkout)"
-        return m.group(0)  # missing from the configured snippets: gdnsd says so, as CI would
+        assembly.left_out.append(m.group(1))
+        return f"; {m.group(0)} (left out: not in the checkout)"
 
     return _INCLUDE_RE.sub(one, rendered)
+
+
+def stand_in_files(rendered: str, zone: str) -> dict[str, str]:
+    """Return the stand-ins of the zone's `$INCLUDE netbox/...` files ({path under the zones
+    directory: text}): the first defines `undefined_targets` at STAND_IN_ADDRESS, the others
+    hold a comment (a file gdnsd reads must end with a newline)."""
+    files: dict[str, str] = {}
+    for m in _INCLUDE_RE.finditer(rendered):
+        rel = Path(m.group(1))
+        if rel.is_absolute() or ".." in rel.parts or rel.parts[0] != NETBOX_DIR:
+            continue
+        text = "; stand-in for Netbox's snippet (failover's zone check)\n"
+        if not files:
+            text += "".join(f"{n} 3600 IN A {STAND_IN_ADDRESS}\n"
+                            for n in undefined_targets(rendered, zone))
+        files.setdefault(str(rel), text)
+    return files
 
 
 def undefined_targets(rendered: str, zone: str) -> list[str]:
