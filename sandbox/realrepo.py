@@ -222,8 +222,11 @@ def deploy_main(argv: list[str] | None = None) -> int:
         for path in authdns_update.templates(args.repo, args.branch):
             text = render_template(authdns_update.merged_template(args.repo, args.branch, path),
                                    serial=int(time.time()))
+            files = stand_in_files(text, zone_name(path))
             for directory in args.gdnsd:
-                write_stand_ins(directory / "zones", zone_name(path), text)
+                for rel, body in files.items():
+                    (directory / "zones" / rel).parent.mkdir(parents=True, exist_ok=True)
+                    (directory / "zones" / rel).write_text(body, encoding="utf-8")
         return authdns_update.deploy(args.repo, args.branch, args.zone, args.gdnsd,
                                      yes=args.yes)
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
