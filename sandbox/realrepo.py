@@ -25,7 +25,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 if __name__ == "__main__":  # run as a file (the deploy command): import from the repository root
@@ -93,6 +93,13 @@ class RepoGdnsd(Gdnsd):
         for name, text in self.zones.items():
             self.set_zone(name, text)
 
+    def config_differs(self) -> bool:
+        """Return True when the source's config files differ from those this gdnsd runs."""
+        pairs = [(self.source / n, self.workdir / n) for n in DNS_CFG] + \
+            [(self.source / MOCK_ETC / n, self.workdir / n) for n in PUPPET_CFG
+             if n != "config-options"]
+        return any(a.read_bytes() != b.read_bytes() for a, b in pairs)
+
     def set_zone(self, name: str, text: str) -> None:
         """Write zone `name` and its Netbox stand-ins; served after `reload()` (or at start)."""
         write_stand_ins(self.workdir / "zones", name, text)
@@ -114,7 +121,9 @@ class RealWorld:
     dns: DnsSandbox
     gdnsd: list[RepoGdnsd]
     config_path: Path
-    sections: list[str] = field(default_factory=list)
+    deploy_only: bool = False
+    """The deploy serves only the zone file of the change (the replay's: a real repository
+    has hundreds of templates), not every template."""
 
     @property
     def env(self) -> dict[str, str]:
@@ -128,7 +137,7 @@ class RealWorld:
                 self.dns.gerrit.git_url, "--zone", zone_file, "--yes"]
         for g in self.gdnsd:
             argv += ["--gdnsd", str(g.workdir)]
-        return argv
+        return argv + (["--only"] if self.deploy_only else [])
 
     def write_config(self, sections: Sequence[str], *, zone_file: str) -> Path:
         """Write the tool's config: this world's [dns], [gerrit], [verify], then `sections`
@@ -145,19 +154,26 @@ class RealWorld:
         self.config_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         return self.config_path
 
-    def serve_branch(self) -> None:
+    def serve_branch(self, zone_file: str = "templates/wikimedia.org") -> None:
         """Serve what the stand-in's master holds now (as after a deploy)."""
-        done = subprocess.run(self.deploy_argv("templates/wikimedia.org"), capture_output=True,
+        done = subprocess.run(self.deploy_argv(zone_file), capture_output=True,
                               text=True, timeout=GIT_TIMEOUT, check=False)
         if done.returncode != 0:
             raise RuntimeError(f"deploy failed: {done.stdout}{done.stderr}")
 
-    def reset_to(self, clone: Path, commit: str) -> None:
-        """Make the stand-in's master `commit` of `clone`, the operator clone follow, serve it."""
+    def reset_to(self, clone: Path, commit: str, *, zone_file: str) -> None:
+        """Make the stand-in's master `commit` of `clone`, the operator clone follow, and serve
+        `zone_file`; gdnsd restarts (zones cleared) when the repository's config changed."""
         seed_commit(self.dns.gerrit, clone, commit)
         _git("fetch", "--quiet", "origin", cwd=self.dns.checkout)
         _git("reset", "--quiet", "--hard", "origin/master", cwd=self.dns.checkout)
-        self.serve_branch()
+        for server in self.gdnsd:
+            if server.config_differs():
+                server.stop()
+                shutil.rmtree(server.workdir / "zones", ignore_errors=True)
+                server.zones = {}
+                server.start()
+        self.serve_branch(zone_file)
 
 
 def _q(text: str) -> str:
@@ -176,20 +192,26 @@ def start_real_world(source: Path = FIXTURES, *, clone: Path | None = None,
                      commit: str | None = None, nameservers: int = 2,
                      auto_merge_after: float | None = 0.3,
                      zones: Sequence[str] = ("templates/wikimedia.org", "templates/wmnet"),
-                     workdir: Path | None = None) -> Iterator[RealWorld]:
+                     workdir: Path | None = None,
+                     deploy_only: bool = False, ssh: bool = True) -> Iterator[RealWorld]:
     """Yield a running RealWorld: `source`'s files (or `clone`'s `commit`, its history kept)
-    behind the stand-in, gdnsd serving `zones` on the repository's config."""
+    behind the stand-in, gdnsd serving `zones` on the repository's config. `ssh`: the
+    operator clones over the stand-in's SSH (as production); without, from its directory
+    (the replay's: a clone of the whole history over SSH costs minutes)."""
     own = workdir is None
     root = Path(tempfile.mkdtemp(prefix="fo-real-", dir="/tmp")) if workdir is None else workdir
     try:
         with ExitStack() as stack:
-            gerrit = stack.enter_context(start_gerrit(root / "git", ssh=True,
+            gerrit = stack.enter_context(start_gerrit(root / "git", ssh=ssh,
                                                       auto_merge_after=auto_merge_after))
             if clone is not None and commit is not None:
                 seed_commit(gerrit, clone, commit)
             else:
                 seed_files(gerrit, source)
             checkout = clone_operator_checkout(gerrit, root / "dns")
+            # the real .gitreview names production's Gerrit: the stand-in is this clone's
+            # origin, as `git review -s` would have set it up
+            _git("config", "gitreview.remote", "origin", cwd=checkout)
             served = rendered_zones(checkout, zones)
             servers: list[RepoGdnsd] = []
             for i in range(nameservers):
@@ -199,7 +221,8 @@ def start_real_world(source: Path = FIXTURES, *, clone: Path | None = None,
                 server.start()
                 servers.append(server)
             (root / "state").mkdir(mode=0o700, exist_ok=True)
-            yield RealWorld(root, DnsSandbox(gerrit, checkout), servers, root / "config.toml")
+            yield RealWorld(root, DnsSandbox(gerrit, checkout), servers, root / "config.toml",
+                            deploy_only)
     finally:
         if own:
             shutil.rmtree(root, ignore_errors=True)
@@ -217,7 +240,10 @@ def deploy_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--zone", default="templates/wikimedia.org")
     parser.add_argument("--gdnsd", action="append", type=Path, required=True)
     parser.add_argument("--yes", action="store_true")
+    parser.add_argument("--only", action="store_true", help="deploy --zone alone")
     args = parser.parse_args(argv)
+    if args.only:  # the sandbox's authdns-update, on a repository holding this one template
+        authdns_update.templates = lambda repo, branch: [args.zone]
     try:
         for path in authdns_update.templates(args.repo, args.branch):
             text = render_template(authdns_update.merged_template(args.repo, args.branch, path),
