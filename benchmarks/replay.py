@@ -1,6 +1,10 @@
 """Replay operations/dns history: redo every record-target flip with the tool's zone editing.
 
     python3 -m benchmarks.replay PATH_TO_OPERATIONS_DNS [--since DATE] [--json]
+    python3 -m benchmarks.replay PATH_TO_OPERATIONS_DNS --cli [--since DATE] [--until DATE]
+
+`--cli`: each flip commit through `failover promote` in a world at its parent (see
+benchmarks/replay_cli.py).
 
 A commit is considered when its change is record target flips only: every file it changes is
 a modified zone template (`templates/...`) with the same number of lines, and every changed
@@ -188,17 +192,9 @@ def flips(old_lines: list[str], new_lines: list[str]) -> list[Flip] | None:
 def replay_file(path: str, old: str, new_lines: list[str],
                 found: list[Flip]) -> tuple[str, str, str]:
     """Return (result, why, rebuilt text) for one file of a considered commit."""
-    zone = zone_name(path)
-    by_line = records_at(old, path, [f.index for f in found])
-    changes: list[RecordChange] = []
-    for flip in found:
-        rec = by_line.get(flip.index + 1)
-        if rec is None or "$" in rec.origin:  # `$ORIGIN $zonename.` read literally
-            return "not expressible", f"{path}:{flip.index + 1}: {_unfound(old)}", old
-        target = flip.new_target
-        if flip.rtype == "CNAME":
-            target = resolve(target, rec.origin, zone.rstrip(".") + ".") or target
-        changes.append(RecordChange(rec.name, target, rtype=rec.rtype, rclass=rec.rclass))
+    changes, _, unfound = record_changes(path, old, found)
+    if unfound:
+        return "not expressible", unfound, old
     try:
         edit = edit_records(old, changes, path=path)
     except ZoneError as exc:
@@ -211,6 +207,26 @@ def replay_file(path: str, old: str, new_lines: list[str],
         return "different", f"{path}: tool has {len(ours)} lines, human {len(new_lines)}", \
             edit.new_text
     return "exact", "", edit.new_text
+
+
+def record_changes(path: str, old: str, found: list[Flip]
+                   ) -> tuple[list[RecordChange], list[ZoneRecord], str]:
+    """Return the record changes an operator gives for these flips (names and new targets
+    fully qualified), the records as they are, and why not ("" when all are found)."""
+    zone = zone_name(path)
+    by_line = records_at(old, path, [f.index for f in found])
+    changes: list[RecordChange] = []
+    recs: list[ZoneRecord] = []
+    for flip in found:
+        rec = by_line.get(flip.index + 1)
+        if rec is None or "$" in rec.origin:  # `$ORIGIN $zonename.` read literally
+            return [], [], f"{path}:{flip.index + 1}: {_unfound(old)}"
+        target = flip.new_target
+        if flip.rtype == "CNAME":
+            target = resolve(target, rec.origin, zone.rstrip(".") + ".") or target
+        changes.append(RecordChange(rec.name, target, rtype=rec.rtype, rclass=rec.rclass))
+        recs.append(rec)
+    return changes, recs, ""
 
 
 def records_at(text: str, path: str, indexes: list[int]) -> dict[int, ZoneRecord]:
@@ -291,10 +307,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("repo", type=Path, help="a clone of operations/dns")
     parser.add_argument("--since", help="only commits since this date (git log --since)")
     parser.add_argument("--json", action="store_true", help="one JSON line per commit")
+    parser.add_argument("--cli", action="store_true",
+                        help="replay through `failover promote` in a world at each parent "
+                             "(benchmarks.replay_cli)")
+    parser.add_argument("--until", help="--cli: only commits until this date")
+    parser.add_argument("--limit", type=int, help="--cli: at most this many commits (oldest)")
+    parser.add_argument("--time-limit", type=float, help="--cli: start none after SECONDS")
     args = parser.parse_args(argv)
     if not (args.repo / ".git").exists() and not (args.repo / "HEAD").exists():
         print(f"error: {args.repo} is not a git repository", file=sys.stderr)
         return 2
+    if args.cli:
+        from benchmarks import replay_cli
+
+        blobs = Blobs(args.repo)
+        try:  # the flip commits this replay considers (the CLI replay says why it cannot)
+            chosen = [c for c in commits(args.repo, args.since)
+                      if (not args.until or c.date[:10] <= args.until)
+                      and replay_commit(c, blobs) is not None]
+        finally:
+            blobs.close()
+        if args.limit is not None:
+            chosen = chosen[-args.limit:]
+        return replay_cli.main(args.repo, chosen, time_limit=args.time_limit)
     start = time.perf_counter()
     blobs = Blobs(args.repo)
     outcomes: list[Outcome] = []

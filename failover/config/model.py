@@ -220,6 +220,9 @@ class DnsConfig:
     deploy_probe: tuple[str, ...] = ()
     """argv showing the deploy host answers (`failover check --path`); (): derived from an
     ssh deploy command."""
+    netbox_snippets: Path | None = None
+    """Netbox's generated zone snippets (what `$INCLUDE netbox/...` names), on this host;
+    None: the zone check stands in for them."""
 
     @property
     def zone_path(self) -> Path:

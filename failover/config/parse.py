@@ -207,7 +207,8 @@ def _reachable(p: _Problems, checkout: Path) -> bool:
 
 def _parse_dns(p: _Problems, t: Mapping[str, Any], path: Path) -> DnsConfig:
     p.unknown_keys(t, "dns", {"checkout", "zone_file", "topic", "reviewers", "hashtags",
-                              "deploy", "deploy_timeout", "subject_topic", "deploy_probe"})
+                              "deploy", "deploy_timeout", "subject_topic", "deploy_probe",
+                              "netbox_snippets"})
     checkout_raw = p.get(t, "dns.checkout", str, "~/src/operations/dns")
     checkout = Path(os.path.expandvars(checkout_raw)).expanduser()
     if not checkout.is_absolute():
@@ -239,7 +240,7 @@ def _parse_dns(p: _Problems, t: Mapping[str, Any], path: Path) -> DnsConfig:
                            "(',', '%', spaces)")
     return DnsConfig(
         checkout=checkout, zone_file=zone_file, topic=topic, reviewers=reviewers,
-        subject_topic=subject_topic,
+        subject_topic=subject_topic, netbox_snippets=_netbox_snippets(p, t, path),
         hashtags=hashtags, deploy=_deploy(p, t),
         deploy_timeout=p.positive(t, "dns.deploy_timeout", DnsConfig.deploy_timeout),
         deploy_probe=p.strings(t, "dns.deploy_probe"),
@@ -256,6 +257,27 @@ def _deploy(p: _Problems, t: Mapping[str, Any]) -> tuple[str, ...]:
                 p.add("dns.deploy", f"{arg!r}: unknown placeholder {{{word}}}; the one there "
                                     f"is {DEPLOY_PLACEHOLDER} (the zone file of the name moved)")
     return argv
+
+
+def _netbox_snippets(p: _Problems, t: Mapping[str, Any], path: Path) -> Path | None:
+    """Return `[dns] netbox_snippets` (a directory of Netbox's generated zone snippets)."""
+    raw = p.get(t, "dns.netbox_snippets", str)
+    if raw is None:
+        return None
+    snippets = Path(os.path.expandvars(raw)).expanduser()
+    if not snippets.is_absolute():
+        snippets = (path.parent / snippets).resolve()
+    try:
+        ok = snippets.is_dir()
+    except OSError:
+        ok = False
+    if not ok:
+        p.add("dns.netbox_snippets", f"{snippets} is not a directory this user can read (point "
+                                     "it at a checkout of Netbox's generated DNS snippets, as "
+                                     "authdns hosts have it, or remove the key to check with "
+                                     "stand-ins)")
+        return None
+    return snippets
 
 
 def _parse_gerrit(p: _Problems, t: Mapping[str, Any]) -> GerritConfig:

@@ -12,6 +12,7 @@ Examples:
 
 from __future__ import annotations
 
+import re
 import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -124,6 +125,27 @@ def command_health(cfg: Config, name: str, h: Health) -> tuple[bool, str]:
     if done.code != 0:
         return False, f"exit {done.code}{said}"
     return True, f"exit 0{said}"
+
+
+_VERDICT_RE = re.compile(r"^(exit -?[0-9]+: )((?:[A-Za-z0-9_.-]+ ){0,3}?"
+                         r"(?:OK|WARNING|CRITICAL|UNKNOWN))\b")
+
+
+def command_verdict(detail: str) -> str:
+    """Return a command health's detail as its verdict: `exit 0: TCP OK` for a monitoring
+    plugin's `exit 0: TCP OK - 0.001 second response time ...|time=...` (the timing figures
+    and performance data left out); any other output without its performance data.
+
+    Examples:
+        >>> command_verdict("exit 0: TCP OK - 0.000 second response time on 127.0.0.1 port 22")
+        'exit 0: TCP OK'
+        >>> command_verdict("exit 1: unreachable|t=3")
+        'exit 1: unreachable'
+    """
+    m = _VERDICT_RE.match(detail)
+    if m:
+        return m.group(1) + m.group(2)
+    return detail.split("|", 1)[0].rstrip()
 
 
 def haproxy_health(cfg: Config, name: str, h: Health) -> tuple[bool, str]:

@@ -43,7 +43,8 @@ def prepare(ctx: Context) -> None:
         edit = edit_record(read_zone(path), plan.region.fqdn, plan.target.target,
                            path=cfg.dns.zone_file)
     plan.checks = validate_zone(edit.new_text, path=cfg.dns.zone_file,
-                                zone=zone_name(cfg.dns.zone_file), checkout=wt.path)
+                                zone=zone_name(cfg.dns.zone_file), checkout=wt.path,
+                                netbox_snippets=cfg.dns.netbox_snippets)
     write_atomic(path, edit.new_text)
     text = body(plan, leaning=ctx.leaning(), user=getpass.getuser())
     if plan.revert is not None:  # as Gerrit's Revert: what it reverts, then the reason

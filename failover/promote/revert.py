@@ -7,7 +7,9 @@ the reason and the footers (what the `Revert` button of Gerrit makes, and how a 
 the failovers of operations/dns were undone by hand).
 
 A change qualifies when it is the last commit at the remote tip that changed any line of the
-record(s), it is a failover of this name (`is_failover`: the tool's subjects, a hand-written
+record(s) (found by content: each record's line by owner, type and target wherever it is in
+the file, so a commit that only adds or removes lines above it moves it without changing
+it), it is a failover of this name (`is_failover`: the tool's subjects, a hand-written
 failover or switchover naming it, or a revert of one), it has one parent, it changed only the
 zone file and only those lines, and the lines the promote writes are, byte for byte, the lines
 it replaced.
@@ -107,8 +109,8 @@ def find_reverted(git_dir: Path, tip: str, path: str, records: Sequence[str],
             parent = commit.parents[0]
             mine, before = _lines(_blob(commit, path), records, path), \
                 _lines(_blob(parent, path), records, path)
-            if mine == before:
-                continue  # did not touch the record(s)
+            if mine is not None and before is not None and _texts(mine) == _texts(before):
+                continue  # the record(s)' lines unchanged, perhaps moved by lines above
             if mine is None or before is None or _texts(mine) != _texts(now):
                 return None  # the records changed since, or came or went here
             if _texts(before) != _texts(after):

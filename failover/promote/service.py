@@ -77,11 +77,15 @@ def edit(ctx: Context, svc: Service, text: str) -> ZoneEdits:
 
 def body_lines(plan: Plan, svc: Service) -> list[str]:
     """Return the commit body's paragraphs after the first: the records and the health."""
+    from failover.health import command_verdict
+
     cand = svc.candidate(plan.target.name)
     records = "\n".join(f"- {r} -> {cand.targets[r]}" for r in svc.records)
     lines = ["Health checks:"]
     for name, r in plan.service_health.items():
         role = " (new)" if name == plan.target.name else (
             " (current)" if name == plan.current else "")
-        lines.append(f"- {name}{role}: {'healthy' if r.healthy else 'UNHEALTHY'}, {r.detail}")
+        detail = command_verdict(r.detail) if svc.candidate(name).health.kind == "command" \
+            else r.detail  # a plugin's verdict, not its timing figures
+        lines.append(f"- {name}{role}: {'healthy' if r.healthy else 'UNHEALTHY'}, {detail}")
     return [f"Records:\n{records}", "\n".join(lines)]

@@ -279,16 +279,19 @@ def _is_ip(text: str, version: int) -> bool:
 
 
 def validate_zone(text: str, *, path: str, zone: str, checkout: Path | None = None,
-                  timeout: float = CHECKCONF_TIMEOUT) -> tuple[str, ...]:
+                  timeout: float = CHECKCONF_TIMEOUT,
+                  netbox_snippets: Path | None = None) -> tuple[str, ...]:
     """Return what was checked when the zone is valid, as strictly as the repository's CI.
 
     As operations/dns's utils/deploy-check.py does: renders `text` with Jinja's strict
     undefined (dummy serial), refuses tabs (utils/check-tabs.sh), applies the rules of its
     utils/zone_validator.py that one zone can show (parse errors, duplicate records), lints
-    every record, then runs `gdnsd checkconf` (when installed) with the zone-data options of
-    the checkout's own `config` (`zones_strict_data`, ...). `checkout` (the operations/dns
-    tree) serves `{% include %}` helpers and `$INCLUDE` files found in it; other `$INCLUDE`s
-    are left out.
+    every record, then runs `gdnsd checkconf` (when installed). When the checkout holds what
+    deploy-check.py assembles (`config`, `geo-maps`, `geo-resources`, `utils/mock_etc`), the
+    check runs on exactly that (`failover.zone.ci`), Netbox's snippets from `netbox_snippets`
+    or stood in for; otherwise (a checkout without them) with the zone-data options of its
+    `config` (`zones_strict_data`, ...) or production's. `checkout` (the operations/dns
+    tree) serves `{% include %}` helpers and `$INCLUDE` files found in it.
 
     Returns:
         One short line per check run, e.g. `gdnsd 3.8.1 checkconf (zones_strict_data = true)`.
@@ -316,11 +319,20 @@ def validate_zone(text: str, *, path: str, zone: str, checkout: Path | None = No
     if gdnsd is None:
         checks.append("gdnsd checkconf skipped (gdnsd not installed)")
         return tuple(checks)
+    from failover.zone import ci
+
+    if checkout is not None and ci.has_ci_config(checkout):
+        assembly = ci.checkconf_as_ci(gdnsd, rendered, path=path, zone=zone, checkout=checkout,
+                                      snippets=netbox_snippets, timeout=timeout)
+        checks.append(assembly.describe())
+        return tuple(checks)
     options = zone_data_options(checkout)
     gdnsd_checkconf(gdnsd, rendered, path=path, zone=zone, checkout=checkout,
                     timeout=timeout, options=options)
     shown = ", ".join(f"{k} = {v}" for k, v in options.items())
     checks.append(f"gdnsd checkconf ({shown})" if shown else "gdnsd checkconf")
+    checks.append("zone-data options only: the checkout has no config, geo-maps, "
+                  "geo-resources and utils/mock_etc to assemble as deploy-check.py does")
     return tuple(checks)
 
 

@@ -76,3 +76,29 @@ def test_not_a_revert_when_the_record_changed_since(run_cli: RunCli, world: Worl
     assert back.code == 0, back.stderr
     assert json.loads(back.stdout)["revert"] is None
     assert not git(gerrit, "log", "-1", "--format=%s").startswith("Revert")
+
+
+def test_failback_after_lines_added_above_the_record_is_the_revert(run_cli: RunCli,
+                                                                   world: World) -> None:
+    """The last change of the record is found by its content: an unrelated commit that only
+    adds lines above it moves it (new line number) without changing it."""
+    from sandbox.dnsrepo import push_upstream_edit
+
+    cfg = str(world.config_path)
+    gerrit = world.dns.gerrit.git_dir
+    assert run_cli("promote", "eqiad1", "cloudcontrol1004", "--yes", "--config", cfg).code == 0
+    first = git(gerrit, "rev-parse", "HEAD").strip()
+    subject = git(gerrit, "log", "-1", "--format=%s").strip()
+    text = git(gerrit, "show", f"HEAD:{ZONE}")
+    record = "openstack  5M  IN CNAME  cloudcontrol1004"
+    head, sep, tail = text.partition(record)
+    assert sep
+    cut = head.rfind("\n", 0, len(head) - 1) + 1  # above the record's block
+    moved = head[:cut] + "unrelated1  5M  IN A  192.0.2.51\nunrelated2  5M  IN A  " \
+        "192.0.2.52\n" + head[cut:] + sep + tail
+    push_upstream_edit(world.dns.gerrit, ZONE, moved, message="wikimediacloud.org: add hosts")
+    back = run_cli("promote", "eqiad1", "cloudcontrol1003", "--yes", "--json", "--config", cfg)
+    assert back.code == 0, back.stderr
+    assert json.loads(back.stdout)["revert"] == {"commit": first, "subject": subject}
+    assert git(gerrit, "log", "-1", "--format=%s").strip() == f'Revert "{subject}"'
+    assert "unrelated2  5M  IN A  192.0.2.52" in git(gerrit, "show", f"HEAD:{ZONE}")

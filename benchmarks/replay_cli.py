@@ -1,0 +1,299 @@
+"""Replay operations/dns flips through the CLI: `failover promote` in a world at each parent.
+
+    python3 -m benchmarks.replay PATH_TO_OPERATIONS_DNS --cli [--since DATE] [--until DATE]
+                                 [--limit N] [--time-limit SECONDS]
+
+For each flip commit (as `benchmarks.replay` considers them), one world (sandbox.realrepo:
+the real repository with its history behind the Gerrit stand-in, an operator clone, gdnsd
+serving the zone on the repository's own config) is reset to the commit's parent; the config
+the commit implies is written (one record or several to one target: `[services.replay]`;
+several to their own targets: `[groups.replay]`), then `failover promote replay new` runs as a
+process, `--dry-run` first, then for real (`--yes`). Compared: the human's file byte for byte,
+one commit touching only that file, commit-message-validator (when installed), every
+nameserver answering the new target(s), and, where the human's next change of the record was
+a revert, the failback (`promote replay old`) written as `Revert "..."`.
+
+Shapes: `service (1 record)`, `service (N records)`, `group`, `several files` (one promote
+changes one zone file: not expressible).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks.replay import (
+    ENCODING,
+    Blobs,
+    Commit,
+    Flip,
+    flips,
+    record_changes,
+)
+from failover.config import normalize_target
+from failover.zone import RecordChange, ZoneRecord
+
+PROMOTE_TIMEOUT = 300.0
+"""Seconds one `failover promote` may take."""
+FAILOVER = [sys.executable, "-m", "failover.cli"]
+
+
+@dataclass
+class Result:
+    """What the CLI replay made of one commit."""
+
+    commit: Commit
+    shape: str
+    ok: bool
+    cause: str = ""
+    seconds: float = 0.0
+    failback: str = ""  # "", "revert", or why not
+
+
+def _tool() -> list[str]:
+    exe = shutil.which("failover") or str(Path(sys.executable).with_name("failover"))
+    return [exe] if Path(exe).exists() else FAILOVER
+
+
+def plan_commit(commit: Commit, blobs: Blobs) -> tuple[str, str, list[RecordChange],
+                                                       list[ZoneRecord]] | str:
+    """Return (shape, path, changes, records) for a flip commit, or why it is not expressible."""
+    if not commit.simple or not commit.files:
+        return "not a flip"
+    found_files: list[tuple[str, str, list[Flip]]] = []
+    for fc in commit.files:
+        old = blobs.read(fc.old).decode(ENCODING, "surrogateescape")
+        found = flips(old.split("\n"),
+                      blobs.read(fc.new).decode(ENCODING, "surrogateescape").split("\n"))
+        if found is None:
+            return "not a flip"
+        found_files.append((fc.path, old, found))
+    if len(found_files) != 1:
+        return "several files: one promote changes one zone file"
+    path, old, found = found_files[0]
+    changes, recs, why = record_changes(path, old, found)
+    if why:
+        return why
+    if len(changes) == 1:
+        shape = "service (1 record)"
+    elif len({normalize_target(c.target) for c in changes}) == 1 and \
+            len({normalize_target(r.absolute_target) for r in recs}) == 1:
+        shape = "service (N records)"
+    else:
+        shape = "group"
+    return shape, path, changes, recs
+
+
+def _q(text: str) -> str:
+    return json.dumps(text)
+
+
+def config_sections(shape: str, path: str, changes: Sequence[RecordChange],
+                    recs: Sequence[ZoneRecord]) -> list[str]:
+    """Return the `[services.replay]` or `[groups.replay]` the commit implies."""
+    names = [c.name.rstrip(".") for c in changes]
+    if shape.startswith("service"):
+        lines = ["[services.replay]", f"zone_file = {_q(path)}",
+                 "records = [" + ", ".join(_q(n) for n in names) + "]"]
+        for side, target in (("old", recs[0].absolute_target), ("new", changes[0].target)):
+            lines += [f"[services.replay.candidates.{side}]", f"target = {_q(target)}",
+                      'health = {kind = "none"}']
+        return lines
+    lines = ["[groups.replay]", f"zone_file = {_q(path)}", 'sides = ["old", "new"]',
+             "[groups.replay.members]"]
+    lines += [f"{_q(n)} = {{old = {_q(r.absolute_target)}, new = {_q(c.target)}}}"
+              for n, c, r in zip(names, changes, recs, strict=True)]
+    return lines
+
+
+def run_promote(env: dict[str, str], side: str, *extra: str) -> tuple[int, dict[str, object],
+                                                                      str]:
+    """Run `failover promote replay SIDE --json ...`; return (exit code, JSON, stderr)."""
+    done = subprocess.run([*_tool(), "promote", "replay", side, "--json", *extra],
+                          env=env, capture_output=True, text=True, timeout=PROMOTE_TIMEOUT,
+                          check=False, stdin=subprocess.DEVNULL)
+    try:
+        doc = json.loads(done.stdout)
+    except ValueError:
+        doc = {}
+    return done.returncode, doc, done.stderr
+
+
+def answers(ports: Sequence[int], name: str, rtype: str) -> list[str]:
+    """Return what each nameserver answers for `name` `rtype` (normalized)."""
+    import dns.message
+    import dns.query
+
+    out = []
+    for port in ports:
+        try:
+            reply = dns.query.udp(dns.message.make_query(name, rtype), "127.0.0.1", port=port,
+                                  timeout=2)
+            rrs = [rr for rr in reply.answer if dns.rdatatype.to_text(rr.rdtype) == rtype]
+            out.append(normalize_target(rrs[0][0].to_text()) if rrs else "none")
+        except Exception as exc:  # a benchmark reports, never stops
+            out.append(f"error {exc}")
+    return out
+
+
+def validator() -> str | None:
+    """Return commit-message-validator's path when installed (PATH or .venv-tools)."""
+    here = Path(__file__).resolve().parents[1] / ".venv-tools" / "bin" / \
+        "commit-message-validator"
+    return shutil.which("commit-message-validator") or (str(here) if here.exists() else None)
+
+
+def next_change_is_revert(repo: Path, commit: Commit, path: str) -> bool:
+    """Return True when the next commit after `commit` to `path` titled as its revert exists
+    before any other change of the file's same lines (approximated: the first later commit
+    whose subject reverts it)."""
+    out = subprocess.run(["git", "-C", str(repo), "log", "--reverse", "--format=%s",
+                          f"{commit.sha}..HEAD", "--", path], capture_output=True, text=True,
+                         timeout=60, check=False).stdout
+    return f'Revert "{commit.subject}"' in out.splitlines()[:20]
+
+
+def replay_one(world: object, repo: Path, commit: Commit, blobs: Blobs, git_dir: str,
+               ports: Sequence[int]) -> Result | None:
+    """Replay one commit through the CLI in `world` (a sandbox.realrepo.RealWorld)."""
+    from sandbox.realrepo import RealWorld
+
+    assert isinstance(world, RealWorld)
+    planned = plan_commit(commit, blobs)
+    if planned == "not a flip":
+        return None
+    start = time.perf_counter()
+    if isinstance(planned, str):
+        return Result(commit, "not expressible", False, planned)
+    shape, path, changes, recs = planned
+    parent = subprocess.run(["git", "-C", str(repo), "rev-parse", f"{commit.sha}~1"],
+                            capture_output=True, text=True, timeout=60,
+                            check=True).stdout.strip()
+    world.reset_to(repo, parent, zone_file=path)
+    world.write_config(config_sections(shape, path, changes, recs), zone_file=path)
+    env = world.env
+    code, _, err = run_promote(env, "new", "--dry-run")
+    if code != 0:
+        return Result(commit, shape, False, f"dry-run exit {code}: {_last(err)}",
+                      time.perf_counter() - start)
+    code, _, err = run_promote(env, "new", "--yes", "--reason", "replay")
+    if code != 0:
+        return Result(commit, shape, False, f"exit {code}: {_last(err)}",
+                      time.perf_counter() - start)
+    cause = _compare(repo, commit, parent, path, git_dir, changes, ports)
+    result = Result(commit, shape, not cause, cause, time.perf_counter() - start)
+    if not cause and next_change_is_revert(repo, commit, path):
+        subject = _git(git_dir, "log", "-1", "--format=%s")
+        code, _, err = run_promote(env, "old", "--yes", "--reason", "replay failback")
+        back = _git(git_dir, "log", "-1", "--format=%s")
+        result.failback = "revert" if code == 0 and back == f'Revert "{subject}"' else \
+            f"failback not a revert (exit {code}: {back or _last(err)})"
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def _compare(repo: Path, commit: Commit, parent: str, path: str, git_dir: str,
+             changes: Sequence[RecordChange], ports: Sequence[int]) -> str:
+    """Return why the tool's merged change differs from the human's ("" when it does not)."""
+    human = subprocess.run(["git", "-C", str(repo), "show", f"{commit.sha}:{path}"],
+                           capture_output=True, timeout=60, check=True).stdout
+    ours = subprocess.run(["git", "--git-dir", git_dir, "show", f"HEAD:{path}"],
+                          capture_output=True, timeout=60, check=True).stdout
+    if ours != human:
+        return "file differs from the human's"
+    if _git(git_dir, "rev-list", "--count", f"{parent}..HEAD") != "1":
+        return "not exactly one commit"
+    if _git(git_dir, "diff", "--name-only", "HEAD~1", "HEAD").split() != [path]:
+        return "the commit touches other files"
+    tool = validator()
+    if tool is not None:
+        message = _git(git_dir, "log", "-1", "--format=%B")
+        done = subprocess.run([tool], input=message, capture_output=True, text=True,
+                              timeout=60, check=False)
+        if done.returncode != 0:
+            return f"commit-message-validator: {_last(done.stdout + done.stderr)}"
+    for c in changes:
+        got = answers(ports, c.name, c.rtype or "CNAME")
+        if got != [normalize_target(c.target)] * len(ports):
+            return f"nameservers answer {got} for {c.name}, not {c.target}"
+    return ""
+
+
+def _git(git_dir: str, *args: str) -> str:
+    return subprocess.run(["git", "--git-dir", git_dir, *args], capture_output=True, text=True,
+                          timeout=60, check=True).stdout.strip()
+
+
+def _last(text: str) -> str:
+    lines = [ln for ln in text.strip().splitlines() if ln.strip()]
+    return lines[-1][:200] if lines else "(no output)"
+
+
+def run(repo: Path, commits: Sequence[Commit], *, time_limit: float | None = None,
+        out: object = sys.stdout) -> list[Result]:
+    """Replay `commits` (oldest first) in one world; stop starting new ones after
+    `time_limit` seconds. Print one line per commit as it goes."""
+    from sandbox.realrepo import start_real_world
+
+    results: list[Result] = []
+    start = time.perf_counter()
+    blobs = Blobs(repo)
+    first = next((c for c in commits), None)
+    if first is None:
+        return results
+    try:
+        with start_real_world(clone=repo, commit=f"{first.sha}~1", zones=(),
+                              deploy_only=True, ssh=False) as world:
+            ports = [g.port for g in world.gdnsd]
+            git_dir = world.dns.gerrit.git_dir
+            for commit in commits:
+                if time_limit is not None and time.perf_counter() - start > time_limit:
+                    break
+                begun = time.perf_counter()
+                try:
+                    res = replay_one(world, repo, commit, blobs, str(git_dir), ports)
+                except (subprocess.SubprocessError, OSError, RuntimeError) as exc:
+                    res = Result(commit, "error", False, f"{type(exc).__name__}: "
+                                 f"{_last(str(exc))}", time.perf_counter() - begun)
+                if res is None:
+                    continue
+                results.append(res)
+                print(json.dumps({"commit": commit.sha, "shape": res.shape, "ok": res.ok,
+                                  "cause": res.cause, "failback": res.failback,
+                                  "seconds": round(res.seconds, 1)}), file=out, flush=True)
+    finally:
+        blobs.close()
+    return results
+
+
+def print_summary(results: Sequence[Result], elapsed: float, *, first: int = 10) -> None:
+    """Print counts per shape, failbacks, the first misses with cause, and the time."""
+    shapes = Counter(r.shape for r in results)
+    ok = Counter(r.shape for r in results if r.ok)
+    print(f"commits replayed through the CLI: {len(results)}")
+    for shape, n in sorted(shapes.items()):
+        print(f"  {shape}: {ok[shape]}/{n} reproduced")
+    backs = [r for r in results if r.failback]
+    print(f"failbacks as Revert: {sum(r.failback == 'revert' for r in backs)}/{len(backs)}")
+    print(f"run time: {elapsed:.1f} s")
+    misses = [r for r in results if not r.ok or (r.failback and r.failback != "revert")]
+    for r in misses[:first]:
+        print(f"  miss {r.commit.sha[:12]} {r.commit.date[:10]} {r.commit.subject[:60]!r}: "
+              f"{r.cause or r.failback}")
+
+
+def main(repo: Path, commits: Sequence[Commit], *, time_limit: float | None) -> int:
+    """Run the CLI replay over `commits` (newest first as `replay.commits` yields them)."""
+    os.environ.setdefault("COLUMNS", "200")
+    start = time.perf_counter()
+    results = run(repo, list(reversed(commits)), time_limit=time_limit)
+    print_summary(results, time.perf_counter() - start)
+    return 0
