@@ -300,7 +300,15 @@ class Config:
         try:
             return self.regions[name]
         except KeyError:
-            raise UsageError(
-                f"unknown region {name!r} in {self.path}",
-                hint=f"choose one of: {', '.join(self.regions) or '(none configured)'}",
-            ) from None
+            if not self.services:
+                raise UsageError(
+                    f"unknown region {name!r} in {self.path}",
+                    hint=f"choose one of: {', '.join(self.regions) or '(none configured)'}",
+                ) from None
+            groups = [s.name for s in self.services.values() if s.group]
+            services = [s.name for s in self.services.values() if not s.group]
+            choices = "; ".join(f"{what} {', '.join(names)}" for what, names in (
+                ("regions", list(self.regions)), ("services", services), ("groups", groups))
+                if names)
+            raise UsageError(f"{name!r} is no region, service or group in {self.path}",
+                             hint=f"choose one of: {choices}") from None

@@ -54,9 +54,9 @@ def prepare(ctx: Context) -> None:
     plan.step("prepare").summary = (f"{edit.path}:{edit.record.line}: {edit.old_target} -> "
                                     f"{edit.new_target}; validated; commit {commit.sha[:12]}")
     if plan.service is not None:
-        plan.step("prepare").summary = "; ".join(
+        plan.step("prepare").summary = "; ".join(  # members already there are no edit
             f"{e.path}:{e.record.line}: {e.old_target} -> {e.new_target}"
-            for e in edits.edits) + f"; validated; commit {commit.sha[:12]}"
+            for e in edits.edits if e.changed) + f"; validated; commit {commit.sha[:12]}"
 
 
 def _confirm(ctx: Context, what: str, question: str) -> None:
