@@ -324,14 +324,35 @@ def change_info(state: dict[str, Any], c: dict[str, Any], *, detail: bool) -> di
     return info
 
 
+def _mergeable(git_dir: Path, c: dict[str, Any]) -> bool:
+    """Return whether the current patch set merges into its branch without a conflict."""
+    tip = git(git_dir, "rev-parse", f"refs/heads/{c['branch']}").stdout.strip()
+    return git(git_dir, "merge-tree", "--write-tree", tip, c["patch_sets"][-1]["revision"],
+               check=False).returncode == 0
+
+
 def _ts(t: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S.000000000", time.gmtime(t))
 
 
-def _matches(state: dict[str, Any], c: dict[str, Any], query: str) -> bool:
+def _files(git_dir: Path | None, revision: str) -> list[str]:
+    """Return the paths a commit changes against its first parent (Gerrit's `path:`)."""
+    if git_dir is None:
+        return []
+    done = git(git_dir, "diff-tree", "--no-commit-id", "--name-only", "-r", "--root",
+               revision, check=False)
+    return done.stdout.split()
+
+
+def _matches(state: dict[str, Any], c: dict[str, Any], query: str,
+             git_dir: Path | None = None) -> bool:
     for term in query.split():
         key, _, value = term.partition(":")
         value = value.strip('"')
+        if key == "path":  # exact path, as Gerrit's path: without a leading ^
+            if value not in _files(git_dir, c["patch_sets"][-1]["revision"]):
+                return False
+            continue
         ok = {
             "change": value in (c["change_id"], str(c["number"])),
             "topic": c["topic"] == value,
@@ -420,7 +441,8 @@ def _handler_for(standin: GerritStandin) -> type[BaseHTTPRequestHandler]:
                 if rest == "":
                     q = parse_qs(query).get("q", [""])[0]
                     try:
-                        found = [c for c in state["changes"] if _matches(state, c, q)]
+                        found = [c for c in state["changes"]
+                                 if _matches(state, c, q, standin.git_dir)]
                     except ValueError as exc:
                         return 400, f"{exc}\n"
                     return 200, [change_info(state, c, detail=False) for c in found]
@@ -428,7 +450,10 @@ def _handler_for(standin: GerritStandin) -> type[BaseHTTPRequestHandler]:
                 found = _lookup(state, ident)
                 if len(found) != 1 or tail not in ("", "detail"):
                     return 404, f"Not found: {unquote(ident)}\n"
-                return 200, change_info(state, found[0], detail=tail == "detail")
+                info = change_info(state, found[0], detail=tail == "detail")
+                if tail == "detail" and found[0]["status"] == "NEW":
+                    info["mergeable"] = _mergeable(standin.git_dir, found[0])
+                return 200, info
 
         def _route(self, raw: str) -> tuple[str, bool] | None:
             """Return the path under the REST root and whether it is `/a/` (authenticated);

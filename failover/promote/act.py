@@ -131,7 +131,14 @@ def review(ctx: Context) -> None:
         plan.change = _lookup_pushed(ctx, project)
     step = plan.step("review")
 
+    said: list[str] = []
+
     def polled(info: ChangeInfo, elapsed: float) -> None:
+        if info.mergeable is False and not said:  # once: Gerrit says it in every answer
+            said.append(info.url)
+            ctx.observer.warn(f"Gerrit says {info.url} cannot be merged (mergeable: false): "
+                              "another change touched the same lines of the zone file; "
+                              "rebase it in Gerrit, or abandon it and run again")
         votes = ", ".join(f"{k} {v:+d}" for k, v in info.labels.items()) or "no votes yet"
         ctx.observer.progress(step, f"waiting for review of {info.url}: {info.status}, "
                                     f"{votes} ({elapsed:.0f}s)")
