@@ -231,8 +231,11 @@ class GerritStandin:
             merged = revision
             if git(self.git_dir, "merge-base", "--is-ancestor", tip, revision,
                    check=False).returncode != 0:
-                tree = git(self.git_dir, "merge-tree", "--write-tree", tip,
-                           revision).stdout.split()[0]
+                merge = git(self.git_dir, "merge-tree", "--write-tree", tip, revision,
+                            check=False)
+                if merge.returncode != 0:  # as Gerrit: a conflicting change is not submitted
+                    raise ValueError(f"change {number} conflicts with {change['branch']}")
+                tree = merge.stdout.split()[0]
                 merged = git(self.git_dir, "commit-tree", tree, "-p", tip, "-p", revision,
                              "-m", f"Merge \"{change['subject']}\"").stdout.strip()
             git(self.git_dir, "update-ref", branch_ref, merged, tip)
@@ -266,7 +269,7 @@ class GerritStandin:
             for number in due:
                 try:
                     self.approve_and_merge(number)
-                except ValueError:  # abandoned or merged meanwhile
+                except ValueError:  # abandoned or merged meanwhile, or in conflict
                     continue
 
     def stop(self) -> None:
