@@ -45,10 +45,14 @@ def parse_duration(text: str) -> float:
     if m is None:
         raise UsageError(f"bad --silence duration {text!r}",
                          hint="write it as Alertmanager does: 2h, 90m, 1h30m, 1d")
-    weeks, days, hours, minutes, seconds = (int(g or 0) for g in m.groups())
-    total = float(weeks * 604800 + days * 86400 + hours * 3600 + minutes * 60 + seconds)
+    if any(len(g) > 9 for g in m.groups() if g):  # no 30 days has so many digits (and int()
+        total = MAX_SILENCE + 1  # refuses over 4300 of them): the same answer as for 31d
+    else:
+        weeks, days, hours, minutes, seconds = (int(g or 0) for g in m.groups())
+        total = float(weeks * 604800 + days * 86400 + hours * 3600 + minutes * 60 + seconds)
     if not 0 < total <= MAX_SILENCE:
-        raise UsageError(f"--silence {text}: must be more than 0s and at most 30d",
+        shown = text if len(text) <= 40 else f"{text[:20]}...({len(text)} characters)"
+        raise UsageError(f"--silence {shown}: must be more than 0s and at most 30d",
                          hint="silence the old primary for the maintenance window, e.g. 2h")
     return total
 
@@ -99,12 +103,25 @@ class Silence:
     created_by: str
     comment: str
     reused: bool = False
+    extended_from: str | None = None
+    """The end an earlier silence had before this run extended it (None: not extended)."""
 
     def to_dict(self) -> dict[str, Any]:
         """Return the silence as JSON-able data (`id`, `url`, `ends_at`, ...)."""
         return {"id": self.id, "url": self.url, "ends_at": self.ends_at,
                 "starts_at": self.starts_at, "matchers": [matcher_text(m) for m in self.matchers],
-                "created_by": self.created_by, "comment": self.comment, "reused": self.reused}
+                "created_by": self.created_by, "comment": self.comment, "reused": self.reused,
+                "extended_from": self.extended_from}
+
+    def ends(self) -> float | None:
+        """Return when the silence ends (epoch seconds), None when Alertmanager's text is not
+        a timestamp."""
+        from datetime import datetime
+
+        try:
+            return datetime.fromisoformat(self.ends_at.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            return None
 
 
 class AlertmanagerClient:
@@ -163,6 +180,20 @@ class AlertmanagerClient:
                                str(s.get("endsAt")), tuple(matchers), created_by, comment,
                                reused=True)
         return None
+
+    def extend(self, silence: Silence, *, seconds: float) -> Silence:
+        """Return `silence` ending `seconds` from now: Alertmanager updates it in place (or,
+        when it cannot, expires it and answers the new one's id)."""
+        assert silence.id is not None
+        ends = iso(time.time() + seconds)
+        answer = self._call("POST", "/api/v2/silences", json={
+            "id": silence.id, "matchers": list(silence.matchers), "startsAt": silence.starts_at,
+            "endsAt": ends, "createdBy": silence.created_by, "comment": silence.comment})
+        sid = answer.get("silenceID") if isinstance(answer, dict) else None
+        if not isinstance(sid, str) or not sid:
+            raise OutsideError("Alertmanager POST /api/v2/silences: no silenceID in the answer")
+        return Silence(sid, self.silence_url(sid), silence.starts_at, ends, silence.matchers,
+                       silence.created_by, silence.comment, extended_from=silence.ends_at)
 
     def expire(self, silence_id: str) -> None:
         """Expire the silence `silence_id` now."""

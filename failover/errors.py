@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from failover.redact import redact_text
 
+MESSAGE_MAX = 1000
+"""The longest message or problem line shown; a longer one (a 100,000-character value echoed
+in it) keeps its start and end around a note of what was cut (issue 20)."""
+
 EXIT_OK = 0
 """Done, or nothing to do."""
 EXIT_UNEXPECTED = 1
@@ -24,16 +28,33 @@ EXIT_INTERRUPTED = 130
 """Interrupted by SIGINT or SIGTERM; the state is clean and a re-run resumes."""
 
 
+def shown(value: object, limit: int = 80) -> str:
+    """Return `repr(value)` for a message, cut to `limit` characters with its length said."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    size = f"{len(value)} characters" if isinstance(value, str) else f"{len(text)} characters"
+    return f"{text[:limit - 20]}...' ({size})"
+
+
+def bounded(text: str, limit: int = MESSAGE_MAX) -> str:
+    """Return `text`, or its start and end around `[N characters cut]` when longer."""
+    if len(text) <= limit:
+        return text
+    cut = len(text) - limit
+    return f"{text[:limit - 200]} [{cut} characters cut] {text[-200:]}"
+
+
 class FailoverError(Exception):
     """Base of every expected error; `exit_code` is what the process exits with."""
 
     exit_code = EXIT_UNEXPECTED
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
-        message = redact_text(message)  # no credential in any message, wherever it goes
-        super().__init__(message)
+        message = bounded(redact_text(message))  # no credential in any message, wherever
+        super().__init__(message)  # it goes, and no value echoed whole
         self.message = message
-        self.hint = redact_text(hint) if hint else hint
+        self.hint = bounded(redact_text(hint)) if hint else hint
 
     def __str__(self) -> str:
         return self.message if not self.hint else f"{self.message}\n  hint: {self.hint}"
@@ -50,7 +71,7 @@ class ConfigError(UsageError):
 
     def __init__(self, message: str, problems: list[str] | None = None,
                  *, hint: str | None = None) -> None:
-        self.problems = [redact_text(p) for p in problems or []]
+        self.problems = [bounded(redact_text(p)) for p in problems or []]
         super().__init__(message, hint=hint)
 
     def __str__(self) -> str:

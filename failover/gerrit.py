@@ -61,6 +61,8 @@ class ChangeInfo:
     current_revision: str | None = None
     labels: Mapping[str, int] = field(default_factory=dict)
     url: str = ""
+    mergeable: bool | None = None
+    """Gerrit's `mergeable` when it says (False: the patch set conflicts with the branch)."""
 
 
 class _Retryable(Exception):
@@ -221,6 +223,10 @@ class GerritClient:
         """Return the open changes of `topic` on `project`'s `branch`."""
         return self.query_changes(f"topic:{topic} project:{project} branch:{branch} status:open")
 
+    def find_open_changes_on(self, path: str, project: str, branch: str) -> list[ChangeInfo]:
+        """Return the open changes of `project`'s `branch` that touch the file `path`."""
+        return self.query_changes(f'project:{project} branch:{branch} status:open path:"{path}"')
+
     def get_change(self, project: str, number: int) -> ChangeInfo:
         """Return one change with its labels (GET /changes/<project>~<number>/detail)."""
         url = self.change_url(project, number)
@@ -290,7 +296,8 @@ class GerritClient:
                 status=str(d["status"]), topic=d.get("topic"),
                 current_revision=d.get("current_revision"),
                 labels={k: label_vote(v) for k, v in dict(d.get("labels") or {}).items()},
-                url=self.change_url(project, number))
+                url=self.change_url(project, number),
+                mergeable=d["mergeable"] if isinstance(d.get("mergeable"), bool) else None)
         except KeyError as exc:
             raise GitError(f"Gerrit sent a change without {exc}") from None
         except (TypeError, ValueError, AttributeError) as exc:  # e.g. a label that is no object

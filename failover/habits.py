@@ -20,7 +20,14 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from failover.errors import OutsideError, UsageError
+from failover.errors import FailoverError, OutsideError, UsageError
+
+OUTSIDE_FAILURES = (OutsideError, UsageError, OSError)
+"""What an outside call can fail with: its own error, a token/netrc problem, or the OS (a
+`ca_bundle` gone since the config was read): each a warning and an audit line (issue 20)."""
+REUSE_SLACK = 300.0
+"""A found silence ending at most this much before the asked end is reused, not extended:
+a resumed run minutes after its first part asks the same window again."""
 
 if TYPE_CHECKING:
     from failover.alertmanager import AlertmanagerClient, Silence
@@ -65,11 +72,56 @@ class Habits:
     def _old_primary(self, plan: Plan) -> str | None:
         return plan.current if plan.current and plan.current != plan.target.name else None
 
-    def _matchers(self, controller: str) -> list[dict[str, Any]]:
-        from failover.alertmanager import parse_matcher
+    def _left_hosts(self, plan: Plan) -> tuple[list[str], str | None]:
+        """Return the hosts the records leave (the alerts to silence), or why there are none.
+
+        A region's old primary is its controller's name; a service's or group's are the
+        short names of the old candidate's targets that the new one does not keep (a group's
+        side is a data centre, not a host Alertmanager knows).
+        """
+        from failover.names import normalize_target, record_type_for
+
+        old = self._old_primary(plan)
+        if old is None:
+            return [], "no old primary known: no silence created"
+        svc = plan.service
+        if svc is None:
+            return [old], None
+        left, new = svc.candidate(old).targets, svc.candidate(plan.target.name).targets
+        hosts = []
+        for record in svc.records:
+            target = left[record]
+            if normalize_target(target) == normalize_target(new[record]):
+                continue
+            if record_type_for(target) != "CNAME":
+                return [], (f"{record} leaves {target}, an address, not a host name: no "
+                            "silence created (silence its host by hand)")
+            hosts.append(target.rstrip(".").split(".")[0].lower())
+        if not hosts:
+            return [], "the records leave no host: no silence created"
+        return list(dict.fromkeys(hosts)), None
+
+    def _matchers(self, hosts: list[str]) -> list[dict[str, Any]]:
+        """Return the matchers with `{controller}` as the host, or every host (a regex).
+
+        Raises:
+            UsageError: several hosts and a matcher that is not a regular expression.
+        """
+        from failover.alertmanager import matcher_text, parse_matcher
 
         assert self.cfg.alertmanager is not None
-        return [parse_matcher(m, controller=controller) for m in self.cfg.alertmanager.matchers]
+        out = []
+        for text in self.cfg.alertmanager.matchers:
+            one = parse_matcher(text, controller=hosts[0])
+            if len(hosts) > 1 and "{controller}" in text:
+                if not one["isRegex"]:
+                    raise UsageError(
+                        f"the records leave {len(hosts)} hosts ({', '.join(hosts)}) and the "
+                        f"matcher {matcher_text(one)} is not a regular expression (=~): no "
+                        "silence created (silence them by hand)")
+                one = parse_matcher(text, controller=f"(?:{'|'.join(hosts)})")
+            out.append(one)
+        return out
 
     def _comment(self) -> str:
         r = self.request
@@ -87,13 +139,17 @@ class Habits:
         """Fill in what the run will send: SAL lines, the silence (id None until created)."""
         if self._sal_on():
             plan.sal_planned = [self._sal_text("START"), self._sal_text("END (PASS)")]
-        old = self._old_primary(plan)
-        if self.silence_seconds is not None and old and plan.silence is None:
+        hosts, _why = self._left_hosts(plan)
+        if self.silence_seconds is not None and hosts and plan.silence is None:
             from failover.alertmanager import Silence, iso
 
+            try:
+                matchers = self._matchers(hosts)
+            except UsageError:  # said when the run would create it (_silence)
+                return
             now = time.time()
             plan.silence = Silence(None, None, iso(now), iso(now + self.silence_seconds),
-                                   tuple(self._matchers(old)), self.user, self._comment())
+                                   tuple(matchers), self.user, self._comment())
 
     # -- before the first step that acts ------------------------------------------------------
 
@@ -109,29 +165,50 @@ class Habits:
             self._sal(plan, "START")
 
     def _silence(self, plan: Plan) -> None:
-        old = self._old_primary(plan)
-        if old is None:
-            self._warn("silence", "skipped", "no old primary known: no silence created")
+        hosts, why = self._left_hosts(plan)
+        try:
+            matchers = self._matchers(hosts) if hosts else []
+        except UsageError as exc:
+            why = exc.message
+        if why is not None:
+            self._warn("silence", "skipped", why)
             plan.silence = None
             return
-        client, matchers, comment = self._client(), self._matchers(old), self._comment()
-        assert self.silence_seconds is not None
+        client, comment = self._client(), self._comment()
+        what = ", ".join(hosts)
         try:
-            silence = client.find(matchers, created_by=self.user, comment=comment)
-            if silence is None:
-                silence = self._created = client.create(
-                    matchers, seconds=self.silence_seconds, created_by=self.user,
-                    comment=comment)
-        except OutsideError as exc:
+            silence, how = self._silence_for(client, matchers, comment, plan)
+        except OUTSIDE_FAILURES as exc:
             plan.silence = None
-            self._warn("silence", "failed", f"no silence for {old}: {exc.message}")
+            self._warn("silence", "failed", f"no silence for {what}: {_why(exc)}")
             return
         plan.silence = silence
-        how = "reused" if silence.reused else "created"
         self._note(f"silence {how}: {silence.id} until {silence.ends_at} ({silence.url})")
-        self.audit.record("silence", how, summary=f"{old} until {silence.ends_at}",
-                          silence_id=silence.id, silence_url=silence.url,
-                          ends_at=silence.ends_at)
+        self._log("silence", how.split(" ", 1)[0], summary=f"{what} until {silence.ends_at}",
+                  silence_id=silence.id, silence_url=silence.url, ends_at=silence.ends_at)
+
+    def _silence_for(self, client: AlertmanagerClient, matchers: list[dict[str, Any]],
+                     comment: str, plan: Plan) -> tuple[Silence, str]:
+        """Return the silence for this run and how it came: created, reused or extended.
+
+        A silence with the same matchers, author and comment is this run's own when the run
+        resumes (reused while it ends when asked), or an earlier run's: reused only when it
+        ends no earlier than asked, else extended to the asked end, never taken as it is.
+        """
+        assert self.silence_seconds is not None
+        found = client.find(matchers, created_by=self.user, comment=comment)
+        if found is None:
+            self._created = client.create(matchers, seconds=self.silence_seconds,
+                                          created_by=self.user, comment=comment)
+            return self._created, "created"
+        want = time.time() + self.silence_seconds
+        ends = found.ends()
+        whose = "this run's own, resumed" if plan.kind.startswith("resume") else \
+            "an earlier run's"
+        if ends is not None and ends >= want - REUSE_SLACK:
+            return found, f"reused ({whose}, ending when asked or later)"
+        extended = client.extend(found, seconds=self.silence_seconds)
+        return extended, f"extended ({whose}, was until {found.ends_at})"
 
     def _sal(self, plan: Plan, phase: str, exit_code: int | None = None) -> None:
         from failover.sal import sal_message, send_sal
@@ -145,7 +222,7 @@ class Habits:
             self._warn("sal", "failed", f"{result.error}; not logged: {result.line}")
             return
         plan.sal.append(result.line)
-        self.audit.record("sal", "sent", summary=result.line)
+        self._log("sal", "sent", summary=result.line)
 
     # -- at the end ---------------------------------------------------------------------------
 
@@ -167,13 +244,12 @@ class Habits:
         assert silence.id is not None
         try:
             self._client().expire(silence.id)
-        except OutsideError as exc:
+        except OUTSIDE_FAILURES as exc:
             self._warn("silence", "failed", f"could not expire silence {silence.id}: "
-                                            f"{exc.message}; expire it at {silence.url}")
+                                            f"{_why(exc)}; expire it at {silence.url}")
             return
         self._note(f"silence {silence.id} expired: nothing was pushed")
-        self.audit.record("silence", "expired", summary="nothing was pushed",
-                          silence_id=silence.id)
+        self._log("silence", "expired", summary="nothing was pushed", silence_id=silence.id)
 
     def task_text(self, plan: Plan) -> str:
         """Return the task comment: what moved where, the change, the outcome, the run id."""
@@ -207,19 +283,36 @@ class Habits:
                                    f"the host of {phab.url} to ~/.netrc")
             ConduitClient(phab.url, token=token, timeout=phab.timeout,
                           ca_bundle=phab.ca_bundle).comment(task, self.task_text(plan))
-        except (OutsideError, UsageError) as exc:
-            entry["error"] = exc.message
-            self._warn("task", "failed", f"no comment on {task}: {exc.message}")
+        except OUTSIDE_FAILURES as exc:
+            entry["error"] = _why(exc)
+            self._warn("task", "failed", f"no comment on {task}: {entry['error']}")
             return
         entry["sent"] = True
-        self.audit.record("task", "commented", summary=f"{task} on {phab.url}", task=task)
+        self._log("task", "commented", summary=f"{task} on {phab.url}", task=task)
 
     # -- reporting ----------------------------------------------------------------------------
 
     def _warn(self, what: str, result: str, text: str) -> None:
         self.observer.warn(text)
-        self.audit.record(what, result, summary=text)
+        self._log(what, result, summary=text)
+
+    def _log(self, what: str, result: str, **details: Any) -> None:
+        """Append an audit line; a log that cannot be written is the run's to report (it
+        warns once), never a reason to stop here."""
+        try:
+            self.audit.record(what, result, **details)
+        except (OSError, FailoverError) as exc:
+            self.observer.warn(f"no audit line for {what} {result}: {_why(exc)}")
 
     def _note(self, text: str) -> None:
         note = getattr(self.observer, "note", None)  # observers written before it: warn
         (note or self.observer.warn)(text)
+
+
+def _why(exc: BaseException) -> str:
+    """Return an outside failure's reason (an OSError's own text: a missing CA file, ...)."""
+    if isinstance(exc, FailoverError):
+        return exc.message
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    return str(exc) or type(exc).__name__

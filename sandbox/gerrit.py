@@ -231,8 +231,11 @@ class GerritStandin:
             merged = revision
             if git(self.git_dir, "merge-base", "--is-ancestor", tip, revision,
                    check=False).returncode != 0:
-                tree = git(self.git_dir, "merge-tree", "--write-tree", tip,
-                           revision).stdout.split()[0]
+                merge = git(self.git_dir, "merge-tree", "--write-tree", tip, revision,
+                            check=False)
+                if merge.returncode != 0:  # as Gerrit: a conflicting change is not submitted
+                    raise ValueError(f"change {number} conflicts with {change['branch']}")
+                tree = merge.stdout.split()[0]
                 merged = git(self.git_dir, "commit-tree", tree, "-p", tip, "-p", revision,
                              "-m", f"Merge \"{change['subject']}\"").stdout.strip()
             git(self.git_dir, "update-ref", branch_ref, merged, tip)
@@ -266,7 +269,7 @@ class GerritStandin:
             for number in due:
                 try:
                     self.approve_and_merge(number)
-                except ValueError:  # abandoned or merged meanwhile
+                except ValueError:  # abandoned or merged meanwhile, or in conflict
                     continue
 
     def stop(self) -> None:
@@ -324,14 +327,35 @@ def change_info(state: dict[str, Any], c: dict[str, Any], *, detail: bool) -> di
     return info
 
 
+def _mergeable(git_dir: Path, c: dict[str, Any]) -> bool:
+    """Return whether the current patch set merges into its branch without a conflict."""
+    tip = git(git_dir, "rev-parse", f"refs/heads/{c['branch']}").stdout.strip()
+    return git(git_dir, "merge-tree", "--write-tree", tip, c["patch_sets"][-1]["revision"],
+               check=False).returncode == 0
+
+
 def _ts(t: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S.000000000", time.gmtime(t))
 
 
-def _matches(state: dict[str, Any], c: dict[str, Any], query: str) -> bool:
+def _files(git_dir: Path | None, revision: str) -> list[str]:
+    """Return the paths a commit changes against its first parent (Gerrit's `path:`)."""
+    if git_dir is None:
+        return []
+    done = git(git_dir, "diff-tree", "--no-commit-id", "--name-only", "-r", "--root",
+               revision, check=False)
+    return done.stdout.split()
+
+
+def _matches(state: dict[str, Any], c: dict[str, Any], query: str,
+             git_dir: Path | None = None) -> bool:
     for term in query.split():
         key, _, value = term.partition(":")
         value = value.strip('"')
+        if key == "path":  # exact path, as Gerrit's path: without a leading ^
+            if value not in _files(git_dir, c["patch_sets"][-1]["revision"]):
+                return False
+            continue
         ok = {
             "change": value in (c["change_id"], str(c["number"])),
             "topic": c["topic"] == value,
@@ -428,7 +452,8 @@ def _handler_for(standin: GerritStandin) -> type[BaseHTTPRequestHandler]:
                 if rest == "":
                     q = parse_qs(query).get("q", [""])[0]
                     try:
-                        found = [c for c in state["changes"] if _matches(state, c, q)]
+                        found = [c for c in state["changes"]
+                                 if _matches(state, c, q, standin.git_dir)]
                     except ValueError as exc:
                         return 400, f"{exc}\n"
                     return 200, [change_info(state, c, detail=False) for c in found]
@@ -436,7 +461,10 @@ def _handler_for(standin: GerritStandin) -> type[BaseHTTPRequestHandler]:
                 found = _lookup(state, ident)
                 if len(found) != 1 or tail not in ("", "detail"):
                     return 404, f"Not found: {unquote(ident)}\n"
-                return 200, change_info(state, found[0], detail=tail == "detail")
+                info = change_info(state, found[0], detail=tail == "detail")
+                if tail == "detail" and found[0]["status"] == "NEW":
+                    info["mergeable"] = _mergeable(standin.git_dir, found[0])
+                return 200, info
 
         def _route(self, raw: str) -> tuple[str, bool] | None:
             """Return the path under the REST root and whether it is `/a/` (authenticated);

@@ -47,7 +47,7 @@ from failover.config.model import (
     Service,
     VerifyConfig,
 )
-from failover.errors import ConfigError, UsageError
+from failover.errors import ConfigError, UsageError, shown
 from failover.names import (
     HOSTNAME_RE,
     NAME_RE,
@@ -71,6 +71,7 @@ def parse_config(raw: Mapping[str, Any], path: Path) -> Config:
     has_services = bool(raw.get("services") or raw.get("groups"))
     regions = _parse_regions(p, _table(p, raw, "regions"), required=not has_services)
     services = _parse_services(p, raw, regions, dns.zone_file)
+    _zone_files_are_files(p, dns, services)
     audit = _table(p, raw, "audit")
     p.unknown_keys(audit, "audit", {"log"})
     audit_log = p.get(audit, "audit.log", str)
@@ -119,6 +120,19 @@ class _Problems:
             self.add(key, "must not contain a NUL character")
             return default
         return value
+
+    def ca_bundle(self, table: Mapping[str, Any], key: str) -> str | None:
+        """Return the CA file (or directory) at `key`, `~` expanded; a missing one is a problem
+        here, not a failure after the failover merged (issue 20)."""
+        value: str | None = self.get(table, key, str)
+        if value is None:
+            return None
+        expanded = os.path.expanduser(value)
+        if not os.path.exists(expanded):
+            self.add(key, f"{shown(value)}: no such file; the CA certificates (PEM) to trust, "
+                          "e.g. \"/etc/ssl/certs/ca-certificates.crt\"")
+            return None
+        return expanded
 
     def positive(self, table: Mapping[str, Any], key: str, default: float) -> float:
         value = self.get(table, key, float, default)
@@ -296,7 +310,7 @@ def _parse_gerrit(p: _Problems, t: Mapping[str, Any]) -> GerritConfig:
         timeout=p.positive(t, "gerrit.timeout", d.timeout),
         review_timeout=p.positive(t, "gerrit.review_timeout", d.review_timeout),
         poll_interval=p.positive(t, "gerrit.poll_interval", d.poll_interval),
-        ca_bundle=p.get(t, "gerrit.ca_bundle", str),
+        ca_bundle=p.ca_bundle(t, "gerrit.ca_bundle"),
     )
 
 
@@ -533,10 +547,31 @@ def _sal_project_ok(p: _Problems, key: str, project: str) -> bool:
     return True
 
 
+def _zone_files_are_files(p: _Problems, dns: DnsConfig, services: Mapping[str, Service]) -> None:
+    """Add a problem for each zone file that is a directory in the checkout (issue 20: it was
+    exit 4 "fetch first" at run time)."""
+    keys = {"dns.zone_file": dns.zone_file}
+    for svc in services.values():
+        if svc.zone_file:
+            keys[f"{'groups' if svc.group else 'services'}.{svc.name}.zone_file"] = svc.zone_file
+    for key, zone_file in keys.items():
+        try:
+            directory = (dns.checkout / zone_file).is_dir()
+        except OSError:  # unreachable: [dns] checkout says why
+            continue
+        if directory:
+            p.add(key, f"{zone_file!r} is a directory in {dns.checkout}; name the zone "
+                       "template file, e.g. \"templates/wikimedia.org\"")
+
+
 def _record(p: _Problems, key: str, value: Any) -> str | None:
+    if isinstance(value, str) and _is_ip(value.rstrip(".")):
+        p.add(key, f"{value!r} is an IP address, not a record's name; the name the failover "
+                   "moves, e.g. \"irc.wikimedia.org\"")
+        return None
     if not isinstance(value, str) or not HOSTNAME_RE.match(value) or \
             "." not in value.rstrip("."):
-        p.add(key, f"{value!r} is not a record's fully qualified name, e.g. "
+        p.add(key, f"{shown(value)} is not a record's fully qualified name, e.g. "
                    "\"irc.wikimedia.org\"")
         return None
     return value.rstrip(".").lower()
@@ -602,6 +637,9 @@ def _parse_group(p: _Problems, key: str, name: str, t: Mapping[str, Any],
     p.unknown_keys(t, key, {"zone_file", "sides", "members", "health", *NAME_SETTINGS})
     zone_file = _zone_file(p, t, key)
     sides = list(p.strings(t, f"{key}.sides"))
+    if twice := sorted({s for s in sides if sides.count(s) > 1}):
+        p.add(f"{key}.sides", f"lists {', '.join(twice)} twice; each side once")
+        sides = list(dict.fromkeys(sides))
     if len(sides) < 2:
         p.add(f"{key}.sides", "needs at least two sides, e.g. sides = [\"eqiad\", \"codfw\"]")
     for side in sides:
@@ -693,7 +731,7 @@ def _parse_health(p: _Problems, key: str, t: Any) -> Health:
         if not 100 <= status <= 599:
             p.add(f"{key}.status", f"must be an HTTP status (100-599), got {status}")
         return Health(kind, url=url, status=status, contains=p.get(t, f"{key}.contains", str),
-                      ca_bundle=p.get(t, f"{key}.ca_bundle", str), timeout=timeout)
+                      ca_bundle=p.ca_bundle(t, f"{key}.ca_bundle"), timeout=timeout)
     if kind == "command":
         argv = p.strings(t, f"{key}.argv")
         if not argv:
@@ -713,7 +751,7 @@ def _parse_health(p: _Problems, key: str, t: Any) -> Health:
             p.add(f"{key}.services", "missing; the HAProxy services to judge, e.g. "
                                      "services = [\"mysql\"]")
         return Health(kind, stats=stats, services=services,
-                      ca_bundle=p.get(t, f"{key}.ca_bundle", str))
+                      ca_bundle=p.ca_bundle(t, f"{key}.ca_bundle"))
     return Health()
 
 
@@ -744,8 +782,8 @@ def _parse_controller(p: _Problems, region_key: str, name: str,
         _check_stats_url(p, f"{key}.stats", stats)
     if target is None or stats is None:
         return None
-    return Controller(name=name, target=target, stats=stats, ca_bundle=p.get(
-        t, f"{key}.ca_bundle", str))
+    return Controller(name=name, target=target, stats=stats, ca_bundle=p.ca_bundle(
+        t, f"{key}.ca_bundle"))
 
 
 def _urlsplit(url: str) -> SplitResult | None:
@@ -816,7 +854,7 @@ def _parse_alertmanager(p: _Problems, t: Mapping[str, Any]) -> AlertmanagerConfi
         except UsageError as exc:
             p.add("alertmanager.matchers", exc.message)
     timeout = p.positive(t, "alertmanager.timeout", AlertmanagerConfig.timeout)
-    ca_bundle = p.get(t, "alertmanager.ca_bundle", str)
+    ca_bundle = p.ca_bundle(t, "alertmanager.ca_bundle")
     return AlertmanagerConfig(url=url, matchers=tuple(matchers), timeout=timeout,
                               ca_bundle=ca_bundle) if url else None
 
@@ -825,7 +863,7 @@ def _parse_phabricator(p: _Problems, t: Mapping[str, Any]) -> PhabricatorConfig 
     p.unknown_keys(t, "phabricator", {"url", "timeout", "ca_bundle"})
     url = _http_url(p, t, "phabricator.url", "https://phabricator.wikimedia.org")
     timeout = p.positive(t, "phabricator.timeout", PhabricatorConfig.timeout)
-    ca_bundle = p.get(t, "phabricator.ca_bundle", str)
+    ca_bundle = p.ca_bundle(t, "phabricator.ca_bundle")
     return PhabricatorConfig(url=url, timeout=timeout, ca_bundle=ca_bundle) if url else None
 
 
@@ -857,10 +895,11 @@ def _http_url(p: _Problems, t: Mapping[str, Any], key: str, example: str) -> str
     if url is None:
         p.add(key, f"missing; e.g. url = \"{example}\"")
     elif parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-        p.add(key, f"{url!r} must be an http(s) URL such as {example}")
+        p.add(key, f"{shown(url)} must be an http(s) URL such as {example}")
     elif parts.username or parts.password or parts.query or parts.fragment:
-        p.add(key, "must be a plain URL (no credentials, query or fragment); the Phabricator "
-                   "token comes from FAILOVER_PHABRICATOR_TOKEN or ~/.netrc")
+        p.add(key, "must be a plain URL (no credentials, query or fragment)" + (
+            "; the Phabricator token comes from FAILOVER_PHABRICATOR_TOKEN or ~/.netrc"
+            if key.startswith("phabricator.") else ""))
     else:
         return url.rstrip("/")
     return None

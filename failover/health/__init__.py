@@ -117,11 +117,13 @@ def command_health(cfg: Config, name: str, h: Health) -> tuple[bool, str]:
         return False, f"command not found: {argv[0]}"
     except PermissionError:
         return False, f"command is not executable: {argv[0]}"
+    except OSError as exc:  # ENOEXEC (no #!), E2BIG, ...: the kernel would not run it
+        return False, f"cannot run {argv[0]}: {exc.strerror or exc}"
     if done.timed_out:
         return False, f"command still running after {h.timeout:g}s; killed: {argv[0]}"
     out = done.stdout + done.stderr
     first = out.strip().splitlines()[:1]
-    said = f": {first[0][:200]}" if first else ""
+    said = f": {printable(first[0])[:200]}" if first else ""
     if done.code != 0:
         return False, f"exit {done.code}{said}"
     return True, f"exit 0{said}"
@@ -167,6 +169,14 @@ def haproxy_health(cfg: Config, name: str, h: Health) -> tuple[bool, str]:
 def none_health(cfg: Config, name: str, h: Health) -> tuple[bool, str]:
     """No check configured: said so, never refused for it."""
     return True, "not checked (health kind none)"
+
+
+def printable(text: str) -> str:
+    """Return `text` with each control character (ESC, BEL, CR, ...) shown as `?`: a health's
+    output goes to terminals and into the commit message (issue 20)."""
+    from failover.names import CONTROL_RE
+
+    return CONTROL_RE.sub("?", text)
 
 
 def _first_line(exc: BaseException) -> str:

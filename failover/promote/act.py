@@ -58,9 +58,9 @@ def prepare(ctx: Context) -> None:
     plan.step("prepare").summary = (f"{edit.path}:{edit.record.line}: {edit.old_target} -> "
                                     f"{edit.new_target}; validated; commit {commit.sha[:12]}")
     if plan.service is not None:
-        plan.step("prepare").summary = "; ".join(
+        plan.step("prepare").summary = "; ".join(  # members already there are no edit
             f"{e.path}:{e.record.line}: {e.old_target} -> {e.new_target}"
-            for e in edits.edits) + f"; validated; commit {commit.sha[:12]}"
+            for e in edits.edits if e.changed) + f"; validated; commit {commit.sha[:12]}"
 
 
 def _confirm(ctx: Context, what: str, question: str) -> None:
@@ -136,7 +136,14 @@ def review(ctx: Context) -> None:
         plan.change = _lookup_pushed(ctx, project)
     step = plan.step("review")
 
+    said: list[str] = []
+
     def polled(info: ChangeInfo, elapsed: float) -> None:
+        if info.mergeable is False and not said:  # once: Gerrit says it in every answer
+            said.append(info.url)
+            ctx.observer.warn(f"Gerrit says {info.url} cannot be merged (mergeable: false): "
+                              "another change touched the same lines of the zone file; "
+                              "rebase it in Gerrit, or abandon it and run again")
         votes = ", ".join(f"{k} {v:+d}" for k, v in info.labels.items()) or "no votes yet"
         ctx.observer.progress(step, f"waiting for review of {info.url}: {info.status}, "
                                     f"{votes} ({elapsed:.0f}s)")

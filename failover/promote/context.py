@@ -79,7 +79,7 @@ class Context:
         zone = zone_name(self.cfg.dns.zone_file)
         fqdn = f"{plan.service.name}.{zone}" if plan.service else plan.region.fqdn
         return subject(self.topic, zone=zone, region=plan.region.name, fqdn=fqdn,
-                       to=plan.target.name)
+                       to=plan.target.name, service=plan.service is not None)
 
     def short(self) -> str:
         """Return the name as subjects write it (`openstack.eqiad1`; a service's own name)."""

@@ -27,6 +27,10 @@ SUBJECT_MAX = 50
 SUBJECT_SHAPES = ("fail over {short} to {to}", "move {region} API to {to}",
                   "{region} API to {to}")
 """The subject after `topic: `, by preference; the first that fits SUBJECT_MAX is used."""
+SERVICE_SHAPES = ("fail over {short} to {to}", "move {short} to {to}", "{short} to {to}")
+"""The same for a service or group: no "API" there (issue 20)."""
+SUBJECT_HARD_MAX = 80
+"""The longest subject commit-message-validator accepts (rule S1)."""
 SUBJECT_PARSE_RE = re.compile(r"(?:[^\s:]+: )?(?:fail over |move )?(?P<what>\S+?)"
                               r"(?: API)? to (?P<to>[A-Za-z0-9-]+)")
 """Any of SUBJECT_SHAPES (and earlier versions' subjects): what moved, and where to."""
@@ -37,15 +41,22 @@ def short_name(fqdn: str, zone: str) -> str:
     return fqdn.removesuffix("." + zone)
 
 
-def subject(topic: str | None, *, zone: str, region: str, fqdn: str, to: str) -> str:
-    """Return `topic: ...`, the first shape of SUBJECT_SHAPES that fits 50 characters.
+def subject(topic: str | None, *, zone: str, region: str, fqdn: str, to: str,
+            service: bool = False) -> str:
+    """Return `topic: ...`, the first shape of SUBJECT_SHAPES (SERVICE_SHAPES for a service
+    or group) that fits 50 characters.
 
     The topic is `[dns] subject_topic`, else the one the zone file's history uses most,
-    else (None) the zone's name. When no shape fits, the shortest is used.
+    else (None) the zone's name. When no shape fits, the shortest is used; when that is
+    longer than the validator's 80, it goes without the topic, and is cut at 80 at last.
     """
     names = {"short": short_name(fqdn, zone), "region": region, "to": to}
-    shapes = [f"{topic or zone}: " + shape.format(**names) for shape in SUBJECT_SHAPES]
-    return next((s for s in shapes if len(s) <= SUBJECT_MAX), min(shapes, key=len))
+    shapes = [f"{topic or zone}: " + shape.format(**names)
+              for shape in (SERVICE_SHAPES if service else SUBJECT_SHAPES)]
+    best = next((s for s in shapes if len(s) <= SUBJECT_MAX), min(shapes, key=len))
+    if len(best) > SUBJECT_HARD_MAX:
+        best = best.split(": ", 1)[1]
+    return best if len(best) <= SUBJECT_HARD_MAX else best[:SUBJECT_HARD_MAX - 3] + "..."
 
 
 def subject_target(text: str, *, region: str, short: str) -> str | None:
@@ -80,6 +91,10 @@ def body(plan: Plan, *, leaning: list[str], user: str, now: float | None = None)
         parts[0] = first.replace(plan.region.fqdn, f"{svc.name} ({what})").replace(
             "'s HAProxy is not healthy", "'s health check failed")
         parts += body_lines(plan, svc)
+        health = getattr(plan, "service_health", {}).get(plan.target.name)
+        if r.force and health is not None and not health.healthy:
+            parts.append(f"Forced with --force by {user}: the target was not "
+                         "healthy when promoted.")
         parts.append(f"Made with failover {__version__}: failover promote {r.region} {r.target}")
         return "\n\n".join(parts)
     stamp = time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(now))

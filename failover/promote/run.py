@@ -106,9 +106,11 @@ class Promotion:
             self._fail("refused" if isinstance(exc, GateRefused) else "failed", exc)
             raise
         finally:
-            self.habits.end(self.plan)
-            self._write_metrics()
-            self._record()
+            try:  # the habits never raise an outside failure; a bug there still leaves
+                self.habits.end(self.plan)  # the run's record
+            finally:
+                self._write_metrics()
+                self._record()
             if shielded:
                 STOP.deferred -= 1
                 STOP.pending = False  # the run has ended: a signal now changes nothing

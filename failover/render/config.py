@@ -50,7 +50,10 @@ def _service_entry(svc: Service) -> dict[str, Any]:
     """Return one `[services.*]`/`[groups.*]` entry: records, zone file, candidates' targets
     per record and health (URLs redacted)."""
     def health(h: Health) -> dict[str, Any]:
-        doc = {k: v for k, v in asdict(h).items() if v not in (None, (), [])}
+        from failover.config.parse import HEALTH_KEYS
+
+        keys = {"kind"} | HEALTH_KEYS[h.kind]  # the kind's own keys: no status=200 on a command
+        doc = {k: v for k, v in asdict(h).items() if k in keys and v not in (None, (), [])}
         for key in ("url", "stats"):
             if doc.get(key):
                 doc[key] = redact_url(doc[key])

@@ -50,6 +50,10 @@ class CommitInfo:
     message: str
 
 
+BODY_CONTROL_RE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+"""A control character other than the newline that separates the body's lines."""
+
+
 def build_commit_message(subject: str, body: str, *, bug: str | None, change_id: str,
                          bugs: Sequence[str] = (), signoff: str | None = None) -> str:
     """Return the message: subject, body wrapped at 72 columns, then the footers.
@@ -61,6 +65,7 @@ def build_commit_message(subject: str, body: str, *, bug: str | None, change_id:
     Raises:
         UsageError: a bad task id, a multi-line subject, or a body carrying a footer line.
     """
+    subject = BODY_CONTROL_RE.sub("?", subject)
     if not subject.strip() or "\n" in subject.strip():
         raise UsageError("the commit subject must be one non-empty line")
     tasks = list(dict.fromkeys(([bug] if bug is not None else []) + list(bugs)))
@@ -71,6 +76,9 @@ def build_commit_message(subject: str, body: str, *, bug: str | None, change_id:
         raise UsageError(f"bad Change-Id {change_id!r}")
     if CHANGE_ID_LINE_RE.search(body):
         raise UsageError("the commit body must not carry its own Change-Id line")
+    # text read from elsewhere (a health command's output) may carry ESC, BEL, CR: shown as
+    # `?`, never written into the commit (a --reason with one is refused before the run)
+    body = BODY_CONTROL_RE.sub("?", body)
     wrapped = wrap_body(body.strip())
     if footer := next((ln for ln in wrapped.splitlines()
                        if TRAILER_IN_TEXT_RE.match(ln.lstrip())), None):

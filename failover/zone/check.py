@@ -14,6 +14,7 @@ the rendered text and the line iterator; one module keeps them in the order CI r
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 import shutil
 import socket
@@ -410,6 +411,42 @@ def zone_data_options(checkout: Path | None) -> dict[str, str]:
     return {m.group(1): m.group(2) for m in _OPTION_RE.finditer(text)}
 
 
+TMP_PREFIX = "fo-gdnsd-"
+"""gdnsd checkconf's scratch directories: `fo-gdnsd-<pid>-XXXX` in the temp directory."""
+
+
+def clear_leftovers(tmpdir: str | None = None) -> list[Path]:
+    """Remove (and return) this user's scratch directories whose process is gone.
+
+    A SIGKILL during `prepare` leaves one (no `finally` runs); the next validation clears
+    it. A directory of a running process, or of another user, is left alone.
+    """
+    root = Path(tmpdir or tempfile.gettempdir())
+    removed = []
+    for path in root.glob(f"{TMP_PREFIX}*-*"):
+        pid = path.name[len(TMP_PREFIX):].split("-", 1)[0]
+        try:
+            if not pid.isdigit() or path.lstat().st_uid != os.getuid() or \
+                    not path.is_dir() or path.is_symlink() or _alive(int(pid)):
+                continue
+        except OSError:
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    """Return True when process `pid` exists (ours or another user's)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def gdnsd_checkconf(gdnsd: str, rendered: str, *, path: str, zone: str,
                     checkout: Path | None = None, timeout: float = CHECKCONF_TIMEOUT,
                     options: dict[str, str] | None = None) -> None:
@@ -418,7 +455,8 @@ def gdnsd_checkconf(gdnsd: str, rendered: str, *, path: str, zone: str,
     `options` (e.g. `{"zones_strict_data": "true"}`) go into the config's `options` block.
     """
     zone = zone.rstrip(".")
-    tmp = Path(tempfile.mkdtemp(prefix="fo-gdnsd-", dir="/tmp"))
+    clear_leftovers()
+    tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-"))  # $TMPDIR, else /tmp
     try:
         zones = tmp / "zones"
         for sub in ("zones", "run", "state"):

@@ -305,6 +305,10 @@ def _fsync_dir(directory: Path) -> None:
         os.close(dfd)
 
 
+CONFIG_NAMES = "a region's fqdn, a service's or group's records"
+"""Where the config names a record, for hints: the same edit serves regions and services."""
+
+
 def _scan(text: str, fqdns: Sequence[str], *, path: str,
           zone: str | None) -> list[ScanResult]:
     zone = zone or zone_name(path)
@@ -315,8 +319,8 @@ def _scan(text: str, fqdns: Sequence[str], *, path: str,
             raise ZoneError(
                 f"{path}: {fqdn} is not inside zone {zone_abs} (a template serves the zone "
                 "named after the file)",
-                hint="point [dns].zone_file at the template of the zone that holds the name, or "
-                     "fix the region's fqdn",
+                hint="point the zone_file at the template of the zone that holds the name, or "
+                     f"fix the name in the config ({CONFIG_NAMES})",
             )
     found = scan_names(text, fqdns, path=path, zone=zone)
     return [found[absolute_name(f, ".", ".")] for f in fqdns]
@@ -373,13 +377,14 @@ def _only_record(res: ScanResult, rtype: str | None = None) -> ZoneRecord:
         kinds = f"{rtype.upper()} record" if rtype else "A, AAAA or CNAME record"
         raise ZoneError(
             f"{path}: {fqdn} has no {kinds}, only {where}",
-            hint="the failover changes an A, AAAA or CNAME record; fix the region's fqdn or "
-                 "write the record in a reviewed change",
+            hint=f"the failover changes an A, AAAA or CNAME record; fix the name in the config "
+                 f"({CONFIG_NAMES}) or write the record in a reviewed change",
         )
     label, _, parent = res.fqdn.partition(".")
     raise ZoneError(
         f"{path}: no line defines {fqdn} (read {res.lines} lines of zone {res.zone})",
-        hint=f"check the region's fqdn and [dns].zone_file; the record is written like "
+        hint=f"check the name in the config ({CONFIG_NAMES}) and its zone_file; the record "
+             f"is written like "
              f"`{label}  5M  IN CNAME  host.example.org.` under `$ORIGIN {parent}`",
     )
 

@@ -85,3 +85,19 @@ def test_group_promote_refuses_unhealthy_side(run_cli: RunCli, world: tuple[Worl
     assert result.code == 0, result.stderr
     back = run_cli("promote", "api", "old", "--yes", "--config", str(w.config_path))
     assert back.code == 3 and "health check failed" in back.stderr, back.stderr
+
+
+def test_group_prepare_summary_lists_only_the_members_it_changes(
+        run_cli: RunCli, world: tuple[World, int]) -> None:
+    """Issue 20: a member already on the side was listed as `x -> x`."""
+    w, _ = world
+    cfg = str(w.config_path)
+    region = run_cli("promote", "eqiad1", "cloudcontrol1004", "--yes", "--config", cfg)
+    assert region.code == 0, region.stderr
+    result = run_cli("promote", "api", "new", "--yes", "--json", "--config", cfg)
+    assert result.code == 0, result.stderr
+    [prepare] = [s for s in json.loads(result.stdout)["steps"] if s["key"] == "prepare"]
+    assert "cloudcontrol1004.wikimedia.org. -> cloudcontrol1004" not in prepare["summary"]
+    assert "-> cloudcontrol2004-dev.wikimedia.org." in prepare["summary"], prepare["summary"]
+    message = git(w.dns.gerrit.git_dir, "log", "-1", "--format=%B")
+    assert message.startswith("wikimediacloud.org: fail over api to new\n")

@@ -185,13 +185,16 @@ def test_gerrit_over_https_verifies_the_certificate(https_server: tuple[str, str
 
 
 def test_ca_bundle_keys_are_read_and_there_is_no_insecure_switch(tmp_path: Path) -> None:
-    raw = {"gerrit": {"ca_bundle": "/etc/ssl/wmf.pem"},
+    wmf, ca = tmp_path / "wmf.pem", tmp_path / "ca"  # a missing one is a config error (issue 20)
+    wmf.write_text("")
+    ca.write_text("")
+    raw = {"gerrit": {"ca_bundle": str(wmf)},
            "regions": {"eqiad1": {"fqdn": "openstack.eqiad1.wikimediacloud.org", "controllers": {
-               C3: {"target": "10.0.0.1", "stats": "https://a/stats;csv", "ca_bundle": "/ca"},
+               C3: {"target": "10.0.0.1", "stats": "https://a/stats;csv", "ca_bundle": str(ca)},
                C4: {"target": "10.0.0.2", "stats": "https://b/stats;csv"}}}}}
     cfg = parse_config(raw, tmp_path / "c.toml")
-    assert cfg.gerrit.ca_bundle == "/etc/ssl/wmf.pem"
-    assert cfg.region("eqiad1").controller(C3).ca_bundle == "/ca"
+    assert cfg.gerrit.ca_bundle == str(wmf)
+    assert cfg.region("eqiad1").controller(C3).ca_bundle == str(ca)
     source = "\n".join(p.read_text() for p in PACKAGE.rglob("*.py"))
     assert "verify=False" not in source and "CERT_NONE" not in source
 
