@@ -6,7 +6,9 @@ or answering errors costs at most its timeout and becomes a warning and an audit
 `Promotion` calls four methods: `describe` before the preview (what would be sent: shown on a
 dry-run, where nothing is sent), `before_acting` once before the first step that acts (the
 silence, then SAL `START`), and `end` when the run ends (an unneeded silence expired, SAL
-`END (PASS)` / `END (FAIL)`, the task comment).
+`END (PASS)` / `END (FAIL)`, the task comment). Every call to an outside system is an
+`outside_call`: a signal (Ctrl-C, SIGTERM, SIGHUP) ends it at once, also in the end of a run
+where other signals wait, and the run records it ("interrupted") and sends nothing more.
 
 Examples:
     >>> habits = Habits(cfg, request, audit, observer)                  # doctest: +SKIP
@@ -18,6 +20,8 @@ Examples:
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from failover.errors import OutsideError, UsageError
@@ -41,6 +45,7 @@ class Habits:
         self.silence_seconds: float | None = None
         self._started = False
         self._created: Silence | None = None
+        self._doing = ""
         if request.silence is not None:
             from failover.alertmanager import parse_duration
 
@@ -103,10 +108,28 @@ class Habits:
             return
         self._started = True
         self.describe(plan)
-        if self.silence_seconds is not None:
-            self._silence(plan)
-        if self._sal_on():
-            self._sal(plan, "START")
+        try:
+            if self.silence_seconds is not None:
+                self._silence(plan)
+            if self._sal_on():
+                self._sal(plan, "START")
+        except KeyboardInterrupt:  # the run stops: nothing was pushed
+            self._interrupted()
+            raise
+
+    @contextmanager
+    def _call(self, what: str) -> Iterator[None]:
+        """Within the block, one call to the outside system `what`, which a signal ends."""
+        from failover.promote.signals import outside_call
+
+        self._doing = what
+        with outside_call():
+            yield
+
+    def _interrupted(self) -> None:
+        self._warn(self._doing, "interrupted",
+                   f"stopped by a signal while waiting on {self._doing}; nothing more is sent "
+                   "to the outside systems (SAL, Alertmanager, Phabricator) by this run")
 
     def _silence(self, plan: Plan) -> None:
         old = self._old_primary(plan)
@@ -117,11 +140,12 @@ class Habits:
         client, matchers, comment = self._client(), self._matchers(old), self._comment()
         assert self.silence_seconds is not None
         try:
-            silence = client.find(matchers, created_by=self.user, comment=comment)
-            if silence is None:
-                silence = self._created = client.create(
-                    matchers, seconds=self.silence_seconds, created_by=self.user,
-                    comment=comment)
+            with self._call("silence"):
+                silence = client.find(matchers, created_by=self.user, comment=comment)
+                if silence is None:
+                    silence = self._created = client.create(
+                        matchers, seconds=self.silence_seconds, created_by=self.user,
+                        comment=comment)
         except OutsideError as exc:
             plan.silence = None
             self._warn("silence", "failed", f"no silence for {old}: {exc.message}")
@@ -139,7 +163,8 @@ class Habits:
         assert self.cfg.sal is not None
         message = sal_message(phase, self.request, project=self.cfg.sal.project,
                               exit_code=exit_code)
-        result = send_sal(self.cfg.sal, message, user=self.user)
+        with self._call("sal"):
+            result = send_sal(self.cfg.sal, message, user=self.user)
         if result.error:
             self._warn("sal", "failed", f"{result.error}; not logged: {result.line}")
             return
@@ -152,6 +177,12 @@ class Habits:
         """Expire an unneeded silence, send SAL END, comment on the task (if the run acted)."""
         if not self._started:
             return
+        try:
+            self._end(plan)
+        except KeyboardInterrupt:  # the run's record follows: its outcome stays the run's
+            self._interrupted()
+
+    def _end(self, plan: Plan) -> None:
         failed = plan.outcome in ("failed", "refused", "interrupted")
         if failed and self._created is not None and plan.change_url is None:
             self._expire(plan, self._created)
@@ -165,7 +196,8 @@ class Habits:
     def _expire(self, plan: Plan, silence: Silence) -> None:
         assert silence.id is not None
         try:
-            self._client().expire(silence.id)
+            with self._call("silence"):
+                self._client().expire(silence.id)
         except OutsideError as exc:
             self._warn("silence", "failed", f"could not expire silence {silence.id}: "
                                             f"{exc.message}; expire it at {silence.url}")
@@ -204,8 +236,12 @@ class Habits:
             if not token:
                 raise OutsideError("no Conduit token: set FAILOVER_PHABRICATOR_TOKEN or add "
                                    f"the host of {phab.url} to ~/.netrc")
-            ConduitClient(phab.url, token=token, timeout=phab.timeout,
-                          ca_bundle=phab.ca_bundle).comment(task, self.task_text(plan))
+            with self._call("task"):
+                ConduitClient(phab.url, token=token, timeout=phab.timeout,
+                              ca_bundle=phab.ca_bundle).comment(task, self.task_text(plan))
+        except KeyboardInterrupt:
+            entry["error"] = "interrupted by a signal"
+            raise
         except (OutsideError, UsageError) as exc:
             entry["error"] = exc.message
             self._warn("task", "failed", f"no comment on {task}: {exc.message}")

@@ -15,7 +15,8 @@ from failover.commands._common import (
     load,
     setup,
 )
-from failover.errors import UsageError, VerifyError
+from failover.durations import require_seconds
+from failover.errors import VerifyError
 
 if TYPE_CHECKING:
     from failover.config import Config, Service
@@ -38,6 +39,8 @@ def verify(
     Example: failover verify eqiad1 --expect cloudcontrol1004
     """
     setup(verbose)
+    if timeout is not None:  # NaN, inf and 1e9 too: the wait must end ([verify] timeout is
+        require_seconds("--timeout", timeout)  # checked where the config is read)
     cfg = load(config)
     from rich.markup import escape
 
@@ -50,8 +53,6 @@ def verify(
         return _verify_service(cfg, svc, expect, wait, once=once, as_json=json)
     reg = cfg.region(region)
     target = reg.controller(expect) if expect is not None else None
-    if wait <= 0:
-        raise UsageError(f"--timeout must be a positive number of seconds, got {wait:g}")
     from concurrent.futures import ThreadPoolExecutor
 
     chosen = (target,) if target is not None else reg.controllers
@@ -93,8 +94,6 @@ def _verify_service(cfg: Config, svc: Service, expect: str | None, wait: float, 
 
     if expect is not None:
         svc.candidate(expect)
-    if wait <= 0:
-        raise UsageError(f"--timeout must be a positive number of seconds, got {wait:g}")
     reports = verify_service(cfg, svc, expect, wait_for=None if once else wait,
                              interval=FIRST_PAUSE)
     show_verify(svc, expect, reports, as_json=as_json)

@@ -15,7 +15,6 @@ section would scatter the one `_Problems` list every validator appends to.
 from __future__ import annotations
 
 import ipaddress
-import math
 import os
 import re
 from collections.abc import Mapping
@@ -42,6 +41,7 @@ from failover.config.model import (
     Service,
     VerifyConfig,
 )
+from failover.durations import DAY, HOUR, WEEK, seconds_problem
 from failover.errors import ConfigError, UsageError
 from failover.names import (
     HOSTNAME_RE,
@@ -113,10 +113,11 @@ class _Problems:
             return default
         return value
 
-    def positive(self, table: Mapping[str, Any], key: str, default: float) -> float:
+    def positive(self, table: Mapping[str, Any], key: str, default: float, *,
+                 most: float = DAY) -> float:
         value = self.get(table, key, float, default)
-        if not 0 < value < math.inf:  # NaN and inf too: every wait must end
-            self.add(key, f"must be a positive number of seconds, got {value}")
+        if (problem := seconds_problem(value, most=most)) is not None:  # NaN, inf, 1e9: every
+            self.add(key, problem)  # wait must end
             return default
         return float(value)
 
@@ -241,7 +242,7 @@ def _parse_gerrit(p: _Problems, t: Mapping[str, Any]) -> GerritConfig:
     return GerritConfig(
         url=url,
         timeout=p.positive(t, "gerrit.timeout", d.timeout),
-        review_timeout=p.positive(t, "gerrit.review_timeout", d.review_timeout),
+        review_timeout=p.positive(t, "gerrit.review_timeout", d.review_timeout, most=WEEK),
         poll_interval=p.positive(t, "gerrit.poll_interval", d.poll_interval),
         ca_bundle=p.get(t, "gerrit.ca_bundle", str),
     )
@@ -539,7 +540,7 @@ def _parse_health(p: _Problems, key: str, t: Any) -> Health:
                              f"one of: {', '.join(HEALTH_KINDS)}")
         return Health()
     p.unknown_keys(t, key, {"kind"} | HEALTH_KEYS[kind])
-    timeout = p.positive(t, f"{key}.timeout", Health.timeout)
+    timeout = p.positive(t, f"{key}.timeout", Health.timeout, most=HOUR)
     if kind == "tcp":
         host = p.get(t, f"{key}.host", str)
         port = p.get(t, f"{key}.port", int)
