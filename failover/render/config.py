@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from failover.config import Config, Health, Service, redact_url
+from failover.redact import redact_value
 from failover.render import human_console, print_json
 
 
@@ -48,10 +49,7 @@ def _service_entry(svc: Service) -> dict[str, Any]:
     per record and health (URLs redacted)."""
     def health(h: Health) -> dict[str, Any]:
         doc = {k: v for k, v in asdict(h).items() if v not in (None, (), [])}
-        for key in ("url", "stats"):
-            if doc.get(key):
-                doc[key] = redact_url(doc[key])
-        return doc
+        return dict(redact_value(doc))  # url, stats and every argv element
 
     return {"group": svc.group, "zone_file": svc.zone_file, "records": list(svc.records),
             "candidates": {c.name: {"targets": dict(c.targets), "health": health(c.health)}
