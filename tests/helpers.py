@@ -193,6 +193,11 @@ def configure(world: World, *, stats: dict[str, str] | None = None,
     return path
 
 
+def without_regions(text: str) -> str:
+    """Return the config `text` without its [regions.*] tables."""
+    return re.sub(r"(?ms)^\[regions\.[^\n]*\n.*?(?=^\[(?!regions\.)|\Z)", "", text)
+
+
 def deploy_all(world: World) -> None:
     """Serve the stand-in's master on every gdnsd (the sandbox authdns-update)."""
     subprocess.run(world.deploy_argv(), check=True, capture_output=True, timeout=60)

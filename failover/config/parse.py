@@ -64,7 +64,8 @@ def parse_config(raw: Mapping[str, Any], path: Path) -> Config:
     verify = _parse_verify(p, _table(p, raw, "verify"))
     has_services = bool(raw.get("services") or raw.get("groups"))
     regions = _parse_regions(p, _table(p, raw, "regions"), required=not has_services)
-    services = _parse_services(p, raw, regions, dns.zone_file)
+    services = _parse_services(p, raw, regions, dns.zone_file, dns.checkout)
+    _one_claim_per_record(p, regions, services)
     audit = _table(p, raw, "audit")
     p.unknown_keys(audit, "audit", {"log"})
     audit_log = p.get(audit, "audit.log", str)
@@ -187,6 +188,17 @@ def _reachable(p: _Problems, checkout: Path) -> bool:
         return False
 
 
+def _inside_checkout(p: _Problems, key: str, zone_file: str, checkout: Path) -> None:
+    """Add a problem when `zone_file` (relative, no '..') leaves `checkout` through a symlink.
+
+    The one check of every zone file of every name: `[dns] zone_file` and each service's and
+    group's `zone_file`.
+    """
+    if _reachable(p, checkout) \
+            and not (checkout / zone_file).resolve().is_relative_to(checkout.resolve()):
+        p.add(key, f"{zone_file!r} leads outside the checkout {checkout} (through a symlink)")
+
+
 def _parse_dns(p: _Problems, t: Mapping[str, Any], path: Path) -> DnsConfig:
     p.unknown_keys(t, "dns", {"checkout", "zone_file", "topic", "reviewers", "hashtags",
                               "deploy", "deploy_timeout", "subject_topic"})
@@ -200,10 +212,8 @@ def _parse_dns(p: _Problems, t: Mapping[str, Any], path: Path) -> DnsConfig:
         p.add("dns.zone_file", f"{zone_file!r} must be a relative path inside the checkout "
                                "(no '..', not absolute)")
         zone_file = DnsConfig.zone_file
-    elif _reachable(p, checkout) \
-            and not (checkout / zp).resolve().is_relative_to(checkout.resolve()):
-        p.add("dns.zone_file", f"{zone_file!r} leads outside the checkout {checkout} "
-                               "(through a symlink)")
+    else:
+        _inside_checkout(p, "dns.zone_file", zone_file, checkout)
     topic = p.get(t, "dns.topic", str, DnsConfig.topic)
     if not TOPIC_RE.match(topic):
         p.add("dns.topic", f"{topic!r} is not a usable Gerrit topic (letters, digits, ._/-)")
@@ -361,7 +371,7 @@ def _parse_region(p: _Problems, name: str, t: Mapping[str, Any]) -> Region | Non
 # -- [services.*] and [groups.*]: any failover target beside the regions ----------------------
 
 def _parse_services(p: _Problems, raw: Mapping[str, Any], regions: Mapping[str, Region],
-                    default_zone: str) -> dict[str, Service]:
+                    default_zone: str, checkout: Path) -> dict[str, Service]:
     """Return `[services.*]` and `[groups.*]` (one namespace with the regions)."""
     out: dict[str, Service] = {}
     for section, parse in (("services", _parse_service), ("groups", _parse_group)):
@@ -379,8 +389,30 @@ def _parse_services(p: _Problems, raw: Mapping[str, Any], regions: Mapping[str, 
                 continue
             svc = parse(p, key, name, body, default_zone)
             if svc is not None:
+                if svc.zone_file:
+                    _inside_checkout(p, f"{key}.zone_file", svc.zone_file, checkout)
                 out[name] = svc
     return out
+
+
+def _one_claim_per_record(p: _Problems, regions: Mapping[str, Region],
+                          services: Mapping[str, Service]) -> None:
+    """Add a problem for every record claimed by a second name (region, service, group).
+
+    Two names on one record would each open their own change on it, and one promote would
+    say "nothing to do" while the other's open change moves the record.
+    """
+    owner: dict[str, str] = {}
+    claims = [(r.fqdn, f"region {r.name}", f"regions.{r.name}.fqdn") for r in regions.values()]
+    for svc in services.values():
+        kind, section = ("group", "groups") if svc.group else ("service", "services")
+        claims += [(rec, f"{kind} {svc.name}", f"{section}.{svc.name}") for rec in svc.records]
+    for record, who, key in claims:
+        if record in owner and owner[record] != who:
+            p.add(key, f"record {record} is also claimed by {owner[record]}: a record belongs "
+                       f"to one name (remove it from {who} or from {owner[record]})")
+            continue
+        owner.setdefault(record, who)
 
 
 def _zone_file(p: _Problems, t: Mapping[str, Any], key: str) -> str | None:
