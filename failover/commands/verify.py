@@ -96,7 +96,17 @@ def _verify_service(cfg: Config, svc: Service, expect: str | None, wait: float, 
         svc.candidate(expect)
     reports = verify_service(cfg, svc, expect, wait_for=None if once else wait,
                              interval=FIRST_PAUSE)
-    show_verify(svc, expect, reports, as_json=as_json)
+    from failover.dnscheck import candidate_target_problems
+
+    # as a region's (issue 15): every answered (or expected) candidate's targets resolve
+    named = [expect] if expect is not None else sorted(
+        {r.controller for r in reports if r.controller is not None})
+    problems = [p for name in named for p in candidate_target_problems(cfg, svc, name).values()]
+    show_verify(svc, expect, reports, as_json=as_json, problems=problems)
+    if expect is not None and problems:
+        raise VerifyError(f"the expected target does not serve: {'; '.join(problems)}",
+                          hint="fix the candidate's target in the config (a typo? a retired "
+                               "host?), or add the host's A/AAAA record")
     if verify_document(svc, expect, reports)["agree"]:
         return
     bad = ", ".join(r.fqdn for r in reports

@@ -27,8 +27,10 @@ from failover.dnscheck.servers import (
 )
 from failover.dnscheck.target import (
     TargetCheck,
+    candidate_target_problems,
     check_target,
     find_target_problem,
+    refuse_dangling_candidate,
     refuse_dangling_target,
     stats_host_addresses,
     target_problem,
@@ -43,8 +45,8 @@ from failover.dnscheck.wait import (
 
 __all__ = [
     "BACKOFF", "DIFFERS", "MATCHES", "MIN_INTERVAL", "STALE", "WRONG", "DnsReport", "Server",
-    "ServerAnswer", "TargetCheck", "check_region", "check_regions", "check_target",
-    "discover_nameservers", "find_target_problem", "refuse_dangling_target",
-    "resolve_nameservers", "stats_host_addresses", "system_resolver", "target_problem",
-    "wait_for_agreement",
+    "ServerAnswer", "TargetCheck", "candidate_target_problems", "check_region", "check_regions",
+    "check_target", "discover_nameservers", "find_target_problem", "refuse_dangling_candidate",
+    "refuse_dangling_target", "resolve_nameservers", "stats_host_addresses", "system_resolver",
+    "target_problem", "wait_for_agreement",
 ]
