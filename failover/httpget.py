@@ -188,8 +188,10 @@ class _Cutter:
 
     def _fire(self) -> None:
         self.fired = True
+        # the plain socket's shutdown, also for TLS: SSLSocket.shutdown would drop the SSL
+        # object under the reading thread; this only ends the transport (the read sees EOF)
         with contextlib.suppress(OSError):  # already closed: the exchange has ended anyway
-            self._sock.shutdown(socket.SHUT_RDWR)
+            socket.socket.shutdown(self._sock, socket.SHUT_RDWR)
 
     def cancel(self) -> None:
         """Stop the timer (the exchange has ended)."""

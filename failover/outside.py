@@ -38,18 +38,25 @@ def operator() -> tuple[str, str]:
 
 
 def bounded_request(method: str, url: str, *, timeout: float, ca_bundle: str | None = None,
-                    json: Any = None, data: Mapping[str, str] | None = None) -> tuple[int, str]:
+                    json: Any = None, data: Mapping[str, str] | None = None,
+                    params: Mapping[str, str] | list[tuple[str, str]] | None = None,
+                    ) -> tuple[int, str]:
     """Return (HTTP status, body text) of one request finished within `timeout` seconds.
 
-    `json` is sent as a JSON body, `data` as a form (application/x-www-form-urlencoded).
+    `json` is sent as a JSON body, `data` as a form (application/x-www-form-urlencoded),
+    `params` in the query string.
     Through the one HTTP client (failover.httpget): TLS verified (the system's store or
     `ca_bundle`), no redirect followed, the whole answer within the deadline.
 
     Raises:
         OutsideError: no answer in time, connection refused, TLS failure, answer too big.
     """
+    from urllib.parse import urlencode
+
     from failover import httpget
 
+    if params:
+        url += ("&" if "?" in url else "?") + urlencode(params)
     headers: dict[str, str] = {}
     body: bytes | None = None
     if json is not None:
@@ -57,8 +64,6 @@ def bounded_request(method: str, url: str, *, timeout: float, ca_bundle: str | N
 
         body, headers["Content-Type"] = json_module.dumps(json).encode(), "application/json"
     elif data is not None:
-        from urllib.parse import urlencode
-
         body = urlencode(data).encode()
         headers["Content-Type"] = "application/x-www-form-urlencoded"
     # connect + answer within `timeout` in all: the whole exchange is what the caller bounds
