@@ -19,23 +19,14 @@ from pathlib import Path
 import pytest
 
 from failover import httpget
-from failover.config import (
-    Candidate,
-    Config,
-    DnsConfig,
-    GerritConfig,
-    HaproxyConfig,
-    Health,
-    VerifyConfig,
-)
+from failover.config import Candidate, Health
 from failover.errors import OutsideError
 from failover.health import OUTPUT_CAP, read_health
 from failover.outside import bounded_request
 from tests.conftest import ConfigFile, RunCli
 from tests.helpers import TrickleServer
+from tests.world.test_service_health import CFG  # a config with no checkout: health only
 
-CFG = Config(path=Path("c.toml"), dns=DnsConfig(checkout=Path("/nonexistent")),
-             gerrit=GerritConfig(), verify=VerifyConfig(), haproxy=HaproxyConfig())
 GAP = 0.5
 """One byte every half second: each byte far within any per-read timeout."""
 
