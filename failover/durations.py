@@ -7,7 +7,7 @@ The config (`failover.config.parse`) and every duration option (`verify --timeou
 
 Examples:
     >>> seconds_problem(float("nan"))
-    'must be a finite positive number of seconds, got nan'
+    'must be a positive number of seconds (finite), got nan'
     >>> seconds_problem(1e9, most=DAY)
     'must be at most 86400 seconds (1 day), got 1e+09'
     >>> seconds_problem(30.0) is None
@@ -32,8 +32,8 @@ def seconds_problem(value: float, *, most: float = DAY, zero: bool = False) -> s
     `zero`: 0 is allowed (a grace period); else the value must be above 0.
     """
     if not math.isfinite(value) or value < 0 or (value == 0 and not zero):
-        what = "non-negative" if zero else "positive"
-        return f"must be a finite {what} number of seconds, got {value:g}"
+        what = "a non-negative" if zero else "a positive"
+        return f"must be {what} number of seconds (finite), got {value:g}"
     if value > most:
         named = f" ({_NAMES[most]})" if most in _NAMES else ""
         return f"must be at most {most:g} seconds{named}, got {value:g}"

@@ -104,8 +104,8 @@ def _option_problem(timeout: float, grace: float) -> str | None:
     """Return what is wrong with --timeout or --grace (NaN, inf, absurd), or None."""
     from failover.durations import WEEK, seconds_problem
 
-    if (problem := seconds_problem(timeout)) is not None:
-        return f"--timeout {problem}"
+    if seconds_problem(timeout) is not None:
+        return f"--timeout must be positive, finite and at most a day (got {timeout:g})"
     if (problem := seconds_problem(grace, zero=True, most=WEEK)) is not None:
         return f"--grace {problem}"
     return None

@@ -101,7 +101,7 @@ def test_check_timeout_ends_the_hung_health_command(config_file: ConfigFile,
         f'health = {{kind = "command", argv = ["{hang}"], timeout = 60}}',
         "[services.irc.candidates.irc1002]", 'target = "irc1002.wikimedia.org."')
     done = subprocess.run([sys.executable, "-m", "failover.cli", "check", "irc", "--timeout",
-                           "3", "--state-file", str(tmp_path / "s.json"), "--config", str(cfg)],
+                           "8", "--state-file", str(tmp_path / "s.json"), "--config", str(cfg)],
                           capture_output=True, text=True, timeout=30, check=False)
     assert done.returncode == 3 and done.stdout.startswith("UNKNOWN"), done.stdout
     pid = int(pidfile.read_text())
@@ -124,7 +124,7 @@ def test_verify_timeout_refuses_what_is_no_duration(run_cli: RunCli, value: str)
 @pytest.mark.parametrize("value", ["nan", "inf", "1e9"])
 def test_check_timeout_refuses_what_is_no_duration(run_cli: RunCli, value: str) -> None:
     result = run_cli("check", "eqiad1", "--timeout", value, "--config", "/nonexistent.toml")
-    assert result.code == 3 and result.stdout.startswith("UNKNOWN - --timeout must be")
+    assert result.code == 3 and result.stdout.startswith("UNKNOWN - --timeout must be positive")
 
 
 @pytest.mark.parametrize("value", ["nan", "inf", "1e9"])
