@@ -136,9 +136,10 @@ class AlertmanagerClient:
         """Return the silence's page in Alertmanager's web UI."""
         return f"{self.url}/#/silences/{silence_id}"
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+    def _call(self, method: str, path: str, *, payload: Any = None,
+              params: list[tuple[str, str]] | None = None) -> Any:
         status, text = bounded_request(method, f"{self.url}{path}", timeout=self.timeout,
-                                       ca_bundle=self.ca_bundle, **kwargs)
+                                       ca_bundle=self.ca_bundle, json=payload, params=params)
         if status >= 300:
             first = " ".join(text.split())[:200] or "(empty answer)"
             raise OutsideError(f"Alertmanager {method} {path}: HTTP {status}: {first}")
@@ -152,7 +153,7 @@ class AlertmanagerClient:
         """Return the silence created now for `seconds`."""
         now = time.time()
         starts, ends = iso(now), iso(now + seconds)
-        answer = self._call("POST", "/api/v2/silences", json={
+        answer = self._call("POST", "/api/v2/silences", payload={
             "matchers": list(matchers), "startsAt": starts, "endsAt": ends,
             "createdBy": created_by, "comment": comment})
         sid = answer.get("silenceID") if isinstance(answer, dict) else None
@@ -186,7 +187,7 @@ class AlertmanagerClient:
         when it cannot, expires it and answers the new one's id)."""
         assert silence.id is not None
         ends = iso(time.time() + seconds)
-        answer = self._call("POST", "/api/v2/silences", json={
+        answer = self._call("POST", "/api/v2/silences", payload={
             "id": silence.id, "matchers": list(silence.matchers), "startsAt": silence.starts_at,
             "endsAt": ends, "createdBy": silence.created_by, "comment": silence.comment})
         sid = answer.get("silenceID") if isinstance(answer, dict) else None

@@ -6,7 +6,9 @@ or answering errors costs at most its timeout and becomes a warning and an audit
 `Promotion` calls four methods: `describe` before the preview (what would be sent: shown on a
 dry-run, where nothing is sent), `before_acting` once before the first step that acts (the
 silence, then SAL `START`), and `end` when the run ends (an unneeded silence expired, SAL
-`END (PASS)` / `END (FAIL)`, the task comment).
+`END (PASS)` / `END (FAIL)`, the task comment). Every call to an outside system is an
+`outside_call`: a signal (Ctrl-C, SIGTERM, SIGHUP) ends it at once, also in the end of a run
+where other signals wait, and the run records it ("interrupted") and sends nothing more.
 
 Examples:
     >>> habits = Habits(cfg, request, audit, observer)                  # doctest: +SKIP
@@ -18,6 +20,8 @@ Examples:
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from failover.errors import FailoverError, OutsideError, UsageError
@@ -48,6 +52,7 @@ class Habits:
         self.silence_seconds: float | None = None
         self._started = False
         self._created: Silence | None = None
+        self._doing = ""
         if request.silence is not None:
             from failover.alertmanager import parse_duration
 
@@ -159,10 +164,28 @@ class Habits:
             return
         self._started = True
         self.describe(plan)
-        if self.silence_seconds is not None:
-            self._silence(plan)
-        if self._sal_on():
-            self._sal(plan, "START")
+        try:
+            if self.silence_seconds is not None:
+                self._silence(plan)
+            if self._sal_on():
+                self._sal(plan, "START")
+        except KeyboardInterrupt:  # the run stops: nothing was pushed
+            self._interrupted()
+            raise
+
+    @contextmanager
+    def _call(self, what: str) -> Iterator[None]:
+        """Within the block, one call to the outside system `what`, which a signal ends."""
+        from failover.promote.signals import outside_call
+
+        self._doing = what
+        with outside_call():
+            yield
+
+    def _interrupted(self) -> None:
+        self._warn(self._doing, "interrupted",
+                   f"stopped by a signal while waiting on {self._doing}; nothing more is sent "
+                   "to the outside systems (SAL, Alertmanager, Phabricator) by this run")
 
     def _silence(self, plan: Plan) -> None:
         hosts, why = self._left_hosts(plan)
@@ -177,7 +200,8 @@ class Habits:
         client, comment = self._client(), self._comment()
         what = ", ".join(hosts)
         try:
-            silence, how = self._silence_for(client, matchers, comment, plan)
+            with self._call("silence"):
+                silence, how = self._silence_for(client, matchers, comment, plan)
         except OUTSIDE_FAILURES as exc:
             plan.silence = None
             self._warn("silence", "failed", f"no silence for {what}: {_why(exc)}")
@@ -217,7 +241,8 @@ class Habits:
         message = sal_message(phase, self.request, project=self.cfg.sal.project,
                               exit_code=exit_code,
                               durations=plan.durations if phase.startswith("END") else None)
-        result = send_sal(self.cfg.sal, message, user=self.user)
+        with self._call("sal"):
+            result = send_sal(self.cfg.sal, message, user=self.user)
         if result.error:
             self._warn("sal", "failed", f"{result.error}; not logged: {result.line}")
             return
@@ -230,6 +255,12 @@ class Habits:
         """Expire an unneeded silence, send SAL END, comment on the task (if the run acted)."""
         if not self._started:
             return
+        try:
+            self._end(plan)
+        except KeyboardInterrupt:  # the run's record follows: its outcome stays the run's
+            self._interrupted()
+
+    def _end(self, plan: Plan) -> None:
         failed = plan.outcome in ("failed", "refused", "interrupted")
         if failed and self._created is not None and plan.change_url is None:
             self._expire(plan, self._created)
@@ -243,7 +274,8 @@ class Habits:
     def _expire(self, plan: Plan, silence: Silence) -> None:
         assert silence.id is not None
         try:
-            self._client().expire(silence.id)
+            with self._call("silence"):
+                self._client().expire(silence.id)
         except OUTSIDE_FAILURES as exc:
             self._warn("silence", "failed", f"could not expire silence {silence.id}: "
                                             f"{_why(exc)}; expire it at {silence.url}")
@@ -281,8 +313,12 @@ class Habits:
             if not token:
                 raise OutsideError("no Conduit token: set FAILOVER_PHABRICATOR_TOKEN or add "
                                    f"the host of {phab.url} to ~/.netrc")
-            ConduitClient(phab.url, token=token, timeout=phab.timeout,
-                          ca_bundle=phab.ca_bundle).comment(task, self.task_text(plan))
+            with self._call("task"):
+                ConduitClient(phab.url, token=token, timeout=phab.timeout,
+                              ca_bundle=phab.ca_bundle).comment(task, self.task_text(plan))
+        except KeyboardInterrupt:
+            entry["error"] = "interrupted by a signal"
+            raise
         except OUTSIDE_FAILURES as exc:
             entry["error"] = _why(exc)
             self._warn("task", "failed", f"no comment on {task}: {entry['error']}")

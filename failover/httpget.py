@@ -1,13 +1,19 @@
-"""One HTTP(S) GET with the standard library: TLS verified, basic auth, timeouts, a body cap.
+"""The one HTTP(S) client, on the standard library: TLS verified, basic auth, a body cap and
+one deadline for the whole answer.
 
-Used for HAProxy's stats (failover.haproxy.transport) and Gerrit's REST (failover.gerrit).
+Every HTTP call of the tool goes here: HAProxy's stats (failover.haproxy.transport), Gerrit's
+REST (failover.gerrit), the outside systems (Alertmanager, Phabricator: failover.outside) and
+the `http` health kind (failover.health). Callers redact what they show with failover.redact.
 Not requests: importing requests, urllib3 and charset_normalizer costs ~100-140 ms of every
 command's start-up (more than the read itself; issue 14) for what is here one GET, while
 http.client and ssl cost a few. Kept as with requests: TLS always verified (the system's CA
 store, or a ca_bundle), the host name checked, a connect and a per-read timeout, no
 redirect followed (the caller reports it), and, when the caller asks (`proxy=True`),
 HTTPS_PROXY/NO_PROXY for https URLs. Added: a cap on the body and one deadline for the whole
-read (connect + read timeout), so a server that trickles its answer cannot hold a command.
+exchange (connect + read timeout): headers and body. A per-recv timeout is not enough (a
+server sending one byte every half second never trips it), so a timer shuts the socket down
+at the deadline, which ends a read blocked anywhere in http.client. A signal (Ctrl-C,
+SIGTERM) during the wait interrupts it at once, as any blocking call in the main thread.
 
 Examples:
     >>> answer = get("https://gerrit.wikimedia.org/r/changes/?q=status:open",
@@ -19,9 +25,12 @@ Examples:
 from __future__ import annotations
 
 import base64
+import contextlib
 import http.client
 import os
+import socket
 import ssl
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -59,7 +68,7 @@ class TooLarge(Exception):
 
 
 class Overdue(Exception):
-    """The body was not complete within connect timeout + read timeout."""
+    """The answer (headers and body) was not complete within connect timeout + read timeout."""
 
 
 def basic_auth(user: str, password: str) -> str:
@@ -100,18 +109,33 @@ def _https_proxy(host: str) -> tuple[str, int | None] | None:
 
 def get(url: str, *, connect_timeout: float, timeout: float, max_bytes: int,
         ca_bundle: str | None = None, auth: tuple[str, str] | None = None,
-        headers: Mapping[str, str] | None = None, proxy: bool = False) -> Answer:
-    """Return the answer to a GET of `url`, whatever its status; the body at most `max_bytes`.
+        headers: Mapping[str, str] | None = None, proxy: bool = False,
+        truncate: bool = False) -> Answer:
+    """Return the answer to a GET of `url` (see `request`)."""
+    return request("GET", url, connect_timeout=connect_timeout, timeout=timeout,
+                   max_bytes=max_bytes, ca_bundle=ca_bundle, auth=auth, headers=headers,
+                   proxy=proxy, truncate=truncate)
+
+
+def request(method: str, url: str, *, connect_timeout: float, timeout: float, max_bytes: int,
+            ca_bundle: str | None = None, auth: tuple[str, str] | None = None,
+            headers: Mapping[str, str] | None = None, body: bytes | None = None,
+            proxy: bool = False, truncate: bool = False) -> Answer:
+    """Return the answer to `method` `url` (with `body`), whatever its status; the body at
+    most `max_bytes`, the whole answer within `connect_timeout + timeout` seconds.
+    `truncate`: keep the first `max_bytes` of a longer body instead of raising TooLarge.
 
     Raises:
         ValueError: the URL's port is not a number.
         FetchError: cannot connect, TLS failure, timeout, connection dropped.
         TooLarge: the body is longer than `max_bytes`.
-        Overdue: the body was not complete within `connect_timeout + timeout` seconds.
+        Overdue: the answer (headers and body) was not complete within
+            `connect_timeout + timeout` seconds.
     """
     parts = urlsplit(url)
     port = parts.port
-    deadline = time.monotonic() + connect_timeout + timeout
+    whole = connect_timeout + timeout
+    deadline = time.monotonic() + whole
     conn = connection(parts.scheme, parts.hostname or "", port, ca_bundle, connect_timeout,
                       proxy=proxy)
     sent = {"Accept": "*/*", "Connection": "close", "User-Agent": "failover", **(headers or {})}
@@ -119,25 +143,56 @@ def get(url: str, *, connect_timeout: float, timeout: float, max_bytes: int,
         sent["Authorization"] = basic_auth(*auth)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     connected = False
+    cut: _Cutter | None = None
     try:
         conn.connect()
         connected = True
         assert conn.sock is not None
-        conn.sock.settimeout(timeout)
-        conn.request("GET", target, headers=sent)
+        conn.sock.settimeout(min(timeout, max(0.01, deadline - time.monotonic())))
+        cut = _Cutter(conn.sock, deadline)
+        conn.request(method, target, body=body, headers=sent)
         resp = conn.getresponse()
-        body = bytearray()
-        # read1 returns as soon as some bytes arrive, so a body trickled byte by byte
-        # (each byte within the socket timeout) still meets the deadline below; a plain
-        # read(CHUNK) would wait for the whole chunk, or forever without an end.
-        while chunk := resp.read1(CHUNK):
-            body += chunk
-            if len(body) > max_bytes:
+        data = bytearray()
+        # read1 returns as soon as some bytes arrive; the cutter ends a trickle at the deadline
+        while len(data) <= max_bytes and (chunk := resp.read1(CHUNK)):
+            data += chunk
+            if len(data) > max_bytes and truncate:
+                del data[max_bytes:]
+                break
+            if len(data) > max_bytes:
                 raise TooLarge(f"answer larger than {max_bytes} bytes")
             if time.monotonic() > deadline:
-                raise Overdue(f"answer not complete after {connect_timeout + timeout:g}s")
-        return Answer(resp.status, resp.reason or "", bytes(body), resp.getheader("Location"))
+                break
+        if cut.fired or time.monotonic() > deadline:
+            raise Overdue(f"answer not complete after {whole:g}s")
+        return Answer(resp.status, resp.reason or "", bytes(data), resp.getheader("Location"))
     except (OSError, http.client.HTTPException) as exc:
+        if cut is not None and cut.fired:
+            raise Overdue(f"answer not complete after {whole:g}s") from None
         raise FetchError(exc, connected) from None
     finally:
+        if cut is not None:
+            cut.cancel()
         conn.close()
+
+
+class _Cutter:
+    """Shuts `sock` down at `deadline` (time.monotonic), ending any read blocked on it."""
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        self.fired = False
+        self._sock = sock
+        self._timer = threading.Timer(max(0.0, deadline - time.monotonic()), self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _fire(self) -> None:
+        self.fired = True
+        # the plain socket's shutdown, also for TLS: SSLSocket.shutdown would drop the SSL
+        # object under the reading thread; this only ends the transport (the read sees EOF)
+        with contextlib.suppress(OSError):  # already closed: the exchange has ended anyway
+            socket.socket.shutdown(self._sock, socket.SHUT_RDWR)
+
+    def cancel(self) -> None:
+        """Stop the timer (the exchange has ended)."""
+        self._timer.cancel()

@@ -15,7 +15,8 @@ Examples:
 from __future__ import annotations
 
 import socket
-import time
+import ssl
+from collections.abc import Mapping
 from typing import Any
 
 from failover.errors import OutsideError
@@ -37,35 +38,52 @@ def operator() -> tuple[str, str]:
 
 
 def bounded_request(method: str, url: str, *, timeout: float, ca_bundle: str | None = None,
-                    **kwargs: Any) -> tuple[int, str]:
+                    json: Any = None, data: Mapping[str, str] | None = None,
+                    params: Mapping[str, str] | list[tuple[str, str]] | None = None,
+                    ) -> tuple[int, str]:
     """Return (HTTP status, body text) of one request finished within `timeout` seconds.
+
+    `json` is sent as a JSON body, `data` as a form (application/x-www-form-urlencoded),
+    `params` in the query string.
+    Through the one HTTP client (failover.httpget): TLS verified (the system's store or
+    `ca_bundle`), no redirect followed, the whole answer within the deadline.
 
     Raises:
         OutsideError: no answer in time, connection refused, TLS failure, answer too big.
     """
-    import requests  # here, not at the top: `promote` needs operator() at start-up, and
-    # requests costs ~100 ms to import (issue 14); only a configured outside system pays it
+    from urllib.parse import urlencode
 
-    deadline = time.monotonic() + timeout
+    from failover import httpget
+
+    if params:
+        url += ("&" if "?" in url else "?") + urlencode(params)
+    headers: dict[str, str] = {}
+    body: bytes | None = None
+    if json is not None:
+        import json as json_module
+
+        body, headers["Content-Type"] = json_module.dumps(json).encode(), "application/json"
+    elif data is not None:
+        body = urlencode(data).encode()
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    # connect + answer within `timeout` in all: the whole exchange is what the caller bounds
+    connect = min(timeout / 2, 5.0)
     try:
-        with requests.request(method, url, timeout=(timeout, timeout), stream=True,
-                              allow_redirects=False, verify=ca_bundle or True,
-                              **kwargs) as resp:
-            body = bytearray()
-            for chunk in resp.iter_content(8192):
-                body += chunk
-                if time.monotonic() > deadline:
-                    raise OutsideError(f"{url}: no complete answer within {timeout:g}s")
-                if len(body) > MAX_ANSWER:
-                    raise OutsideError(f"{url}: answer larger than {MAX_ANSWER} bytes")
-            if time.monotonic() > deadline:
-                raise OutsideError(f"{url}: no complete answer within {timeout:g}s")
-            return resp.status_code, body.decode("utf-8", "replace")
-    except requests.exceptions.SSLError:
-        raise OutsideError(f"{url}: TLS certificate not trusted (set ca_bundle)") from None
-    except requests.exceptions.Timeout:
-        raise OutsideError(f"{url}: no answer within {timeout:g}s") from None
-    except requests.exceptions.ConnectionError:
-        raise OutsideError(f"{url}: cannot connect (down or unreachable)") from None
-    except requests.exceptions.RequestException as exc:
-        raise OutsideError(f"{url}: {type(exc).__name__}") from None
+        answer = httpget.request(method, url, connect_timeout=connect,
+                                 timeout=max(0.01, timeout - connect), max_bytes=MAX_ANSWER,
+                                 ca_bundle=ca_bundle, headers=headers, body=body)
+    except httpget.Overdue:
+        raise OutsideError(f"{url}: no complete answer within {timeout:g}s") from None
+    except httpget.TooLarge:
+        raise OutsideError(f"{url}: answer larger than {MAX_ANSWER} bytes") from None
+    except ValueError:
+        raise OutsideError(f"{url}: the port is not a number") from None
+    except httpget.FetchError as exc:
+        if isinstance(exc.cause, ssl.SSLError):
+            raise OutsideError(f"{url}: TLS certificate not trusted (set ca_bundle)") from None
+        if isinstance(exc.cause, TimeoutError):
+            raise OutsideError(f"{url}: no answer within {timeout:g}s") from None
+        if not exc.connected:
+            raise OutsideError(f"{url}: cannot connect (down or unreachable)") from None
+        raise OutsideError(f"{url}: {type(exc.cause).__name__}") from None
+    return answer.status, answer.text()

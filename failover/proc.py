@@ -5,7 +5,9 @@ interrupted (Ctrl-C, SIGTERM, SIGHUP arrive as exceptions), the child is killed 
 so nothing keeps running behind the tool. With `group` (or `session`) the child leads its own
 process group and the whole group is ended: SIGTERM, then SIGKILL after `grace` seconds
 (`grace=0`: SIGKILL at once), so a child of the child (a script's `sleep &`, an ssh
-ProxyCommand) does not outlive it either.
+ProxyCommand) does not outlive it either. With `max_output`, only the first bytes of each
+stream are kept (the rest is read and dropped), so a chatty child (`yes`) costs neither memory
+nor time beyond its timeout.
 
 Examples:
     >>> run(["true"], timeout=5).code
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import selectors
 import signal
 import subprocess
 import time
@@ -26,6 +29,9 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+_GROUPS: set[int] = set()
+"""Process groups of the grouped children running now (`end_all` ends them)."""
 
 REAP_WAIT = 2.0
 """Seconds to read what a killed child's pipes still hold before they are closed."""
@@ -49,7 +55,8 @@ def run(argv: Sequence[str], *, timeout: float, cwd: Path | None = None,
         env: Mapping[str, str] | None = None, stdin: str | None = None,
         capture: bool = True, stdout_fd: int | None = None, group: bool = False,
         session: bool = False, grace: float = 0.0,
-        during: Callable[[int], AbstractContextManager[object]] | None = None) -> Finished:
+        during: Callable[[int], AbstractContextManager[object]] | None = None,
+        max_output: int | None = None) -> Finished:
     """Return how `argv` ended, run for at most `timeout` seconds.
 
     `stdin`: text for its stdin (else /dev/null when capturing, the terminal otherwise).
@@ -57,23 +64,31 @@ def run(argv: Sequence[str], *, timeout: float, cwd: Path | None = None,
     `stdout_fd` (None: ours) and stderr is ours. `group`/`session`: the child leads its own
     process group (a new session also has no controlling terminal) and is ended as a group.
     `during(pid)`: a context entered around the wait (e.g. giving it the terminal).
+    `max_output`: keep at most this many bytes of each stream (capture, no `stdin`).
 
     Raises:
         OSError: the program cannot be started (FileNotFoundError, PermissionError).
         BaseException: an interrupt during the wait, after the child was ended.
     """
     pipe = subprocess.PIPE if capture else None
+    capped = capture and max_output is not None and stdin is None
+    text = capture and not capped
     proc = subprocess.Popen(
         list(argv), cwd=cwd, env=dict(env) if env is not None else None,
         stdin=subprocess.PIPE if stdin is not None else (subprocess.DEVNULL if capture else None),
-        stdout=pipe if capture else stdout_fd, stderr=pipe, text=capture,
-        encoding="utf-8" if capture else None,
-        errors="replace" if capture else None, start_new_session=session,
+        stdout=pipe if capture else stdout_fd, stderr=pipe, text=text,
+        encoding="utf-8" if text else None,
+        errors="replace" if text else None, start_new_session=session,
         process_group=0 if group and not session else None)
     grouped = group or session
+    if grouped:
+        _GROUPS.add(proc.pid)
     try:
         with during(proc.pid) if during is not None else contextlib.nullcontext():
-            if capture:
+            if capped:
+                assert max_output is not None
+                out, err = _read_capped(proc, timeout, max_output)
+            elif capture:
                 out, err = proc.communicate(stdin, timeout=timeout)
             else:
                 proc.wait(timeout=timeout)
@@ -83,7 +98,53 @@ def run(argv: Sequence[str], *, timeout: float, cwd: Path | None = None,
         if isinstance(exc, subprocess.TimeoutExpired):
             return Finished(None)
         raise
+    finally:
+        _GROUPS.discard(proc.pid)
     return Finished(proc.returncode, out or "", err or "")
+
+
+def end_all() -> None:
+    """SIGKILL the process group of every grouped child still running (from any thread).
+
+    For a process that ends while a thread still waits on a child (`check`'s watchdog, or its
+    answer given before a late health command ended): nothing it started outlives it.
+    """
+    for pgid in list(_GROUPS):
+        _signal_group(pgid, signal.SIGKILL)
+
+
+def _read_capped(proc: subprocess.Popen[Any], timeout: float, cap: int) -> tuple[str, str]:
+    """Return the first `cap` bytes of `proc`'s stdout and stderr (decoded) once it has ended;
+    the rest is read and dropped. subprocess.communicate would keep all of it.
+
+    Raises:
+        subprocess.TimeoutExpired: `proc` still runs (or holds its pipes) after `timeout`.
+    """
+    deadline = time.monotonic() + timeout
+    kept: dict[int, bytearray] = {}
+    with selectors.DefaultSelector() as sel:
+        for stream in (proc.stdout, proc.stderr):
+            assert stream is not None
+            sel.register(stream.fileno(), selectors.EVENT_READ)
+            kept[stream.fileno()] = bytearray()
+        while sel.get_map():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise subprocess.TimeoutExpired(proc.args, timeout)
+            for key, _ in sel.select(left):
+                chunk = os.read(key.fd, 65536)
+                if not chunk:
+                    sel.unregister(key.fd)
+                    continue
+                room = cap - len(kept[key.fd])
+                if room > 0:
+                    kept[key.fd] += chunk[:room]
+    proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+    assert proc.stdout is not None and proc.stderr is not None
+    out, err = (kept[s.fileno()].decode("utf-8", "replace") for s in (proc.stdout, proc.stderr))
+    for stream in (proc.stdout, proc.stderr):
+        stream.close()
+    return out, err
 
 
 def end(proc: subprocess.Popen[Any], *, grouped: bool, grace: float = 0.0) -> None:

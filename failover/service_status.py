@@ -35,7 +35,13 @@ from failover.check import (
     unknown,
 )
 from failover.config import Config, Service
-from failover.dnscheck import DnsReport, check_records, check_region, wait_for_records
+from failover.dnscheck import (
+    DnsReport,
+    candidate_target_problems,
+    check_records,
+    check_region,
+    wait_for_records,
+)
 from failover.errors import FailoverError
 from failover.health import HealthResult, read_all, read_health
 from failover.status import ZoneStatus
@@ -167,7 +173,10 @@ def check_service(cfg: Config, svc: Service, *, grace: float, timeout: float,
     bounded = bounded_config(cfg, round(max(0.01, deadline - time.monotonic()), 2))
     checks = {c.name: in_background(read_health, bounded, c) for c in svc.candidates}
     answers = {r: in_background(check_region, bounded, svc.as_region(r)) for r in svc.records}
-    pending: list[Future[Any]] = [*answers.values(), *checks.values()]
+    # each candidate's targets' A/AAAA, as a region's (issue 15); late ones are not judged
+    targets = {c.name: in_background(candidate_target_problems, bounded, svc, c.name)
+               for c in svc.candidates}
+    pending: list[Future[Any]] = [*answers.values(), *checks.values(), *targets.values()]
     wait(pending, timeout=max(0.0, deadline - time.monotonic()))
     late = [f"the nameservers for {r}" for r, f in answers.items() if not f.done()]
     late += [f"the health check of {n}" for n, f in checks.items() if not f.done()]
@@ -175,14 +184,18 @@ def check_service(cfg: Config, svc: Service, *, grace: float, timeout: float,
         return unknown(f"check timed out after {timeout:g}s: no answer from {', '.join(late)}")
     reports = {r: f.result() for r, f in answers.items()}
     health = {n: f.result() for n, f in checks.items()}
+    problems = {n: "; ".join(p.values()) for n, f in targets.items()
+                if f.done() and f.exception() is None and (p := f.result())}
     return judge_service(svc, reports, health, grace=grace, log=DisagreementLog(state_file),
-                         now=clock())
+                         now=clock(), targets=problems)
 
 
 def judge_service(svc: Service, reports: dict[str, DnsReport], health: dict[str, HealthResult],
-                  *, grace: float, log: DisagreementLog, now: float) -> CheckResult:
+                  *, grace: float, log: DisagreementLog, now: float,
+                  targets: dict[str, str] | None = None) -> CheckResult:
     """Return the check's result for what the nameservers said of every record and the
-    candidates' health."""
+    candidates' health. `targets`: {candidate: what is wrong with its targets}: the primary's
+    is CRITICAL, a standby's WARNING (as a region's controllers)."""
     parts: list[tuple[int, str]] = []
     pointing: Counter[str] = Counter()
     age = 0.0
@@ -230,6 +243,9 @@ def judge_service(svc: Service, reports: dict[str, DnsReport], health: dict[str,
             parts.append((WARNING, f"standby {name} UNHEALTHY ({h.detail})"))
         else:
             parts.append((OK, f"standby {name} healthy"))
+        if problem := (targets or {}).get(name):
+            parts.append((CRITICAL if name == primary else WARNING,
+                          f"{'' if name == primary else 'standby '}{problem}"))
     perf = [PerfDatum(f"{n}_healthy", int(h.healthy), minimum=0, maximum=1)
             for n, h in health.items()]
     rtts = [a.rtt_ms for rep in reports.values() for a in rep.servers if a.rtt_ms is not None]

@@ -101,8 +101,10 @@ def zone_template(records: tuple[RegionRecord, ...] = DEFAULT_RECORDS) -> str:
 
 WIKIMEDIA_PATH = "templates/wikimedia.org"
 """The template of wikimedia.org: the hosts' names, and the `irc` service record."""
-WIKIMEDIA_HOSTS = ("cloudcontrol1003", "cloudcontrol1004", "irc1001", "irc1002")
-"""The hosts the sandbox's wikimedia.org names (all at 127.0.0.1, as the sandbox runs them)."""
+WIKIMEDIA_HOSTS = ("cloudcontrol1003", "cloudcontrol1004", "cloudcontrol2001-dev",
+                   "cloudcontrol2004-dev", "irc1001", "irc1002")
+"""The hosts the sandbox's wikimedia.org names (all at 127.0.0.1, as the sandbox runs them):
+every target the sandbox's records and configs use resolves (a dangling one is refused)."""
 
 
 def wikimedia_template(hosts: tuple[str, ...] = WIKIMEDIA_HOSTS, irc: str = "irc1001") -> str:

@@ -193,6 +193,11 @@ def configure(world: World, *, stats: dict[str, str] | None = None,
     return path
 
 
+def without_regions(text: str) -> str:
+    """Return the config `text` without its [regions.*] tables."""
+    return re.sub(r"(?ms)^\[regions\.[^\n]*\n.*?(?=^\[(?!regions\.)|\Z)", "", text)
+
+
 def deploy_all(world: World) -> None:
     """Serve the stand-in's master on every gdnsd (the sandbox authdns-update)."""
     subprocess.run(world.deploy_argv(), check=True, capture_output=True, timeout=60)
@@ -311,11 +316,15 @@ class TrickleServer:
     """An HTTP server that answers 200 and then sends its body one byte every `gap` seconds.
 
     Each byte comes well within any socket timeout, so only a deadline on the whole read
-    bounds it. `length` None sends no Content-Length (the body never ends).
+    bounds it. `length` None sends no Content-Length (the body never ends). `in_headers`:
+    the headers never end (one more header byte every `gap` seconds).
     """
 
-    def __init__(self, body: bytes, gap: float = 0.05, length: int | None = None) -> None:
-        self.body, self.gap, self.length = body, gap, length
+    def __init__(self, body: bytes, gap: float = 0.05, length: int | None = None, *,
+                 in_headers: bool = False) -> None:
+        self.body, self.gap, self.length, self.in_headers = body, gap, length, in_headers
+        self.accepted = 0
+        """Connections accepted so far."""
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(8)
@@ -334,6 +343,7 @@ class TrickleServer:
                 conn, _ = self.sock.accept()
             except (TimeoutError, OSError):
                 continue
+            self.accepted += 1
             t = threading.Thread(target=self._trickle, args=(conn,), daemon=True)
             t.start()
             self._threads.append(t)
@@ -342,6 +352,11 @@ class TrickleServer:
         with conn, contextlib.suppress(OSError):
             conn.recv(65536)
             head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+            if self.in_headers:
+                conn.sendall((head + "X-Slow: ").encode())
+                while not self._stop.wait(self.gap):
+                    conn.sendall(b"a")
+                return
             if self.length is not None:
                 head += f"Content-Length: {self.length}\r\n"
             conn.sendall((head + "Connection: close\r\n\r\n").encode())

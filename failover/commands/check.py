@@ -54,9 +54,8 @@ def check(
             from failover.commands._common import setup
 
             setup(verbose)
-        if not timeout > 0 or not grace >= 0:
-            result = unknown(f"--timeout must be positive and --grace not negative "
-                             f"(got {timeout:g}, {grace:g})")
+        if problem := _option_problem(timeout, grace):
+            result = unknown(problem)
         else:
             from failover.commands._common import load
 
@@ -89,6 +88,7 @@ def check(
     with _OUTPUT:  # the watchdog stays silent once the answer is being written
         while _WATCHDOGS:
             _WATCHDOGS.pop().cancel()
+        _end_children()  # a health command still running past the answer (UNKNOWN: late)
         sys.stdout.write(text)
         sys.stdout.flush()
     raise typer.Exit(result.state if text.startswith(result.name) else 3)
@@ -114,13 +114,31 @@ def process_elapsed() -> float:
         return 0.0
 
 
+def _option_problem(timeout: float, grace: float) -> str | None:
+    """Return what is wrong with --timeout or --grace (NaN, inf, absurd), or None."""
+    from failover.durations import WEEK, seconds_problem
+
+    if seconds_problem(timeout) is not None:
+        return f"--timeout must be positive, finite and at most a day (got {timeout:g})"
+    if (problem := seconds_problem(grace, zero=True, most=WEEK)) is not None:
+        return f"--grace {problem}"
+    return None
+
+
+def _end_children() -> None:
+    """End every process group a health command started (failover.proc) and still runs."""
+    proc = sys.modules.get("failover.proc")  # not imported: nothing started (and no import
+    if proc is not None:  # from the watchdog's thread, which may fire during one)
+        proc.end_all()
+
+
 def _arm_deadline(timeout: float) -> float | None:
     """Return the check's deadline (monotonic), counted from the process start; arm a watchdog.
 
     Whatever hangs (the config load, an import, a call past every socket timeout), the
     watchdog answers UNKNOWN at the bound and ends the process.
     """
-    if not timeout > 0:
+    if _option_problem(timeout, 0.0) is not None:  # answered UNKNOWN, at once
         return None
     elapsed = process_elapsed()
     if elapsed > STARTUP_MAX:  # not a fresh command (run in-process, embedded): from now,
@@ -129,6 +147,7 @@ def _arm_deadline(timeout: float) -> float | None:
 
     def expire() -> None:
         if _OUTPUT.acquire(blocking=False):
+            _end_children()
             sys.stdout.write(f"UNKNOWN - failover check: timed out after {timeout:g}s\n")
             sys.stdout.flush()
             os._exit(3)

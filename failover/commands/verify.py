@@ -15,7 +15,8 @@ from failover.commands._common import (
     load,
     setup,
 )
-from failover.errors import UsageError, VerifyError
+from failover.durations import require_seconds
+from failover.errors import VerifyError
 
 if TYPE_CHECKING:
     from failover.config import Config, Service
@@ -44,6 +45,8 @@ def verify(
       failover verify db-masters --expect codfw          (a group)
     """
     setup(verbose)
+    if timeout is not None:  # NaN, inf and 1e9 too: the wait must end ([verify] timeout is
+        require_seconds("--timeout", timeout)  # checked where the config is read)
     cfg = load(config)
     from rich.markup import escape
 
@@ -56,8 +59,6 @@ def verify(
         return _verify_service(cfg, svc, expect, wait, once=once, as_json=json)
     reg = cfg.region(region)
     target = reg.controller(expect) if expect is not None else None
-    if wait <= 0:
-        raise UsageError(f"--timeout must be a positive number of seconds, got {wait:g}")
     from concurrent.futures import ThreadPoolExecutor
 
     chosen = (target,) if target is not None else reg.controllers
@@ -99,11 +100,19 @@ def _verify_service(cfg: Config, svc: Service, expect: str | None, wait: float, 
 
     if expect is not None:
         svc.candidate(expect)
-    if wait <= 0:
-        raise UsageError(f"--timeout must be a positive number of seconds, got {wait:g}")
     reports = verify_service(cfg, svc, expect, wait_for=None if once else wait,
                              interval=FIRST_PAUSE)
-    show_verify(svc, expect, reports, as_json=as_json)
+    from failover.dnscheck import candidate_target_problems
+
+    # as a region's (issue 15): every answered (or expected) candidate's targets resolve
+    named = [expect] if expect is not None else sorted(
+        {r.controller for r in reports if r.controller is not None})
+    problems = [p for name in named for p in candidate_target_problems(cfg, svc, name).values()]
+    show_verify(svc, expect, reports, as_json=as_json, problems=problems)
+    if expect is not None and problems:
+        raise VerifyError(f"the expected target does not serve: {'; '.join(problems)}",
+                          hint="fix the candidate's target in the config (a typo? a retired "
+                               "host?), or add the host's A/AAAA record")
     if verify_document(svc, expect, reports)["agree"]:
         return
     bad = ", ".join(r.fqdn for r in reports

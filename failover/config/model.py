@@ -105,7 +105,16 @@ class Health:
     timeout: float = 5.0
 
     def describe(self) -> str:
-        """Return what is checked, in a few words (`tcp irc1001:6667`)."""
+        """Return what is checked, in a few words (`tcp irc1001:6667`), credentials hidden.
+
+        The one description every human-facing rendering shows (health, status, the promote
+        preview, check): a password in a URL, also inside a command's argv, is `***`.
+        """
+        from failover.redact import redact_text
+
+        return redact_text(self._describe())
+
+    def _describe(self) -> str:
         if self.kind == "tcp":
             return f"tcp {self.host}:{self.port}"
         if self.kind == "http":

@@ -15,7 +15,6 @@ section would scatter the one `_Problems` list every validator appends to.
 from __future__ import annotations
 
 import ipaddress
-import math
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -47,6 +46,7 @@ from failover.config.model import (
     Service,
     VerifyConfig,
 )
+from failover.durations import DAY, HOUR, WEEK, seconds_problem
 from failover.errors import ConfigError, UsageError, shown
 from failover.names import (
     HOSTNAME_RE,
@@ -70,8 +70,9 @@ def parse_config(raw: Mapping[str, Any], path: Path) -> Config:
     verify = _parse_verify(p, _table(p, raw, "verify"))
     has_services = bool(raw.get("services") or raw.get("groups"))
     regions = _parse_regions(p, _table(p, raw, "regions"), required=not has_services)
-    services = _parse_services(p, raw, regions, dns.zone_file)
+    services = _parse_services(p, raw, regions, dns.zone_file, dns.checkout)
     _zone_files_are_files(p, dns, services)
+    _one_claim_per_record(p, regions, services)
     audit = _table(p, raw, "audit")
     p.unknown_keys(audit, "audit", {"log"})
     audit_log = p.get(audit, "audit.log", str)
@@ -134,10 +135,11 @@ class _Problems:
             return None
         return expanded
 
-    def positive(self, table: Mapping[str, Any], key: str, default: float) -> float:
+    def positive(self, table: Mapping[str, Any], key: str, default: float, *,
+                 most: float = DAY) -> float:
         value = self.get(table, key, float, default)
-        if not 0 < value < math.inf:  # NaN and inf too: every wait must end
-            self.add(key, f"must be a positive number of seconds, got {value}")
+        if (problem := seconds_problem(value, most=most)) is not None:  # NaN, inf, 1e9: every
+            self.add(key, problem)  # wait must end
             return default
         return float(value)
 
@@ -219,6 +221,17 @@ def _reachable(p: _Problems, checkout: Path) -> bool:
         return False
 
 
+def _inside_checkout(p: _Problems, key: str, zone_file: str, checkout: Path) -> None:
+    """Add a problem when `zone_file` (relative, no '..') leaves `checkout` through a symlink.
+
+    The one check of every zone file of every name: `[dns] zone_file` and each service's and
+    group's `zone_file`.
+    """
+    if _reachable(p, checkout) \
+            and not (checkout / zone_file).resolve().is_relative_to(checkout.resolve()):
+        p.add(key, f"{zone_file!r} leads outside the checkout {checkout} (through a symlink)")
+
+
 def _parse_dns(p: _Problems, t: Mapping[str, Any], path: Path) -> DnsConfig:
     p.unknown_keys(t, "dns", {"checkout", "zone_file", "topic", "reviewers", "hashtags",
                               "deploy", "deploy_timeout", "subject_topic", "deploy_probe",
@@ -233,10 +246,8 @@ def _parse_dns(p: _Problems, t: Mapping[str, Any], path: Path) -> DnsConfig:
         p.add("dns.zone_file", f"{zone_file!r} must be a relative path inside the checkout "
                                "(no '..', not absolute)")
         zone_file = DnsConfig.zone_file
-    elif _reachable(p, checkout) \
-            and not (checkout / zp).resolve().is_relative_to(checkout.resolve()):
-        p.add("dns.zone_file", f"{zone_file!r} leads outside the checkout {checkout} "
-                               "(through a symlink)")
+    else:
+        _inside_checkout(p, "dns.zone_file", zone_file, checkout)
     topic = p.get(t, "dns.topic", str, DnsConfig.topic)
     if not _topic_ok(p, "dns.topic", topic):
         topic = DnsConfig.topic
@@ -308,7 +319,7 @@ def _parse_gerrit(p: _Problems, t: Mapping[str, Any]) -> GerritConfig:
     return GerritConfig(
         url=url,
         timeout=p.positive(t, "gerrit.timeout", d.timeout),
-        review_timeout=p.positive(t, "gerrit.review_timeout", d.review_timeout),
+        review_timeout=p.positive(t, "gerrit.review_timeout", d.review_timeout, most=WEEK),
         poll_interval=p.positive(t, "gerrit.poll_interval", d.poll_interval),
         ca_bundle=p.ca_bundle(t, "gerrit.ca_bundle"),
     )
@@ -479,7 +490,7 @@ def _parse_region(p: _Problems, name: str, t: Mapping[str, Any]) -> Region | Non
 # -- [services.*] and [groups.*]: any failover target beside the regions ----------------------
 
 def _parse_services(p: _Problems, raw: Mapping[str, Any], regions: Mapping[str, Region],
-                    default_zone: str) -> dict[str, Service]:
+                    default_zone: str, checkout: Path) -> dict[str, Service]:
     """Return `[services.*]` and `[groups.*]` (one namespace with the regions)."""
     out: dict[str, Service] = {}
     for section, parse in (("services", _parse_service), ("groups", _parse_group)):
@@ -497,8 +508,30 @@ def _parse_services(p: _Problems, raw: Mapping[str, Any], regions: Mapping[str, 
                 continue
             svc = parse(p, key, name, body, default_zone)
             if svc is not None:
+                if svc.zone_file:
+                    _inside_checkout(p, f"{key}.zone_file", svc.zone_file, checkout)
                 out[name] = svc
     return out
+
+
+def _one_claim_per_record(p: _Problems, regions: Mapping[str, Region],
+                          services: Mapping[str, Service]) -> None:
+    """Add a problem for every record claimed by a second name (region, service, group).
+
+    Two names on one record would each open their own change on it, and one promote would
+    say "nothing to do" while the other's open change moves the record.
+    """
+    owner: dict[str, str] = {}
+    claims = [(r.fqdn, f"region {r.name}", f"regions.{r.name}.fqdn") for r in regions.values()]
+    for svc in services.values():
+        kind, section = ("group", "groups") if svc.group else ("service", "services")
+        claims += [(rec, f"{kind} {svc.name}", f"{section}.{svc.name}") for rec in svc.records]
+    for record, who, key in claims:
+        if record in owner and owner[record] != who:
+            p.add(key, f"record {record} is also claimed by {owner[record]}: a record belongs "
+                       f"to one name (remove it from {who} or from {owner[record]})")
+            continue
+        owner.setdefault(record, who)
 
 
 def _zone_file(p: _Problems, t: Mapping[str, Any], key: str) -> str | None:
@@ -715,7 +748,7 @@ def _parse_health(p: _Problems, key: str, t: Any) -> Health:
                              f"one of: {', '.join(HEALTH_KINDS)}")
         return Health()
     p.unknown_keys(t, key, {"kind"} | HEALTH_KEYS[kind])
-    timeout = p.positive(t, f"{key}.timeout", Health.timeout)
+    timeout = p.positive(t, f"{key}.timeout", Health.timeout, most=HOUR)
     if kind == "tcp":
         host = p.get(t, f"{key}.host", str)
         port = p.get(t, f"{key}.port", int)

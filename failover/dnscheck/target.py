@@ -1,4 +1,8 @@
-"""Whether a controller's target resolves, and to the host whose HAProxy stats are read."""
+"""Whether a controller's target resolves, and to the host whose HAProxy stats are read.
+
+The same judgement applies to every name: a region's controllers, and a service's or group's
+candidates, record by record (`candidate_target_problems`, `refuse_dangling_candidate`).
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
 
-from failover.config import Config, Controller, Region, normalize_target
+from failover.config import Config, Controller, Region, Service, normalize_target
 from failover.dnscheck.query import _ask, _query_pool
 from failover.dnscheck.servers import _is_address, resolve_nameservers, system_resolver
 
@@ -141,3 +145,35 @@ def refuse_dangling_target(cfg: Config, region: Region, controller: Controller) 
             hint="fix the controller's target (a typo? a retired host?) or stats in the "
                  "config, or add the host's record first")
     return None
+
+
+def candidate_target_problems(cfg: Config, svc: Service, name: str) -> dict[str, str]:
+    """Return {record: "its target T does not resolve (...)"} for candidate `name` of `svc`
+    (a service's candidate, a group's side): the judgement of `target_problem`, per record."""
+    out = {}
+    for record in svc.records:
+        region = svc.as_region(record)
+        ctl = region.controller(name)
+        if problem := find_target_problem(cfg, region, ctl):
+            out[record] = f"{record}: {name}'s target {ctl.target} {problem}"
+    return out
+
+
+def refuse_dangling_candidate(cfg: Config, svc: Service, name: str) -> list[str]:
+    """Raise GateRefused when a target of candidate `name` (any record) does not resolve, as
+    `refuse_dangling_target` does for a region's controller; return the warnings of the
+    records that could not be checked."""
+    from failover.errors import GateRefused
+
+    warnings: list[str] = []
+    for record in svc.records:
+        region = svc.as_region(record)
+        try:
+            if warning := refuse_dangling_target(cfg, region, region.controller(name)):
+                warnings.append(f"{record}: {warning}")
+        except GateRefused as exc:
+            raise GateRefused(f"{exc.message} (record {record})",
+                              hint="fix the candidate's target in the config (a typo? a "
+                                   "retired host?), or add the host's A/AAAA record "
+                                   "first") from None
+    return warnings

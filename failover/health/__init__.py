@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 BODY_CAP = 1024 * 1024
 """How much of an http health answer's body is read for `contains`."""
+OUTPUT_CAP = 4096
+"""How much of a command health's stdout (and of its stderr) is kept: its first line is shown."""
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,9 @@ def read_health(cfg: Config, candidate: Candidate) -> HealthResult:
     h = candidate.health
     started = time.monotonic()
     healthy, detail = _READERS[h.kind](cfg, candidate.name, h)
-    return HealthResult(candidate.name, h.kind, healthy, detail, h.describe(),
+    from failover.redact import redact_text  # a command's output may quote a URL too
+
+    return HealthResult(candidate.name, h.kind, healthy, redact_text(detail), h.describe(),
                         (time.monotonic() - started) * 1000)
 
 
@@ -80,29 +84,47 @@ def tcp_health(cfg: Config, name: str, h: Health) -> tuple[bool, str]:
 
 def http_health(cfg: Config, name: str, h: Health) -> tuple[bool, str]:
     """GET the URL (TLS verified, no redirects followed); healthy when the status is the
-    expected one and the body holds `contains` (when given)."""
-    import requests
+    expected one and the body holds `contains` (when given). The one HTTP client
+    (failover.httpget): headers and body within the health's timeout, whatever the pace."""
+    import ssl
 
+    from failover import httpget
     from failover.names import redact_url
 
     url = h.url or ""
     shown = redact_url(url)
+    connect = min(h.timeout / 2, 5.0)  # connect + whole answer within `timeout` in all
+    cap = BODY_CAP if h.contains else 0  # without `contains` the status is enough
     try:
-        with requests.get(url, timeout=h.timeout, verify=h.ca_bundle or True, stream=True,
-                          allow_redirects=False) as resp:
-            body = resp.raw.read(BODY_CAP, decode_content=True) if h.contains else b""
-            status = resp.status_code
-    except requests.exceptions.SSLError as exc:
-        return False, f"TLS verification of {shown} failed: {_first_line(exc)}"
-    except requests.exceptions.Timeout:
-        return False, f"no answer from {shown} within {h.timeout:g}s"
-    except requests.exceptions.RequestException as exc:
-        return False, f"cannot GET {shown}: {_first_line(exc)}"
+        answer = httpget.get(url, connect_timeout=connect, timeout=h.timeout - connect,
+                             max_bytes=cap, ca_bundle=h.ca_bundle, auth=_url_auth(url),
+                             truncate=True)
+    except httpget.Overdue:
+        return False, f"no complete answer from {shown} within {h.timeout:g}s"
+    except ValueError:
+        return False, f"cannot GET {shown}: the port is not a number"
+    except httpget.FetchError as exc:
+        if isinstance(exc.cause, ssl.SSLError):
+            return False, f"TLS verification of {shown} failed: {_first_line(exc.cause)}"
+        if isinstance(exc.cause, TimeoutError):
+            return False, f"no answer from {shown} within {h.timeout:g}s"
+        return False, f"cannot GET {shown}: {_first_line(exc.cause)}"
+    status, body = answer.status, answer.body
     if status != h.status:
         return False, f"{shown} answered {status}, expected {h.status}"
     if h.contains and h.contains.encode() not in body:
         return False, f"{shown} answered {status} but its body lacks {h.contains!r}"
     return True, f"{shown} answered {status}" + (f" with {h.contains!r}" if h.contains else "")
+
+
+def _url_auth(url: str) -> tuple[str, str] | None:
+    """Return (user, password) of a URL's userinfo (sent as basic auth, as requests did)."""
+    from urllib.parse import unquote, urlsplit
+
+    parts = urlsplit(url)
+    if parts.username is None:
+        return None
+    return unquote(parts.username), unquote(parts.password or "")
 
 
 def command_health(cfg: Config, name: str, h: Health) -> tuple[bool, str]:
@@ -112,7 +134,8 @@ def command_health(cfg: Config, name: str, h: Health) -> tuple[bool, str]:
 
     argv = list(h.argv)
     try:  # the one bounded runner: own process group, ended as a group on timeout/Ctrl-C
-        done = proc.run(argv, timeout=h.timeout, group=True, grace=1.0)
+        done = proc.run(argv, timeout=h.timeout, group=True, grace=1.0,
+                        max_output=OUTPUT_CAP)
     except FileNotFoundError:
         return False, f"command not found: {argv[0]}"
     except PermissionError:

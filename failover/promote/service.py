@@ -37,6 +37,11 @@ def health(ctx: Context, svc: Service) -> None:
                 hint="fix it and check with `failover health`, or pass --force "
                      "(recorded in the commit and the audit log)")
         ctx.observer.warn(f"--force: promoting unhealthy {plan.target.name} ({target.detail})")
+    from failover.dnscheck import refuse_dangling_candidate
+
+    # as a region's (issue 15): a target that does not resolve is refused, dry-run too
+    for warning in refuse_dangling_candidate(ctx.cfg, svc, plan.target.name):
+        ctx.observer.warn(warning)
 
 
 def read_dns(cfg: Config, svc: Service, target: str) -> dict[str, DnsReport]:

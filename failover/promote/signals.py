@@ -1,7 +1,9 @@
 """Stopping a promote cleanly: the first SIGINT, SIGTERM or SIGHUP stops it, later ones wait.
 
 `interrupt_on_sigterm()` arms the handlers around a run; `deferred_signals()` holds a signal
-back over a short critical section (creating the temporary worktree), so nothing is half made.
+back over a short critical section (creating the temporary worktree), so nothing is half made;
+`outside_call()` marks a call to an outside system (SAL, Alertmanager, Phabricator), which any
+signal ends at once, even in the shielded end of a run: the caller records it and goes on.
 """
 
 from __future__ import annotations
@@ -22,12 +24,17 @@ class _Stopping:
     stopping = False
     deferred = 0
     pending = False
+    outside = 0
+    """Calls to an outside system under way: a signal ends them whatever the state above."""
 
 
 STOP = _Stopping()
 
 
 def _on_signal(signum: int, frame: object) -> None:
+    if STOP.outside:  # waiting on an outside system is never worth a signal ignored
+        STOP.stopping = True
+        raise KeyboardInterrupt
     if STOP.stopping:
         return
     if STOP.deferred:
@@ -51,6 +58,17 @@ def deferred_signals() -> Iterator[None]:
 
 
 @contextmanager
+def outside_call() -> Iterator[None]:
+    """Within the block (one call to an outside system), a stopping signal raises
+    KeyboardInterrupt at once, also in a deferred section or after a first signal."""
+    STOP.outside += 1
+    try:
+        yield
+    finally:
+        STOP.outside -= 1
+
+
+@contextmanager
 def interrupt_on_sigterm() -> Iterator[None]:
     """Within the block, SIGINT, SIGTERM and SIGHUP stop the run once, cleanly.
 
@@ -61,7 +79,7 @@ def interrupt_on_sigterm() -> Iterator[None]:
     import signal
 
     names = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-    STOP.stopping, STOP.deferred, STOP.pending = False, 0, False
+    STOP.stopping, STOP.deferred, STOP.pending, STOP.outside = False, 0, False, 0
     old = {signum: signal.signal(signum, _on_signal) for signum in names}
     try:
         yield

@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from failover.config import Config, Health, Service, redact_url
+from failover.redact import redact_value
 from failover.render import human_console, print_json
 
 
@@ -54,10 +55,7 @@ def _service_entry(svc: Service) -> dict[str, Any]:
 
         keys = {"kind"} | HEALTH_KEYS[h.kind]  # the kind's own keys: no status=200 on a command
         doc = {k: v for k, v in asdict(h).items() if k in keys and v not in (None, (), [])}
-        for key in ("url", "stats"):
-            if doc.get(key):
-                doc[key] = redact_url(doc[key])
-        return doc
+        return dict(redact_value(doc))  # url, stats and every argv element
 
     return {"group": svc.group, "zone_file": svc.zone_file, "records": list(svc.records),
             "topic": svc.push_topic, "sal_project": svc.sal_project,

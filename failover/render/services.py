@@ -94,28 +94,33 @@ def show_service_health(svc: Service, health: Mapping[str, HealthResult], *,
     console.print(table)
 
 
-def verify_document(svc: Service, expect: str | None,
-                    reports: Sequence[DnsReport]) -> dict[str, Any]:
-    """Return `failover verify NAME --json`: {"service", "expected", "agree", "records"}."""
+def verify_document(svc: Service, expect: str | None, reports: Sequence[DnsReport],
+                    problems: Sequence[str] = ()) -> dict[str, Any]:
+    """Return `failover verify NAME --json`: {"service", "expected", "agree", "records",
+    "target_problems"} (what is wrong with the answered candidates' targets)."""
     return {"service": svc.name, "expected": expect,
             "agree": all(r.agree and (expect is None or r.controller == expect)
                          for r in reports),
-            "records": [{"record": r.fqdn, **r.to_dict()} for r in reports]}
+            "records": [{"record": r.fqdn, **r.to_dict()} for r in reports],
+            "target_problems": list(problems)}
 
 
 def show_verify(svc: Service, expect: str | None, reports: Sequence[DnsReport], *,
-                as_json: bool) -> None:
-    """Print every record's nameserver table and summary (or the JSON document)."""
+                as_json: bool, problems: Sequence[str] = ()) -> None:
+    """Print every record's nameserver table and summary (or the JSON document), then what
+    is wrong with a target."""
     from failover.render.dns import print_report
 
     if as_json:
-        print_json(verify_document(svc, expect, reports))
+        print_json(verify_document(svc, expect, reports, problems))
     console = human_console(as_json)
     if len(reports) > PER_RECORD_TABLES:
         show_servers(console, reports)
-        return
-    for report in reports:
-        print_report(console, report)
+    else:
+        for report in reports:
+            print_report(console, report)
+    for problem in problems:
+        console.print(f"[bold red]{escape(problem)}[/]", highlight=False)
 
 
 PER_RECORD_TABLES = 3

@@ -12,7 +12,7 @@ import pytest
 from sandbox.haproxy import haproxy_available
 from sandbox.world import World, start_world
 from tests.conftest import RunCli
-from tests.helpers import git
+from tests.helpers import git, without_regions
 from tests.helpers import served_targets as served
 
 pytestmark = pytest.mark.skipif(not haproxy_available(), reason="haproxy not installed")
@@ -33,9 +33,9 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[World, int]]:
                   for r, (a, b) in RECORDS.items()]
         lines += ["[groups.api.health]",
                   f'new = {{kind = "tcp", host = "127.0.0.1", port = {port}, timeout = 2}}']
-        with w.config_path.open("a", encoding="utf-8") as f:
-            f.write("\n" + "\n".join(lines) + "\n")
-        yield w, port
+        text = without_regions(w.config_path.read_text(encoding="utf-8"))  # a record belongs
+        w.config_path.write_text(text + "\n" + "\n".join(lines) + "\n", encoding="utf-8")
+        yield w, port  # to one name (issue 20): not to the region too
 
 
 

@@ -187,3 +187,42 @@ def test_config_show_has_each_name_s_own_settings(config_file: ConfigFile,
     human = run_cli("config", "show", "--config", str(path)).stdout
     assert "[services.irc] templates/wikimedia.org, topic irc-failover, SAL project tools" in human
     assert "[groups.db-masters] templates/wmnet, topic db-masters-failover" in human
+
+
+# -- issue 20, section 2: a record belongs to one name; every zone file stays in the checkout --
+
+IRC_TOO = IRC.replace("services.irc", "services.chat")
+SERVICE_ON_REGION = IRC.replace("irc.wikimedia.org\"", "openstack.eqiad1.wikimediacloud.org\"")
+MEMBER_TOO = GROUP.replace("s2-master.eqiad.wmnet", "irc.wikimedia.org")
+CLAIMS = [
+    ([region_toml("eqiad1", {"a": "unix:///a", "b": "unix:///b"}), SERVICE_ON_REGION],
+     "[services.irc] record openstack.eqiad1.wikimediacloud.org is also claimed by region "
+     "eqiad1"),
+    ([IRC, IRC_TOO], "[services.chat] record irc.wikimedia.org is also claimed by service irc"),
+    ([IRC, MEMBER_TOO],
+     "[groups.db-masters] record irc.wikimedia.org is also claimed by service irc"),
+]
+
+
+@pytest.mark.parametrize(("parts", "said"), CLAIMS, ids=["service=region", "two services",
+                                                        "member=service"])
+def test_a_record_claimed_by_two_names_is_refused(config_file: ConfigFile, run_cli: RunCli,
+                                                  parts: list[str], said: str) -> None:
+    result = run_cli("config", "validate", "--config", str(config_file(*parts)))
+    assert result.code == 2, result.stderr
+    assert said in " ".join(result.stderr.split()), result.stderr
+
+
+def test_a_service_zone_file_through_a_symlink_out_of_the_checkout_is_refused(
+        config_file: ConfigFile, run_cli: RunCli, tmp_path: Path) -> None:
+    checkout = tmp_path / "dns"
+    (checkout / "templates").mkdir(parents=True)
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "wikimedia.org").write_text("; not the checkout's\n")
+    (checkout / "templates" / "wikimedia.org").symlink_to(outside / "wikimedia.org")
+    path = config_file("[dns]", f'checkout = "{checkout}"', 'zone_file = "templates/wmcs"', IRC)
+    result = run_cli("config", "validate", "--config", str(path))
+    assert result.code == 2, result.stderr
+    assert "[services.irc.zone_file] 'templates/wikimedia.org' leads outside the checkout" \
+        in " ".join(result.stderr.split()), result.stderr
