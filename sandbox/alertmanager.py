@@ -13,7 +13,6 @@ Examples:
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -22,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import requests
+
+from sandbox.backends import free_port
 
 BINARY = "/usr/bin/prometheus-alertmanager"
 """Where Debian installs Alertmanager."""
@@ -47,19 +48,12 @@ def available() -> bool:
     return shutil.which(BINARY) is not None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @contextmanager
 def start_alertmanager(workdir: Path) -> Iterator[Alertmanager]:
     """Yield a running Alertmanager on 127.0.0.1; stop it on exit."""
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "alertmanager.yml").write_text(CONFIG, encoding="utf-8")
-    port = _free_port()
+    port = free_port()
     log = (workdir / "alertmanager.log").open("wb")
     proc = subprocess.Popen(
         [BINARY, f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address=",
