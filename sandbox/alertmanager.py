@@ -13,13 +13,13 @@ Examples:
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from sandbox.backends import free_port
 from sandbox.daemon import serve
 
 BINARY = "/usr/bin/prometheus-alertmanager"
@@ -46,19 +46,12 @@ def available() -> bool:
     return shutil.which(BINARY) is not None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @contextmanager
 def start_alertmanager(workdir: Path) -> Iterator[Alertmanager]:
     """Yield a running Alertmanager on 127.0.0.1; stop it on exit."""
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "alertmanager.yml").write_text(CONFIG, encoding="utf-8")
-    port = _free_port()
+    port = free_port()
     argv = [BINARY, f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address=",
             f"--storage.path={workdir / 'data'}", f"--config.file={workdir / 'alertmanager.yml'}"]
     url = f"http://127.0.0.1:{port}"

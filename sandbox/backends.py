@@ -10,19 +10,58 @@ Examples:
 from __future__ import annotations
 
 import contextlib
+import itertools
+import os
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+WORKER_BLOCK = 400
+"""Ports in each pytest-xdist worker's own block (below the kernel's ephemeral range)."""
+_turn = itertools.count()
 
-def free_ports(count: int) -> list[int]:
-    """Return `count` distinct TCP ports on 127.0.0.1 that were free a moment ago."""
-    with contextlib.ExitStack() as stack:
-        socks = [stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
-                 for _ in range(count)]
-        for s in socks:  # all held open at once, so no port is given twice
-            s.bind(("127.0.0.1", 0))
-        return [int(s.getsockname()[1]) for s in socks]
+
+def worker_ports(worker: str | None = None) -> range | None:
+    """Return the block of ports of this pytest-xdist worker (`gwN`), or None outside xdist.
+
+    A port picked free, closed and handed to a server a moment later could be picked again by
+    another worker in between; blocks at 20000-29999, one per worker and below the ephemeral
+    range the kernel gives to `bind(0)` and outgoing connections, make such collisions
+    impossible.
+    """
+    name = os.environ.get("PYTEST_XDIST_WORKER", "") if worker is None else worker
+    if not (name.startswith("gw") and name[2:].isdigit()):
+        return None
+    start = 20000 + (int(name[2:]) % 25) * WORKER_BLOCK
+    return range(start, start + WORKER_BLOCK)
+
+
+def free_ports(count: int, *, udp: bool = False) -> list[int]:
+    """Return `count` distinct TCP ports on 127.0.0.1 that were free a moment ago.
+
+    `udp`: each port also free for UDP (a nameserver). Under pytest-xdist the ports come from
+    the worker's own block (`worker_ports`), in turn; else the kernel picks them.
+    """
+    block = worker_ports()
+    kinds = (socket.SOCK_STREAM, socket.SOCK_DGRAM) if udp else (socket.SOCK_STREAM,)
+    ports: list[int] = []
+    with contextlib.ExitStack() as stack:  # all held open at once, so no port is given twice
+        for _ in range(count + 100 + (len(block) if block else 0)):
+            if len(ports) == count:
+                return ports
+            wanted = 0 if block is None else block[next(_turn) % len(block)]
+            socks = [stack.enter_context(socket.socket(socket.AF_INET, kind)) for kind in kinds]
+            try:
+                socks[0].bind(("127.0.0.1", wanted))
+                port = int(socks[0].getsockname()[1])
+                for s in socks[1:]:
+                    s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            ports.append(port)
+    if len(ports) == count:
+        return ports
+    raise OSError(f"no {count} free loopback ports found")
 
 
 def free_port() -> int:

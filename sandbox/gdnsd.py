@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -25,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from failover.config import Nameserver, record_type_for
+from sandbox.backends import free_ports
 
 GDNSD = "gdnsd"
 """The gdnsd program (Debian package `gdnsd`)."""
@@ -78,17 +78,10 @@ def wikimediacloud_zone(targets: Mapping[str, str] | None = None, *, big_count: 
 
 def free_port() -> int:
     """Return a loopback port that is free for both UDP and TCP right now."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
-            tcp.bind(("127.0.0.1", 0))
-            port: int = tcp.getsockname()[1]
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-                try:
-                    udp.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-                return port
-    raise GdnsdError("no free loopback port found for gdnsd")
+    try:
+        return free_ports(1, udp=True)[0]
+    except OSError as exc:
+        raise GdnsdError("no free loopback port found for gdnsd") from exc
 
 
 @dataclass
