@@ -178,7 +178,8 @@ def service_plan(*, force: bool, healthy: bool, detail: str, name: str = "irc",
                  to: str = "irc1002") -> Any:
     svc = SimpleNamespace(name=name, records=("irc.wikimedia.org",),
                           candidate=lambda n: SimpleNamespace(
-                              targets={"irc.wikimedia.org": f"{n}.wikimedia.org."}))
+                              targets={"irc.wikimedia.org": f"{n}.wikimedia.org."},
+                              health=SimpleNamespace(kind="tcp")))
     return SimpleNamespace(
         current="irc1001", zone_target=None, emergency=False, service=svc,
         region=SimpleNamespace(fqdn="irc.wikimedia.org", name=name),
