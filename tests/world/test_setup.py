@@ -70,10 +70,11 @@ def test_make_venv_on_a_clean_clone_uses_debian_python3_and_its_own_venv(
     assert version.stdout.startswith("failover "), version.stdout
     where = subprocess.run([str(py), "-c", "import failover, sys; print(failover.__file__);"
                             " print(sys.prefix != sys.base_prefix)"],
-                           capture_output=True, text=True, timeout=60, check=True).stdout.split()
+                           cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                           check=True).stdout.split()
     assert where == [str(clone / "failover" / "__init__.py"), "True"]
     for tool in ("pytest", "ruff", "mypy", "xdist"):
-        subprocess.run([str(py), "-c", f"import {tool}"], check=True, timeout=60)
+        subprocess.run([str(py), "-c", f"import {tool}"], cwd=tmp_path, check=True, timeout=60)
 
     # the system python is untouched: it has no failover of its own
     system = subprocess.run([str(SYSTEM_PYTHON), "-c", "import failover"], cwd=tmp_path,
