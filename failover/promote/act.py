@@ -216,7 +216,14 @@ def deploy(ctx: Context) -> None:
         step.summary = "no [dns] deploy configured: run authdns-update by hand now"
         ctx.observer.warn(step.summary + "; waiting for the nameservers")
         return
-    run_deploy(plan.deploy, timeout=ctx.cfg.dns.deploy_timeout)
+    shown = " ".join(plan.deploy)
+    # the deploy has the terminal (it asks its own question): its output is framed, not
+    # prefixed, so the operator tells it from the tool's
+    ctx.observer.note(f"deploy: {shown}: its own output follows")
+    try:
+        run_deploy(plan.deploy, timeout=ctx.cfg.dns.deploy_timeout)
+    finally:
+        ctx.observer.note("deploy: end of its output")
     step.summary = "exit 0"
 
 

@@ -52,7 +52,7 @@ def make(clone: Path, *args: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.skipif(bool(missing_for_setup()), reason=missing_for_setup() or "-")
 def test_make_venv_on_a_clean_clone_uses_debian_python3_and_its_own_venv(
         tmp_path: Path) -> None:
-    clone = tmp_path / "failover"
+    clone = tmp_path / "clone"  # not "failover": tmp_path is the cwd of the imports below
     subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True, timeout=120,
                    capture_output=True)
     assert not (clone / ".venv").exists()
