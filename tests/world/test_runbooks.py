@@ -552,7 +552,7 @@ def sandbox() -> Iterator[Sandbox]:
 
 
 @pytest.mark.skipif(not haproxy_available(), reason="haproxy not installed")
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(300)  # the longest runbook takes about a minute on a quiet machine
 @pytest.mark.parametrize("path", runbook_paths(), ids=lambda p: p.name)
 def test_runbook_commands_give_what_the_runbook_shows(path: Path, sandbox: Sandbox) -> None:
     commands = parse_runbook(path.read_text(encoding="utf-8"))
