@@ -50,8 +50,9 @@ SERIAL_COMMENT = re.compile(r"^; \d+ ")
 
 
 def _unserialed(text: str) -> list[str]:
-    """Return the lines of a rendered zone without its serial comment line."""
-    return [ln for ln in text.splitlines() if not SERIAL_COMMENT.match(ln)]
+    """Return the lines of a rendered zone without those the serial changes (its comment
+    and the SOA record)."""
+    return [ln for ln in text.splitlines() if not SERIAL_COMMENT.match(ln) and "SOA" not in ln]
 
 
 def deploy(repo: str, branch: str, path: str, gdnsd_dirs: list[Path], *, yes: bool) -> int:
@@ -66,7 +67,7 @@ def deploy(repo: str, branch: str, path: str, gdnsd_dirs: list[Path], *, yes: bo
                                          serial=int(time.time()))
         served = gdnsd_dirs[0] / "zones" / zone
         old = served.read_text(errors="surrogateescape") if served.exists() else ""
-        # the serial comment changes at every render: a zone whose only change it is shows none
+        # the serial changes at every render: a zone whose only change it is shows nothing
         shown += [ln for ln in difflib.unified_diff(_unserialed(old), _unserialed(rendered[zone]),
                                                     f"served/{zone}", f"merged/{zone}",
                                                     lineterm="")
