@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import os
+import re
 import subprocess
 import sys
 import time
@@ -47,6 +48,16 @@ def templates(repo: str, branch: str) -> list[str]:
     return [p for p in done.stdout.splitlines() if p.strip()]
 
 
+SERIAL_COMMENT = re.compile(r"^; \d+ ")
+"""The `; {{ serial_comment }}` line of a rendered template (`; 1796656911 Unknown/...`)."""
+
+
+def _unserialed(text: str) -> list[str]:
+    """Return the lines of a rendered zone without those the serial changes (its comment
+    and the SOA record)."""
+    return [ln for ln in text.splitlines() if not SERIAL_COMMENT.match(ln) and "SOA" not in ln]
+
+
 def deploy(repo: str, branch: str, path: str, gdnsd_dirs: list[Path], *, yes: bool,
            delay: float = 0.0) -> int:
     """Render and install every zone on every gdnsd directory (`path` shown first); return the
@@ -60,7 +71,8 @@ def deploy(repo: str, branch: str, path: str, gdnsd_dirs: list[Path], *, yes: bo
                                          serial=int(time.time()))
         served = gdnsd_dirs[0] / "zones" / zone
         old = served.read_text(errors="surrogateescape") if served.exists() else ""
-        shown += [ln for ln in difflib.unified_diff(old.splitlines(), rendered[zone].splitlines(),
+        # the serial changes at every render: a zone whose only change it is shows nothing
+        shown += [ln for ln in difflib.unified_diff(_unserialed(old), _unserialed(rendered[zone]),
                                                     f"served/{zone}", f"merged/{zone}",
                                                     lineterm="")
                   if not ln.startswith(("---", "+++")) and "SOA" not in ln]

@@ -13,8 +13,8 @@ Run: python -m sandbox.demo
 
 from __future__ import annotations
 
-import os
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -23,12 +23,17 @@ from rich.console import Console
 
 from sandbox.world import CONTROLLERS, IRC_HOSTS, REGION, SERVICES, World, start_world
 
-console = Console()
+WIDTH = max(80, min(shutil.get_terminal_size((100, 24)).columns, 110))
+"""One width for the demo's rules and every panel and table the tool prints (its COLUMNS)."""
+console = Console(width=WIDTH)
 OLD, NEW = CONTROLLERS
+TITLE_ROOM = 70
+"""The longest section title: a rule of 80 columns shows it whole."""
 
 
 def step(title: str, why: str) -> None:
-    """Print a step's heading and what it shows."""
+    """Print a step's heading (a rule the width of the tool's panels) and what it shows."""
+    assert len(title) <= TITLE_ROOM, f"section title longer than {TITLE_ROOM}: {title}"
     console.rule(f"[bold]{title}")
     console.print(f"[dim]{why}[/]")
 
@@ -36,8 +41,8 @@ def step(title: str, why: str) -> None:
 def failover(world: World, *args: str) -> int:
     """Run `failover ARGS...` as the operator would, output straight to the terminal."""
     argv = [sys.executable, "-m", "failover.cli", *args]
-    console.print(f"[bold cyan]$ failover {shlex.join(args)}[/]")
-    env = {**world.env, "COLUMNS": os.environ.get("COLUMNS", "110"), "TMUX": "demo"}
+    console.print(f"[bold cyan]$ failover {shlex.join(args)}[/]", highlight=False)
+    env = {**world.env, "COLUMNS": str(WIDTH), "TMUX": "demo"}
     code = subprocess.run(argv, timeout=300, check=False, env=env,
                           stdin=subprocess.DEVNULL).returncode
     console.print(f"[dim](exit {code})[/]")
@@ -72,11 +77,11 @@ def demo(world: World) -> int:
     """Walk through a failover and a failback; return 0 when every step did what it should."""
     console.print(f"config: {world.config_path} (FAILOVER_CONFIG is set for every command)")
     bad = 0
-    step("1. Where does the name point, and can each controller serve?",
+    step("1. Where does the name point? Can each controller serve?",
          "Both nameservers answer the CNAME to cloudcontrol1003; both HAProxy are healthy.")
     bad += failover(world, "status") != 0
 
-    step("2. Preview the failover (before the maintenance window)",
+    step("2. Preview the failover (the week before)",
          "--dry-run reads everything, builds the change in a temporary worktree and shows the "
          "diff, the commit message, the push, the deploy and the nameservers; it pushes, "
          "deploys and changes nothing.")
@@ -99,7 +104,7 @@ def demo(world: World) -> int:
     step("5. Running it again: nothing to do", f"The name already points at {NEW}: exit 0.")
     bad += failover(world, "promote", REGION, NEW, "--yes") != 0
 
-    step(f"6. nova_api's backend on {NEW} fails: fail back to {OLD}",
+    step(f"6. nova_api fails on {NEW}: fail back to {OLD}",
          f"HAProxy marks {NEW}'s nova_api server DOWN on both controllers; {OLD} still serves "
          "it (UP 1/2), so it can take the traffic back.")
     world.haproxy.stop_backend("nova_api", NEW)
@@ -109,7 +114,7 @@ def demo(world: World) -> int:
                     "--reason", f"nova_api down on {NEW}") != 0
     bad += failover(world, "status") != 0
 
-    step("7. Another service: irc.wikimedia.org",
+    step("7. A service: irc.wikimedia.org",
          "A [services.irc] name in templates/wikimedia.org, its target written relative "
          "(`irc  5M  IN CNAME    irc1001`), each candidate's health a TCP connect: the same "
          "steps; the edit keeps the relative form. The failback is written as Gerrit's Revert.")
@@ -151,8 +156,10 @@ def main() -> int:
     except KeyboardInterrupt:
         console.print("[yellow]interrupted: everything stopped[/]")
         return 130
-    console.rule("[bold]Done: every server stopped, temporary directory removed"
-                 + ("" if code == 0 else " (a step did not do what it should: see above)"))
+    console.rule("[bold]Done: every server stopped, temporary directory removed")
+    if code:
+        console.print("[red]a step did not do what it should: see above[/]")
+    console.print("To type the commands yourself against the same world: make sandbox")
     return code
 
 

@@ -124,6 +124,35 @@ def wikimedia_template(hosts: tuple[str, ...] = WIKIMEDIA_HOSTS, irc: str = "irc
     return "\n".join(lines)
 
 
+WMNET_PATH = "templates/wmnet"
+"""The template of wmnet: the DB sections' master aliases under each datacenter's $ORIGIN."""
+DB_MASTERS = {"s1": ("db1163", "db2203"), "s4": ("db1160", "db2179")}
+"""Each section's master alias and its (eqiad, codfw) hosts: production's shape, two only."""
+M1_PROXIES = ("dbproxy1024", "dbproxy1022")
+"""m1-master's candidates (eqiad's two proxies); the alias starts on the first."""
+
+
+def wmnet_template(side: int = 0, m1: str = M1_PROXIES[0]) -> str:
+    """Return a templates/wmnet shaped like production's: the hosts, then under both
+    `$ORIGIN eqiad.wmnet.` and `$ORIGIN codfw.wmnet.` every sN-master alias pointing at the
+    master of datacenter `side` (0 eqiad, 1 codfw); `m1-master` (eqiad only) at `m1`."""
+    dcs = ("eqiad", "codfw")
+    hosts = {"eqiad": [h[0] for h in DB_MASTERS.values()] + list(M1_PROXIES),
+             "codfw": [h[1] for h in DB_MASTERS.values()]}
+    lines = [*TEMPLATE_HEAD, "@           1D  IN NS   ns0.wikimedia.org.",
+             "@           1D  IN NS   ns1.wikimedia.org.", ""]
+    for dc in dcs:
+        lines += [f"$ORIGIN {dc}.wmnet.", ""]
+        lines += [f"{h:<16} 1H  IN A     127.0.0.1" for h in hosts[dc]]
+        lines += ["", "; DB masters"]
+        lines += [f"{s}-master        5M  IN CNAME  {pair[side]}.{dcs[side]}.wmnet."
+                  for s, pair in DB_MASTERS.items()]
+        if dc == "eqiad":
+            lines.append(f"m1-master        5M  IN CNAME  {m1}.eqiad.wmnet.")
+        lines.append("")
+    return "\n".join(lines)
+
+
 def gitreview_text(port: int, project: str = "operations/dns") -> str:
     """Return the .gitreview of the sandbox repository (host 127.0.0.1, `port`: Gerrit's SSH)."""
     return (f"[gerrit]\nhost=127.0.0.1\nport={port}\nproject={project}.git\n"

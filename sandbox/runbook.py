@@ -166,6 +166,7 @@ def _command(number: int, text: str, expected: list[str]) -> Command:
 PLACEHOLDERS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(p), r) for p, r in (
         (r"\bI[0-9a-f]{40}\b", "I<change-id>"),
+        (r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", "<uuid>"),
         (r"\b[0-9a-f]{40}\b", "<sha>"),
         (r"\bcommit [0-9a-f]{7,40}\b", "commit <sha>"),
         (r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:\.\d+)?(?: ?(?:UTC|GMT|[A-Z]{3,4})"
@@ -231,7 +232,7 @@ def compare(cmd: Command, run: Run, substitutions: Sequence[tuple[str, str]]) ->
     return problems
 
 
-SHOWN_AS_PLACEHOLDERS = ("I<change-id>", "<sha>", "commit <sha>", "<time>", "[<time>]",
+SHOWN_AS_PLACEHOLDERS = ("I<change-id>", "<uuid>", "<sha>", "commit <sha>", "<time>", "[<time>]",
                          "pid <pid>", "locks/<hash>.lock", "<tmp>")
 """The placeholders `shown` writes (durations, rtts and change numbers stay as examples)."""
 

@@ -124,6 +124,7 @@ class World:
             lines += [f"[regions.{REGION}.controllers.{name}]",
                       f'target = "{self.target_of(name)}"', f'stats = "{c.stats_url}"', ""]
         lines += self.irc_config_lines() if self.irc else []
+        lines += s.get("extra_config", [])  # more [services.*]/[groups.*] (the runbooks')
         if self.outside is not None:
             lines += self.outside.config_lines()
         self.config_path.write_text("\n".join(lines), encoding="utf-8")

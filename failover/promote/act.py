@@ -234,9 +234,16 @@ def deploy(ctx: Context) -> None:
         return
     from failover.promote.propagation import Watch, records
 
-    # the servers are asked while the deploy reaches them one after another: each one's time
-    with Watch(ctx.cfg, records(plan), _convergence(ctx)):
-        run_deploy(plan.deploy, timeout=ctx.cfg.dns.deploy_timeout)
+    shown = " ".join(plan.deploy)
+    # the deploy has the terminal (it asks its own question): its output is framed, not
+    # prefixed, so the operator tells it from the tool's
+    ctx.observer.note(f"deploy: {shown}: its own output follows")
+    try:
+        # the servers are asked while the deploy reaches them one after another: each one's time
+        with Watch(ctx.cfg, records(plan), _convergence(ctx)):
+            run_deploy(plan.deploy, timeout=ctx.cfg.dns.deploy_timeout)
+    finally:
+        ctx.observer.note("deploy: end of its output")
     step.summary = "exit 0"
 
 

@@ -44,7 +44,10 @@ def runtime(dest: Path) -> list[str]:
     the tool and its dependencies are copied to `dest` and run by Debian's python3.
     """
     here = Path(__file__).parents[2]
-    if os.geteuid() != 0 or not sys.executable.startswith("/root"):
+    # a venv's python is a symlink: what nagios must reach is both it and its target
+    reachable = not any(p.startswith("/root") for p in (sys.executable,
+                                                         os.path.realpath(sys.executable)))
+    if os.geteuid() != 0 or reachable:
         return [f"PYTHONPATH={here}", sys.executable, "-m", "failover.cli"]
     todo, seen = ["typer", "rich", "requests", "dnspython", "GitPython", "Jinja2", "wmflib"], set()
     while todo:

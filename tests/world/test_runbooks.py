@@ -16,6 +16,7 @@ import contextlib
 import json
 import os
 import re
+import socket
 import subprocess
 import threading
 import time
@@ -28,9 +29,15 @@ from failover.lock import FailoverLock
 from failover.zone import current_target, render_template, zone_name
 from sandbox.authdns_update import merged_template
 from sandbox.dnsrepo import (
+    DB_MASTERS,
+    M1_PROXIES,
+    WIKIMEDIA_PATH,
+    WMNET_PATH,
     ZONE_PATH,
     RegionRecord,
     push_upstream_edit,
+    wikimedia_template,
+    wmnet_template,
     zone_template,
 )
 from sandbox.gdnsd import Gdnsd
@@ -51,7 +58,7 @@ from sandbox.runbook import (
     shown,
     substitute,
 )
-from sandbox.world import REGION, World, start_world
+from sandbox.world import REGION, Outside, World, start_outside, start_world
 
 RUNBOOKS = Path(__file__).resolve().parents[2] / "runbooks"
 C3, C4 = "cloudcontrol1003", "cloudcontrol1004"
@@ -71,6 +78,10 @@ class Sandbox:
         self.lock: FailoverLock | None = None
         self.stop_thread = threading.Event()
         self.thread: threading.Thread | None = None
+        self.outside: Outside | None = None
+        """The SAL relay, Alertmanager and Conduit: configured by the services' setups only."""
+        self.listeners: dict[str, socket.socket] = {}
+        """A TCP listener per service candidate or group side (its `tcp` health)."""
 
     def env(self) -> dict[str, str | None]:
         """Return the environment a command runs in (the operator's, with the sandbox config)."""
@@ -78,7 +89,8 @@ class Sandbox:
         return {"FAILOVER_CONFIG": str(w.config_path), "XDG_STATE_HOME": str(w.workdir / "state"),
                 "COLUMNS": "500", "TMUX": "/tmp/tmux-0/default,1,0" if self.tmux else None,
                 "STY": None, "FAILOVER_DEBUG": None, "FAILOVER_GERRIT_USER": None,
-                "FAILOVER_GERRIT_PASSWORD": None, "TMPDIR": str(w.workdir)}
+                "FAILOVER_GERRIT_PASSWORD": None, "TMPDIR": str(w.workdir),
+                "FAILOVER_PHABRICATOR_TOKEN": w.outside.conduit.token if w.outside else None}
 
     def substitutions(self) -> list[tuple[str, str]]:
         """Return the sandbox's strings and production's, for the output as a runbook shows it."""
@@ -93,6 +105,10 @@ class Sandbox:
                                        f'"address": "{ns}",\n      "port": 53,')]
         subs += [(c.stats_url, f"http://{name}.wikimedia.org:9900/stats;csv")
                  for name, c in w.haproxy.controllers.items()]
+        if w.outside is not None:
+            subs += [(w.outside.conduit.url, "https://phabricator.wikimedia.org")]
+            if w.outside.alertmanager is not None:
+                subs += [(w.outside.alertmanager.url, "https://alertmanager-eqiad.wikimedia.org")]
         import getpass
         import socket
 
@@ -116,13 +132,62 @@ class Sandbox:
         push_upstream_edit(gerrit, ZONE_PATH, text,
                            message=f"wikimediacloud.org: point {FQDN} at {target} (sandbox)")
 
-    def deploy(self, servers: list[Gdnsd] | None = None) -> None:
+    def deploy(self, servers: list[Gdnsd] | None = None, path: str = ZONE_PATH) -> None:
         """Serve the upstream template's rendering on `servers` (default: every nameserver)."""
         text = render_template(merged_template(self.world.dns.gerrit.git_url, "master",
-                                               ZONE_PATH), serial=int(time.time()))
+                                               path), serial=int(time.time()))
         for g in self.world.gdnsd if servers is None else servers:
-            g.set_zone(zone_name(ZONE_PATH), text)
+            g.set_zone(zone_name(path), text)
             g.reload()
+
+    def put_template(self, path: str, text: str, why: str) -> None:
+        """Make the upstream `path` hold `text` (a commit on master when it differs), serve it
+        on every nameserver, and bring the operator's checkout up to date."""
+        gerrit = self.world.dns.gerrit
+        try:
+            now = merged_template(gerrit.git_url, "master", path)
+        except subprocess.CalledProcessError:  # not in the repository yet
+            now = None
+        if now != text:
+            push_upstream_edit(gerrit, path, text, message=f"{why} (sandbox)")
+        self.deploy(path=path)
+        subprocess.run(["git", "pull", "--quiet", "--ff-only"], cwd=self.world.dns.checkout,
+                       check=True, timeout=30, capture_output=True)
+
+    def port(self, name: str) -> int:
+        """Return the port of `name`'s TCP listener (opened on first use, kept open)."""
+        if name not in self.listeners:
+            self.listeners[name] = socket.create_server(("127.0.0.1", 0))
+        return int(self.listeners[name].getsockname()[1])
+
+    def tcp_health(self, name: str) -> str:
+        """Return the inline `tcp` health of `name`'s listener, as a config value."""
+        return f'{{kind = "tcp", host = "127.0.0.1", port = {self.port(name)}, timeout = 2}}'
+
+    def with_services(self) -> None:
+        """Configure what the services' runbooks use: irc (irc1001, irc1002), m1-master
+        (dbproxy1024, dbproxy1022), the db-masters group (eqiad, codfw), a TCP listener as the
+        health of each; the SAL relay, Alertmanager and the Phabricator stand-in."""
+        w = self.world
+        w.irc = {name: self.listeners.get(name) or socket.create_server(("127.0.0.1", 0))
+                 for name in ("irc1001", "irc1002")}
+        self.listeners.update(w.irc)
+        lines = ["[services.m1-master]", f'zone_file = "{WMNET_PATH}"',
+                 'fqdn = "m1-master.eqiad.wmnet"', ""]
+        for proxy in M1_PROXIES:
+            lines += [f"[services.m1-master.candidates.{proxy}]",
+                      f'target = "{proxy}.eqiad.wmnet."', f"health = {self.tcp_health(proxy)}",
+                      ""]
+        lines += ["[groups.db-masters]", f'zone_file = "{WMNET_PATH}"',
+                  'sides = ["eqiad", "codfw"]', "", "[groups.db-masters.members]"]
+        lines += [f'"{s}-master.{dc}.wmnet" = {{eqiad = "{e}.eqiad.wmnet.", '
+                  f'codfw = "{c}.codfw.wmnet."}}'
+                  for dc in ("eqiad", "codfw") for s, (e, c) in DB_MASTERS.items()]
+        lines += ["", "[groups.db-masters.health]",
+                  f"eqiad = {self.tcp_health('db-eqiad')}",
+                  f"codfw = {self.tcp_health('db-codfw')}", ""]
+        w.outside = self.outside
+        w.write_config(extra_config=lines)
 
     def reset(self, primary: str = C3) -> None:
         """Bring the world back: the name on `primary` everywhere, all healthy, nothing open."""
@@ -143,6 +208,7 @@ class Sandbox:
             if change["status"] == "NEW":
                 gerrit.abandon(change["number"])
         w.settings.clear()
+        w.irc, w.outside = {}, None  # the services' runbooks add them back
         w.write_config()
         for g in w.gdnsd:
             if g.process is None or g.process.poll() is not None:
@@ -187,7 +253,7 @@ class Sandbox:
 SETUPS: dict[str, Callable[[Sandbox], None]] = {}
 """Every setup, by the name a runbook's mark uses."""
 KEEPS_STATE = {"no-tmux", "reviewer-approves", "change-restored", "deploy-fixed",
-               "nameserver-caught-up", "reverted-in-gerrit"}
+               "nameserver-caught-up", "reverted-in-gerrit", "codfw-side-down"}
 """Setups that change one thing and keep the rest (all others reset the world first)."""
 
 
@@ -405,6 +471,31 @@ def _reverted(sb: Sandbox) -> None:
     sb.deploy()
 
 
+@setup("irc-on-irc1001")
+def _irc_on_irc1001(sb: Sandbox) -> None:
+    """The services configured (irc, m1-master, db-masters; SAL, Alertmanager, Phabricator);
+    irc.wikimedia.org on irc1001 everywhere; every candidate healthy; a reviewer on duty."""
+    sb.reset(C3)
+    sb.with_services()
+    sb.put_template(WIKIMEDIA_PATH, wikimedia_template(irc="irc1001"),
+                    "wikimedia.org: irc to irc1001")
+
+
+@setup("db-on-eqiad")
+def _db_on_eqiad(sb: Sandbox) -> None:
+    """The services configured (as irc-on-irc1001); in templates/wmnet every sN-master alias
+    on eqiad's master, m1-master on dbproxy1024; every candidate and side healthy."""
+    sb.reset(C3)
+    sb.with_services()
+    sb.put_template(WMNET_PATH, wmnet_template(0), "wmnet: DB masters on eqiad")
+
+
+@setup("codfw-side-down")
+def _codfw_side_down(sb: Sandbox) -> None:
+    """(Keeps the state.) The codfw side's health check fails (its listener closed)."""
+    sb.listeners.pop("db-codfw").close()
+
+
 @setup("config-broken")
 def _config_broken(sb: Sandbox) -> None:
     """As healthy, but [verify] timeout is written as a string in the config."""
@@ -446,18 +537,22 @@ def sandbox() -> Iterator[Sandbox]:
     """One world for every runbook: each runbook starts with a setup that resets it."""
     if not haproxy_available():
         pytest.skip("haproxy not installed")
-    with start_world(auto_merge_after=AUTO_MERGE, nameservers=3, irc=False) as world:
+    with start_world(auto_merge_after=AUTO_MERGE, nameservers=3, irc=False) as world, \
+            start_outside(world.workdir / "outside") as outside:
         sb = Sandbox(world)
+        sb.outside = outside
         try:
             yield sb
         finally:
             sb.stop_thread.set()
             if sb.lock is not None:
                 sb.lock.release()
+            for listener in sb.listeners.values():
+                listener.close()
 
 
 @pytest.mark.skipif(not haproxy_available(), reason="haproxy not installed")
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(300)  # the longest runbook takes about a minute on a quiet machine
 @pytest.mark.parametrize("path", runbook_paths(), ids=lambda p: p.name)
 def test_runbook_commands_give_what_the_runbook_shows(path: Path, sandbox: Sandbox) -> None:
     commands = parse_runbook(path.read_text(encoding="utf-8"))
