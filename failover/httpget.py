@@ -100,8 +100,11 @@ def _https_proxy(host: str) -> tuple[str, int | None] | None:
 
 def get(url: str, *, connect_timeout: float, timeout: float, max_bytes: int,
         ca_bundle: str | None = None, auth: tuple[str, str] | None = None,
-        headers: Mapping[str, str] | None = None, proxy: bool = False) -> Answer:
+        headers: Mapping[str, str] | None = None, proxy: bool = False,
+        method: str = "GET", data: bytes | None = None) -> Answer:
     """Return the answer to a GET of `url`, whatever its status; the body at most `max_bytes`.
+
+    `method` and `data` make it another request (Gerrit's POSTs: a vote, a submit).
 
     Raises:
         ValueError: the URL's port is not a number.
@@ -124,7 +127,7 @@ def get(url: str, *, connect_timeout: float, timeout: float, max_bytes: int,
         connected = True
         assert conn.sock is not None
         conn.sock.settimeout(timeout)
-        conn.request("GET", target, headers=sent)
+        conn.request(method, target, body=data, headers=sent)
         resp = conn.getresponse()
         body = bytearray()
         # read1 returns as soon as some bytes arrive, so a body trickled byte by byte
