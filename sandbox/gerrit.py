@@ -34,8 +34,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-from sandbox.backends import free_port
 from sandbox import gerrit_review as rules
+from sandbox.backends import free_port
 from sandbox.gerrit_hook import (
     change_url,
     empty_state,

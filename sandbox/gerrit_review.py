@@ -98,7 +98,8 @@ def open_parent(state: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]
     for c in state["changes"]:
         if c["status"] == "NEW" and c is not change \
                 and c["patch_sets"][-1]["revision"] == parent:
-            return c
+            found: dict[str, Any] = c
+            return found
     return None
 
 

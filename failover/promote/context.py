@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from failover.promote.message import subject
 from failover.promote.plan import Observer, Plan, PromoteRequest
@@ -44,6 +44,8 @@ class Context:
     opened: Checkout | None = None
     client: GerritClient | None = None
     tree: Worktree | None = None
+    habits: Any = None
+    """The run's `failover.habits.Habits` (SAL lines said beside the steps)."""
 
     @property
     def checkout(self) -> Checkout:

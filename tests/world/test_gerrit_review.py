@@ -21,8 +21,8 @@ def sb() -> Iterator[DnsSandbox]:
         yield sandbox
 
 
-def client(sb: DnsSandbox, user: str = "failover", password: str = "secret") \
-        -> gerrit.GerritClient:
+def client(sb: DnsSandbox, user: str = "failover",
+           password: str = "secret") -> gerrit.GerritClient:  # noqa: S107
     return gerrit.GerritClient(sb.gerrit.rest_url, auth=(user, password), timeout=5.0,
                                retry_delay=0.01)
 
@@ -75,7 +75,7 @@ def test_an_account_without_rights_is_refused_in_gerrits_words(sb: DnsSandbox) -
         bot.review(PROJECT, number, {"Code-Review": 2})
     assert 'Applying label "Code-Review": 2 is restricted' in str(info.value)
     bot.review(PROJECT, number, {"Code-Review": 1})  # anyone may +1
-    with pytest.raises(GitError, match="HTTP 403.*submit not permitted"):
+    with pytest.raises(GitError, match=r"HTTP 403.*submit not permitted"):
         bot.submit(PROJECT, number)
     with pytest.raises(GitError, match='"Verified": 1 is restricted'):
         client(sb).review(PROJECT, number, {"Verified": 1})
