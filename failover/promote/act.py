@@ -146,7 +146,9 @@ def review(ctx: Context) -> None:
         project, plan.change.number, timeout=ctx.cfg.gerrit.review_timeout,
         interval=ctx.cfg.gerrit.poll_interval, on_poll=polled)
     plan.change_url = plan.change.url
-    step.summary = f"{plan.change.url} merged"
+    step.summary = f"{plan.change.url} merged" + (
+        " (self-merged: Code-Review +2 and submit by the operator)"
+        if plan.gerrit_flow.get("self_merged") else "")
     if _fetch_merged(ctx):
         _check_merged_tip(ctx, plan.change)
 

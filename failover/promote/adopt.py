@@ -69,7 +69,7 @@ def adopt(ctx: Context) -> None:
                        hint="restore it in Gerrit and run again, or promote without --change")
     patch = ctx.gerrit.patch(project, info.number)
     edit = check(ctx, info, patch)
-    plan.edit = edit
+    plan.edit, plan.change_url = edit, info.url
     plan.gerrit_flow["adopted"] = {"number": info.number, "url": info.url,
                                    "owner": info.owner, "status": info.status,
                                    "subject": info.subject, "wip": info.wip}

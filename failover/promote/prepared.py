@@ -17,8 +17,12 @@
 
 from __future__ import annotations
 
+import json
+import os
+from contextlib import suppress
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from failover.errors import GateRefused, GitError, UsageError
 from failover.retry import Poller
@@ -37,23 +41,70 @@ def _tip(ctx: Context) -> str:
     return str(git.Repo(ctx.checkout.path).commit(ctx.checkout.remote_ref).hexsha)
 
 
+PREPARED_FILE = "failover-prepared.json"
+"""In the checkout's git directory: the changes prepared per `NAME TARGET` (Change-Id, URL)."""
+
+
+def _prepared_path(ctx: Context) -> Path:
+    import git
+
+    return Path(git.Repo(ctx.checkout.path).common_dir) / PREPARED_FILE
+
+
+def read_prepared(path: Path) -> dict[str, dict[str, Any]]:
+    """Return the prepared changes recorded in `path` (`NAME TARGET` -> entry), or none."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8")[:100000])
+    except (OSError, ValueError):
+        return {}
+    return {str(k): v for k, v in data.items() if isinstance(v, dict)} \
+        if isinstance(data, dict) else {}
+
+
+def remember(ctx: Context, name: str, target: str, entry: dict[str, Any]) -> None:
+    """Record a prepared change of `name` to `target`, so the window's run finds it by its
+    Change-Id whatever its subject (kept in the checkout, as `record_pushed` does)."""
+    path = _prepared_path(ctx)
+    data = read_prepared(path)
+    data[f"{name} {target}"] = entry
+    tmp = path.with_name(f"{PREPARED_FILE}.{os.getpid()}.tmp")
+    with suppress(OSError):
+        tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+
+
 def find(ctx: Context, open_changes: list[ChangeInfo]) -> None:
-    """Look at the open change the decision found (prepared?) or for a prepared failback."""
-    plan = ctx.plan
+    """Look at the open change the decision found (prepared?), or for the change prepared
+    for this name and target (by its Change-Id), or a prepared failback (by its subject)."""
+    plan, r = ctx.plan, ctx.request
     project = ctx.checkout.review.project_name
-    if plan.kind == "resume review" and plan.change is not None and not ctx.request.prepare:
+    if r.prepare:
+        return
+    if plan.kind == "resume review" and plan.change is not None:
         info = ctx.gerrit.get_change(project, plan.change.number, more=True)
         plan.change = info
         if info.wip:
             _prepared(ctx, info)
         return
-    if plan.kind != "new change" or plan.revert is None:
+    if plan.kind != "new change":
         return
-    subject = ctx.subject()
-    found = [c for c in open_changes if c.subject == subject]
-    if not found:
+    entry = read_prepared(_prepared_path(ctx)).get(f"{r.region} {r.target}")
+    found: ChangeInfo | None = None
+    if entry and isinstance(entry.get("change_id"), str):
+        found = ctx.gerrit.find_change_by_id(entry["change_id"], project)
+    elif plan.revert is not None:
+        subject = ctx.subject()
+        found = next((c for c in reversed(open_changes) if c.subject == subject), None)
+        entry = {"failback": True}
+    if found is None or found.status != "NEW":
         return
-    info = ctx.gerrit.get_change(project, found[-1].number, more=True)
+    info = ctx.gerrit.get_change(project, found.number, more=True)
+    if not (entry or {}).get("failback"):
+        plan.kind, plan.change, plan.change_url = "resume review", info, info.url
+        plan.change_id = info.change_id
+        plan.skip(("confirm-push", "push"), f"the prepared change {info.url}")
+        _prepared(ctx, info)
+        return
     approved = info.labels.get("Code-Review") == 2
     plan.gerrit_flow["failback"] = {"number": info.number, "url": info.url,
                                     "wip": info.wip, "approved": approved}
@@ -123,6 +174,8 @@ def stop_prepared(ctx: Context, number: int, url: str) -> None:
     """Stop after the --prepare push: say that nothing can land it before the window."""
     plan, r = ctx.plan, ctx.request
     plan.gerrit_flow["prepared"] = {"number": number, "url": url, "wip": True}
+    remember(ctx, r.region, r.target, {"change_id": plan.change_id, "url": url,
+                                       "number": number})
     plan.outcome = "stopped"
     why = (f"--prepare: {url} is work in progress: nobody can submit it before the window;"
            f" then run `failover promote {r.region} {r.target}` (without --prepare)")
@@ -156,6 +209,10 @@ def push_failback(ctx: Context, failover_url: str) -> None:
                                   timeout=cfg.gerrit.timeout * 6, extra=["wip"])
     plan.gerrit_flow["failback"] = {"number": result.number, "url": result.url, "wip": True,
                                     "change_id": commit.change_id}
+    if plan.current:
+        remember(ctx, r.region, plan.current, {"change_id": commit.change_id,
+                                               "url": result.url, "number": result.number,
+                                               "failback": True})
     ctx.observer.note(f"the failback is prepared beside it: {result.url} (work in progress, "
                       f"on top of the failover; `failover promote {r.region} "
                       f"{plan.current or '?'}` marks it ready and follows it)")
