@@ -53,6 +53,10 @@ def w(world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     world.outside.sal.lines.clear()
     world.outside.conduit.comments.clear()
     yield world
+    gerrit.auto_merge_after = None  # reset_world turns it on before it abandons what is open
+    for change in gerrit.changes():
+        if change["status"] == "NEW":
+            gerrit.abandon(change["number"])
 
 
 def bot_change(world: World, *, also: tuple[str, str] | None = None) -> int:
@@ -197,7 +201,7 @@ def test_self_merge_lands_in_seconds_in_an_emergency(run_cli: RunCli, w: World) 
     gerrit.set_ci(0.5)  # CI votes Verified half a second after the push
     w.haproxy.stop_haproxy(C3)
     try:
-        result = promote(run_cli, w, C4, "--self-merge", "--bug", "T99")
+        result = promote(run_cli, w, C4, "--self-merge", "--bug", "T12345")
     finally:
         w.haproxy.reset()
     assert result.code == 0, result.stderr + result.stdout
@@ -207,7 +211,8 @@ def test_self_merge_lands_in_seconds_in_an_emergency(run_cli: RunCli, w: World) 
     assert served_targets(w) == [T4, T4]
     assert w.outside is not None
     assert any("SELF-MERGED" in ln for ln in w.outside.sal.lines)
-    assert any("self-merged" in text for _task, text in w.outside.conduit.comments)
+    assert any("self-merged" in text for _task, text in w.outside.conduit.comments), \
+        (w.outside.conduit.comments, result.stdout[-3000:], result.stderr)
     assert any("self-merged" in str(r.get("summary", "")).lower() for r in audit(w))
     w.dns.gerrit.auto_merge_after = 0.3
     assert promote(run_cli, w, C3).code == 0
