@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from failover.errors import GateRefused, GitError, UsageError
+from failover.prepared_changes import PREPARED_FILE, read_prepared
 from failover.retry import Poller
 
 if TYPE_CHECKING:
@@ -41,32 +42,23 @@ def _tip(ctx: Context) -> str:
     return str(git.Repo(ctx.checkout.path).commit(ctx.checkout.remote_ref).hexsha)
 
 
-PREPARED_FILE = "failover-prepared.json"
-"""In the checkout's git directory: the changes prepared per `NAME TARGET` (Change-Id, URL)."""
-
-
 def _prepared_path(ctx: Context) -> Path:
     import git
 
     return Path(git.Repo(ctx.checkout.path).common_dir) / PREPARED_FILE
 
 
-def read_prepared(path: Path) -> dict[str, dict[str, Any]]:
-    """Return the prepared changes recorded in `path` (`NAME TARGET` -> entry), or none."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8")[:100000])
-    except (OSError, ValueError):
-        return {}
-    return {str(k): v for k, v in data.items() if isinstance(v, dict)} \
-        if isinstance(data, dict) else {}
-
-
-def remember(ctx: Context, name: str, target: str, entry: dict[str, Any]) -> None:
-    """Record a prepared change of `name` to `target`, so the window's run finds it by its
-    Change-Id whatever its subject (kept in the checkout, as `record_pushed` does)."""
+def remember(ctx: Context, name: str, target: str, entry: dict[str, Any] | None) -> None:
+    """Record a prepared change of `name` to `target` (None: forget it), so the window's run
+    finds it by its Change-Id whatever its subject (kept in the checkout, as `record_pushed`
+    does)."""
     path = _prepared_path(ctx)
     data = read_prepared(path)
-    data[f"{name} {target}"] = entry
+    if entry is None and f"{name} {target}" not in data:
+        return
+    data.pop(f"{name} {target}", None)
+    if entry is not None:
+        data[f"{name} {target}"] = entry
     tmp = path.with_name(f"{PREPARED_FILE}.{os.getpid()}.tmp")
     with suppress(OSError):
         tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
@@ -80,6 +72,9 @@ def find(ctx: Context, open_changes: list[ChangeInfo]) -> None:
     project = ctx.checkout.review.project_name
     if r.prepare:
         return
+    entry = read_prepared(_prepared_path(ctx)).get(f"{r.region} {r.target}")
+    if plan.kind != "new change" and entry and not r.dry_run:  # landed, or found by topic
+        remember(ctx, r.region, r.target, None)
     if plan.kind == "resume review" and plan.change is not None:
         info = ctx.gerrit.get_change(project, plan.change.number, more=True)
         plan.change = info
@@ -88,7 +83,6 @@ def find(ctx: Context, open_changes: list[ChangeInfo]) -> None:
         return
     if plan.kind != "new change":
         return
-    entry = read_prepared(_prepared_path(ctx)).get(f"{r.region} {r.target}")
     found: ChangeInfo | None = None
     if entry and isinstance(entry.get("change_id"), str):
         found = ctx.gerrit.find_change_by_id(entry["change_id"], project)
@@ -96,6 +90,8 @@ def find(ctx: Context, open_changes: list[ChangeInfo]) -> None:
         subject = ctx.subject()
         found = next((c for c in reversed(open_changes) if c.subject == subject), None)
         entry = {"failback": True}
+    if entry and not ctx.request.dry_run:  # used now (or landed, or abandoned): forgotten
+        remember(ctx, r.region, r.target, None)
     if found is None or found.status != "NEW":
         return
     info = ctx.gerrit.get_change(project, found.number, more=True)

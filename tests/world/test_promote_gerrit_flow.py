@@ -141,6 +141,9 @@ def test_prepared_change_waits_then_lands_at_the_window_after_the_tip_moved(
     assert change["wip"] is True and change["status"] == "NEW"
     gerrit.review(change["number"], "reviewer", {"Code-Review": 2})
     gerrit.review(change["number"], "jenkins-bot", {"Verified": 1})
+    shown = run_cli("status", "eqiad1", "--config", str(w.config_path))
+    assert f"prepared: eqiad1 -> {C4}: prepared {gerrit.change_url(change['number'])}" \
+        in shown.stdout
     status, body = gerrit.submit(change["number"], "reviewer")  # an early +2 cannot land it
     assert status == 409 and "is work in progress" in body
     assert gerrit.change(change["number"])["status"] == "NEW"
@@ -148,6 +151,8 @@ def test_prepared_change_waits_then_lands_at_the_window_after_the_tip_moved(
     push_upstream_edit(gerrit, "doc/unrelated-note.txt", "x\n")
     result = promote(run_cli, w, C4, "--reason", "window at 14:00")
     assert result.code == 0, result.stderr + result.stdout
+    assert "prepared:" not in run_cli("status", "eqiad1", "--config",
+                                      str(w.config_path)).stdout
     after = gerrit.change(change["number"])
     assert after["status"] == "MERGED" and len(after["patch_sets"]) == 2  # rebased
     assert len(mine(w)) == 1
