@@ -63,6 +63,15 @@ class ChangeInfo:
     url: str = ""
     mergeable: bool | None = None
     """Gerrit's `mergeable` when it says (False: the patch set conflicts with the branch)."""
+    wip: bool = False
+    """Work in progress: nobody can submit it until it is marked ready."""
+    owner: str | None = None
+    """The owner's username (DETAILED_ACCOUNTS)."""
+    parent: str | None = None
+    """The current patch set's first parent (CURRENT_REVISION)."""
+    submittable: bool | None = None
+    """Whether Gerrit would submit it now (SUBMITTABLE; None: not asked)."""
+    submitter: str | None = None
 
 
 class _Retryable(Exception):
@@ -126,13 +135,17 @@ class GerritClient:
     # HTTPS_PROXY; the names of the failures (ConnectionError, ConnectTimeout, ReadTimeout)
     # are requests' ones, which operators and the runbooks know. Unlike requests, a redirect
     # is reported (with where it points) rather than followed, and the answer is capped.
-    def _fetch(self, url: str) -> httpget.Answer:
-        """Return one answer to a GET of `url`; _Retryable for network errors and 5xx."""
+    def _fetch(self, url: str, data: bytes | None = None) -> httpget.Answer:
+        """Return one answer to a GET (a POST of `data`) of `url`; _Retryable for network
+        errors and 5xx."""
+        headers = {"Accept": "application/json"}
+        if data is not None:
+            headers["Content-Type"] = "application/json; charset=UTF-8"
         try:
             answer = httpget.get(url, connect_timeout=self.timeout, timeout=self.timeout,
                                  max_bytes=MAX_ANSWER, ca_bundle=self._ca_bundle,
-                                 auth=self._auth, headers={"Accept": "application/json"},
-                                 proxy=True)
+                                 auth=self._auth, headers=headers, proxy=True,
+                                 method="GET" if data is None else "POST", data=data)
         except httpget.FetchError as exc:
             if isinstance(exc.cause, ssl.SSLError) and not exc.connected:
                 raise  # the handshake failed: no retry; _get reports a certificate problem
@@ -145,14 +158,16 @@ class GerritClient:
             raise _Retryable(f"HTTP {answer.status}")
         return answer
 
-    def _get(self, path: str, params: Mapping[str, str] | None = None, *,
-             change_url: str | None = None, raw: bool = False) -> Any:
+    def _get(self, path: str, params: Mapping[str, Any] | None = None, *,
+             change_url: str | None = None, raw: bool = False,
+             post: Mapping[str, Any] | None = None) -> Any:
         root = f"{self.base_url}/a" if self._auth else self.base_url
-        url = f"{root}/{path}" + (f"?{urlencode(params)}" if params else "")
+        url = f"{root}/{path}" + (f"?{urlencode(params, doseq=True)}" if params else "")
         where = change_url or url
+        data = None if post is None else json.dumps(post).encode()
         try:
-            resp = retry(lambda: self._fetch(url), what=f"GET {url}", tries=self.retries,
-                         delay=self.retry_delay)
+            resp = retry(lambda: self._fetch(url, data), what=f"{'POST' if data else 'GET'} "
+                         f"{url}", tries=self.retries, delay=self.retry_delay)
         except _Retryable as exc:
             raise GitError(f"Gerrit did not answer for {where}: {exc} "
                            f"(after {self.retries} attempts)",
@@ -181,6 +196,14 @@ class GerritClient:
             raise GitError(f"Gerrit answered HTTP {resp.status} for {url}, redirecting to "
                            f"{redact_url(resp.location or '?')}",
                            hint="set [gerrit] url to the address it redirects to")
+        if post is not None and resp.status in (204, 200) and not resp.text().strip():
+            return None
+        if post is not None and resp.status in (400, 403, 409):  # Gerrit's refusal: its words
+            said = " ".join(resp.text().split())[:400]
+            raise GitError(f"Gerrit refused {post_what(path)} of {where} "
+                           f"(HTTP {resp.status}): {said}",
+                           hint="the change stays open for review in Gerrit; see "
+                                f"{where}")
         if resp.status != 200:
             raise GitError(f"Gerrit answered HTTP {resp.status} for {url}: "
                            f"{resp.text().strip()[:200]}")
@@ -227,13 +250,81 @@ class GerritClient:
         """Return the open changes of `project`'s `branch` that touch the file `path`."""
         return self.query_changes(f'project:{project} branch:{branch} status:open path:"{path}"')
 
-    def get_change(self, project: str, number: int) -> ChangeInfo:
-        """Return one change with its labels (GET /changes/<project>~<number>/detail)."""
+    def get_change(self, project: str, number: int, *, more: bool = False) -> ChangeInfo:
+        """Return one change with its labels (GET /changes/<project>~<number>/detail);
+        `more`: also its parent and whether it is submittable."""
         url = self.change_url(project, number)
-        data = self._get(f"changes/{quote(project, safe='')}~{number}/detail", change_url=url)
+        params = {"o": ["CURRENT_REVISION", "SUBMITTABLE", "DETAILED_ACCOUNTS"]} if more \
+            else None
+        data = self._get(f"changes/{quote(project, safe='')}~{number}/detail", params,
+                         change_url=url)
         if not isinstance(data, dict):
             raise GitError(f"Gerrit's answer for {url} is not a change")
         return self._info(data)
+
+    def find_change(self, ident: str, project: str) -> ChangeInfo:
+        """Return the change `ident` names: a number, a change URL or a Change-Id.
+
+        Raises:
+            UsageError: `ident` is none of those (exit 2).
+            GitError: Gerrit does not know it (exit 4).
+        """
+        from failover.names import CHANGE_ID_RE
+
+        number = change_number(ident)
+        if number is not None:
+            return self.get_change(project, number, more=True)
+        if not CHANGE_ID_RE.fullmatch(ident):
+            raise UsageError(f"--change {ident!r} is not a change number, URL or Change-Id",
+                             hint="give e.g. 123456, https://gerrit.wikimedia.org/r/c/"
+                                  "operations/dns/+/123456 or I0123...(40 hex digits)")
+        found = self.find_change_by_id(ident, project)
+        if found is None:
+            raise GitError(f"Gerrit has no change {ident} in {project}",
+                           hint="check the Change-Id (or give the change's number)")
+        return self.get_change(project, found.number, more=True)
+
+    def _change_path(self, project: str, number: int, tail: str) -> str:
+        return f"changes/{quote(project, safe='')}~{number}/{tail}"
+
+    def patch(self, project: str, number: int) -> str:
+        """Return the current patch set as `git format-patch` text (GET .../patch, base64)."""
+        import base64
+        import binascii
+
+        url = self.change_url(project, number)
+        text = self._get(self._change_path(project, number, "revisions/current/patch"),
+                         change_url=url, raw=True)
+        try:
+            return base64.b64decode(str(text).strip(), validate=True).decode("utf-8",
+                                                                             "replace")
+        except (binascii.Error, ValueError):
+            raise GitError(f"Gerrit sent the patch of {url} in a form that is not base64",
+                           hint="check [gerrit] url: it should be Gerrit's REST root") from None
+
+    def review(self, project: str, number: int, labels: Mapping[str, int],
+               message: str | None = None) -> None:
+        """Vote `labels` on the current patch set (POST .../revisions/current/review)."""
+        body: dict[str, Any] = {"labels": dict(labels)}
+        if message:
+            body["message"] = message
+        self._get(self._change_path(project, number, "revisions/current/review"),
+                  change_url=self.change_url(project, number), post=body)
+
+    def submit(self, project: str, number: int) -> None:
+        """Submit the change (POST .../submit); Gerrit's 403/409 is a GitError (exit 4)."""
+        self._get(self._change_path(project, number, "submit"),
+                  change_url=self.change_url(project, number), post={})
+
+    def set_ready(self, project: str, number: int) -> None:
+        """Mark a work-in-progress change ready for review (POST .../ready)."""
+        self._get(self._change_path(project, number, "ready"),
+                  change_url=self.change_url(project, number), post={})
+
+    def set_wip(self, project: str, number: int) -> None:
+        """Mark a change work in progress (POST .../wip)."""
+        self._get(self._change_path(project, number, "wip"),
+                  change_url=self.change_url(project, number), post={})
 
     def branch_revision(self, project: str, branch: str) -> str:
         """Return the commit at the tip of `branch` as Gerrit has it (GET .../branches/BRANCH)."""
@@ -297,12 +388,57 @@ class GerritClient:
                 current_revision=d.get("current_revision"),
                 labels={k: label_vote(v) for k, v in dict(d.get("labels") or {}).items()},
                 url=self.change_url(project, number),
-                mergeable=d["mergeable"] if isinstance(d.get("mergeable"), bool) else None)
+                mergeable=d["mergeable"] if isinstance(d.get("mergeable"), bool) else None,
+                wip=bool(d.get("work_in_progress")),
+                owner=_username(d.get("owner")), submitter=_username(d.get("submitter")),
+                parent=_parent(d), submittable=d.get("submittable"))
         except KeyError as exc:
             raise GitError(f"Gerrit sent a change without {exc}") from None
         except (TypeError, ValueError, AttributeError) as exc:  # e.g. a label that is no object
             raise GitError(f"Gerrit sent a malformed change: {type(exc).__name__}: {exc}",
                            hint="check [gerrit] url: it should be Gerrit's REST root") from None
+
+
+def _username(account: Any) -> str | None:
+    """Return an AccountInfo's username (else its name), or None."""
+    if not isinstance(account, dict):
+        return None
+    name = account.get("username") or account.get("name")
+    return str(name) if name else None
+
+
+def _parent(d: Mapping[str, Any]) -> str | None:
+    """Return the current revision's first parent from a ChangeInfo's `revisions`, if given."""
+    revisions = d.get("revisions")
+    current = d.get("current_revision")
+    if not isinstance(revisions, dict) or current not in revisions:
+        return None
+    parents = (revisions[current].get("commit") or {}).get("parents") or []
+    return str(parents[0]["commit"]) if parents and parents[0].get("commit") else None
+
+
+def post_what(path: str) -> str:
+    """Return what a POST to `path` does, as errors name it (the vote, the submit, ...)."""
+    tail = path.rsplit("/", 1)[-1]
+    return {"review": "the vote", "submit": "the submit", "ready": "marking ready",
+            "wip": "marking work in progress"}.get(tail, "the request")
+
+
+def change_number(ident: str) -> int | None:
+    """Return the number of a change given as `123456` or its URL (`.../+/123456[/..]`).
+
+    Examples:
+        >>> change_number("https://gerrit.wikimedia.org/r/c/operations/dns/+/1234/2")
+        1234
+        >>> change_number("1234"), change_number("I" + "0" * 40)
+        (1234, None)
+    """
+    import re
+
+    if ident.isdigit() and len(ident) < 10:
+        return int(ident)
+    m = re.fullmatch(r"https?://[^\s]+/(?:c/[^\s]+/\+|\#/c)/(\d{1,9})(?:/\d*)?/?", ident)
+    return int(m.group(1)) if m else None
 
 
 def label_vote(label: Mapping[str, Any]) -> int:

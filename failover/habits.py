@@ -251,6 +251,11 @@ class Habits:
 
     # -- at the end ---------------------------------------------------------------------------
 
+    def say(self, plan: Plan, phase: str) -> None:
+        """Send one SAL line beside START and END (e.g. `SELF-MERGED ...`), when SAL is on."""
+        if self._sal_on() and not self.request.dry_run:
+            self._sal(plan, phase)
+
     def end(self, plan: Plan) -> None:
         """Expire an unneeded silence, send SAL END, comment on the task (if the run acted)."""
         if not self._started:
@@ -297,6 +302,9 @@ class Habits:
                  f"- change: {plan.change_url or 'none'}",
                  f"- outcome: {outcome}",
                  f"- audit run: {self.audit.run_id} (in {self.audit.path} on {self.host})"]
+        if plan.gerrit_flow.get("self_merged"):
+            lines.append(f"- self-merged by {self.user} (Code-Review +2 and submit, "
+                         "an emergency)")
         if plan.silence is not None and plan.silence.id:
             lines.append(f"- silence: {plan.silence.url} until {plan.silence.ends_at}")
         return "\n".join(lines)

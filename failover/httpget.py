@@ -110,11 +110,12 @@ def _https_proxy(host: str) -> tuple[str, int | None] | None:
 def get(url: str, *, connect_timeout: float, timeout: float, max_bytes: int,
         ca_bundle: str | None = None, auth: tuple[str, str] | None = None,
         headers: Mapping[str, str] | None = None, proxy: bool = False,
-        truncate: bool = False) -> Answer:
-    """Return the answer to a GET of `url` (see `request`)."""
-    return request("GET", url, connect_timeout=connect_timeout, timeout=timeout,
+        truncate: bool = False, method: str = "GET", data: bytes | None = None) -> Answer:
+    """Return the answer to a GET of `url` (see `request`); `method` and `data` make it
+    another request (Gerrit's POSTs: a vote, a submit)."""
+    return request(method, url, connect_timeout=connect_timeout, timeout=timeout,
                    max_bytes=max_bytes, ca_bundle=ca_bundle, auth=auth, headers=headers,
-                   proxy=proxy, truncate=truncate)
+                   body=data, proxy=proxy, truncate=truncate)
 
 
 def request(method: str, url: str, *, connect_timeout: float, timeout: float, max_bytes: int,

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
+from sandbox import gerrit_review as rules
 from sandbox.backends import free_port
 from sandbox.gerrit_hook import (
     change_url,
@@ -103,7 +104,10 @@ class GerritStandin:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
         self.port = int(self._server.server_address[1])
-        write_state(self.git_dir, empty_state(project, self.rest_url))
+        state = empty_state(project, self.rest_url)
+        state["config"]["user"] = user
+        state["config"]["accounts"] = rules.default_accounts(user, password)
+        write_state(self.git_dir, state)
         self._threads = [threading.Thread(target=self._server.serve_forever,
                                           kwargs={"poll_interval": 0.05}, daemon=True),
                          threading.Thread(target=self._ticker, daemon=True)]
@@ -216,7 +220,8 @@ class GerritStandin:
             return change_url(state, _find(state, number))
 
     def approve_and_merge(self, number: int) -> str:
-        """Vote Code-Review+2 Verified+1 and merge the current patch set; return the new tip.
+        """Vote Code-Review+2 (the reviewer) Verified+1 (CI) and merge the current patch set
+        (even work in progress: a test's shortcut); return the new tip.
 
         Fast-forwards the branch when it can, otherwise writes a merge commit (status MERGED
         with a different commit), as Gerrit's submit does.
@@ -225,25 +230,33 @@ class GerritStandin:
             change = _find(state, number)
             if change["status"] != "NEW":
                 raise ValueError(f"change {number} is {change['status']}")
-            revision = change["patch_sets"][-1]["revision"]
-            branch_ref = f"refs/heads/{change['branch']}"
-            tip = git(self.git_dir, "rev-parse", branch_ref).stdout.strip()
-            merged = revision
-            if git(self.git_dir, "merge-base", "--is-ancestor", tip, revision,
-                   check=False).returncode != 0:
-                merge = git(self.git_dir, "merge-tree", "--write-tree", tip, revision,
-                            check=False)
-                if merge.returncode != 0:  # as Gerrit: a conflicting change is not submitted
-                    raise ValueError(f"change {number} conflicts with {change['branch']}")
-                tree = merge.stdout.split()[0]
-                merged = git(self.git_dir, "commit-tree", tree, "-p", tip, "-p", revision,
-                             "-m", f"Merge \"{change['subject']}\"").stdout.strip()
-            git(self.git_dir, "update-ref", branch_ref, merged, tip)
-            change["labels"] = {"Code-Review": 2, "Verified": 1}
-            change["status"] = "MERGED"
-            change["merged_revision"] = merged
-            change["updated"] = time.time()
-            return str(merged)
+            change["votes"] = {"Code-Review": {rules.REVIEWER: 2},
+                               "Verified": {rules.CI_ACCOUNT: 1}}
+            return rules.merge(self.git_dir, change, rules.REVIEWER)
+
+    def review(self, number: int, account: str, labels: dict[str, int]) -> tuple[int, Any]:
+        """Vote as `account` (e.g. the reviewer's Code-Review +2); return (status, body)."""
+        with locked_state(self.git_dir) as state:
+            return rules.vote(state, _find(state, number), account, labels)
+
+    def submit(self, number: int, account: str = rules.REVIEWER) -> tuple[int, Any]:
+        """Submit as `account`; return Gerrit's (status, body): 200, 403 or 409."""
+        with locked_state(self.git_dir) as state:
+            return rules.submit(state, self.git_dir, _find(state, number), account)
+
+    def set_account(self, name: str, **rights: Any) -> None:
+        """Add or change an account (`password`, `approve`, `submit`, `verify`)."""
+        with locked_state(self.git_dir) as state:
+            accounts = state["config"]["accounts"]
+            acct = accounts.setdefault(name, {"id": 1000 + len(accounts), "password": "x",
+                                              "approve": False, "submit": False,
+                                              "verify": False})
+            acct.update(rights)
+
+    def set_ci(self, after: float | None) -> None:
+        """Make CI vote Verified +1 on each patch set `after` seconds old (None: no CI)."""
+        with locked_state(self.git_dir) as state:
+            state["config"]["ci_after"] = after
 
     def abandon(self, number: int) -> None:
         """Mark a change ABANDONED."""
@@ -260,12 +273,28 @@ class GerritStandin:
                 self.faults.errors_500 -= 1
             return now
 
+    def _ci(self) -> None:
+        """Vote Verified +1 as CI on every open patch set old enough (when CI is on)."""
+        with locked_state(self.git_dir, write=False) as state:
+            after = state["config"].get("ci_after")
+            due = [c["number"] for c in state["changes"] if after is not None
+                   and c["status"] == "NEW" and rules.CI_ACCOUNT not in
+                   c.get("votes", {}).get("Verified", {})
+                   and time.time() - c["patch_sets"][-1]["created"] >= after]
+        for number in due:
+            self.review(number, rules.CI_ACCOUNT, {"Verified": 1})
+
     def _ticker(self) -> None:
         while not self._stop.wait(0.05):
+            self._ci()
             if self.auto_merge_after is None:
                 continue
-            due = [c["number"] for c in self.changes() if c["status"] == "NEW"
-                   and time.time() - c["patch_sets"][-1]["created"] >= self.auto_merge_after]
+            with locked_state(self.git_dir, write=False) as state:
+                # never work in progress, never before its parent change (a chain)
+                due = [c["number"] for c in state["changes"] if c["status"] == "NEW"
+                       and not c.get("wip") and rules.open_parent(state, c) is None
+                       and time.time() - max(c["patch_sets"][-1]["created"],
+                                             c.get("ready_at") or 0) >= self.auto_merge_after]
             for number in due:
                 try:
                     self.approve_and_merge(number)
@@ -306,8 +335,11 @@ def _find(state: dict[str, Any], number: int) -> dict[str, Any]:
 
 # -- REST ----------------------------------------------------------------------------------------
 
-def change_info(state: dict[str, Any], c: dict[str, Any], *, detail: bool) -> dict[str, Any]:
-    """Return Gerrit's ChangeInfo JSON for a change record (with labels when `detail`)."""
+def change_info(state: dict[str, Any], c: dict[str, Any], *, detail: bool,
+                options: tuple[str, ...] = (), git_dir: Path | None = None) -> dict[str, Any]:
+    """Return Gerrit's ChangeInfo JSON for a change record (with labels when `detail`);
+    `options` are the `o=` ones (CURRENT_REVISION, CURRENT_FILES, SUBMITTABLE, LABELS,
+    DETAILED_ACCOUNTS)."""
     info: dict[str, Any] = {
         "id": f"{quote(c['project'], safe='')}~{c['branch']}~{c['change_id']}",
         "project": c["project"], "branch": c["branch"], "change_id": c["change_id"],
@@ -317,13 +349,24 @@ def change_info(state: dict[str, Any], c: dict[str, Any], *, detail: bool) -> di
     }
     if c["topic"]:
         info["topic"] = c["topic"]
+    if c.get("wip"):
+        info["work_in_progress"] = True
+    info["owner"] = rules.account_info(state, c.get("owner") or state["config"].get("user"))
+    if c.get("submitter"):
+        info["submitter"] = rules.account_info(state, c["submitter"])
+    if detail or "LABELS" in options:
+        info["labels"] = rules.labels_info(state, c)
     if detail:
-        info["labels"] = {
-            label: {"all": [{"value": c["labels"].get(label, 0), "_account_id": 1000}],
-                    **({"approved": {"_account_id": 1000}}
-                       if c["labels"].get(label, 0) > 0 else {})}
-            for label in ("Code-Review", "Verified")}
         info["reviewers"] = {"REVIEWER": [{"username": r} for r in c["reviewers"]]}
+    if "SUBMITTABLE" in options:
+        info["submittable"] = c["status"] == "NEW" and not rules.problems(state, c)
+    if {"CURRENT_REVISION", "CURRENT_FILES"} & set(options):
+        ps = c["patch_sets"][-1]
+        revision: dict[str, Any] = {"_number": ps["number"], "ref": ps["ref"], "commit": {
+            "parents": [{"commit": c["parent"]}] if c.get("parent") else []}}
+        if "CURRENT_FILES" in options and git_dir is not None:
+            revision["files"] = {f: {} for f in rules.changed_files(git_dir, ps["revision"])}
+        info["revisions"] = {ps["revision"]: revision}
     return info
 
 
@@ -338,22 +381,18 @@ def _ts(t: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S.000000000", time.gmtime(t))
 
 
-def _files(git_dir: Path | None, revision: str) -> list[str]:
-    """Return the paths a commit changes against its first parent (Gerrit's `path:`)."""
-    if git_dir is None:
-        return []
-    done = git(git_dir, "diff-tree", "--no-commit-id", "--name-only", "-r", "--root",
-               revision, check=False)
-    return done.stdout.split()
-
-
 def _matches(state: dict[str, Any], c: dict[str, Any], query: str,
              git_dir: Path | None = None) -> bool:
     for term in query.split():
-        key, _, value = term.partition(":")
+        negate = term.startswith("-")
+        key, _, value = term.lstrip("-").partition(":")
         value = value.strip('"')
-        if key == "path":  # exact path, as Gerrit's path: without a leading ^
-            if value not in _files(git_dir, c["patch_sets"][-1]["revision"]):
+        if key == "owner" and value == "self":  # the stand-in knows no caller here
+            raise ValueError("Must be signed-in to use owner:self")
+        if key in ("file", "path"):  # path: exact path, as Gerrit's without a leading ^
+            files = rules.changed_files(git_dir, c["patch_sets"][-1]["revision"]) \
+                if git_dir else []
+            if (value in files) == negate:
                 return False
             continue
         ok = {
@@ -363,11 +402,13 @@ def _matches(state: dict[str, Any], c: dict[str, Any], query: str,
             "branch": c["branch"] == value,
             "status": (c["status"] == "NEW") if value == "open" else
             (c["status"] != "NEW") if value == "closed" else c["status"] == value.upper(),
-            "is": (c["status"] == "NEW") if value == "open" else c["status"] == value.upper(),
+            "is": (c["status"] == "NEW") if value == "open" else bool(c.get("wip"))
+            if value == "wip" else c["status"] == value.upper(),
+            "owner": c.get("owner") == value,
         }.get(key)
         if ok is None:
             raise ValueError(f"Unsupported operator {key}")
-        if not ok:
+        if ok == negate:
             return False
     return True
 
@@ -438,6 +479,9 @@ def _handler_for(standin: GerritStandin) -> type[BaseHTTPRequestHandler]:
                 status, body = (200, []) if rest == "" else (404, f"Not found: {rest}\n")
             else:
                 status, body = self._answer(path.removeprefix("/changes/"), url.query)
+            if isinstance(body, bytes):  # a patch, base64 as Gerrit sends it
+                self._send(status, body, "text/plain")
+                return
             if isinstance(body, str):
                 self._send(status, body.encode(), "text/plain")
             elif fault.malformed:
@@ -448,22 +492,40 @@ def _handler_for(standin: GerritStandin) -> type[BaseHTTPRequestHandler]:
                            "application/json")
 
         def _answer(self, rest: str, query: str) -> tuple[int, Any]:
-            with locked_state(standin.git_dir, write=False) as state:
+            options = tuple(parse_qs(query).get("o", []))
+            gd = standin.git_dir
+            with locked_state(gd, write=False) as state:
                 if rest == "":
                     q = parse_qs(query).get("q", [""])[0]
                     try:
-                        found = [c for c in state["changes"]
-                                 if _matches(state, c, q, standin.git_dir)]
+                        found = [c for c in state["changes"] if _matches(state, c, q, gd)]
                     except ValueError as exc:
                         return 400, f"{exc}\n"
-                    return 200, [change_info(state, c, detail=False) for c in found]
+                    return 200, [change_info(state, c, detail=False, options=options,
+                                             git_dir=gd) for c in found]
                 ident, _, tail = rest.partition("/")
                 found = _lookup(state, ident)
-                if len(found) != 1 or tail not in ("", "detail"):
+                if len(found) != 1 or tail not in ("", "detail", "revisions/current/patch",
+                                                   "revisions/current/related"):
                     return 404, f"Not found: {unquote(ident)}\n"
-                info = change_info(state, found[0], detail=tail == "detail")
-                if tail == "detail" and found[0]["status"] == "NEW":
-                    info["mergeable"] = _mergeable(standin.git_dir, found[0])
+                c = found[0]
+                if tail == "revisions/current/patch":  # format-patch text, base64 as Gerrit
+                    patch = subprocess.run(
+                        ["git", "--git-dir", str(gd), "format-patch", "-1", "--stdout",
+                         c["patch_sets"][-1]["revision"]], capture_output=True, timeout=30,
+                        check=True).stdout
+                    return 200, base64.b64encode(patch)
+                if tail == "revisions/current/related":
+                    return 200, {"changes": [
+                        {"_change_number": r["number"], "change_id": r["change_id"],
+                         "status": r["status"], "_revision_number": len(r["patch_sets"]),
+                         "commit": {"commit": r["patch_sets"][-1]["revision"],
+                                    "parents": [{"commit": r.get("parent")}]}}
+                        for r in rules.chain(state, c)]}
+                info = change_info(state, c, detail=tail == "detail", options=options,
+                                   git_dir=gd)
+                if tail == "detail" and c["status"] == "NEW":
+                    info["mergeable"] = _mergeable(gd, c)
                 return 200, info
 
         def _route(self, raw: str) -> tuple[str, bool] | None:
@@ -484,8 +546,47 @@ def _handler_for(standin: GerritStandin) -> type[BaseHTTPRequestHandler]:
             if routed is None:
                 return
             path, authed = routed
-            if not self._git_http(path, url.query, authed=authed):
+            if self._git_http(path, url.query, authed=authed):
+                return
+            if not path.startswith("/changes/"):
                 self._send(404, b"Not found\n", "text/plain")
+                return
+            if not authed:  # Gerrit: writes need a signed-in user
+                self._send(401, b"Unauthorized\n", "text/plain")
+                return
+            fault = standin.take_fault()
+            if fault.errors_500:
+                self._send(500, b"Internal server error\n", "text/plain")
+                return
+            status, body = self._act(path.removeprefix("/changes/"))
+            if isinstance(body, str):
+                self._send(status, body.encode(), "text/plain")
+            else:
+                self._send(status, XSSI_PREFIX + json.dumps(body).encode(), "application/json")
+
+        def _act(self, rest: str) -> tuple[int, Any]:
+            """Answer POST .../revisions/current/review, .../submit, .../wip, .../ready."""
+            length = int(self.headers.get("Content-Length") or 0)
+            try:
+                data = json.loads(self.rfile.read(length) or b"{}") if length else {}
+            except ValueError:
+                return 400, "Invalid JSON\n"
+            ident, _, tail = rest.partition("/")
+            with locked_state(standin.git_dir) as state:
+                found = _lookup(state, ident)
+                if len(found) != 1:
+                    return 404, f"Not found: {unquote(ident)}\n"
+                c = found[0]
+                if tail == "revisions/current/review":
+                    return rules.vote(state, c, self.who, dict(data.get("labels") or {}))
+                if tail == "submit":
+                    status, body = rules.submit(state, standin.git_dir, c, self.who)
+                    return (status, change_info(state, c, detail=False)) if status == 200 \
+                        else (status, body)
+                if tail in ("wip", "ready"):
+                    status, body = rules.set_wip(state, c, self.who, tail == "wip")
+                    return (status, "") if status == 200 else (status, body)
+            return 404, "Not found\n"
 
         def _project(self, rest: str) -> tuple[int, Any]:
             """Answer GET /projects/P/branches/B and .../{branches/B,commits/C}/files/F/content."""
@@ -540,7 +641,7 @@ def _handler_for(standin: GerritStandin) -> type[BaseHTTPRequestHandler]:
                    "GIT_PROTOCOL": self.headers.get("Git-Protocol", ""),
                    "REMOTE_ADDR": self.client_address[0]}
             if authed:
-                env["REMOTE_USER"] = standin.user
+                env["REMOTE_USER"] = self.who or standin.user
             try:
                 done = subprocess.run(["git", "http-backend"], input=body, capture_output=True,
                                       env=env, timeout=HTTP_BACKEND_TIMEOUT, check=False)
@@ -576,6 +677,9 @@ def _handler_for(standin: GerritStandin) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Length", "0")
             self.end_headers()
 
+        who = ""
+        """The signed-in account of an `/a/` request."""
+
         def _authorized(self) -> bool:
             header = self.headers.get("Authorization", "")
             if not header.startswith("Basic "):
@@ -584,7 +688,12 @@ def _handler_for(standin: GerritStandin) -> type[BaseHTTPRequestHandler]:
                 user, _, password = base64.b64decode(header[6:]).decode().partition(":")
             except ValueError:
                 return False
-            return (user, password) == (standin.user, standin.password)
+            with locked_state(standin.git_dir, write=False) as state:
+                acct = state["config"]["accounts"].get(user)
+            if acct is None or acct.get("password") != password:
+                return False
+            self.who = user
+            return True
 
         def _send(self, status: int, body: bytes, ctype: str) -> None:
             self.send_response(status)

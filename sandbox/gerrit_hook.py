@@ -43,8 +43,25 @@ SUBJECT_WARN_LENGTH = 50
 
 def empty_state(project: str, url: str) -> dict[str, Any]:
     """Return a fresh state: no changes, numbering from 1."""
-    return {"config": {"project": project, "url": url, "prohibited": None},
+    return {"config": {"project": project, "url": url, "prohibited": None,
+                       "accounts": {}, "ci_after": None},
             "next_number": 1, "changes": []}
+
+
+def pusher(state: dict[str, Any]) -> str:
+    """Return the account a push comes from: smart HTTP's signed-in user, a local push's
+    GERRIT_STANDIN_USER (a test's bot), else the stand-in's own user (SSH's one key)."""
+    return os.environ.get("REMOTE_USER") or os.environ.get("GERRIT_STANDIN_USER") \
+        or str(state["config"].get("user") or "failover")
+
+
+def patch_id(git_dir: Path, revision: str) -> str:
+    """Return git's patch-id of a commit's diff (equal for a trivial rebase)."""
+    diff = subprocess.run(["git", "--git-dir", str(git_dir), "show", "--format=", revision],
+                          capture_output=True, timeout=GIT_TIMEOUT, check=True).stdout
+    done = subprocess.run(["git", "--git-dir", str(git_dir), "patch-id", "--stable"],
+                          input=diff, capture_output=True, timeout=GIT_TIMEOUT, check=True)
+    return done.stdout.decode().split(" ", 1)[0]
 
 
 @contextmanager
@@ -223,8 +240,9 @@ def handle_command(git_dir: Path, new: str, ref: str, push_options: list[str],
         if change is None:
             change = {"number": state["next_number"], "change_id": change_id,
                       "project": project, "branch": branch, "status": "NEW",
-                      "topic": None, "reviewers": [], "hashtags": [], "labels": {},
-                      "patch_sets": [], "created": now, "merged_revision": None}
+                      "topic": None, "reviewers": [], "hashtags": [], "votes": {},
+                      "patch_sets": [], "created": now, "merged_revision": None,
+                      "owner": pusher(state), "wip": False, "submitter": None}
             state["next_number"] += 1
             state["changes"].append(change)
         if options.get("topic"):
@@ -233,6 +251,16 @@ def handle_command(git_dir: Path, new: str, ref: str, push_options: list[str],
         change["hashtags"] = sorted({*change["hashtags"], *options.get("t", [])})
         change["subject"] = subject
         change["updated"] = now
+        if "wip" in options or "work-in-progress" in options:
+            change["wip"] = True
+        elif "ready" in options:
+            change["wip"] = False
+        # Gerrit keeps votes across a trivial rebase (the same diff), drops them otherwise
+        if change["patch_sets"] and patch_id(git_dir, change["patch_sets"][-1]["revision"]) \
+                != patch_id(git_dir, new):
+            change["votes"] = {}
+        change["parent"] = (git(git_dir, "rev-parse", f"{new}^", check=False).stdout.strip()
+                            or None)
         ps_number = len(change["patch_sets"]) + 1
         ps_ref = patch_set_ref(change["number"], ps_number)
         git(git_dir, "update-ref", ps_ref, new)
@@ -242,7 +270,8 @@ def handle_command(git_dir: Path, new: str, ref: str, push_options: list[str],
         messages.append(f"Processing changes: refs: 1, {kind}: 1, done")
         messages += commit_warnings(new, message)
         messages += ["", "SUCCESS", "",
-                     f"  {change_url(state, change)} {subject}{' [NEW]' if created else ''}", ""]
+                     f"  {change_url(state, change)} {subject}{' [WIP]' if change['wip'] else ''}"
+                     f"{' [NEW]' if created else ''}", ""]
     return None
 
 

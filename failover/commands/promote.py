@@ -35,6 +35,17 @@ def promote(
         metavar="DURATION", help="Silence the old primary in Alertmanager, e.g. 2h.")] = None,
     no_sal: Annotated[bool, typer.Option("--no-sal", help="No Server Admin Log lines.")]
     = False,
+    change: Annotated[str | None, typer.Option(
+        metavar="N|URL|CHANGE-ID", help="Adopt this open (or merged) change: check it, then "
+                                        "follow, deploy, verify.")] = None,
+    prepare: Annotated[bool, typer.Option("--prepare", help="Push as work in progress and "
+                                                            "stop (a maintenance window).")]
+    = False,
+    prepare_failback: Annotated[bool, typer.Option(
+        "--prepare-failback", help="Also push the failback (the revert) as work in "
+                                   "progress.")] = False,
+    self_merge: Annotated[bool, typer.Option(
+        "--self-merge", help="Emergency: Code-Review +2 and submit as yourself.")] = False,
     config: ConfigOption = None, json: JsonOption = False, verbose: VerboseOption = False,
 ) -> None:
     """Move NAME to TARGET through Gerrit review: health, change, merge, deploy, verify.
@@ -58,7 +69,8 @@ def promote(
     request = PromoteRequest(region=region, target=controller, dry_run=dry_run, yes=yes,
                              force=force, bug=bug[0] if bug else None, reason=reason,
                              no_wait=no_wait, bugs=tuple(bug or ()), signoff=signoff,
-                             silence=silence, no_sal=no_sal)
+                             silence=silence, no_sal=no_sal, change=change, prepare=prepare,
+                             prepare_failback=prepare_failback, self_merge=self_merge)
     promotion: Promotion | None = None
     try:
         with interrupt_on_sigterm():  # armed before the config load: a signal there is clean

@@ -48,8 +48,15 @@ def status(
     regions = [cfg.region(region)] if region is not None else list(cfg.regions.values())
     statuses = read_status(cfg, regions)
     if region is not None or not cfg.services:
-        return show_status(statuses, as_json=json)
-    _show_services(cfg, list(cfg.services.values()), statuses, as_json=json)
+        show_status(statuses, as_json=json)
+    else:
+        _show_services(cfg, list(cfg.services.values()), statuses, as_json=json)
+    if not json:  # issue 23: a change prepared ahead (--prepare), per name
+        from failover.prepared_changes import prepared_lines
+
+        for line in prepared_lines(cfg.dns.checkout, [region] if region else
+                                   [*cfg.regions, *cfg.services]):
+            print(f"prepared: {line}")
 
 
 def _show_services(cfg: Config, services: list[Service], regions: dict[str, RegionStatus],

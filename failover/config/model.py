@@ -257,6 +257,8 @@ class GerritConfig:
     review_timeout: float = 4 * 3600.0
     poll_interval: float = 10.0
     ca_bundle: str | None = None
+    self_merge: bool = False
+    """May `promote --self-merge` be used outside an emergency (issue 23)."""
 
 
 @dataclass(frozen=True)

@@ -306,7 +306,8 @@ def _netbox_snippets(p: _Problems, t: Mapping[str, Any], path: Path) -> Path | N
 
 
 def _parse_gerrit(p: _Problems, t: Mapping[str, Any]) -> GerritConfig:
-    p.unknown_keys(t, "gerrit", {"url", "timeout", "review_timeout", "poll_interval", "ca_bundle"})
+    p.unknown_keys(t, "gerrit", {"url", "timeout", "review_timeout", "poll_interval", "ca_bundle",
+                                 "self_merge"})
     d = GerritConfig()
     url = p.get(t, "gerrit.url", str, d.url).rstrip("/")
     parts = _urlsplit(url)
@@ -322,6 +323,7 @@ def _parse_gerrit(p: _Problems, t: Mapping[str, Any]) -> GerritConfig:
         review_timeout=p.positive(t, "gerrit.review_timeout", d.review_timeout, most=WEEK),
         poll_interval=p.positive(t, "gerrit.poll_interval", d.poll_interval),
         ca_bundle=p.ca_bundle(t, "gerrit.ca_bundle"),
+        self_merge=bool(p.get(t, "gerrit.self_merge", bool, False)),
     )
 
 

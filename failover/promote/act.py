@@ -104,17 +104,20 @@ def confirm_deploy(ctx: Context) -> None:
 def push(ctx: Context) -> None:
     """Commit and push the change for review (--no-wait stops after it)."""
     from failover import repo
+    from failover.promote import gerritflow
 
     plan, dns = ctx.plan, ctx.cfg.dns
     result = repo.push_for_review(ctx.worktree, ctx.checkout.review, topic=dns.topic,
                                   reviewers=dns.reviewers, hashtags=dns.hashtags,
-                                  timeout=ctx.cfg.gerrit.timeout * 6)
+                                  timeout=ctx.cfg.gerrit.timeout * 6,
+                                  extra=gerritflow.push_options(ctx))
     plan.change_url, plan.change_number = result.url, result.number
     ctx.pushed_at = time.monotonic()
     repo.record_pushed(ctx.checkout, change_id=plan.change_id or "", subject=ctx.subject(),
                        url=result.url)
     kind = "new change" if result.created else "new patch set"
     plan.step("push").summary = f"{result.url} ({kind})"
+    gerritflow.after_push(ctx, result.number, result.url)  # issue 23: prepare, failback
     if ctx.request.no_wait:
         stop_no_wait(plan)
 
@@ -134,6 +137,9 @@ def review(ctx: Context) -> None:
     project = ctx.checkout.review.project_name
     if plan.change is None:
         plan.change = _lookup_pushed(ctx, project)
+    from failover.promote.gerritflow import before_review
+
+    before_review(ctx, project)  # issue 23: mark ready, submit a failback, self-merge
     step = plan.step("review")
 
     said: list[str] = []
@@ -156,7 +162,9 @@ def review(ctx: Context) -> None:
     if ctx.pushed_at is not None:
         plan.durations["push_to_merge"] = time.monotonic() - ctx.pushed_at
     step.summary = f"{plan.change.url} merged" + (
-        f" {plan.durations['push_to_merge']:.1f}s after the push" if ctx.pushed_at else "")
+        f" {plan.durations['push_to_merge']:.1f}s after the push" if ctx.pushed_at else "") + (
+        " (self-merged: Code-Review +2 and submit by the operator)"
+        if plan.gerrit_flow.get("self_merged") else "")
     if _fetch_merged(ctx):
         _check_merged_tip(ctx, plan.change)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from failover.promote.message import subject
 from failover.promote.plan import Observer, Plan, PromoteRequest
@@ -51,6 +51,8 @@ class Context:
     """When each server first answered the target (from the deploy on)."""
     pushed_at: float | None = None
     """time.monotonic() when this run's push was done (None: it pushed nothing)."""
+    habits: Any = None
+    """The run's `failover.habits.Habits` (SAL lines said beside the steps)."""
 
     @property
     def checkout(self) -> Checkout:

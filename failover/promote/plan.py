@@ -57,6 +57,14 @@ class PromoteRequest:
     silence: str | None = None
     """--silence DURATION: silence the old primary in Alertmanager (e.g. 2h)."""
     no_sal: bool = False
+    change: str | None = None
+    """--change N|URL|Change-Id: adopt that change instead of writing one (issue 23)."""
+    prepare: bool = False
+    """--prepare: push the change as work in progress and stop (issue 23)."""
+    prepare_failback: bool = False
+    """--prepare-failback: push the failover's revert beside it, as work in progress."""
+    self_merge: bool = False
+    """--self-merge: vote Code-Review +2 and submit as the operator (an emergency)."""
 
     @property
     def tasks(self) -> list[str]:
@@ -134,6 +142,9 @@ class Plan:
     host_times: dict[str, float] = field(default_factory=dict)
     """Per authoritative server: seconds after the merge (else the deploy's start) when it
     first answered the target for every record."""
+    gerrit_flow: dict[str, Any] = field(default_factory=dict)
+    """Issue 23's facts (`failover.promote.gerritflow`): adopted, prepared, failback,
+    self_merged; the JSON `gerrit_flow`."""
 
     def step(self, key: str) -> Step:
         """Return the step called `key`."""
@@ -169,6 +180,7 @@ class Plan:
         doc = self._to_dict()
         doc["revert"] = ({"commit": self.revert.sha, "subject": self.revert.subject}
                          if self.revert else None)
+        doc["gerrit_flow"] = dict(self.gerrit_flow)
         if self.service is not None:
             cand = self.service.candidate(self.target.name)
             doc["service"] = {

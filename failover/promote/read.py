@@ -135,6 +135,9 @@ def state(ctx: Context) -> None:
                  "options": repo.push_options(cfg.dns.topic, cfg.dns.reviewers,
                                               cfg.dns.hashtags)}
     apply_decision(ctx, _reading(ctx, zone_ctl.name if zone_ctl else None, open_changes))
+    from failover.promote.gerritflow import after_state
+
+    after_state(ctx, open_changes)  # issue 23: --change, prepared changes, --self-merge
 
 
 def _others_on_zone_file(zone_file: str, gerrit: GerritClient, project: str, branch: str,

@@ -60,6 +60,9 @@ class Promotion:
                                  hint="give a Phabricator task like T12345")
         if request.reason is not None:  # refused before the lock, health and fetch
             check_command_line_text("--reason", request.reason)
+        from failover.promote.gerritflow import check_request
+
+        check_request(request)  # issue 23's options: which go together
         from failover.audit import AuditLog, default_audit_path
 
         self.audit = AuditLog(cfg.audit_log or default_audit_path(), {
@@ -68,7 +71,7 @@ class Promotion:
         from failover.habits import Habits
 
         self.habits = Habits(cfg, request, self.audit, observer)  # SAL, silence, task comment
-        self.context = Context(cfg, request, self.plan, observer)
+        self.context = Context(cfg, request, self.plan, observer, habits=self.habits)
         self._audited = self._audit_warned = False
 
     def run(self) -> Plan:

@@ -67,16 +67,18 @@ def push_options(topic: str | None, reviewers: Iterable[str] = (),
 
 def push_for_review(worktree: Worktree, review: GitReview, *, topic: str | None = None,
                     reviewers: Iterable[str] = (), hashtags: Iterable[str] = (),
-                    timeout: float = GIT_TIMEOUT) -> PushResult:
-    """Return the change made by pushing the worktree's HEAD to `refs/for/<branch>`.
+                    timeout: float = GIT_TIMEOUT, extra: Iterable[str] = (),
+                    ref: str = "HEAD") -> PushResult:
+    """Return the change made by pushing the worktree's HEAD (or `ref`) to
+    `refs/for/<branch>`; `extra` push options follow (Gerrit's `wip`, `ready`).
 
     Raises:
         PushRejected: Gerrit refused it (reason, what to do; exit 4).
         GitError: the push failed otherwise, or Gerrit's answer names no change.
     """
-    options = push_options(topic, reviewers, hashtags)
+    options = push_options(topic, reviewers, hashtags) + list(extra)
     args = ["push", *(f"--push-option={o}" for o in options), review.remote,
-            f"HEAD:refs/for/{review.branch}"]
+            f"{ref}:refs/for/{review.branch}"]
     code, output = run_git(args, worktree.path, timeout=timeout)
     lines = [ln.replace("\x1b[K", "") for ln in output.splitlines()]
     if code != 0 and not parse_push_output(lines).rejected:
