@@ -84,7 +84,10 @@ def connection(scheme: str, host: str, port: int | None, ca_bundle: str | None,
     names the host, as requests did.
     """
     if scheme == "https":
-        context = ssl.create_default_context(cafile=ca_bundle)
+        try:
+            context = ssl.create_default_context(cafile=ca_bundle)
+        except OSError as exc:  # ssl names no file: say which CA bundle is gone
+            raise OSError(exc.errno, exc.strerror or str(exc), ca_bundle) from None
         via = _https_proxy(host) if proxy else None
         if via is None:
             return http.client.HTTPSConnection(host, port, timeout=timeout, context=context)

@@ -58,4 +58,4 @@ def test_history_names_the_promote_and_the_hand_made_change(run_cli: RunCli,
 
 def test_history_of_an_unknown_name_is_a_usage_error(run_cli: RunCli, world: World) -> None:
     out = run_cli("history", "nowhere", "--config", str(world.config_path))
-    assert out.code == 2 and "unknown region 'nowhere'" in out.stderr
+    assert out.code == 2 and "unknown name 'nowhere'" in out.stderr

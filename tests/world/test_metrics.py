@@ -54,7 +54,7 @@ def test_promote_says_its_durations_and_node_exporter_serves_them(
     record = [json.loads(x) for x in world.audit_path.read_text().splitlines()][-1]
     assert record["step"] == "record" and record["durations"] == durations
     end = world.outside.sal.wait_for(2)[-1]
-    assert "END (PASS)" in end and re.search(r"\(push_to_merge=\d+\.\ds\)", end), end
+    assert "END (PASS)" in end and re.search(r"\(push_to_merge=\d+\.\ds[^)]*\)", end), end
 
     scrape = exporter.metrics()
     assert sample(scrape, "node_textfile_scrape_error") == 0

@@ -33,7 +33,9 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[World, int]]:
                   for r, (a, b) in RECORDS.items()]
         lines += ["[groups.api.health]",
                   f'new = {{kind = "tcp", host = "127.0.0.1", port = {port}, timeout = 2}}']
-        text = without_regions(w.config_path.read_text(encoding="utf-8"))  # a record belongs
+        original = w.config_path.read_text(encoding="utf-8")
+        (w.workdir / "region-only.toml").write_text(original, encoding="utf-8")
+        text = without_regions(original)  # a record belongs
         w.config_path.write_text(text + "\n" + "\n".join(lines) + "\n", encoding="utf-8")
         yield w, port  # to one name (issue 20): not to the region too
 
@@ -92,7 +94,8 @@ def test_group_prepare_summary_lists_only_the_members_it_changes(
     """Issue 20: a member already on the side was listed as `x -> x`."""
     w, _ = world
     cfg = str(w.config_path)
-    region = run_cli("promote", "eqiad1", "cloudcontrol1004", "--yes", "--config", cfg)
+    region = run_cli("promote", "eqiad1", "cloudcontrol1004", "--yes", "--config",
+                     str(w.workdir / "region-only.toml"))  # the region's own config
     assert region.code == 0, region.stderr
     result = run_cli("promote", "api", "new", "--yes", "--json", "--config", cfg)
     assert result.code == 0, result.stderr
