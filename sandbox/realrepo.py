@@ -18,6 +18,7 @@ authdns-update.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -32,7 +33,15 @@ if __name__ == "__main__":  # run as a file (the deploy command): import from th
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from failover.zone import render_template, zone_name
-from failover.zone.ci import DNS_CFG, GEOIP_DB, MOCK_ETC, PUPPET_CFG, stand_in_files
+from failover.zone.ci import (
+    DNS_CFG,
+    GEOIP_DB,
+    MOCK_ETC,
+    PUPPET_CFG,
+    STAND_IN_ADDRESS,
+    records,
+    stand_in_files,
+)
 from sandbox.dnsrepo import DnsSandbox, clone_operator_checkout, gitreview_text
 from sandbox.gdnsd import Gdnsd, free_port
 from sandbox.gerrit import GerritStandin, start_gerrit
@@ -114,15 +123,33 @@ class RepoGdnsd(Gdnsd):
 
     def set_zone(self, name: str, text: str) -> None:
         """Write zone `name` and its Netbox stand-ins; served after `reload()` (or at start)."""
-        write_stand_ins(self.workdir / "zones", name, text)
+        write_stand_ins(self.workdir, name, text)
         super().set_zone(name, text)
 
 
-def write_stand_ins(zones: Path, zone: str, rendered: str) -> None:
-    """Write the stand-ins of the zone's `$INCLUDE netbox/...` files under `zones`."""
-    for rel, text in stand_in_files(rendered, zone).items():
-        (zones / rel).parent.mkdir(parents=True, exist_ok=True)
-        (zones / rel).write_text(text, encoding="utf-8")
+HOSTS_FILE = "netbox-hosts"
+"""In a gdnsd's directory: the hosts the world's config names as targets, one a line; as
+Netbox defines every host in production, the stand-ins define them (a candidate not yet
+referenced by any record still resolves)."""
+
+
+def write_stand_ins(server: Path, zone: str, rendered: str) -> None:
+    """Write the stand-ins of the zone's `$INCLUDE netbox/...` files under the gdnsd directory
+    `server`'s zones, with the world's hosts (HOSTS_FILE) of this zone the zone does not
+    define itself."""
+    hosts_file = server / HOSTS_FILE
+    hosts = hosts_file.read_text(encoding="utf-8").split() if hosts_file.exists() else []
+    zone_abs = zone.rstrip(".").lower() + "."
+    files = stand_in_files(rendered, zone)
+    if files and hosts:
+        owners = {owner for owner, _type, _data in records(rendered, zone_abs)}
+        first = next(iter(files))
+        files[first] += "".join(f"{h} 3600 IN A {STAND_IN_ADDRESS}\n" for h in hosts
+                                if h.endswith("." + zone_abs) and h not in owners
+                                and f"{h} 3600 IN A" not in files[first])
+    for rel, text in files.items():
+        (server / "zones" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (server / "zones" / rel).write_text(text, encoding="utf-8")
 
 
 @dataclass
@@ -164,6 +191,13 @@ class RealWorld:
                  "query_timeout = 1", "interval = 0.2", "",
                  "[audit]", f"log = {_q(str(self.workdir / 'audit.log'))}", "", *sections]
         self.config_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        quoted = re.findall(r'"([A-Za-z0-9.-]+\.)"', "\n".join(sections))
+        hosts = sorted({h.lower() for h in quoted})
+        for server in self.gdnsd:
+            (server.workdir / HOSTS_FILE).write_text("\n".join(hosts) + "\n", encoding="utf-8")
+            for name, text in server.zones.items():
+                server.set_zone(name, text)
+            server.reload()
         return self.config_path
 
     def serve_branch(self, zone_file: str = "templates/wikimedia.org") -> None:
@@ -260,11 +294,8 @@ def deploy_main(argv: list[str] | None = None) -> int:
         for path in authdns_update.templates(args.repo, args.branch):
             text = render_template(authdns_update.merged_template(args.repo, args.branch, path),
                                    serial=int(time.time()))
-            files = stand_in_files(text, zone_name(path))
             for directory in args.gdnsd:
-                for rel, body in files.items():
-                    (directory / "zones" / rel).parent.mkdir(parents=True, exist_ok=True)
-                    (directory / "zones" / rel).write_text(body, encoding="utf-8")
+                write_stand_ins(directory, zone_name(path), text)
         return authdns_update.deploy(args.repo, args.branch, args.zone, args.gdnsd,
                                      yes=args.yes)
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
