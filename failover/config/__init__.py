@@ -35,7 +35,8 @@ from failover.config.model import (
     Service,
     VerifyConfig,
 )
-from failover.config.parse import parse_config, parse_nameserver
+from failover.config.parse import parse_config
+from failover.config.parse_verify import parse_nameserver
 from failover.names import (
     HOSTNAME_RE,
     NAME_RE,
