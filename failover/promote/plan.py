@@ -48,20 +48,24 @@ class PromoteRequest:
     dry_run: bool = False
     yes: bool = False
     force: bool = False
-    bug: str | None = None
     reason: str | None = None
     no_wait: bool = False
     bugs: tuple[str, ...] = ()
-    """Every task of `--bug` (repeatable), in order; `bug` is the first of them."""
+    """Every task of `--bug` (repeatable), in order."""
     signoff: bool = False
     silence: str | None = None
     """--silence DURATION: silence the old primary in Alertmanager (e.g. 2h)."""
     no_sal: bool = False
 
     @property
+    def bug(self) -> str | None:
+        """Return the first task (the JSON field `bug`), None without `--bug`."""
+        return self.bugs[0] if self.bugs else None
+
+    @property
     def tasks(self) -> list[str]:
-        """Return every task of the run (`bug`, then `bugs`), in order, each once."""
-        return list(dict.fromkeys(([self.bug] if self.bug else []) + list(self.bugs)))
+        """Return every task of the run, in order, each once."""
+        return list(dict.fromkeys(self.bugs))
 
 
 @dataclass
