@@ -215,6 +215,22 @@ class Plan:
         }
 
 
+def failure_document(request: PromoteRequest, outcome: Outcome, error: str,
+                     exit_code: int) -> dict[str, Any]:
+    """Return the JSON document of a promote that failed before its plan existed.
+
+    A bad argument or config (unknown region, bad --bug, no config file) has no plan: the
+    document is an empty Plan's, so it has the same keys, those not known yet null (`fqdn`,
+    `target`, `kind`) or empty, and a script reads it the same way.
+    """
+    from failover.config import Controller, Region
+
+    plan = Plan(request=request, region=Region(request.region, "", (), ()),
+                target=Controller(request.target, "", ""), outcome=outcome, error=error,
+                exit_code=exit_code)
+    return {**plan.to_dict(), "fqdn": None, "target": None, "kind": None}
+
+
 class Observer(Protocol):
     """What the plan tells the operator and asks of them (render.plan implements it)."""
 
