@@ -104,23 +104,34 @@ def gdnsd_checkconf(gdnsd: str, rendered: str, *, path: str, zone: str,
             + "}\n", encoding="utf-8")
         body = _resolve_includes(rendered, zones, checkout)
         (zones / zone).write_bytes(body.encode("utf-8", "surrogateescape"))
-        try:
-            proc = subprocess.run([gdnsd, "-c", str(tmp), "checkconf"], capture_output=True,
-                                  text=True, errors="replace", timeout=timeout, check=False,
-                                  stdin=subprocess.DEVNULL)
-        except subprocess.TimeoutExpired:
-            raise ZoneError(f"{path}: gdnsd checkconf did not finish within {timeout:g}s",
-                            hint="run `gdnsd checkconf` by hand on the rendered zone") from None
-        if proc.returncode != 0:
-            said = [ln.replace(str(zones / zone), f"{path} (rendered)").replace(str(tmp), "...")
-                    for ln in (proc.stderr + proc.stdout).splitlines()
-                    if ln.startswith(("error:", "fatal:"))] or [f"exit {proc.returncode}"]
-            raise ZoneError(
-                f"{path}: gdnsd checkconf refuses the rendered zone (exit {proc.returncode}):\n  "
-                + "\n  ".join(said),
-                hint="fix the zone as gdnsd says; nothing was committed")
+        run_checkconf(gdnsd, tmp, zones / zone, path=path, timeout=timeout,
+                      by_hand="run `gdnsd checkconf` by hand on the rendered zone")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run_checkconf(gdnsd: str, tmp: Path, zone_path: Path, *, path: str, timeout: float,
+                  by_hand: str, config: str = "", also: str = "") -> None:
+    """Run `gdnsd -c tmp checkconf`; raise ZoneError with its error lines when it refuses.
+
+    `by_hand` is the hint on a timeout; `config` (" with the repository's own config") and
+    `also` (" (utils/deploy-check.py refuses it too)") complete the refusal's words.
+    """
+    try:
+        proc = subprocess.run([gdnsd, "-c", str(tmp), "checkconf"], capture_output=True,
+                              text=True, errors="replace", timeout=timeout, check=False,
+                              stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise ZoneError(f"{path}: gdnsd checkconf did not finish within {timeout:g}s",
+                        hint=by_hand) from None
+    if proc.returncode != 0:
+        said = [ln.replace(str(zone_path), f"{path} (rendered)").replace(str(tmp), "...")
+                for ln in (proc.stderr + proc.stdout).splitlines()
+                if ln.startswith(("error:", "fatal:"))] or [f"exit {proc.returncode}"]
+        raise ZoneError(
+            f"{path}: gdnsd checkconf refuses the rendered zone{config} "
+            f"(exit {proc.returncode}):\n  " + "\n  ".join(said),
+            hint=f"fix the zone as gdnsd says{also}; nothing was committed")
 
 
 def _resolve_includes(rendered: str, zones: Path, checkout: Path | None) -> str:
