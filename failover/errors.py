@@ -12,8 +12,7 @@ MESSAGE_MAX = 1000
 """The longest message or problem line shown; a longer one (a 100,000-character value echoed
 in it) keeps its start and end around a note of what was cut (issue 20)."""
 
-EXIT_OK = 0
-"""Done, or nothing to do."""
+# 0: done, or nothing to do (what Typer returns; no constant)
 EXIT_UNEXPECTED = 1
 """An unexpected failure (a bug): reported with a hint to re-run with -v."""
 EXIT_USAGE = 2

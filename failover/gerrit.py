@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import json
 import logging
-import netrc
 import os
 import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode
 
 from failover import httpget
 from failover.errors import GitError, UsageError
@@ -99,15 +98,8 @@ def credentials(url: str, *, netrc_file: str | None = None) -> tuple[str, str] |
         return user, password
     if user or password:
         raise UsageError(f"set both {USER_ENV} and {PASSWORD_ENV}, or neither")
-    try:
-        entry = netrc.netrc(netrc_file).authenticators(urlsplit(url).hostname or "")
-    except FileNotFoundError:
-        return None
-    except (netrc.NetrcParseError, OSError) as exc:
-        raise UsageError(f"cannot read netrc: {exc}", hint="fix or remove ~/.netrc") from None
-    if entry and entry[0] and entry[2]:
-        return entry[0], entry[2]
-    return None
+    entry = httpget.netrc_entry(url, netrc_file)
+    return entry if entry and entry[0] and entry[1] else None
 
 
 class GerritClient:

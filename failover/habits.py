@@ -349,8 +349,7 @@ class Habits:
             self.observer.warn(f"no audit line for {what} {result}: {_why(exc)}")
 
     def _note(self, text: str) -> None:
-        note = getattr(self.observer, "note", None)  # observers written before it: warn
-        (note or self.observer.warn)(text)
+        self.observer.note(text)
 
 
 def _why(exc: BaseException) -> str:

@@ -71,6 +71,26 @@ class Overdue(Exception):
     """The answer (headers and body) was not complete within connect timeout + read timeout."""
 
 
+def netrc_entry(url: str, netrc_file: str | None = None) -> tuple[str, str] | None:
+    """Return (login, password) of the URL's host in `netrc_file` (None: ~/.netrc), or None:
+    no file, no entry. The one netrc reader of Gerrit, Phabricator and the stats.
+
+    Raises:
+        UsageError: the file cannot be read or parsed (the callers that shrug catch it).
+    """
+    import netrc
+
+    from failover.errors import UsageError
+
+    try:
+        entry = netrc.netrc(netrc_file).authenticators(urlsplit(url).hostname or "")
+    except FileNotFoundError:
+        return None
+    except (netrc.NetrcParseError, OSError) as exc:
+        raise UsageError(f"cannot read netrc: {exc}", hint="fix or remove ~/.netrc") from None
+    return (entry[0] or "", entry[2] or "") if entry else None
+
+
 def basic_auth(user: str, password: str) -> str:
     """Return the Authorization header's value for HTTP basic auth."""
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")

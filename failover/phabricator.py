@@ -21,11 +21,9 @@ Examples:
 from __future__ import annotations
 
 import json
-import netrc
 import os
-from urllib.parse import urlsplit
 
-from failover.errors import OutsideError, UsageError
+from failover.errors import OutsideError
 from failover.outside import bounded_request
 
 TOKEN_ENV = "FAILOVER_PHABRICATOR_TOKEN"  # noqa: S105 (a variable name)
@@ -37,13 +35,10 @@ def phabricator_token(url: str, *, netrc_file: str | None = None) -> str | None:
     token = os.environ.get(TOKEN_ENV)
     if token:
         return token
-    try:
-        entry = netrc.netrc(netrc_file).authenticators(urlsplit(url).hostname or "")
-    except FileNotFoundError:
-        return None
-    except (netrc.NetrcParseError, OSError) as exc:
-        raise UsageError(f"cannot read netrc: {exc}", hint="fix or remove ~/.netrc") from None
-    return entry[2] if entry and entry[2] else None
+    from failover.httpget import netrc_entry
+
+    entry = netrc_entry(url, netrc_file)
+    return entry[1] if entry and entry[1] else None
 
 
 class ConduitClient:

@@ -2,21 +2,19 @@
 
 Gerrit's REST retries, the wait for a review, the wait for the nameservers and the lookup of
 a change just pushed all walk a `Poller`. The clock and the sleep are passed in (defaults:
-`time.monotonic`, `time.sleep`), so a test drives it with a fake clock and no waiting.
+`time.monotonic`, `time.sleep`), so a test drives it with a fake clock and no waiting
+(tests/unit/test_retry.py's `FakeClock`).
 
 Each attempt tells the caller, as measured once after its work: whether it is the `last`
 (tries used up or the deadline passed) and the `pause` before the next one (the current
 wait, never past the deadline; 0.0 after the last).
 
 Examples:
-    >>> clock = FakeClock()
-    >>> for attempt in Poller(delay=1.0, factor=2.0, tries=3, clock=clock, sleep=clock.sleep):
+    >>> for attempt in Poller(delay=1.0, factor=2.0, tries=3):     # doctest: +SKIP
     ...     print(attempt.number, attempt.pause, attempt.last)
     1 1.0 False
     2 2.0 False
     3 0.0 True
-    >>> clock.now
-    3.0
 """
 
 from __future__ import annotations
@@ -24,25 +22,8 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
-
-
-@dataclass
-class FakeClock:
-    """A clock for tests: `sleep` moves it forward, nothing waits."""
-
-    now: float = 0.0
-    sleeps: list[float] = field(default_factory=list)
-
-    def __call__(self) -> float:
-        """Return the current fake time."""
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        """Move the clock `seconds` forward."""
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @dataclass

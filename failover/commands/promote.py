@@ -67,7 +67,7 @@ def promote(
 
     setup(verbose)
     request = PromoteRequest(region=region, target=controller, dry_run=dry_run, yes=yes,
-                             force=force, bug=bug[0] if bug else None, reason=reason,
+                             force=force, reason=reason,
                              no_wait=no_wait, bugs=tuple(bug or ()), signoff=signoff,
                              silence=silence, no_sal=no_sal, change=change, prepare=prepare,
                              prepare_failback=prepare_failback, self_merge=self_merge)

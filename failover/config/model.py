@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from failover.config.keys import NOT_READ, only, per_variant, read_from, toml_keys
 from failover.errors import UsageError
 from failover.names import normalize_target, record_type_for, validate_name
 
@@ -30,7 +31,7 @@ DEFAULT_SERVICES = (
 class Controller:
     """One controller of a region: what the DNS record points to and where its stats are."""
 
-    name: str
+    name: str = field(metadata=NOT_READ)
     target: str
     stats: str
     ca_bundle: str | None = None
@@ -45,7 +46,7 @@ class Controller:
 class Region:
     """A region: its API name, the HAProxy services to judge, and its controllers."""
 
-    name: str
+    name: str = field(metadata=NOT_READ)
     fqdn: str
     services: tuple[str, ...]
     controllers: tuple[Controller, ...]
@@ -78,31 +79,34 @@ class Region:
 HEALTH_KINDS = ("tcp", "http", "command", "haproxy", "none")
 """How a service candidate's health is read (`failover.health`)."""
 
+AUDIT_KEYS = frozenset({"log"})
+"""The keys of `[audit]` (read into `Config.audit_log`)."""
+
 
 @dataclass(frozen=True)
 class Health:
     """How one candidate's health is read: `kind` and the keys that kind uses."""
 
     kind: str = "none"
-    host: str | None = None
+    host: str | None = field(default=None, metadata=only("tcp"))
     """tcp: the host to connect to."""
-    port: int | None = None
+    port: int | None = field(default=None, metadata=only("tcp"))
     """tcp: the port."""
-    url: str | None = None
+    url: str | None = field(default=None, metadata=only("http"))
     """http: the URL to GET (TLS always verified)."""
-    status: int = 200
+    status: int = field(default=200, metadata=only("http"))
     """http: the expected status."""
-    contains: str | None = None
+    contains: str | None = field(default=None, metadata=only("http"))
     """http: text the body must hold."""
-    ca_bundle: str | None = None
+    ca_bundle: str | None = field(default=None, metadata=only("http", "haproxy"))
     """http, haproxy: a CA bundle to trust."""
-    argv: tuple[str, ...] = ()
+    argv: tuple[str, ...] = field(default=(), metadata=only("command"))
     """command: the argv (exit 0 is healthy)."""
-    stats: str | None = None
+    stats: str | None = field(default=None, metadata=only("haproxy"))
     """haproxy: the stats URL, as a controller's `stats`."""
-    services: tuple[str, ...] = ()
+    services: tuple[str, ...] = field(default=(), metadata=only("haproxy"))
     """haproxy: the HAProxy services to judge (none: every frontend/backend pair found)."""
-    timeout: float = 5.0
+    timeout: float = field(default=5.0, metadata=only("tcp", "http", "command"))
 
     def describe(self) -> str:
         """Return what is checked, in a few words (`tcp irc1001:6667`), credentials hidden.
@@ -131,8 +135,8 @@ class Health:
 class Candidate:
     """Where a service (or a side of a group) can point: a target per record, and its health."""
 
-    name: str
-    targets: Mapping[str, str]
+    name: str = field(metadata=NOT_READ)
+    targets: Mapping[str, str] = field(metadata=read_from("target"))
     """record FQDN -> target as the zone writes it as a FQDN (`irc1001.wikimedia.org.`)."""
     health: Health = Health()
 
@@ -142,13 +146,15 @@ class Service:
     """A failover target beside the regions: `[services.NAME]` (one or more records, all
     to the candidate's target) or `[groups.NAME]` (several records, each to the side's own)."""
 
-    name: str
-    records: tuple[str, ...]
+    name: str = field(metadata=NOT_READ)
+    records: tuple[str, ...] = field(metadata=per_variant(
+        services=("fqdn", "records"), groups=("members",)))
     """Record FQDNs, lower-case, without the trailing dot."""
-    candidates: tuple[Candidate, ...]
+    candidates: tuple[Candidate, ...] = field(metadata=per_variant(
+        services=("candidates",), groups=("sides", "health")))
     zone_file: str | None = None
     """None: `[dns] zone_file`."""
-    group: bool = False
+    group: bool = field(default=False, metadata=NOT_READ)
     topic: str | None = None
     """The Gerrit topic of its changes; None: `<name>-failover` (`push_topic`)."""
     sal_project: str = ""
@@ -286,7 +292,7 @@ WIPE_PLACEHOLDERS = ("name",)
 class Recursor:
     """A recursor whose cache the promote wipes: its address and the wipe command (argv)."""
 
-    server: Nameserver
+    server: Nameserver = field(metadata=read_from("address"))
     wipe: tuple[str, ...] = ()
     """argv with `{name}` (e.g. `ssh HOST sudo rec_control wipe-cache {name}$`); () none."""
 
@@ -307,7 +313,7 @@ class VerifyConfig:
     interval: float = 2.0
     authdns_hosts: tuple[Nameserver, ...] = ()
     """Every authdns host, asked directly (port 5353 unless given) beside the nameservers."""
-    recursor_wipes: tuple[Recursor, ...] = ()
+    recursor_wipes: tuple[Recursor, ...] = field(default=(), metadata=NOT_READ)
     """The recursors given as tables (`address`, `wipe`): the promote wipes their caches."""
     wipe_timeout: float = 30.0
     """Seconds one wipe command may take."""
@@ -353,17 +359,19 @@ class MetricsConfig:
 class Config:
     """The whole configuration as the tool reads it."""
 
-    path: Path
+    path: Path = field(metadata=NOT_READ)
     dns: DnsConfig
     gerrit: GerritConfig
     verify: VerifyConfig
     haproxy: HaproxyConfig
     regions: Mapping[str, Region] = field(default_factory=dict)
-    audit_log: Path | None = None
+    audit_log: Path | None = field(default=None, metadata=read_from("audit"))
+    """`[audit] log`."""
     sal: SalConfig | None = None
     alertmanager: AlertmanagerConfig | None = None
     phabricator: PhabricatorConfig | None = None
-    services: Mapping[str, Service] = field(default_factory=dict)
+    services: Mapping[str, Service] = field(default_factory=dict,
+                                            metadata=read_from("services", "groups"))
     """`[services.*]` and `[groups.*]`, one namespace with the regions."""
     metrics: MetricsConfig | None = None
     """`[metrics] textfile`: None when not configured."""
@@ -402,3 +410,8 @@ class Config:
         sal = replace(self.sal, project=svc.sal_project) if self.sal is not None else None
         return replace(self, sal=sal, dns=replace(
             self.dns, zone_file=svc.zone_file or self.dns.zone_file, topic=svc.push_topic))
+
+
+HEALTH_KEYS: Mapping[str, frozenset[str]] = {
+    kind: toml_keys(Health, kind) - {"kind"} for kind in HEALTH_KINDS}
+"""The keys each health kind takes (besides `kind`), from `Health`'s fields."""

@@ -18,28 +18,21 @@ Examples:
 
 from __future__ import annotations
 
-from failover.dnscheck.judge import DIFFERS, MATCHES, STALE, WRONG, DnsReport, ServerAnswer
+from failover.dnscheck.judge import MATCHES, DnsReport, ServerAnswer
 from failover.dnscheck.servers import (
-    AUTHDNS_HOST,
     Server,
-    authdns_servers,
     discover_nameservers,
     resolve_nameservers,
     system_resolver,
 )
 from failover.dnscheck.target import (
-    TargetCheck,
     candidate_target_problems,
-    check_target,
     find_target_problem,
     refuse_dangling_candidate,
     refuse_dangling_target,
-    stats_host_addresses,
     target_problem,
 )
 from failover.dnscheck.wait import (
-    BACKOFF,
-    MIN_INTERVAL,
     ask_round,
     check_records,
     check_region,
@@ -49,30 +42,20 @@ from failover.dnscheck.wait import (
 )
 
 __all__ = [
-    "AUTHDNS_HOST",
-    "BACKOFF",
-    "DIFFERS",
     "MATCHES",
-    "MIN_INTERVAL",
-    "STALE",
-    "WRONG",
     "DnsReport",
     "Server",
     "ServerAnswer",
-    "TargetCheck",
     "ask_round",
-    "authdns_servers",
     "candidate_target_problems",
     "check_records",
     "check_region",
     "check_regions",
-    "check_target",
     "discover_nameservers",
     "find_target_problem",
     "refuse_dangling_candidate",
     "refuse_dangling_target",
     "resolve_nameservers",
-    "stats_host_addresses",
     "system_resolver",
     "target_problem",
     "wait_for_agreement",

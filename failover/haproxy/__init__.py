@@ -15,7 +15,6 @@ Examples:
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from urllib.parse import unquote, urlsplit
 
@@ -31,8 +30,6 @@ from failover.haproxy.judge import (
     unreachable,
 )
 from failover.haproxy.model import (
-    CHUNK,
-    USABLE_STATES,
     ControllerHealth,
     RegionHealth,
     ServiceHealth,
@@ -41,17 +38,14 @@ from failover.haproxy.model import (
     StatsReadError,
     StatsSnapshot,
 )
-from failover.haproxy.ssh import SshTarget, parse_ssh_url, read_ssh_stats
+from failover.haproxy.ssh import parse_ssh_url, read_ssh_stats
 from failover.haproxy.transport import read_http_stats, socket_command
 
 __all__ = [
-    "CHUNK", "USABLE_STATES", "ControllerHealth", "RegionHealth", "ServiceHealth", "SshTarget",
-    "StatRow", "StatsParseError", "StatsReadError", "StatsSnapshot", "dependencies",
-    "depends_on", "judge_controller",
-    "judge_service", "parse_show_info", "parse_ssh_url", "parse_stats_csv",
-    "read_controller_health", "read_http_stats", "read_region_health", "read_regions_health",
-    "read_ssh_stats", "read_stats", "region_read_cap", "server_owner", "socket_command",
-    "unreachable",
+    "ControllerHealth", "RegionHealth", "ServiceHealth", "StatRow", "StatsParseError",
+    "StatsReadError", "dependencies", "depends_on", "judge_service", "parse_ssh_url",
+    "parse_stats_csv", "read_controller_health", "read_http_stats", "read_region_health",
+    "read_stats", "server_owner", "socket_command",
 ]
 
 
@@ -121,10 +115,3 @@ def read_region_health(cfg: Config, region: Region, only: str | None = None) -> 
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
     return RegionHealth(region.name, {c.name: c for c in results})
-
-
-def read_regions_health(cfg: Config, regions: Sequence[Region]) -> dict[str, RegionHealth]:
-    """Return the health of every region given, keyed by name; regions are read concurrently."""
-    with ThreadPoolExecutor(max_workers=len(regions) or 1, thread_name_prefix="region") as pool:
-        futures = {r.name: pool.submit(read_region_health, cfg, r) for r in regions}
-        return {name: f.result() for name, f in futures.items()}

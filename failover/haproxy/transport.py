@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import netrc
 import os
 import socket
 import ssl
@@ -11,6 +10,7 @@ from urllib.parse import unquote, urlsplit
 
 from failover import httpget
 from failover.config import Controller, HaproxyConfig
+from failover.errors import UsageError
 from failover.haproxy.model import CHUNK, StatsReadError
 
 
@@ -23,16 +23,10 @@ def _http_auth(url: str) -> tuple[str, tuple[str, str] | None]:
     user = os.environ.get("FAILOVER_STATS_USER")
     if user:
         return url, (user, os.environ.get("FAILOVER_STATS_PASSWORD", ""))
-    return url, _netrc_auth(parts.hostname or "")
-
-
-def _netrc_auth(host: str) -> tuple[str, str] | None:
-    """Return (login, password) of `host` in ~/.netrc ($NETRC), or None (as requests did)."""
     try:
-        entry = netrc.netrc(os.environ.get("NETRC")).authenticators(host)
-    except (OSError, netrc.NetrcParseError):
-        return None
-    return (entry[0] or "", entry[2] or "") if entry else None
+        return url, httpget.netrc_entry(url, os.environ.get("NETRC"))  # else ~/.netrc
+    except UsageError:  # an unreadable netrc: no auth, as requests did
+        return url, None
 
 
 # The stats are read with the standard library's http.client (failover.httpget says why not

@@ -84,14 +84,14 @@ def body(plan: Plan, *, leaning: list[str], user: str, now: float | None = None)
     parts = [first]
     if r.reason:
         parts.append(f"Reason: {r.reason}")
-    if (svc := getattr(plan, "service", None)) is not None:
+    if (svc := plan.service) is not None:
         from failover.promote.service import body_lines
 
         what = "records" if len(svc.records) > 1 else "record"
         parts[0] = first.replace(plan.region.fqdn, f"{svc.name} ({what})").replace(
             "'s HAProxy is not healthy", "'s health check failed")
         parts += body_lines(plan, svc)
-        health = getattr(plan, "service_health", {}).get(plan.target.name)
+        health = plan.service_health.get(plan.target.name)
         if r.force and health is not None and not health.healthy:
             parts.append(f"Forced with --force by {user}: the target was not "
                          "healthy when promoted.")

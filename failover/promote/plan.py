@@ -48,11 +48,10 @@ class PromoteRequest:
     dry_run: bool = False
     yes: bool = False
     force: bool = False
-    bug: str | None = None
     reason: str | None = None
     no_wait: bool = False
     bugs: tuple[str, ...] = ()
-    """Every task of `--bug` (repeatable), in order; `bug` is the first of them."""
+    """Every task of `--bug` (repeatable), in order."""
     signoff: bool = False
     silence: str | None = None
     """--silence DURATION: silence the old primary in Alertmanager (e.g. 2h)."""
@@ -67,9 +66,14 @@ class PromoteRequest:
     """--self-merge: vote Code-Review +2 and submit as the operator (an emergency)."""
 
     @property
+    def bug(self) -> str | None:
+        """Return the first task (the JSON field `bug`), None without `--bug`."""
+        return self.bugs[0] if self.bugs else None
+
+    @property
     def tasks(self) -> list[str]:
-        """Return every task of the run (`bug`, then `bugs`), in order, each once."""
-        return list(dict.fromkeys(([self.bug] if self.bug else []) + list(self.bugs)))
+        """Return every task of the run, in order, each once."""
+        return list(dict.fromkeys(self.bugs))
 
 
 @dataclass
@@ -221,6 +225,22 @@ class Plan:
             "durations": {k: round(v, 3) for k, v in self.durations.items()},
             "host_times": self.host_times,
         }
+
+
+def failure_document(request: PromoteRequest, outcome: Outcome, error: str,
+                     exit_code: int) -> dict[str, Any]:
+    """Return the JSON document of a promote that failed before its plan existed.
+
+    A bad argument or config (unknown region, bad --bug, no config file) has no plan: the
+    document is an empty Plan's, so it has the same keys, those not known yet null (`fqdn`,
+    `target`, `kind`) or empty, and a script reads it the same way.
+    """
+    from failover.config import Controller, Region
+
+    plan = Plan(request=request, region=Region(request.region, "", (), ()),
+                target=Controller(request.target, "", ""), outcome=outcome, error=error,
+                exit_code=exit_code)
+    return {**plan.to_dict(), "fqdn": None, "target": None, "kind": None}
 
 
 class Observer(Protocol):

@@ -54,7 +54,7 @@ class Promotion:
         from failover.names import BUG_RE
         from failover.repo import check_command_line_text
 
-        for task in ([request.bug] if request.bug is not None else []) + list(request.bugs):
+        for task in request.bugs:
             if not BUG_RE.fullmatch(task):
                 raise UsageError(f"bad task id {task!r}",
                                  hint="give a Phabricator task like T12345")

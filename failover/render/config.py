@@ -51,7 +51,7 @@ def _service_entry(svc: Service) -> dict[str, Any]:
     """Return one `[services.*]`/`[groups.*]` entry: records, zone file, candidates' targets
     per record and health (URLs redacted)."""
     def health(h: Health) -> dict[str, Any]:
-        from failover.config.parse import HEALTH_KEYS
+        from failover.config.model import HEALTH_KEYS
 
         keys = {"kind"} | HEALTH_KEYS[h.kind]  # the kind's own keys: no status=200 on a command
         doc = {k: v for k, v in asdict(h).items() if k in keys and v not in (None, (), [])}

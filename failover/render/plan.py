@@ -17,7 +17,14 @@ from rich.status import Status
 from rich.syntax import Syntax
 
 from failover.interactive import ask_go_abort
-from failover.promote.plan import Plan, PromoteRequest, Step, durations_text
+from failover.promote.plan import (
+    Outcome,
+    Plan,
+    PromoteRequest,
+    Step,
+    durations_text,
+    failure_document,
+)
 from failover.render import human_console, print_json
 
 MARKS = {"done": "[green]✓[/]", "skipped": "[dim]-[/]", "would run": "[cyan]»[/]",
@@ -164,23 +171,13 @@ def _colour(status: str) -> str:
             "interrupted": "yellow"}.get(status, "white")
 
 
-def show_failure(request: PromoteRequest, outcome: str, error: str, exit_code: int) -> None:
+def show_failure(request: PromoteRequest, outcome: Outcome, error: str, exit_code: int) -> None:
     """Print the JSON document of a promote that failed before its plan existed.
 
     A bad argument or config (unknown region, bad --bug, no config file) has no plan: the
-    document has the same keys, those not known yet null, so a script reads it the same way.
+    document is an empty Plan's (`failure_document`): the same keys, those not known yet null.
     """
-    r = request
-    print_json({
-        "region": r.region, "fqdn": None, "from": None, "to": r.target, "target": None,
-        "kind": None, "dry_run": r.dry_run, "forced": r.force, "bug": r.bug,
-        "reason": r.reason, "health": None, "sessions": {}, "dns": None,
-        "zone": {"target_at_tip": None, "path": None, "diff": None},
-        "commit": {"message": None, "change_id": None}, "push": {},
-        "change": {"url": None, "number": None, "status": None}, "deploy": {"command": []},
-        "verify": {"nameservers": []}, "steps": [], "outcome": outcome, "error": error,
-        "exit_code": exit_code,
-    })
+    print_json(failure_document(request, outcome, error, exit_code))
 
 
 def show_outcome(plan: Plan, *, as_json: bool) -> None:

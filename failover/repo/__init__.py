@@ -26,10 +26,8 @@ Examples:
 
 from __future__ import annotations
 
-from failover.names import BUG_RE, CONTROL_RE
+from failover.names import BUG_RE
 from failover.repo.checkout import (
-    GIT_ENV,
-    GIT_TIMEOUT,
     Checkout,
     checkout_error,
     fetch,
@@ -38,26 +36,15 @@ from failover.repo.checkout import (
     run_git,
 )
 from failover.repo.commit import (
-    BODY_WIDTH,
-    CHANGE_ID_LINE_RE,
-    SUBJECT_HISTORY,
-    SUBJECT_TOPIC_RE,
-    TRAILER_IN_TEXT_RE,
-    TRAILER_NAMES,
     CommitInfo,
     build_commit_message,
     check_command_line_text,
     commit_change,
     compute_change_id,
-    identity,
-    signoff_identity,
     subject_topic,
     wrap_body,
 )
 from failover.repo.push import (
-    PUSHED_FILE,
-    REJECTED_RE,
-    SUCCESS_RE,
     PushOutcome,
     PushRejected,
     PushResult,
@@ -68,7 +55,7 @@ from failover.repo.push import (
     record_pushed,
     rejection_error,
 )
-from failover.repo.review import DEFAULT_REMOTE, GitReview, read_gitreview
+from failover.repo.review import GitReview, read_gitreview
 from failover.repo.worktree import (
     Worktree,
     change_worktree,
@@ -77,14 +64,10 @@ from failover.repo.worktree import (
 )
 
 __all__ = [
-    "BODY_WIDTH", "BUG_RE", "CHANGE_ID_LINE_RE", "CONTROL_RE", "DEFAULT_REMOTE", "GIT_ENV",
-    "GIT_TIMEOUT", "PUSHED_FILE", "REJECTED_RE", "SUBJECT_HISTORY", "SUBJECT_TOPIC_RE",
-    "SUCCESS_RE", "TRAILER_IN_TEXT_RE", "TRAILER_NAMES", "Checkout", "CommitInfo", "GitReview",
-    "PushOutcome", "PushRejected", "PushResult", "Worktree", "build_commit_message",
-    "change_worktree", "check_command_line_text", "checkout_error", "commit_change",
-    "compute_change_id", "fetch",
-    "identity", "last_pushed", "open_checkout", "parse_push_output", "push_for_review",
-    "push_options", "read_gitreview", "read_remote_file", "record_pushed", "rejection_error",
-    "remove_empty_temp_dirs", "remove_stale_worktrees", "run_git", "signoff_identity",
-    "subject_topic", "wrap_body",
+    "BUG_RE", "Checkout", "CommitInfo", "GitReview", "PushOutcome", "PushRejected",
+    "PushResult", "Worktree", "build_commit_message", "change_worktree",
+    "check_command_line_text", "checkout_error", "commit_change", "compute_change_id", "fetch",
+    "last_pushed", "open_checkout", "parse_push_output", "push_for_review", "push_options",
+    "read_gitreview", "read_remote_file", "record_pushed", "rejection_error",
+    "remove_empty_temp_dirs", "remove_stale_worktrees", "run_git", "subject_topic", "wrap_body",
 ]

@@ -1,7 +1,7 @@
 """The zone template: scan it (`scan`), find and change the region's record (`edit`), and
 validate the result as the repository's CI does (`check`). Callers import from here."""
 
-from failover.zone.check import GEN_ZONES_HEADER, lint_zone, render_template, validate_zone
+from failover.zone.check import lint_zone, render_template, validate_zone
 from failover.zone.edit import (
     RecordChange,
     ZoneEdit,
@@ -19,7 +19,6 @@ from failover.zone.edit import (
 from failover.zone.scan import ZoneError, ZoneRecord
 
 __all__ = [
-    "GEN_ZONES_HEADER",
     "RecordChange",
     "ZoneEdit",
     "ZoneEdits",

@@ -6,23 +6,21 @@ config directory. `$INCLUDE` lines: a file found in the checkout (same relative 
 beside the zone, as authdns does with its generated snippets; a file not found (netbox/ snippets
 live outside operations/dns) is left out, its line turned into a comment so line numbers hold.
 
-Over 400 lines on purpose: each check mirrors one of the repository's own (gen-zones.py's
-render, check-tabs.sh, zone_validator.py, gdnsd checkconf with its config), and they share
-the rendered text and the line iterator; one module keeps them in the order CI runs them.
+Each check mirrors one of the repository's own (gen-zones.py's render, check-tabs.sh,
+zone_validator.py, and gdnsd checkconf with its config: `failover.zone.gdnsd`), in the
+order CI runs them.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import os
 import re
 import shutil
 import socket
-import subprocess
-import tempfile
 from pathlib import Path
 
 from failover.names import HOSTNAME_RE
+from failover.zone.gdnsd import CHECKCONF_TIMEOUT, gdnsd_checkconf, zone_data_options
 from failover.zone.scan import (
     Token,
     ZoneError,
@@ -44,9 +42,6 @@ GEN_ZONES_HEADER = """; WARNING!
 DUMMY_SERIAL = 12345
 """The serial gen-zones.py itself uses for an uncommitted template."""
 
-CHECKCONF_TIMEOUT = 30.0
-"""Seconds `gdnsd checkconf` may take before the validation gives up."""
-
 _CHUNK_MIN = 4096
 """A run of template text without Jinja longer than this is passed to Jinja as a value."""
 _JINJA_DELIMS = {"{{": "}}", "{%": "%}", "{#": "#}"}
@@ -55,22 +50,11 @@ _RAW_RE = re.compile(r"\{%[-+]?\s*raw\b")
 _NEWLINES_RE = re.compile(r"\r\n?")
 _IPV4_RE = re.compile(r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}"
                       r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])")
-_INCLUDE_RE = re.compile(r"^\$INCLUDE[ \t]+(\S+)", re.IGNORECASE | re.MULTILINE)
 _TYPE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9-]*$")
 
 
-ZONE_DATA_OPTIONS = ("zones_strict_data", "zones_default_ttl", "experimental_no_chain",
-                     "max_ttl", "min_ttl", "max_ncache_ttl")
-"""gdnsd options about zone data, taken from the repository's own `config` for checkconf."""
-PRODUCTION_ZONE_OPTIONS = {"zones_strict_data": "true", "zones_default_ttl": "3600",
-                           "experimental_no_chain": "true"}
-"""What operations/dns's `config` sets (2025): used when the checkout has no `config`."""
 VALIDATOR_ZONES = ("wmnet", "wikimedia.org", "wikimedia-dns.org", "wikimediacloud.org")
 """The forward zones the repository's utils/zone_validator.py reads (and every reverse zone)."""
-_OPTION_RE = re.compile(r"^[ \t]*(" + "|".join(ZONE_DATA_OPTIONS)
-                        + r")[ \t]*=>?[ \t]*([A-Za-z0-9_]+)", re.MULTILINE)
-
-
 def render_template(text: str, *, serial: int | None = None, path: str = "<template>",
                     search_path: Path | None = None, header: bool = False) -> str:
     """Return the zone text the template renders to, as gen-zones.py writes it.
@@ -397,111 +381,3 @@ def zone_validator_problems(rendered: str, *, path: str, zone: str) -> list[str]
                             f"{seen[key]}; zone_validator.py GLOBAL_DUPLICATE)")
         seen.setdefault(key, n)
     return problems
-
-
-def zone_data_options(checkout: Path | None) -> dict[str, str]:
-    """Return the zone-data options of the checkout's gdnsd `config` (production's if none)."""
-    path = checkout / "config" if checkout is not None else None
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace") if path else None
-    except OSError:
-        text = None
-    if text is None or "options" not in text:
-        return dict(PRODUCTION_ZONE_OPTIONS)
-    return {m.group(1): m.group(2) for m in _OPTION_RE.finditer(text)}
-
-
-TMP_PREFIX = "fo-gdnsd-"
-"""gdnsd checkconf's scratch directories: `fo-gdnsd-<pid>-XXXX` in the temp directory."""
-
-
-def clear_leftovers(tmpdir: str | None = None) -> list[Path]:
-    """Remove (and return) this user's scratch directories whose process is gone.
-
-    A SIGKILL during `prepare` leaves one (no `finally` runs); the next validation clears
-    it. A directory of a running process, or of another user, is left alone.
-    """
-    root = Path(tmpdir or tempfile.gettempdir())
-    removed = []
-    for path in root.glob(f"{TMP_PREFIX}*-*"):
-        pid = path.name[len(TMP_PREFIX):].split("-", 1)[0]
-        try:
-            if not pid.isdigit() or path.lstat().st_uid != os.getuid() or \
-                    not path.is_dir() or path.is_symlink() or _alive(int(pid)):
-                continue
-        except OSError:
-            continue
-        shutil.rmtree(path, ignore_errors=True)
-        removed.append(path)
-    return removed
-
-
-def _alive(pid: int) -> bool:
-    """Return True when process `pid` exists (ours or another user's)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def gdnsd_checkconf(gdnsd: str, rendered: str, *, path: str, zone: str,
-                    checkout: Path | None = None, timeout: float = CHECKCONF_TIMEOUT,
-                    options: dict[str, str] | None = None) -> None:
-    """Return None when `gdnsd checkconf` accepts the rendered zone, else raise ZoneError.
-
-    `options` (e.g. `{"zones_strict_data": "true"}`) go into the config's `options` block.
-    """
-    zone = zone.rstrip(".")
-    clear_leftovers()
-    tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-"))  # $TMPDIR, else /tmp
-    try:
-        zones = tmp / "zones"
-        for sub in ("zones", "run", "state"):
-            (tmp / sub).mkdir()
-        (tmp / "config").write_text(
-            "options => {\n"
-            "  listen => [ 127.0.0.1:53 ]\n"
-            f"  run_dir => {tmp / 'run'}\n"
-            f"  state_dir => {tmp / 'state'}\n"
-            + "".join(f"  {k} = {v}\n" for k, v in (options or {}).items())
-            + "}\n", encoding="utf-8")
-        body = _resolve_includes(rendered, zones, checkout)
-        (zones / zone).write_bytes(body.encode("utf-8", "surrogateescape"))
-        try:
-            proc = subprocess.run([gdnsd, "-c", str(tmp), "checkconf"], capture_output=True,
-                                  text=True, errors="replace", timeout=timeout, check=False,
-                                  stdin=subprocess.DEVNULL)
-        except subprocess.TimeoutExpired:
-            raise ZoneError(f"{path}: gdnsd checkconf did not finish within {timeout:g}s",
-                            hint="run `gdnsd checkconf` by hand on the rendered zone") from None
-        if proc.returncode != 0:
-            said = [ln.replace(str(zones / zone), f"{path} (rendered)").replace(str(tmp), "...")
-                    for ln in (proc.stderr + proc.stdout).splitlines()
-                    if ln.startswith(("error:", "fatal:"))] or [f"exit {proc.returncode}"]
-            raise ZoneError(
-                f"{path}: gdnsd checkconf refuses the rendered zone (exit {proc.returncode}):\n  "
-                + "\n  ".join(said),
-                hint="fix the zone as gdnsd says; nothing was committed")
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _resolve_includes(rendered: str, zones: Path, checkout: Path | None) -> str:
-    """Return the zone with each $INCLUDE either served from the checkout or commented out."""
-
-    def one(m: re.Match[str]) -> str:
-        name = m.group(1)
-        rel = Path(name)
-        if checkout is not None and not rel.is_absolute() and ".." not in rel.parts:
-            src = checkout / rel
-            if src.is_file():
-                dest = zones / rel
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(src, dest)
-                return m.group(0)
-        return f"; {m.group(0)} (left out: not in the checkout)"
-
-    return _INCLUDE_RE.sub(one, rendered)

@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from failover.zone.scan import Token, ZoneError, iter_lines, resolve, split_fields, tokenize
+from failover.zone.gdnsd import run_checkconf
+from failover.zone.scan import Token, iter_lines, resolve, split_fields, tokenize
 
 DNS_CFG = ("config", "geo-maps", "geo-resources")
 """deploy-check.py's DNS_CFG: the gdnsd config files operations/dns holds at its root."""
@@ -108,29 +108,13 @@ def checkconf_as_ci(gdnsd: str, rendered: str, *, path: str, zone: str, checkout
             shutil.copytree(snippets, zones / NETBOX_DIR, ignore=shutil.ignore_patterns(".git"))
         body = _includes(rendered, zones, zone, checkout, assembly)
         (zones / zone).write_bytes(body.encode("utf-8", "surrogateescape"))
-        _run(gdnsd, tmp, zones / zone, path=path, timeout=timeout)
+        run_checkconf(gdnsd, tmp, zones / zone, path=path, timeout=timeout,
+                      by_hand="run utils/deploy-check.py in the checkout by hand",
+                      config=" with the repository's own config",
+                      also=" (utils/deploy-check.py refuses it too)")
         return assembly
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _run(gdnsd: str, tmp: Path, zone_path: Path, *, path: str, timeout: float) -> None:
-    try:
-        proc = subprocess.run([gdnsd, "-c", str(tmp), "checkconf"], capture_output=True,
-                              text=True, errors="replace", timeout=timeout, check=False,
-                              stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
-        raise ZoneError(f"{path}: gdnsd checkconf did not finish within {timeout:g}s",
-                        hint="run utils/deploy-check.py in the checkout by hand") from None
-    if proc.returncode != 0:
-        said = [ln.replace(str(zone_path), f"{path} (rendered)").replace(str(tmp), "...")
-                for ln in (proc.stderr + proc.stdout).splitlines()
-                if ln.startswith(("error:", "fatal:"))] or [f"exit {proc.returncode}"]
-        raise ZoneError(
-            f"{path}: gdnsd checkconf refuses the rendered zone with the repository's own "
-            f"config (exit {proc.returncode}):\n  " + "\n  ".join(said),
-            hint="fix the zone as gdnsd says (utils/deploy-check.py refuses it too); nothing "
-                 "was committed")
 
 
 def _includes(rendered: str, zones: Path, zone: str, checkout: Path,

@@ -2,9 +2,28 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import pytest
 
-from failover.retry import FakeClock, Poller
+from failover.retry import Poller
+
+
+@dataclass
+class FakeClock:
+    """A clock for tests: `sleep` moves it forward, nothing waits."""
+
+    now: float = 0.0
+    sleeps: list[float] = field(default_factory=list)
+
+    def __call__(self) -> float:
+        """Return the current fake time."""
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        """Move the clock `seconds` forward."""
+        self.sleeps.append(seconds)
+        self.now += seconds
 
 
 def walk(poller: Poller, work: float = 0.0,

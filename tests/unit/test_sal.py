@@ -15,7 +15,7 @@ from sandbox.sal import SalRelay
 
 
 def test_messages() -> None:
-    r = PromoteRequest("eqiad1", "cloudcontrol1004", bug="T12345", reason="maint\nwindow")
+    r = PromoteRequest("eqiad1", "cloudcontrol1004", bugs=("T12345",), reason="maint\nwindow")
     assert sal_message("START", r, project="admin") == (
         "admin START - failover promote eqiad1 cloudcontrol1004 (maint window) (T12345)")
     assert sal_message("END (FAIL)", PromoteRequest("eqiad1", "c4"), exit_code=4) == (

@@ -21,7 +21,7 @@ from failover.config import Candidate, Health, load_config
 from failover.errors import ConfigError, UsageError
 from failover.health import read_health
 from failover.promote import message as texts
-from failover.zone.check import TMP_PREFIX, clear_leftovers
+from failover.zone.gdnsd import TMP_PREFIX, clear_leftovers
 from tests.conftest import ConfigFile, RunCli, region_toml
 from tests.unit.config.test_services import GROUP, IRC
 from tests.unit.promote.test_message_rules import CID, run_validator
@@ -252,7 +252,7 @@ def test_gdnsd_scratch_directories_follow_tmpdir_and_leftovers_are_cleared(
     assert not left.exists() and running.exists() and other.exists()
     import shutil
 
-    from failover.zone.check import gdnsd_checkconf
+    from failover.zone.gdnsd import gdnsd_checkconf
 
     gdnsd = shutil.which("gdnsd") or "/usr/sbin/gdnsd"
     if not Path(gdnsd).exists():

@@ -35,7 +35,7 @@ def plan(emergency: bool, force: bool = False) -> Any:
     ctl = SimpleNamespace(healthy=True, error=None, failing=[],
                           services={"nova_api": SimpleNamespace(healthy=True)})
     return SimpleNamespace(
-        current="cloudcontrol1005", zone_target=None, emergency=emergency,
+        current="cloudcontrol1005", zone_target=None, emergency=emergency, service=None,
         region=SimpleNamespace(fqdn=FQDN, name="eqiad1"),
         target=SimpleNamespace(name="cloudcontrol1006"),
         health=SimpleNamespace(controllers={"cloudcontrol1005": ctl, "cloudcontrol1006": ctl}),

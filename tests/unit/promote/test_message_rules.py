@@ -16,7 +16,7 @@ from failover import repo
 from failover.errors import UsageError
 from failover.promote import message as texts
 from failover.zone import ZoneError, edit_record, read_zone, validate_zone
-from failover.zone.check import zone_data_options
+from failover.zone.gdnsd import zone_data_options
 from tests.unit.zone.test_edit import DATA, EQIAD, PATH, needs_gdnsd
 
 VALIDATOR = Path(__file__).resolve().parents[3] / ".venv-tools" / "bin" / \
@@ -58,7 +58,7 @@ def message_of(kind: str, region: str, old: str, new: str, *, reason: str | None
                               "connection refused"),
               new: controller(not force)}
     plan: Any = SimpleNamespace(
-        current=old, zone_target=None, emergency=kind == "emergency",
+        current=old, zone_target=None, emergency=kind == "emergency", service=None,
         region=SimpleNamespace(fqdn=fqdn, name=region), target=SimpleNamespace(name=new),
         health=SimpleNamespace(controllers=health),
         request=SimpleNamespace(region=region, target=new, reason=reason, force=force))

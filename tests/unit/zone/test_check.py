@@ -15,7 +15,8 @@ from failover.zone import (
     render_template,
     validate_zone,
 )
-from failover.zone.check import GEN_ZONES_HEADER, gdnsd_checkconf, zone_data_options
+from failover.zone.check import GEN_ZONES_HEADER
+from failover.zone.gdnsd import gdnsd_checkconf, zone_data_options
 from tests.unit.zone.test_edit import CODFW, DATA, EQIAD, GDNSD, PATH, needs_gdnsd, zone
 
 
