@@ -34,8 +34,8 @@ from failover.zone.scan import (
     tokenize,
 )
 
-SET_TYPES = frozenset({"SRV", "A", "AAAA", "CNAME"})
-"""The record types a set (or a commented standby) can have."""
+SET_TYPES = frozenset({"SRV", "A", "AAAA", "CNAME", "PTR"})
+"""The record types a set (or a commented standby) can have (PTR: for its TTL)."""
 
 _ORIGIN_RE = re.compile(r"^\$ORIGIN[ \t]+([^\s;]+)", re.IGNORECASE)
 _TTL_RE = re.compile(r"^[0-9]+[smhdwSMHDW]?(?:[0-9]+[smhdwSMHDW])*$")
@@ -89,7 +89,7 @@ class SetLine:
     def member(self) -> Member:
         """Return the line as a Member (target absolute)."""
         target = self.target
-        if self.rtype in ("SRV", "CNAME"):
+        if self.rtype in ("SRV", "CNAME", "PTR"):
             target = absolute_name(target, self.origin, self.origin)
         if self.rtype == "SRV" and len(self.rdata) == 4:
             prio, weight, port = (int(x) if x.isdigit() else None for x in self.rdata[:3])
@@ -150,16 +150,19 @@ def _parse_line(text: str, commented: bool, owner_hint: str | None
     return owner, owner_end, [(t.text, t.start + off, t.end + off) for t in rest]
 
 
-def find_sets(text: str, names: Sequence[str], rtype: str, *, path: str, zone: str
+def find_sets(text: str, names: Sequence[str] | None, rtype: str, *, path: str, zone: str
               ) -> dict[str, RecordSet]:
-    """Return, per absolute lower-case name, its set of `rtype` lines (live and commented)."""
+    """Return, per absolute lower-case name, its set of `rtype` lines (live and commented).
+
+    `names` None: every name with an `rtype` line (live or commented).
+    """
     rtype = rtype.upper()
     if rtype not in SET_TYPES:
         raise ZoneError(f"{rtype} is not a record type a set can have",
                         hint=f"use one of {', '.join(sorted(SET_TYPES))}")
     zone_abs = absolute_name(zone, ".", ".")
     sets = {absolute_name(n, ".", "."): RecordSet(path, absolute_name(n, ".", "."), rtype)
-            for n in names}
+            for n in names or ()}
     origin: str | None = zone_abs
     last_owner: str | None = None
     for idx, raw in enumerate(text.split("\n")):
@@ -183,6 +186,8 @@ def find_sets(text: str, names: Sequence[str], rtype: str, *, path: str, zone: s
         if type_tok is None or type_tok.text.upper() != rtype or origin is None:
             continue
         name = resolve(owner, origin, zone_abs)
+        if names is None and name is not None and name not in sets:
+            sets[name] = RecordSet(path, name, rtype)
         rs = sets.get(name or "")
         if rs is None:
             continue
@@ -213,7 +218,7 @@ def find_set(text: str, name: str, rtype: str, *, path: str, zone: str) -> Recor
 def _as_written(member: Member, like: SetLine) -> str:
     """Return the member's target as `like` would write it (relative when `like` is)."""
     target = member.target
-    if like.rtype not in ("SRV", "CNAME"):
+    if like.rtype not in ("SRV", "CNAME", "PTR"):
         return target
     absolute = target if target.endswith(".") else target + "."
     origin = like.origin.lower()
@@ -327,24 +332,32 @@ def add_member(text: str, name: str, rtype: str, member: Member, *, path: str, z
                ) -> SetEdit:
     """Return the edit adding `member` to the set, as a line cloned from a sibling.
 
-    The line goes where it sorts among the set's lines when they are sorted by target (the
-    puppetserver2003 case), else after the last; SRV fields not given are the sibling's.
+    The line goes beside its nearest siblings (the lines whose targets share the longest
+    prefix with it: `wikikube-ctrl1003` after `wikikube-ctrl1002`, before `kubetcd1004`), after
+    the last of them sorting before it, else before the first; SRV fields not given are the
+    sibling's.
     """
     rs = find_set(text, name, rtype, path=path, zone=zone)
     if any(_same(ln.member, member) for ln in rs.live):
         return SetEdit(path, text, text, "", False, f"{member.target} already in the set")
-    keys = [ln.member.key() for ln in rs.live]
-    after = rs.live[-1]
-    if keys == sorted(keys):
-        before = [ln for ln in rs.live if ln.member.key() < member.key()]
-        if before:
-            after = before[-1]
-        else:  # sorts first: clone the first line, insert before it
-            first = rs.live[0]
-            return _apply(text, path, {}, {first.line - 2: [_rewrite(first, member)]},
-                          f"pool {member.target.rstrip('.')} in {name.rstrip('.')}")
-    return _apply(text, path, {}, {after.line - 1: [_rewrite(after, member)]},
-                  f"pool {member.target.rstrip('.')} in {name.rstrip('.')}")
+    key = member.key()
+    best = max(len(_common_prefix(ln.member.key(), key)) for ln in rs.live)
+    group = [ln for ln in rs.live if len(_common_prefix(ln.member.key(), key)) == best]
+    before = [ln for ln in group if ln.member.key() < key]
+    summary = f"pool {member.target.rstrip('.')} in {name.rstrip('.')}"
+    if before:  # after its nearest sibling that sorts before it (puppetserver2002 -> 2003)
+        after = before[-1]
+        return _apply(text, path, {}, {after.line - 1: [_rewrite(after, member)]}, summary)
+    first = group[0]  # it sorts first among its siblings: before them, cloned from the first
+    return _apply(text, path, {}, {first.line - 2: [_rewrite(first, member)]}, summary)
+
+
+def _common_prefix(a: str, b: str) -> str:
+    """Return the longest common prefix of two names (siblings share `puppetserver200`)."""
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return a[:n]
 
 
 def swap_standby(text: str, name: str, rtype: str, target: str, *, path: str, zone: str,
@@ -400,11 +413,24 @@ def set_ttl(text: str, names: Sequence[str], rtype: str, ttl: str, *, path: str,
             if ln.ttl_span is None:
                 new = ln.text[:ln.owner_end] + " " + ttl + ln.text[ln.owner_end:]
             else:
-                s, e = ln.ttl_span
-                new = ln.text[:s] + ttl + ln.text[e:]
+                new = _ttl_replaced(ln.text, ln.ttl_span, ttl)
             changes[ln.line - 1] = new
     return _apply(text, path, changes, {},
                   f"TTL {ttl} for {', '.join(n.rstrip('.') for n in names)}")
+
+
+def _ttl_replaced(text: str, span: tuple[int, int], ttl: str) -> str:
+    """Return the line with the TTL at `span` replaced, the next field kept in its column
+    when the padding after the TTL allows it (`1H  IN` -> `300 IN`, as people align)."""
+    s, e = span
+    pad_end = e
+    while pad_end < len(text) and text[pad_end] in " \t":
+        pad_end += 1
+    pad = text[e:pad_end]
+    grow = len(ttl) - (e - s)
+    if "\t" not in pad and pad_end < len(text) and len(pad) - grow >= 1:
+        pad = " " * (len(pad) - grow)
+    return text[:s] + ttl + pad + text[pad_end:]
 
 
 def ttl_seconds(ttl: str) -> int:
