@@ -136,3 +136,20 @@ def test_ttl_seconds() -> None:
 def test_sets_are_per_origin(wmnet: str) -> None:
     found = find_sets(wmnet, [*CONFTOOL, "_etcd._tcp.conftool.nowhere.wmnet"], "SRV", **KW)
     assert [len(s.live) for s in found.values()] == [3, 3, 0]
+
+
+def test_promote_hook_swaps_a_commented_standby(wmnet: str) -> None:
+    from failover.promote.standby import standby_edits
+
+    edits = standby_edits(wmnet, {"doc.discovery.wmnet": "doc1004.eqiad.wmnet."},
+                          path="templates/wmnet")
+    assert edits is not None and edits.changed
+    assert edits.new_text == swap_standby(wmnet, "doc.discovery.wmnet", "CNAME",
+                                          "doc1004.eqiad.wmnet", **KW).new_text
+    (edit,) = edits.edits
+    assert (edit.old_target, edit.new_target, edit.record.line) == (
+        "doc2003.codfw.wmnet.", "doc1004.eqiad.wmnet.", 998)
+    assert edit.new_line == "doc                   300 IN CNAME doc1004.eqiad.wmnet."
+    # no commented line names the target: the usual target edit (None here)
+    assert standby_edits(wmnet, {"doc.discovery.wmnet": "doc1009.eqiad.wmnet."},
+                         path="templates/wmnet") is None
