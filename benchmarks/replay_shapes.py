@@ -145,25 +145,17 @@ def _replay_file(shape: str, path: str, old: str, new: str,
     """Rebuild one file's change of that shape with the zone engine (ZoneError: cannot)."""
     zone = zone_name(path)
     kw = {"path": path, "zone": zone}
-    if shape == "member out":
-        lines = _by_line(old, path, SET_MEMBER_TYPES)
+    if shape in ("member out", "member in"):
+        out = shape == "member out"
+        lines = _by_line(old if out else new, path, SET_MEMBER_TYPES)
         text = old
-        for _, i1, i2, _, _ in ops:
-            for idx in range(i1, i2):
+        for _, i1, i2, j1, j2 in ops:
+            for idx in range(i1, i2) if out else range(j1, j2):
                 ln = lines.get(idx + 1)
                 if ln is None or ln.commented:
                     raise ZoneError(f"{path}:{idx + 1}: not a live SRV/A/AAAA set line")
-                text = remove_member(text, ln.name, ln.rtype, ln.member.target, **kw).new_text
-        return SetEdit(path, old, text, "", text != old, shape)
-    if shape == "member in":
-        lines = _by_line(new, path, SET_MEMBER_TYPES)
-        text = old
-        for _, _, _, j1, j2 in ops:
-            for idx in range(j1, j2):
-                ln = lines.get(idx + 1)
-                if ln is None or ln.commented:
-                    raise ZoneError(f"{path}:{idx + 1}: not a live SRV/A/AAAA set line")
-                text = add_member(text, ln.name, ln.rtype, ln.member, **kw).new_text
+                text = (remove_member(text, ln.name, ln.rtype, ln.member.target, **kw) if out
+                        else add_member(text, ln.name, ln.rtype, ln.member, **kw)).new_text
         return SetEdit(path, old, text, "", text != old, shape)
     old_lines = old.split("\n")
     types = tuple({f[1][2] for _, i1, i2, _, _ in ops for ln in old_lines[i1:i2]
