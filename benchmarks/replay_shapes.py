@@ -169,12 +169,16 @@ def _replay_file(shape: str, path: str, old: str, new: str,
                         "(templated, parenthesized, or its $ORIGIN unknown)")
     pairs = [(a, b) for a, b in changed if a is not None and b is not None]
     names = sorted({a.name for a, _ in pairs})
-    rtype = pairs[0][0].rtype
-    if shape == "ttl":
-        ttls = {b.ttl for _, b in pairs}
-        if len(ttls) != 1 or None in ttls or len({a.rtype for a, _ in pairs}) != 1:
-            raise ZoneError(f"{path}: the lines get different TTLs or have several types")
-        return set_ttl(old, names, rtype, str(ttls.pop()), **kw)
+    if shape == "ttl":  # per type and TTL (gitlab's A and AAAA lowered together)
+        by_ttl: dict[tuple[str, str], set[str]] = {}
+        for a, b in pairs:
+            if b.ttl is None:
+                raise ZoneError(f"{path}:{b.line}: the TTL is removed, not changed")
+            by_ttl.setdefault((a.rtype, b.ttl), set()).add(a.name)
+        text = old
+        for (rtype_, ttl), group in by_ttl.items():
+            text = set_ttl(text, sorted(group), rtype_, ttl, **kw).new_text
+        return SetEdit(path, old, text, "", text != old, shape)
     if shape == "standby swap":
         text = old
         for name in names:
@@ -189,8 +193,8 @@ def _replay_file(shape: str, path: str, old: str, new: str,
     for name, rs in new_sets.items():
         groups.setdefault(tuple(rs.members()), []).append(name)
     text = old
-    for members, group in groups.items():
-        text = replace_sets(text, group, "SRV", list(members), **kw).new_text
+    for members, same in groups.items():
+        text = replace_sets(text, same, "SRV", list(members), **kw).new_text
     return SetEdit(path, old, text, "", text != old, shape)
 
 
