@@ -15,7 +15,9 @@ several shapes is counted under "mixed" and not replayed):
   subject starts with `Revert "`;
 - `standby swap`: lines whose only change is a `;` added or removed in column one, one live
   line commented and a commented one made live per name; rebuilt by `swap_standby`;
-- `ttl`: lines whose only change is the TTL; rebuilt by `set_ttl` on their names.
+- `ttl`: lines whose only change is the TTL; rebuilt by `set_ttl` on their names, per type;
+- `comment toggle`: lines only commented out (or only back in), none made live in exchange
+  (a member depooled by commenting its line): counted, not rebuilt.
 
 Each rebuilt file is compared byte for byte with the one the human committed.
 """
@@ -42,7 +44,7 @@ from failover.zone.sets import (
     swap_standby,
 )
 
-SHAPES = ("srv switch", "member out", "member in", "standby swap", "ttl")
+SHAPES = ("srv switch", "member out", "member in", "standby swap", "ttl", "comment toggle")
 SET_MEMBER_TYPES = ("SRV", "A", "AAAA")
 
 
@@ -122,7 +124,8 @@ def _classify(old: list[str], new: list[str]) -> tuple[str, list[tuple[str, int,
         return "other", ops
     pairs = [(old[i1 + k], new[j1 + k]) for _, i1, i2, j1, _ in ops for k in range(i2 - i1)]
     if all(a == ";" + b or b == ";" + a for a, b in pairs):
-        return "standby swap", ops
+        both_ways = {a.startswith(";") for a, _ in pairs} == {True, False}
+        return ("standby swap" if both_ways else "comment toggle"), ops
     shapes = set()
     for a, b in pairs:
         fa, fb = _fields(a), _fields(b)
@@ -215,6 +218,10 @@ def replay_commit(commit: Commit, blobs: Blobs) -> ShapeOutcome | None:
     if len(shapes) != 1:
         return ShapeOutcome(commit, "mixed", "not expressible", ", ".join(sorted(shapes)))
     shape = shapes.pop()
+    if shape == "comment toggle":
+        return ShapeOutcome(commit, shape, "not expressible",
+                            "lines commented out or back in, no live line swapped: the "
+                            "engine removes or adds a member's line instead")
     result, whys = "exact", []
     for path, old, new, ops in files:
         try:
