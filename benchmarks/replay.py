@@ -4,7 +4,8 @@
     python3 -m benchmarks.replay PATH_TO_OPERATIONS_DNS --cli [--since DATE] [--until DATE]
 
 `--cli`: each flip commit through `failover promote` in a world at its parent (see
-benchmarks/replay_cli.py).
+benchmarks/replay_cli.py). `--shapes`: the record-set shapes (SRV switches, a member out and
+back, commented standbys, TTL changes) through `failover.zone.sets` (benchmarks/replay_shapes.py).
 
 A commit is considered when its change is record target flips only: every file it changes is
 a modified zone template (`templates/...`) with the same number of lines, and every changed
@@ -310,13 +311,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cli", action="store_true",
                         help="replay through `failover promote` in a world at each parent "
                              "(benchmarks.replay_cli)")
-    parser.add_argument("--until", help="--cli: only commits until this date")
+    parser.add_argument("--until", help="--cli, --shapes: only commits until this date")
+    parser.add_argument("--shapes", action="store_true",
+                        help="count and replay SRV switches, member out/in, standby swaps and "
+                             "TTL changes (benchmarks.replay_shapes)")
     parser.add_argument("--limit", type=int, help="--cli: at most this many commits (oldest)")
     parser.add_argument("--time-limit", type=float, help="--cli: start none after SECONDS")
     args = parser.parse_args(argv)
     if not (args.repo / ".git").exists() and not (args.repo / "HEAD").exists():
         print(f"error: {args.repo} is not a git repository", file=sys.stderr)
         return 2
+    if args.shapes:
+        from benchmarks import replay_shapes
+
+        start = time.perf_counter()
+        replay_shapes.run(args.repo, args.since, args.until)
+        print(f"run time: {time.perf_counter() - start:.2f} s")
+        return 0
     if args.cli:
         from benchmarks import replay_cli
 

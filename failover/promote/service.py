@@ -73,9 +73,14 @@ def served(plan: Plan) -> bool:
 
 def edit(ctx: Context, svc: Service, text: str) -> ZoneEdits:
     """Return every record pointed at the target's own target for it, in one edit."""
+    from failover.promote.standby import standby_edits
     from failover.zone import RecordChange, edit_records
 
     cand = svc.candidate(ctx.plan.target.name)
+    swapped = standby_edits(text, {r: cand.targets[r] for r in svc.records},
+                            path=ctx.cfg.dns.zone_file)
+    if swapped is not None:  # a commented standby names the target: its line goes live
+        return swapped
     return edit_records(text, [RecordChange(r, cand.targets[r]) for r in svc.records],
                         path=ctx.cfg.dns.zone_file)
 

@@ -1,0 +1,104 @@
+"""TTL choreography: lower the TTL, wait out the old one, switch, restore, as three changes.
+
+What operations/dns's history does by hand ("Shorten TTL for conftool SRV entries,
+preparatory for main cluster switchover", the switch, "Restore 5M TTL for conftool SRV
+entries, following main cluster switchover", 2020-01-23) and the switchover cookbooks do for
+MediaWiki (10 s, switch, restore): `build_chain` returns the three edits, each on the text
+the one before leaves, with the subject saying which step of the chain it is, to be pushed at
+once as a Gerrit relation chain (each change the parent of the next). `switch_may_merge`
+says when the switch may be merged: every nameserver serves the lowered TTL, and the old
+TTL has passed since the first time they all did (a cache filled just before holds the old
+answer that long). The restore is merged once the switch is verified.
+
+Pure logic: the pushing, waiting and merging are the promote run's (see the report of
+issue 22 for what the Gerrit client still needs: a chain pushed in one push, `related`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from failover.zone.sets import SetEdit, find_sets, set_ttl, ttl_seconds
+
+STEPS = ("lower TTL", "switch", "restore TTL")
+
+
+@dataclass(frozen=True)
+class ChainStep:
+    """One change of the chain: its place (1-3), what it does, its edit and subject."""
+
+    number: int
+    what: str
+    edit: SetEdit
+    subject: str
+
+
+@dataclass(frozen=True)
+class Chain:
+    """The three changes and the TTLs: the one written now (old) and the lowered one."""
+
+    steps: tuple[ChainStep, ChainStep, ChainStep]
+    old_ttl: str
+    switch_ttl: str
+
+    @property
+    def old_seconds(self) -> int:
+        """Return the TTL caches may hold the old answer, in seconds."""
+        return ttl_seconds(self.old_ttl)
+
+
+def build_chain(text: str, names: Sequence[str], rtype: str, switch: Callable[[str], SetEdit],
+                switch_ttl: str, *, path: str, zone: str, subject: str) -> Chain:
+    """Return the chain lowering the sets' TTL to `switch_ttl`, switching, restoring it.
+
+    `switch` makes the switch's edit from the lowered text (a set replaced, a standby
+    swapped); `subject` is the switch's subject (the others say they prepare / follow it).
+
+    Raises:
+        ZoneError: the names have no live line, their lines have several TTLs (or none),
+            or the switch TTL is not lower than the one written.
+    """
+    from failover.zone import ZoneError
+
+    ttls = {ln.ttl for rs in find_sets(text, names, rtype, path=path, zone=zone).values()
+            for ln in rs.live}
+    if len(ttls) != 1 or None in ttls:
+        found = sorted(map(str, ttls))
+        raise ZoneError(f"{path}: the lines of {', '.join(names)} have TTLs {found}; "
+                        "the chain restores one TTL",
+                        hint="give every line of the set the same TTL first")
+    old = str(ttls.pop())
+    if ttl_seconds(switch_ttl) >= ttl_seconds(old):
+        raise ZoneError(f"--switch-ttl {switch_ttl} is not lower than the TTL written ({old})",
+                        hint="give a shorter TTL (10s), or switch without the chain")
+    lower = set_ttl(text, names, rtype, switch_ttl, path=path, zone=zone)
+    moved = switch(lower.new_text)
+    restore = set_ttl(moved.new_text, names, rtype, old, path=path, zone=zone)
+    return Chain((
+        ChainStep(1, STEPS[0], lower,
+                  f"Lower TTL to {switch_ttl} for {subject} (1/3, before the switch)"),
+        ChainStep(2, STEPS[1], moved, f"{subject} (2/3, TTL {switch_ttl})"),
+        ChainStep(3, STEPS[2], restore,
+                  f"Restore {old} TTL after {subject} (3/3, after the switch)"),
+    ), old, switch_ttl)
+
+
+def switch_may_merge(served_ttls: Sequence[int | None], lowered_since: float | None,
+                     old_seconds: int, switch_seconds: int, now: float
+                     ) -> tuple[bool, float | None, str]:
+    """Return (may merge, when it may (monotonic), why not) for the switch change.
+
+    `served_ttls` are the TTLs each nameserver answers now (None: no answer);
+    `lowered_since` is when they first all served a TTL no longer than the lowered one.
+    """
+    if not served_ttls or any(t is None or t > switch_seconds for t in served_ttls):
+        waiting = [str(t) for t in served_ttls if t is None or t > switch_seconds]
+        return False, None, (f"not every nameserver serves TTL <= {switch_seconds}s yet "
+                             f"(still {', '.join(waiting) or 'no server'})")
+    if lowered_since is None:
+        return False, now + old_seconds, "the lowered TTL is served from now on"
+    ready = lowered_since + old_seconds
+    if now < ready:
+        return False, ready, f"caches may hold the old TTL for {ready - now:.0f}s more"
+    return True, ready, ""
