@@ -170,7 +170,7 @@ class GerritStandin:
         client_key = ssh_keygen(work / "client_key", "gerrit-standin-client")
         script = Path(__file__).with_name("gerrit_ssh.py")
         command = " ".join(shlex.quote(a) for a in (
-            sys.executable, str(script), str(self.git_dir), self.project,
+            sys.executable, "-I", "-S", str(script), str(self.git_dir), self.project,
             str(self.hook_file), GERRIT_VERSION))
         key = Path(f"{client_key}.pub").read_text().strip()
         (work / "authorized_keys").write_text(
