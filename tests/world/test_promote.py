@@ -36,13 +36,20 @@ pytestmark = pytest.mark.skipif(not haproxy_available(), reason="haproxy not ins
 FQDN = "openstack.eqiad1.wikimediacloud.org"
 
 
-@pytest.fixture
-def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+@pytest.fixture(scope="module")
+def started_world() -> Iterator[World]:
+    """One world for the module; each test gets it as started (`World.reset` after each)."""
     with start_world(auto_merge_after=0.3) as w:
-        monkeypatch.setenv("XDG_STATE_HOME", str(w.workdir / "state"))
-        monkeypatch.delenv("FAILOVER_GERRIT_USER", raising=False)
-        monkeypatch.delenv("FAILOVER_GERRIT_PASSWORD", raising=False)
         yield w
+
+
+@pytest.fixture
+def world(started_world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    monkeypatch.setenv("XDG_STATE_HOME", str(started_world.workdir / "state"))
+    monkeypatch.delenv("FAILOVER_GERRIT_USER", raising=False)
+    monkeypatch.delenv("FAILOVER_GERRIT_PASSWORD", raising=False)
+    yield started_world
+    started_world.reset()
 
 
 def promote(run_cli: RunCli, world: World, *args: str) -> CliResult:
