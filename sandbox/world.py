@@ -76,9 +76,12 @@ class World:
         Every HAProxy and backend up, the stand-in with no change and its first repository,
         a fresh operator checkout, every nameserver (restarted if stopped) serving the first
         zones, the recursor's cache wiped, no tool state, audit log or temp files, and the
-        config rewritten without the test's overrides. The outside systems (`outside=True`)
-        and the irc listeners are not reset.
+        config rewritten without the test's overrides, an irc listener a test closed open
+        again (on a new port: closed when the process ends). The outside systems
+        (`outside=True`) are not reset.
         """
+        self.irc = {name: sock if sock.fileno() != -1 else
+                    socket.create_server(("127.0.0.1", 0)) for name, sock in self.irc.items()}
         self.haproxy.reset()
         self.dns.reset()
         for server in [*self.gdnsd, *self.hosts]:

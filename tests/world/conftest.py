@@ -7,6 +7,8 @@ once per test module).
 - `running`, `nameservers`, `point_to`, `sandbox`: a HAProxy region and two gdnsd, for the
   check and status tests; `region_sandbox`: the HAProxy region alone (a module sets
   `REGION_SERVICES = (...)` for its services).
+- `started_world`: the module's world (`start_world(**WORLD)`) for a module whose per-test
+  `world` fixture hands it over as started (`World.reset` after each test).
 - `repo_sandbox`: the Gerrit stand-in with operations/dns and an operator checkout, per test;
   a module sets `REPO_SANDBOX = {...}` for other `dns_sandbox` options (`{"ssh": True}`).
 """
@@ -81,6 +83,14 @@ def world(request: pytest.FixtureRequest) -> Iterator[World]:
     """Yield the module's world: `start_world(**WORLD)` of the module, in its shared env."""
     options = {"auto_merge_after": 0.3, **getattr(request.module, "WORLD", {})}
     with start_world(**options) as w, shared_world_env(w):
+        yield w
+
+
+@pytest.fixture(scope="module")
+def started_world(request: pytest.FixtureRequest) -> Iterator[World]:
+    """Yield the module's world, `start_world(**WORLD)`, to be reset after each of its tests."""
+    options = {"auto_merge_after": 0.3, **getattr(request.module, "WORLD", {})}
+    with start_world(**options) as w:
         yield w
 
 

@@ -36,15 +36,9 @@ pytestmark = pytest.mark.skipif(not haproxy_available(), reason="haproxy not ins
 FQDN = "openstack.eqiad1.wikimediacloud.org"
 
 
-@pytest.fixture(scope="module")
-def started_world() -> Iterator[World]:
-    """One world for the module; each test gets it as started (`World.reset` after each)."""
-    with start_world(auto_merge_after=0.3) as w:
-        yield w
-
-
 @pytest.fixture
 def world(started_world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    """The module's one world, as started (`World.reset` after each test)."""
     monkeypatch.setenv("XDG_STATE_HOME", str(started_world.workdir / "state"))
     monkeypatch.delenv("FAILOVER_GERRIT_USER", raising=False)
     monkeypatch.delenv("FAILOVER_GERRIT_PASSWORD", raising=False)
