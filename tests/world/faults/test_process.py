@@ -83,7 +83,8 @@ def slow_step(world: World, step: str, target: str, trickle: TrickleServer) -> d
     """Make `step` of a promote to `target` slow; return extra environment for the run."""
     env: dict[str, str] = {}
     if step == "health":
-        configure(world, stats={target: trickle.url()}, haproxy_timeouts=(0.5, 1.0))
+        # slow for 3 s: the signal comes ~0.2 s after the step starts, later on a loaded machine
+        configure(world, stats={target: trickle.url()}, haproxy_timeouts=(0.5, 3.0))
     elif step == "state":
         world.dns.gerrit.faults.hang = 5.0
     elif step == "prepare":
@@ -96,7 +97,7 @@ def slow_step(world: World, step: str, target: str, trickle: TrickleServer) -> d
         env["PATH"] = f"{bin_dir}:{os.environ['PATH']}"
     elif step == "push":
         hook = Path(world.dns.gerrit.git_url) / "hooks" / "pre-receive"
-        hook.write_text("#!/bin/sh\nsleep 1\n")
+        hook.write_text("#!/bin/sh\nsleep 3\n")  # as long as the slow health step, same reason
         hook.chmod(0o755)
     elif step == "review":
         world.dns.gerrit.auto_merge_after = None
