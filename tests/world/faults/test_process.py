@@ -117,7 +117,7 @@ def interrupt_at(world: World, step: str, target: str, signum: int,
         if step == "review":  # a resumed run skips the push: its state says so
             wait_until(lambda: any(r["result"] == "done" and (
                 r["step"] == "push" or "resume review" in r.get("summary", ""))
-                for r in mark.records()), 30, "review")
+                for r in mark.records()), 90, "review")
         else:
             wait_for_step(mark, BEFORE[step], proc=proc)
         time.sleep(0.2)  # into the slow step (each is slow for a second or more)
