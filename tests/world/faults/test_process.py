@@ -56,6 +56,10 @@ os.execv({real!r}, [{real!r}, *sys.argv[1:]])
 """
 """A `gdnsd` found first on PATH that sleeps before running the real one (slow prepare)."""
 
+SETTLE = {"state": 1.0, "prepare": 2.0, "review": 2.0, "deploy": 2.0, "verify": 2.0}
+"""Seconds from the step before's `done` to the signal: time for a loaded machine to get into
+the step, well within how long it is slow (health and push, 3 s: 0.2 s)."""
+
 BEFORE = {"health": "lock", "state": "health", "prepare": "state", "push": "confirm-push",
           "review": "push", "deploy": "confirm-deploy", "verify": "deploy"}
 """The step whose `done` record says the next one is running."""
@@ -120,7 +124,7 @@ def interrupt_at(world: World, step: str, target: str, signum: int,
                 for r in mark.records()), 90, "review")
         else:
             wait_for_step(mark, BEFORE[step], proc=proc)
-        time.sleep(0.2)  # into the slow step (each is slow for a second or more)
+        time.sleep(SETTLE.get(step, 0.2))  # into the slow step (each is slow for seconds)
         proc.send_signal(signum)
     except BaseException as exc:
         raise AssertionError(f"{exc!r}: {finish(proc)}") from None
