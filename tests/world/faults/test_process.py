@@ -136,7 +136,7 @@ def interrupt_at(world: World, step: str, target: str, signum: int,
         wait_until(lambda: not receive_pack_running(world), 10, "receive-pack done")
 
 
-SECOND_MODULE = ("push", "review", "deploy", "verify")
+SECOND_MODULE = ("prepare", "push", "review", "deploy", "verify")
 """The steps test_process_more.py interrupts, in a world of its own: under `--dist loadfile`
 the two halves run on two workers."""
 
