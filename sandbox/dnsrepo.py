@@ -18,7 +18,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -234,6 +234,23 @@ class DnsSandbox:
 
     gerrit: GerritStandin
     checkout: Path
+    seeded: dict[str, str] = field(default_factory=dict)
+    """The stand-in's refs once seeded (what `reset` brings back)."""
+    pristine: Path | None = None
+    """A copy of the operator's checkout as first cloned (what `reset` brings back)."""
+
+    def reset(self) -> None:
+        """Bring the stand-in back to its seeded repository (no change) and the operator's
+        checkout back to its first clone: much cheaper than a new stand-in and its sshd."""
+        self.gerrit.reset(self.seeded)
+        shutil.rmtree(self.checkout)
+        if self.pristine is None:
+            clone_operator_checkout(self.gerrit, self.checkout)
+            return
+        shutil.copytree(self.pristine, self.checkout, symlinks=True)
+        # the copies are new files to git's index (inode, ctime): refresh it now, so that a
+        # test's snapshot of the index is not rewritten by the tool's first `git status`
+        _git("update-index", "-q", "--refresh", cwd=self.checkout)
 
 
 @contextmanager
@@ -249,7 +266,10 @@ def dns_sandbox(workdir: Path | None = None,
     try:
         with start_gerrit(root, **gerrit_options) as gerrit:
             seed_upstream(gerrit, records)
-            yield DnsSandbox(gerrit, clone_operator_checkout(gerrit, root / "dns"))
+            checkout = clone_operator_checkout(gerrit, root / "dns")
+            pristine = root / "dns.pristine"
+            shutil.copytree(checkout, pristine, symlinks=True)
+            yield DnsSandbox(gerrit, checkout, gerrit.refs(), pristine)
     finally:
         if own:
             shutil.rmtree(root, ignore_errors=True)

@@ -46,13 +46,14 @@ from sandbox.gerrit_hook import (
 
 XSSI_PREFIX = b")]}'\n"
 """What Gerrit puts before every JSON body."""
-HOOK_SCRIPT = """#!{python}
+HOOK_SCRIPT = """#!{python} -S
 import sys
 sys.path.insert(0, {root!r})
 from sandbox.gerrit_hook import main
 sys.exit(main())
 """
-"""The proc-receive hook written into the bare repository (runs this interpreter)."""
+"""The proc-receive hook written into the bare repository (runs this interpreter; `-S`: it
+needs the standard library only, and starts faster without the site packages)."""
 GERRIT_VERSION = "3.10.6"
 """The version the stand-in reports (REST /config/server/version, `gerrit version`)."""
 GIT_HTTP_SERVICES = ("info/refs", "git-upload-pack", "git-receive-pack")
@@ -88,6 +89,7 @@ class GerritStandin:
         self.git_dir = (workdir / f"{project}.git").resolve()
         self.user, self.password = user, password
         self.auto_merge_after = auto_merge_after
+        self._initial = (user, password, auto_merge_after)
         self.faults = Faults()
         self.requests: list[str] = []
         self.answered: list[str] = []
@@ -174,7 +176,7 @@ class GerritStandin:
         client_key = ssh_keygen(work / "client_key", "gerrit-standin-client")
         script = Path(__file__).with_name("gerrit_ssh.py")
         command = " ".join(shlex.quote(a) for a in (
-            sys.executable, str(script), str(self.git_dir), self.project,
+            sys.executable, "-I", "-S", str(script), str(self.git_dir), self.project,
             str(self.hook_file), GERRIT_VERSION))
         key = Path(f"{client_key}.pub").read_text().strip()
         (work / "authorized_keys").write_text(
@@ -196,6 +198,32 @@ class GerritStandin:
         hook.chmod(0o755)
 
     # -- helpers for tests and the demo -------------------------------------------------------
+
+    def refs(self) -> dict[str, str]:
+        """Return every ref of the bare repository and the commit it names."""
+        out = git(self.git_dir, "for-each-ref", "--format=%(refname) %(objectname)").stdout
+        return dict(line.split(" ", 1) for line in out.splitlines())
+
+    def reset(self, refs: dict[str, str]) -> None:
+        """Bring the stand-in back to `refs` (from `refs()`) with no change, no fault, its
+        first credentials and reviewer delay, and its sshd running: a test's world reused by
+        the next test instead of a new one started."""
+        with locked_state(self.git_dir) as state:
+            for ref in set(self.refs()) - set(refs):
+                git(self.git_dir, "update-ref", "-d", ref)
+            for ref, sha in refs.items():
+                git(self.git_dir, "update-ref", ref, sha)
+            state.clear()
+            state.update(empty_state(self.project, self.rest_url))
+        self.user, self.password, self.auto_merge_after = self._initial
+        with self._faults_lock:
+            self.faults = Faults()
+        self.requests.clear()
+        self.answered.clear()
+        for hook in ("pre-receive", "update", "post-receive"):  # a test's slow or failing push
+            (self.git_dir / "hooks" / hook).unlink(missing_ok=True)
+        if self.sshd is not None:
+            self.sshd.start()
 
     def set_prohibited(self, what: str | None) -> None:
         """Make every push fail with `prohibited by Gerrit: not permitted: <what>` (None: off)."""

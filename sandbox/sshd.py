@@ -76,7 +76,11 @@ class SandboxSshd:
             f"PidFile {self.workdir / 'sshd.pid'}",
             "StrictModes no", "UsePAM no", "PermitRootLogin yes",
             "PasswordAuthentication no", "KbdInteractiveAuthentication no",
-            "PubkeyAuthentication yes", "AcceptEnv LANG LC_*", "LogLevel INFO", "",
+            "PubkeyAuthentication yes", "AcceptEnv LANG LC_*", "LogLevel INFO",
+            # bash sources ~/.bashrc for a command sshd starts only at SHLVL 1: a sandbox
+            # session (a forced command, a stats read) needs none of the user's rc files,
+            # which can cost a second a connection (e.g. `pyenv init`)
+            "SetEnv SHLVL=1", "",
         ]))
         return path
 

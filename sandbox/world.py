@@ -67,6 +67,42 @@ class World:
     """The PowerDNS Recursor forwarding the zones to the nameservers (`recursor=True`)."""
     deploy_delay: float = 0.3
     """Seconds the sandbox deploy waits between two hosts (when there are authdns hosts)."""
+    zones: dict[str, str] = field(default_factory=dict)
+    """The zones every nameserver and authdns host served at the start (what `reset` serves)."""
+
+    def reset(self) -> None:
+        """Bring the world back to how it started, for the next test of a module sharing it.
+
+        Every HAProxy and backend up, the stand-in with no change and its first repository,
+        a fresh operator checkout, every nameserver (restarted if stopped) serving the first
+        zones, the recursor's cache wiped, no tool state, audit log or temp files, and the
+        config rewritten without the test's overrides, an irc listener a test closed open
+        again (on a new port: closed when the process ends). The outside systems
+        (`outside=True`) are not reset.
+        """
+        self.irc = {name: sock if sock.fileno() != -1 else
+                    socket.create_server(("127.0.0.1", 0)) for name, sock in self.irc.items()}
+        self.haproxy.reset()
+        self.dns.reset()
+        for server in [*self.gdnsd, *self.hosts]:
+            for old in (server.workdir / "zones").glob("*"):
+                old.unlink()
+            server.zones = {}
+            for name, text in self.zones.items():
+                server.set_zone(name, text)
+            if server.process is None or server.process.poll() is not None:
+                server.start()
+            else:
+                server.reload()
+        if self.recursor is not None:
+            self.recursor.control("wipe-cache", ".$")
+        for name in ("state", "tmp"):
+            shutil.rmtree(self.workdir / name, ignore_errors=True)
+        (self.workdir / "state").mkdir(mode=0o700)
+        self.audit_path.unlink(missing_ok=True)
+        self.settings.clear()
+        self.deploy_delay = World.deploy_delay
+        self.write_config()
 
     @property
     def env(self) -> dict[str, str]:
@@ -247,7 +283,7 @@ def start_world(workdir: Path | None = None, *, auto_merge_after: float | None =
             servers = [stack.enter_context(start_gdnsd(zones, _sub(root, f"ns{i}")))
                        for i in range(nameservers)]
             (root / "state").mkdir(mode=0o700, exist_ok=True)
-            world = World(root, hap, dns, servers, root / "config.toml", targets)
+            world = World(root, hap, dns, servers, root / "config.toml", targets, zones=zones)
             if authdns_hosts:
                 world.hosts = stack.enter_context(start_authdns_hosts(
                     zones, _sub(root, "hosts"), authdns_hosts))

@@ -288,9 +288,10 @@ def finish(proc: subprocess.Popen[str], timeout: float = 60) -> tuple[int, str]:
     return proc.returncode, out + err
 
 
-def wait_for_step(mark: Mark, step: str, timeout: float = 30,
+def wait_for_step(mark: Mark, step: str, timeout: float = 90,
                   proc: subprocess.Popen[str] | None = None) -> None:
-    """Return once the audit log (since `mark`) says `step` is done."""
+    """Return once the audit log (since `mark`) says `step` is done (`timeout`: room for a
+    loaded machine, where a run's start alone can take tens of seconds; it ends at once)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if any(r["step"] == step and r["result"] == "done" for r in mark.records()):

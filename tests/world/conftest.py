@@ -7,6 +7,8 @@ once per test module).
 - `running`, `nameservers`, `point_to`, `sandbox`: a HAProxy region and two gdnsd, for the
   check and status tests; `region_sandbox`: the HAProxy region alone (a module sets
   `REGION_SERVICES = (...)` for its services).
+- `started_world`: the module's world (`start_world(**WORLD)`) for a module whose per-test
+  `world` fixture hands it over as started (`World.reset` after each test).
 - `repo_sandbox`: the Gerrit stand-in with operations/dns and an operator checkout, per test;
   a module sets `REPO_SANDBOX = {...}` for other `dns_sandbox` options (`{"ssh": True}`).
 """
@@ -14,6 +16,7 @@ once per test module).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 
 import pytest
 
@@ -84,8 +87,41 @@ def world(request: pytest.FixtureRequest) -> Iterator[World]:
         yield w
 
 
+@pytest.fixture(scope="module")
+def started_world(request: pytest.FixtureRequest) -> Iterator[World]:
+    """Yield the module's world, `start_world(**WORLD)`, to be reset after each of its tests."""
+    options = {"auto_merge_after": 0.3, **getattr(request.module, "WORLD", {})}
+    with start_world(**options) as w:
+        yield w
+
+
+class RepoSandboxes:
+    """A module's stand-ins: the current one, and the stack that stops them all at its end."""
+
+    def __init__(self, stack: ExitStack, options: dict[str, object]) -> None:
+        self.stack, self.options = stack, options
+        self.current: DnsSandbox | None = None
+
+    def get(self) -> DnsSandbox:
+        """Return the current stand-in, a new one first if none or a test stopped it."""
+        if self.current is None or self.current.gerrit.stopping.is_set():
+            self.current = self.stack.enter_context(dns_sandbox(**self.options))
+        return self.current
+
+
+@pytest.fixture(scope="module")
+def repo_sandboxes(request: pytest.FixtureRequest) -> Iterator[RepoSandboxes]:
+    """Yield the module's stand-ins (`repo_sandbox`), all stopped at its end."""
+    with ExitStack() as stack:
+        yield RepoSandboxes(stack, getattr(request.module, "REPO_SANDBOX", {}))
+
+
 @pytest.fixture
-def repo_sandbox(request: pytest.FixtureRequest) -> Iterator[DnsSandbox]:
-    """Yield a seeded Gerrit stand-in and operator checkout: `dns_sandbox(**REPO_SANDBOX)`."""
-    with dns_sandbox(**getattr(request.module, "REPO_SANDBOX", {})) as sb:
-        yield sb
+def repo_sandbox(repo_sandboxes: RepoSandboxes) -> Iterator[DnsSandbox]:
+    """Yield a seeded Gerrit stand-in and operator checkout, `dns_sandbox(**REPO_SANDBOX)`:
+    the module's one, as seeded (`DnsSandbox.reset` after each test; a new one after a test
+    that stopped it)."""
+    sb = repo_sandboxes.get()
+    yield sb
+    if not sb.gerrit.stopping.is_set():
+        sb.reset()

@@ -37,12 +37,13 @@ FQDN = "openstack.eqiad1.wikimediacloud.org"
 
 
 @pytest.fixture
-def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    with start_world(auto_merge_after=0.3) as w:
-        monkeypatch.setenv("XDG_STATE_HOME", str(w.workdir / "state"))
-        monkeypatch.delenv("FAILOVER_GERRIT_USER", raising=False)
-        monkeypatch.delenv("FAILOVER_GERRIT_PASSWORD", raising=False)
-        yield w
+def world(started_world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    """The module's one world, as started (`World.reset` after each test)."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(started_world.workdir / "state"))
+    monkeypatch.delenv("FAILOVER_GERRIT_USER", raising=False)
+    monkeypatch.delenv("FAILOVER_GERRIT_PASSWORD", raising=False)
+    yield started_world
+    started_world.reset()
 
 
 def promote(run_cli: RunCli, world: World, *args: str) -> CliResult:

@@ -24,10 +24,11 @@ pytestmark = pytest.mark.skipif(not haproxy_available(), reason="haproxy not ins
 
 
 @pytest.fixture
-def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    with start_world(auto_merge_after=0.3) as w:
-        monkeypatch.setenv("XDG_STATE_HOME", str(w.workdir / "state"))
-        yield w
+def world(started_world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    """The module's one world, as started (`World.reset` after each test)."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(started_world.workdir / "state"))
+    yield started_world
+    started_world.reset()
 
 
 def answers(world: World) -> list[str]:

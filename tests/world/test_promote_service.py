@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from sandbox.haproxy import haproxy_available
-from sandbox.world import World, start_world
+from sandbox.world import World
 from tests.conftest import RunCli
 from tests.helpers import git, without_regions
 from tests.helpers import served_targets as served
@@ -23,9 +23,11 @@ RECORDS = {"openstack.eqiad1.wikimediacloud.org": ("cloudcontrol1003", "cloudcon
 
 
 @pytest.fixture
-def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[World, int]]:
-    with start_world(auto_merge_after=0.3) as w, \
-            socket.create_server(("127.0.0.1", 0)) as listener:
+def world(started_world: World,
+          monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[World, int]]:
+    """The module's one world, as started (`World.reset` after each test), with `api`."""
+    w = started_world
+    with socket.create_server(("127.0.0.1", 0)) as listener:
         monkeypatch.setenv("XDG_STATE_HOME", str(w.workdir / "state"))
         port = listener.getsockname()[1]
         lines = ["[groups.api]", 'sides = ["old", "new"]', "[groups.api.members]"]
@@ -38,6 +40,7 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[World, int]]:
         text = without_regions(original)  # a record belongs
         w.config_path.write_text(text + "\n" + "\n".join(lines) + "\n", encoding="utf-8")
         yield w, port  # to one name (issue 20): not to the region too
+    w.reset()
 
 
 

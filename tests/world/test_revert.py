@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from sandbox.haproxy import haproxy_available
-from sandbox.world import World, start_world
+from sandbox.world import World
 from tests.conftest import RunCli
 from tests.helpers import git
 from tests.unit.promote.test_message_rules import run_validator
@@ -21,10 +21,11 @@ ZONE = "templates/wikimediacloud.org"
 
 
 @pytest.fixture
-def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    with start_world(auto_merge_after=0.3) as w:
-        monkeypatch.setenv("XDG_STATE_HOME", str(w.workdir / "state"))
-        yield w
+def world(started_world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    """The module's one world, as started (`World.reset` after each test)."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(started_world.workdir / "state"))
+    yield started_world
+    started_world.reset()
 
 
 def test_failback_is_the_revert_of_the_failover(run_cli: RunCli, world: World,
