@@ -532,7 +532,8 @@ def runbook_paths() -> list[Path]:
     return sorted(p for p in RUNBOOKS.glob("*.md") if p.name != "README.md")
 
 
-SECOND_MODULE = {"planned-maintenance.md", "stuck-failover.md", "verify-dns-change.md"}
+SECOND_MODULE = {"planned-maintenance.md", "stuck-failover.md", "verify-dns-change.md",
+                 "db-masters-switchover.md"}
 """The runbooks tests/world/test_runbooks_more.py runs, in a world of its own: under
 `--dist loadfile` the two halves run on two workers (together they set the suite's floor)."""
 
