@@ -176,7 +176,7 @@ class Habits:
     @contextmanager
     def _call(self, what: str) -> Iterator[None]:
         """Within the block, one call to the outside system `what`, which a signal ends."""
-        from failover.promote.signals import outside_call
+        from failover.signals import outside_call
 
         self._doing = what
         with outside_call():

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from failover.errors import UsageError
+from failover.health import KINDS
 from failover.names import normalize_target, record_type_for, validate_name
 
 STATS_SCHEMES = ("http", "https", "unix", "ssh")
@@ -75,8 +76,8 @@ class Region:
         return None
 
 
-HEALTH_KINDS = ("tcp", "http", "command", "haproxy", "none")
-"""How a service candidate's health is read (`failover.health`)."""
+HEALTH_KINDS = tuple(KINDS)
+"""How a candidate's health is read: every kind registered in `failover.health.KINDS`."""
 
 
 @dataclass(frozen=True)
@@ -110,21 +111,10 @@ class Health:
         The one description every human-facing rendering shows (health, status, the promote
         preview, check): a password in a URL, also inside a command's argv, is `***`.
         """
+        from failover.health import kind
         from failover.redact import redact_text
 
-        return redact_text(self._describe())
-
-    def _describe(self) -> str:
-        if self.kind == "tcp":
-            return f"tcp {self.host}:{self.port}"
-        if self.kind == "http":
-            return f"http {self.url} -> {self.status}" + (
-                f" with {self.contains!r}" if self.contains else "")
-        if self.kind == "command":
-            return "command " + " ".join(self.argv)
-        if self.kind == "haproxy":
-            return f"haproxy {self.stats}"
-        return "none (no health check configured)"
+        return redact_text(kind(self.kind).describe(self))
 
 
 @dataclass(frozen=True)

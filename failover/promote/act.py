@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 from failover.errors import FailoverError, GateRefused, GitError, NoTerminal
 from failover.promote.context import Context, stop_no_wait
 from failover.promote.message import body
-from failover.promote.signals import deferred_signals
 from failover.retry import Poller
+from failover.signals import deferred_signals
 
 if TYPE_CHECKING:
     from failover.dnscheck import DnsReport

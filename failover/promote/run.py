@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any
 from failover.errors import FailoverError, GateRefused, Interrupted, UsageError
 from failover.promote.context import Context
 from failover.promote.plan import Observer, Outcome, Plan, PromoteRequest, Step, round_seconds
-from failover.promote.signals import STOP
 from failover.promote.steps import STEPS, StepSpec
+from failover.signals import STOP
 
 if TYPE_CHECKING:
     from failover.config import Config

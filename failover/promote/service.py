@@ -38,9 +38,11 @@ def health(ctx: Context, svc: Service) -> None:
                      "(recorded in the commit and the audit log)")
         ctx.observer.warn(f"--force: promoting unhealthy {plan.target.name} ({target.detail})")
     from failover.dnscheck import refuse_dangling_candidate
+    from failover.model import of_service
 
     # as a region's (issue 15): a target that does not resolve is refused, dry-run too
-    for warning in refuse_dangling_candidate(ctx.cfg, svc, plan.target.name):
+    records = of_service(ctx.cfg, svc).records
+    for warning in refuse_dangling_candidate(ctx.cfg, records, plan.target.name):
         ctx.observer.warn(warning)
 
 
@@ -82,7 +84,7 @@ def edit(ctx: Context, svc: Service, text: str) -> ZoneEdits:
 
 def body_lines(plan: Plan, svc: Service) -> list[str]:
     """Return the commit body's paragraphs after the first: the records and the health."""
-    from failover.health import command_verdict
+    from failover.health.command import command_verdict
 
     cand = svc.candidate(plan.target.name)
     records = "\n".join(f"- {r} -> {cand.targets[r]}" for r in svc.records)
