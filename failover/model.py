@@ -140,6 +140,12 @@ class FailoverName:
         return None if found is None else next(c for c in self.candidates
                                                if c.name == found.name)
 
+    def deploy_argv(self, cfg: Config) -> tuple[str, ...]:
+        """Return the deploy command for this name: `{zone_file}` filled in with its own."""
+        from failover.config.model import DEPLOY_PLACEHOLDER
+
+        return tuple(a.replace(DEPLOY_PLACEHOLDER, self.zone_file) for a in cfg.dns.deploy)
+
     def record(self, fqdn: str) -> Record:
         """Return the record whose owner is `fqdn`."""
         return next(r for r in self.records if r.fqdn == fqdn)

@@ -9,7 +9,7 @@ Examples:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from failover.errors import UsageError
@@ -176,13 +176,6 @@ class Service:
             if normalize_target(c.targets[record]) == want:
                 return c
         return None
-
-    def as_region(self, record: str) -> Region:
-        """Return `record` as a Region whose controllers are the candidates (for the DNS
-        checks and the zone edit the regions use)."""
-        return Region(name=self.name, fqdn=record, services=(), controllers=tuple(
-            Controller(name=c.name, target=c.targets[record], stats=c.health.stats or "")
-            for c in self.candidates))
 
 
 @dataclass(frozen=True)
@@ -383,10 +376,3 @@ class Config:
         parts = [f"a {kind} ({', '.join(names)})" for kind, names in kinds]
         return "choose " + (f"{', '.join(parts[:-1])} or {parts[-1]}" if len(parts) > 1
                             else parts[0])
-
-    def for_service(self, svc: Service) -> Config:
-        """Return this config as the service's commands use it: its own zone file, Gerrit
-        topic and SAL project in `[dns]` and `[sal]` (the regions keep those sections')."""
-        sal = replace(self.sal, project=svc.sal_project) if self.sal is not None else None
-        return replace(self, sal=sal, dns=replace(
-            self.dns, zone_file=svc.zone_file or self.dns.zone_file, topic=svc.push_topic))

@@ -163,18 +163,22 @@ def candidate_target_problems(cfg: Config, records: Sequence[Record],
     return out
 
 
-def refuse_dangling_candidate(cfg: Config, records: Sequence[Record], name: str) -> list[str]:
+def refuse_dangling_candidate(cfg: Config, records: Sequence[Record], name: str, *,
+                              per_record: bool = True) -> list[str]:
     """Raise GateRefused when a target of candidate `name` (any record) does not resolve, as
     `refuse_dangling_target` does for a region's controller; return the warnings of the
-    records that could not be checked."""
+    records that could not be checked (`per_record`: each names its record, as a service's
+    and a group's do; a region's one record is not named)."""
     from failover.errors import GateRefused
 
     warnings: list[str] = []
     for record in records:
         try:
             if warning := refuse_dangling_target(cfg, record, record.controller(name)):
-                warnings.append(f"{record.fqdn}: {warning}")
+                warnings.append(f"{record.fqdn}: {warning}" if per_record else warning)
         except GateRefused as exc:
+            if not per_record:
+                raise
             raise GateRefused(f"{exc.message} (record {record.fqdn})",
                               hint="fix the candidate's target in the config (a typo? a "
                                    "retired host?), or add the host's A/AAAA record "

@@ -36,7 +36,7 @@ def plan(emergency: bool, force: bool = False) -> Any:
                           services={"nova_api": SimpleNamespace(healthy=True)})
     return SimpleNamespace(
         current="cloudcontrol1005", zone_target=None, emergency=emergency,
-        region=SimpleNamespace(fqdn=FQDN, name="eqiad1"),
+        name=SimpleNamespace(kind="region"), region=SimpleNamespace(fqdn=FQDN, name="eqiad1"),
         target=SimpleNamespace(name="cloudcontrol1006"),
         health=SimpleNamespace(controllers={"cloudcontrol1005": ctl, "cloudcontrol1006": ctl}),
         request=SimpleNamespace(region="eqiad1", target="cloudcontrol1006", reason="kernel",
