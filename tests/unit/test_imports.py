@@ -103,7 +103,23 @@ def test_a_circle_is_found() -> None:
 
 
 def test_outside_systems_do_not_reach_into_promote() -> None:
-    """habits and sal are owned by the promote; they never import from it."""
+    """habits and sal are owned by the promote; they never import from it at run time, and
+    sal not even for its types (it takes any request with a region, target, reason, tasks)."""
     graph = import_graph()
     for name in ("failover.habits", "failover.sal"):
         assert not {m for m in graph[name] if m.startswith("failover.promote")}, name
+    assert "failover.promote" not in (ROOT / "sal.py").read_text(encoding="utf-8")
+
+
+def test_a_health_kind_is_one_module_and_one_registration() -> None:
+    """Every registered kind has its module with `describe` and `read`, and the config
+    accepts exactly the registered kinds."""
+    import importlib
+
+    from failover.config import HEALTH_KINDS
+    from failover.health import KINDS
+
+    assert HEALTH_KINDS == tuple(KINDS)
+    for kind, module in KINDS.items():
+        loaded = importlib.import_module(module)
+        assert callable(loaded.describe) and callable(loaded.read), kind
