@@ -119,7 +119,7 @@ def test_a_health_kind_is_one_module_and_one_registration() -> None:
     from failover.config import HEALTH_KINDS
     from failover.health import KINDS
 
-    assert HEALTH_KINDS == tuple(KINDS)
+    assert tuple(KINDS) == HEALTH_KINDS
     for kind, module in KINDS.items():
         loaded = importlib.import_module(module)
         assert callable(loaded.describe) and callable(loaded.read), kind
