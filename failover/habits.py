@@ -44,10 +44,12 @@ class Habits:
     """Sends what a promote tells the outside world, never letting it fail the run."""
 
     def __init__(self, cfg: Config, request: PromoteRequest, audit: AuditLog,
-                 observer: Observer) -> None:
+                 observer: Observer, *, sal_project: str = "") -> None:
         from failover.outside import operator
 
         self.cfg, self.request, self.audit, self.observer = cfg, request, audit, observer
+        self.sal_project = sal_project
+        """The project the SAL lines name first: the name's own (`failover.model`)."""
         self.user, self.host = operator()
         self.silence_seconds: float | None = None
         self._started = False
@@ -70,7 +72,7 @@ class Habits:
         from failover.sal import sal_line, sal_message
 
         assert self.cfg.sal is not None
-        message = sal_message(phase, self.request, project=self.cfg.sal.project,
+        message = sal_message(phase, self.request, project=self.sal_project,
                               exit_code=exit_code)
         return sal_line(message, user=self.user, host=self.host)
 
@@ -89,12 +91,13 @@ class Habits:
         old = self._old_primary(plan)
         if old is None:
             return [], "no old primary known: no silence created"
-        svc = plan.service
-        if svc is None:
+        name = plan.name
+        if name.kind == "region":
             return [old], None
-        left, new = svc.candidate(old).targets, svc.candidate(plan.target.name).targets
+        left = name.candidate(old).targets
+        new = name.candidate(plan.target.name).targets
         hosts = []
-        for record in svc.records:
+        for record in (r.fqdn for r in name.records):
             target = left[record]
             if normalize_target(target) == normalize_target(new[record]):
                 continue
@@ -176,7 +179,7 @@ class Habits:
     @contextmanager
     def _call(self, what: str) -> Iterator[None]:
         """Within the block, one call to the outside system `what`, which a signal ends."""
-        from failover.promote.signals import outside_call
+        from failover.signals import outside_call
 
         self._doing = what
         with outside_call():
@@ -238,7 +241,7 @@ class Habits:
         from failover.sal import sal_message, send_sal
 
         assert self.cfg.sal is not None
-        message = sal_message(phase, self.request, project=self.cfg.sal.project,
+        message = sal_message(phase, self.request, project=self.sal_project,
                               exit_code=exit_code,
                               durations=plan.durations if phase.startswith("END") else None)
         with self._call("sal"):

@@ -19,13 +19,36 @@ import socket
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from wmflib.irc import SALSocketHandler
 
 if TYPE_CHECKING:
     from failover.config import SalConfig
-    from failover.promote.plan import PromoteRequest
+
+
+class Asked(Protocol):
+    """What a SAL line says of the run: the operator's request (a promote's), read only."""
+
+    @property
+    def region(self) -> str:
+        """The NAME moved."""
+        ...
+
+    @property
+    def target(self) -> str:
+        """Where it moves."""
+        ...
+
+    @property
+    def reason(self) -> str | None:
+        """--reason, if given."""
+        ...
+
+    @property
+    def tasks(self) -> list[str]:
+        """Every --bug task, in order."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -36,7 +59,7 @@ class SalResult:
     error: str | None = None
 
 
-def sal_message(phase: str, request: PromoteRequest, *, project: str = "",
+def sal_message(phase: str, request: Asked, *, project: str = "",
                 exit_code: int | None = None,
                 durations: Mapping[str, float] | None = None) -> str:
     """Return the message after `!log user@host`: project, phase, the command, reason, task.

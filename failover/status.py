@@ -1,8 +1,9 @@
-"""The `failover status` core: where each region's name points, per the nameservers and the zone.
+"""The `failover status` core: where each name's records point, per the nameservers and the zone.
 
-`read_status` asks the nameservers, reads the zone as Gerrit has it (or the remote-tracking
-branch, saying how old it is), and reads every controller's HAProxy, all at the same time, and
-returns one RegionStatus per region. Rendering is `failover.render.status`'s job.
+One path for every name (`failover.model`): `read_status` asks the nameservers for every
+record, reads each name's zone file once as Gerrit has it (or the remote-tracking branch,
+saying how old it is), and reads every candidate's health (`read_name_health`), all at the
+same time, and returns one NameStatus per name. Rendering is `failover.render.status`'s job.
 """
 
 from __future__ import annotations
@@ -13,15 +14,16 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from failover.config import Config, Region
+from failover.config import Config
 from failover.dnscheck import DnsReport, check_region
 from failover.errors import FailoverError
-from failover.haproxy import (
-    RegionHealth,
-    read_region_health,
-)
+from failover.health import HealthResult, read_all
+from failover.model import FailoverName, Record
+
+if TYPE_CHECKING:
+    from failover.haproxy import ControllerHealth, RegionHealth
 
 
 @dataclass(frozen=True)
@@ -47,23 +49,83 @@ class ZoneStatus:
 
 
 @dataclass(frozen=True)
-class RegionStatus:
-    """One region as `failover status` shows it: the DNS answers, the zone file, the health."""
+class RecordStatus:
+    """One record of a name: what the nameservers and the zone say it points to."""
 
-    region: Region
-    health: RegionHealth
+    record: Record
     dns: DnsReport | None
     dns_error: str | None
     zone: ZoneStatus
 
     @property
-    def primary(self) -> str | None:
-        """Return the controller every nameserver points at, or None if they do not agree."""
+    def candidate(self) -> str | None:
+        """Return the candidate every nameserver points this record at, or None."""
         return self.dns.controller if self.dns is not None and self.dns.agree else None
 
+    def dns_dict(self) -> dict[str, Any]:
+        """Return the `dns` part of the JSON form: controller, agree, servers, error."""
+        dns: dict[str, Any] = {"controller": None, "agree": False, "servers": [],
+                               "error": self.dns_error}
+        if self.dns is not None:
+            doc = self.dns.to_dict()
+            dns.update(controller=doc["controller"], agree=doc["agree"], servers=doc["servers"])
+        return dns
 
-def zone_status(cfg: Config, region: Region) -> ZoneStatus:
-    """Return what the zone template says about the region's name, and where it was read.
+
+@dataclass(frozen=True)
+class NameStatus:
+    """A name as `failover status` shows it: every record's DNS and zone, the health."""
+
+    name: FailoverName
+    records: tuple[RecordStatus, ...]
+    health: dict[str, HealthResult]
+    """Every candidate's verdict, whatever its kind."""
+    haproxy: RegionHealth | None = None
+    """A region's HAProxy read, per service (its documents show it); None for the others."""
+
+    @property
+    def primary(self) -> str | None:
+        """Return the candidate every record points at, or None (split or unknown)."""
+        names = {r.candidate for r in self.records}
+        return names.pop() if len(names) == 1 else None
+
+
+def read_name_health(cfg: Config, name: FailoverName, only: str | None = None,
+                     ) -> tuple[dict[str, HealthResult], RegionHealth | None]:
+    """Return the candidates' health (only `only` when given), read at the same time, and
+    a region's HAProxy read (what its health and status show per service).
+
+    A region's controllers are read once, as one region (`read_region_health`: each
+    controller's services judged against its peers); every other kind by its module.
+
+    Raises:
+        UsageError: `only` is no candidate of the name.
+    """
+    picked = [name.candidate(only)] if only is not None else list(name.candidates)
+    if name.region is None:
+        return read_all(cfg, picked), None
+    from failover.haproxy import read_region_health
+
+    read = read_region_health(cfg, name.region, only=only)
+    return {c.name: _haproxy_result(c.name, c.health.describe(), read.controllers[c.name])
+            for c in picked if c.name in read.controllers}, read
+
+
+def _haproxy_result(name: str, checked: str, ctl: ControllerHealth) -> HealthResult:
+    """Return a region controller's HAProxy read as a health verdict (the `haproxy` kind's)."""
+    up = sum(1 for s in ctl.services.values() if s.healthy)
+    if not ctl.reachable:
+        detail = ctl.error or "HAProxy did not answer"
+    elif not ctl.healthy:
+        detail = f"{up}/{len(ctl.services)} services UP; failing: {', '.join(ctl.failing)}"
+    else:
+        detail = f"{up}/{len(ctl.services)} services UP"
+    return HealthResult(name, "haproxy", ctl.healthy, detail, checked, ctl.fetch_ms)
+
+
+def zone_statuses(cfg: Config, name: FailoverName) -> dict[str, ZoneStatus]:
+    """Return what the zone template says about each of the name's records, and where it
+    was read (its zone file read once).
 
     Read as Gerrit has it now (REST: the branch's revision, then the file at it) when the
     [gerrit] url is the Gerrit of the checkout's `.gitreview`; else (or when Gerrit cannot be
@@ -73,27 +135,35 @@ def zone_status(cfg: Config, region: Region) -> ZoneStatus:
     from failover.zone import ZoneError, current_target, read_zone
 
     if not cfg.dns.checkout.is_dir():
-        return ZoneStatus(error="checkout not found")
-    text, where = _zone_at_gerrit(cfg)
+        return {r.fqdn: ZoneStatus(error="checkout not found") for r in name.records}
+    text, where = _zone_at_gerrit(cfg, name.zone_file)
     if text is None:
-        text, where = _zone_at_remote(cfg)
+        text, where = _zone_at_remote(cfg, name.zone_file)
     source, revision, age = where
     try:
         if text is None:
-            text, source = read_zone(cfg.dns.zone_path), "working tree"
-        target = current_target(text, region.fqdn, path=cfg.dns.zone_file)
+            text, source = read_zone(cfg.dns.checkout / name.zone_file), "working tree"
     except ZoneError as exc:
-        return ZoneStatus(error=exc.message, source=source, revision=revision, age_seconds=age)
-    found = region.controller_for_target(target)
-    return ZoneStatus(target=target, controller=found.name if found else None, source=source,
-                      revision=revision, age_seconds=age)
+        return {r.fqdn: ZoneStatus(error=exc.message) for r in name.records}
+    out = {}
+    for record in name.records:
+        try:
+            target = current_target(text, record.fqdn, path=name.zone_file)
+        except ZoneError as exc:
+            out[record.fqdn] = ZoneStatus(error=exc.message, source=source, revision=revision,
+                                          age_seconds=age)
+            continue
+        found = record.controller_for_target(target)
+        out[record.fqdn] = ZoneStatus(target=target, controller=found.name if found else None,
+                                      source=source, revision=revision, age_seconds=age)
+    return out
 
 
 _Where = tuple[str | None, str | None, float | None]
 """Where a zone text was read: (source, revision, age in seconds)."""
 
 
-def _zone_at_gerrit(cfg: Config) -> tuple[str | None, _Where]:
+def _zone_at_gerrit(cfg: Config, zone_file: str) -> tuple[str | None, _Where]:
     """Return the zone template at Gerrit's branch tip, read over REST, or None.
 
     Only when [gerrit] url names the host `.gitreview` pushes to: status never asks a
@@ -112,14 +182,14 @@ def _zone_at_gerrit(cfg: Config) -> tuple[str | None, _Where]:
                               timeout=cfg.gerrit.timeout, ca_bundle=cfg.gerrit.ca_bundle,
                               retries=1)
         revision = client.branch_revision(review.project_name, review.branch)
-        data = client.file_content(review.project_name, revision, cfg.dns.zone_file)
+        data = client.file_content(review.project_name, revision, zone_file)
     except FailoverError as exc:
         logging.getLogger(__name__).info("zone not read from Gerrit: %s", exc.message)
         return None, (None, None, None)
     return data.decode("utf-8", errors="replace"), (f"Gerrit {review.branch}", revision, None)
 
 
-def _zone_at_remote(cfg: Config) -> tuple[str | None, _Where]:
+def _zone_at_remote(cfg: Config, zone_file: str) -> tuple[str | None, _Where]:
     """Return the zone template on the remote-tracking branch, its name, commit and age."""
     import git
 
@@ -127,7 +197,7 @@ def _zone_at_remote(cfg: Config) -> tuple[str | None, _Where]:
 
     try:
         checkout = repo.open_checkout(cfg.dns.checkout)
-        text = repo.read_remote_file(checkout, cfg.dns.zone_file)
+        text = repo.read_remote_file(checkout, zone_file)
         revision = str(git.Repo(checkout.path).commit(checkout.remote_ref).hexsha)
     except (FailoverError, ValueError, git.GitError):
         return None, (None, None, None)
@@ -153,20 +223,24 @@ def fetched_age(path: Path, ref: str) -> float | None:
         return None
 
 
-def _dns_or_error(cfg: Config, region: Region) -> tuple[DnsReport | None, str | None]:
+def _dns_or_error(cfg: Config, record: Record) -> tuple[DnsReport | None, str | None]:
     try:
-        return check_region(cfg, region), None
+        return check_region(cfg, record), None
     except FailoverError as exc:
         return None, exc.message
 
 
-def read_status(cfg: Config, regions: Sequence[Region]) -> dict[str, RegionStatus]:
-    """Return every region's status; health reads and DNS questions all run concurrently."""
-    workers = 2 * len(regions) or 1
+def read_status(cfg: Config, names: Sequence[FailoverName]) -> dict[str, NameStatus]:
+    """Return every name's status; health reads and DNS questions all run concurrently."""
+    workers = sum(1 + len(n.records) for n in names) or 1
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="status") as pool:
-        healths = {r.name: pool.submit(read_region_health, cfg, r) for r in regions}
-        answers = {r.name: pool.submit(_dns_or_error, cfg, r) for r in regions}
-        zones = {r.name: zone_status(cfg, r) for r in regions}
-        return {r.name: RegionStatus(r, healths[r.name].result(), *answers[r.name].result(),
-                                     zones[r.name]) for r in regions}
-
+        healths = {n.name: pool.submit(read_name_health, cfg, n) for n in names}
+        answers = {(n.name, r.fqdn): pool.submit(_dns_or_error, cfg, r)
+                   for n in names for r in n.records}
+        zones = {n.name: zone_statuses(cfg, n) for n in names}
+        out = {}
+        for n in names:
+            records = tuple(RecordStatus(r, *answers[n.name, r.fqdn].result(),
+                                         zones[n.name][r.fqdn]) for r in n.records)
+            out[n.name] = NameStatus(n, records, *healths[n.name].result())
+        return out

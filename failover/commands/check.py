@@ -65,11 +65,12 @@ def check(
 
                 result = check_path(cfg, region, timeout=timeout, deadline=deadline)
             elif (svc := cfg.service(region)) is not None:  # [services.*], [groups.*]
-                from failover.service_status import check_service
+                from failover.check_records import check_name
+                from failover.model import of_service
 
-                result = check_service(cfg, svc, grace=grace, timeout=timeout,
-                                       state_file=state_file or default_state_file(),
-                                       deadline=deadline)
+                result = check_name(cfg, of_service(cfg, svc), grace=grace, timeout=timeout,
+                                    state_file=state_file or default_state_file(),
+                                    deadline=deadline)
             else:
                 result = run_check(cfg, cfg.region(region), grace=grace, timeout=timeout,
                                    state_file=state_file or default_state_file(),

@@ -37,24 +37,14 @@ def health(
       failover health db-masters                (a group)
     """
     from failover.errors import EXIT_REFUSED
-    from failover.haproxy import read_region_health
+    from failover.model import name_of
     from failover.render.health import show_health
+    from failover.status import read_name_health
 
     setup(verbose)
     cfg = load(config)
-    if (svc := cfg.service(region)) is not None:  # [services.*], [groups.*]
-        from failover.render.services import show_service_health
-        from failover.service_status import read_service_health
-
-        read = read_service_health(cfg, svc, controller)
-        show_service_health(svc, read, as_json=json)
-        if not all(h.healthy for h in read.values()):
-            raise typer.Exit(EXIT_REFUSED)
-        return
-    reg = cfg.region(region)
-    if controller is not None:
-        reg.controller(controller)
-    result = read_region_health(cfg, reg, only=controller)
-    show_health(result, reg, as_json=json)
-    if not result.healthy:
+    name = name_of(cfg, region)
+    health, haproxy = read_name_health(cfg, name, controller)
+    show_health(name, health, haproxy, as_json=json)
+    if not all(h.healthy for h in health.values()):
         raise typer.Exit(EXIT_REFUSED)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -17,9 +17,6 @@ from failover.commands._common import (
 )
 from failover.durations import require_seconds
 from failover.errors import VerifyError
-
-if TYPE_CHECKING:
-    from failover.config import Config, Service
 
 FIRST_PAUSE = 0.1
 """Seconds between the first two rounds; the pause then grows to [verify] interval."""
@@ -48,76 +45,35 @@ def verify(
     if timeout is not None:  # NaN, inf and 1e9 too: the wait must end ([verify] timeout is
         require_seconds("--timeout", timeout)  # checked where the config is read)
     cfg = load(config)
-    from rich.markup import escape
-
-    from failover import dnscheck
-    from failover.render import human_console, print_json, stderr_console
-    from failover.render.dns import RoundProgress, print_report
+    from failover.model import name_of
+    from failover.render import stderr_console
+    from failover.render.dns import RoundProgress, show_verify
+    from failover.verify import verify_name
 
     wait = cfg.verify.timeout if timeout is None else timeout
-    if (svc := cfg.service(region)) is not None:  # [services.*], [groups.*]: every record
-        return _verify_service(cfg, svc, expect, wait, once=once, as_json=json)
-    reg = cfg.region(region)
-    target = reg.controller(expect) if expect is not None else None
-    from concurrent.futures import ThreadPoolExecutor
-
-    chosen = (target,) if target is not None else reg.controllers
-    with ThreadPoolExecutor(max_workers=max(1, len(chosen))) as pool:
-        # each target's A/AAAA at the same servers, while the rounds run (issue 15)
-        targets = {c.name: pool.submit(dnscheck.find_target_problem, cfg, reg, c)
-                   for c in chosen}
-        if target is None or once:
-            report = dnscheck.check_region(cfg, reg, target)
-        else:
-            with RoundProgress(stderr_console(), reg.fqdn, wait) as progress:
-                report = dnscheck.wait_for_agreement(cfg, reg, target, timeout=wait,
-                                                     interval=FIRST_PAUSE,
-                                                     on_round=progress.update)
-        named = target.name if target is not None else report.controller
-        problem = targets[named].result() if named in targets else None
-    dangling = (f"{named}'s target {reg.controller(named).target} {problem}"
-                if named is not None and problem is not None else None)
-    if json:
-        print_json({**report.to_dict(), "target_problem": dangling})
-    print_report(human_console(json), report)
-    if dangling is not None:
-        human_console(json).print(f"[bold red]{escape(dangling)}[/]", highlight=False)
-    if target is not None and dangling is not None:
-        raise VerifyError(f"the expected target does not serve: {dangling}",
-                          hint="fix the controller's target in the config (a typo? a retired "
-                               "host?), or add the host's A/AAAA record")
-    if report.agree:
-        return
-    raise disagreement(reg.name, reg.fqdn, target.name if target else None, wait, once=once,
-                       what="CONTROLLER")
-
-
-def _verify_service(cfg: Config, svc: Service, expect: str | None, wait: float, *, once: bool,
-                    as_json: bool) -> None:
-    """`failover verify NAME`: every record of the service or group, one table each."""
-    from failover.render.services import show_verify, verify_document
-    from failover.service_status import verify_service
-
+    name = name_of(cfg, region)
     if expect is not None:
-        svc.candidate(expect)
-    reports = verify_service(cfg, svc, expect, wait_for=None if once else wait,
-                             interval=FIRST_PAUSE)
-    from failover.dnscheck import candidate_target_problems
-
-    # as a region's (issue 15): every answered (or expected) candidate's targets resolve
-    named = [expect] if expect is not None else sorted(
-        {r.controller for r in reports if r.controller is not None})
-    problems = [p for name in named for p in candidate_target_problems(cfg, svc, name).values()]
-    show_verify(svc, expect, reports, as_json=as_json, problems=problems)
+        name.candidate(expect)
+    wait_for = None if once or expect is None else wait
+    if wait_for is not None and name.region is not None:  # a region's rounds are shown
+        with RoundProgress(stderr_console(), name.records[0].fqdn, wait) as progress:
+            done = verify_name(cfg, name, expect, wait_for=wait_for, interval=FIRST_PAUSE,
+                               on_round=lambda reps, n, pause: progress.update(reps[0], n,
+                                                                               pause))
+    else:
+        done = verify_name(cfg, name, expect, wait_for=wait_for, interval=FIRST_PAUSE)
+    problems = show_verify(name, expect, done, as_json=json)
     if expect is not None and problems:
         raise VerifyError(f"the expected target does not serve: {'; '.join(problems)}",
-                          hint="fix the candidate's target in the config (a typo? a retired "
-                               "host?), or add the host's A/AAAA record")
-    if verify_document(svc, expect, reports)["agree"]:
+                          hint=f"fix the {'controller' if name.region else 'candidate'}'s "
+                               "target in the config (a typo? a retired host?), or add the "
+                               "host's A/AAAA record")
+    if done.agree(expect if name.region is None else None):
         return
-    bad = ", ".join(r.fqdn for r in reports
+    bad = ", ".join(r.fqdn for r in done.reports
                     if not (r.agree and (expect is None or r.controller == expect)))
-    raise disagreement(svc.name, bad, expect, wait, once=once, what="CANDIDATE")
+    raise disagreement(name.name, bad, expect, wait, once=once,
+                       what="CONTROLLER" if name.region else "CANDIDATE")
 
 
 def disagreement(name: str, names: str, expected: str | None, wait: float, *, once: bool,

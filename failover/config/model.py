@@ -9,11 +9,12 @@ Examples:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from failover.config.keys import NOT_READ, only, per_variant, read_from, toml_keys
 from failover.errors import UsageError
+from failover.health import KINDS
 from failover.names import normalize_target, record_type_for, validate_name
 
 STATS_SCHEMES = ("http", "https", "unix", "ssh")
@@ -76,8 +77,8 @@ class Region:
         return None
 
 
-HEALTH_KINDS = ("tcp", "http", "command", "haproxy", "none")
-"""How a service candidate's health is read (`failover.health`)."""
+HEALTH_KINDS = tuple(KINDS)
+"""How a candidate's health is read: every kind registered in `failover.health.KINDS`."""
 
 AUDIT_KEYS = frozenset({"log"})
 """The keys of `[audit]` (read into `Config.audit_log`)."""
@@ -114,21 +115,10 @@ class Health:
         The one description every human-facing rendering shows (health, status, the promote
         preview, check): a password in a URL, also inside a command's argv, is `***`.
         """
+        from failover.health import kind
         from failover.redact import redact_text
 
-        return redact_text(self._describe())
-
-    def _describe(self) -> str:
-        if self.kind == "tcp":
-            return f"tcp {self.host}:{self.port}"
-        if self.kind == "http":
-            return f"http {self.url} -> {self.status}" + (
-                f" with {self.contains!r}" if self.contains else "")
-        if self.kind == "command":
-            return "command " + " ".join(self.argv)
-        if self.kind == "haproxy":
-            return f"haproxy {self.stats}"
-        return "none (no health check configured)"
+        return redact_text(kind(self.kind).describe(self))
 
 
 @dataclass(frozen=True)
@@ -192,13 +182,6 @@ class Service:
             if normalize_target(c.targets[record]) == want:
                 return c
         return None
-
-    def as_region(self, record: str) -> Region:
-        """Return `record` as a Region whose controllers are the candidates (for the DNS
-        checks and the zone edit the regions use)."""
-        return Region(name=self.name, fqdn=record, services=(), controllers=tuple(
-            Controller(name=c.name, target=c.targets[record], stats=c.health.stats or "")
-            for c in self.candidates))
 
 
 @dataclass(frozen=True)
@@ -403,13 +386,6 @@ class Config:
         parts = [f"a {kind} ({', '.join(names)})" for kind, names in kinds]
         return "choose " + (f"{', '.join(parts[:-1])} or {parts[-1]}" if len(parts) > 1
                             else parts[0])
-
-    def for_service(self, svc: Service) -> Config:
-        """Return this config as the service's commands use it: its own zone file, Gerrit
-        topic and SAL project in `[dns]` and `[sal]` (the regions keep those sections')."""
-        sal = replace(self.sal, project=svc.sal_project) if self.sal is not None else None
-        return replace(self, sal=sal, dns=replace(
-            self.dns, zone_file=svc.zone_file or self.dns.zone_file, topic=svc.push_topic))
 
 
 HEALTH_KEYS: Mapping[str, frozenset[str]] = {

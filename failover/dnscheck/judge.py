@@ -20,12 +20,14 @@ import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
 
-from failover.config import Region, normalize_target
+from failover.config import normalize_target
 from failover.dnscheck.query import _Reply
 from failover.dnscheck.servers import AUTHDNS_HOST, Server
 
 if TYPE_CHECKING:
     import dns.resolver  # imported where used: start-up pays only for what a command needs
+
+    from failover.model import Pointing
 
 MATCHES = "matches"
 """The server answers the expected controller's target."""
@@ -141,7 +143,7 @@ class DnsReport:
                 "serials": sorted({h.serial for h in hosts if h.serial is not None})}
 
 
-def _read(region: Region, server: Server, reply: _Reply) -> ServerAnswer:
+def _read(region: Pointing, server: Server, reply: _Reply) -> ServerAnswer:
     """Return what the reply says (records, TTL, controller), with a verdict for failures only."""
     base = ServerAnswer(server=server, verdict="", rtt_ms=reply.rtt_ms, tcp=reply.tcp)
     msg = reply.message
@@ -172,7 +174,7 @@ def _read(region: Region, server: Server, reply: _Reply) -> ServerAnswer:
                     controller=_controller(region, addrs[0]) if len(addrs) == 1 else None)
 
 
-def _judge(region: Region, answer: ServerAnswer, reference: str | None, expected: bool,
+def _judge(region: Pointing, answer: ServerAnswer, reference: str | None, expected: bool,
            need_aa: bool = True, split: str = "") -> ServerAnswer:
     """Return `answer` with its verdict: matches, stale, differs, wrong, not authoritative.
 
@@ -208,7 +210,7 @@ def _fresh_by(answer: ServerAnswer, now: datetime) -> ServerAnswer:
 
 
 @functools.lru_cache(maxsize=1024)  # per round: each record's few targets, at every server
-def _controller(region: Region, target: str) -> str | None:
+def _controller(region: Pointing, target: str) -> str | None:
     found = region.controller_for_target(target)
     return found.name if found else None
 

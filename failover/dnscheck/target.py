@@ -18,12 +18,16 @@ import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
 
-from failover.config import Config, Controller, Region, Service, normalize_target
+from failover.config import Config, Controller, normalize_target
 from failover.dnscheck.query import _ask, _query_pool
 from failover.dnscheck.servers import _is_address, resolve_nameservers, system_resolver
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import dns.resolver  # imported where used: start-up pays only for what a command needs
+
+    from failover.model import Pointing, Record
 
 
 @dataclass(frozen=True)
@@ -42,7 +46,7 @@ class TargetCheck:
         return bool(self.answered) and not self.addresses
 
 
-def check_target(cfg: Config, region: Region, controller: Controller, *,
+def check_target(cfg: Config, region: Pointing, controller: Controller, *,
                  resolver: dns.resolver.Resolver | None = None) -> TargetCheck | None:
     """Return what the authoritative servers answer for `controller`'s host name (A, AAAA).
 
@@ -118,12 +122,12 @@ def target_problem(cfg: Config, controller: Controller,
     return None
 
 
-def find_target_problem(cfg: Config, region: Region, controller: Controller) -> str | None:
+def find_target_problem(cfg: Config, region: Pointing, controller: Controller) -> str | None:
     """Ask the authoritative servers for `controller`'s target; return its problem or None."""
     return target_problem(cfg, controller, check_target(cfg, region, controller))
 
 
-def refuse_dangling_target(cfg: Config, region: Region, controller: Controller) -> str | None:
+def refuse_dangling_target(cfg: Config, region: Pointing, controller: Controller) -> str | None:
     """Raise GateRefused when `controller`'s host name does not resolve, or resolves to another
     host than the one its HAProxy stats are read from; return a warning when not checkable.
 
@@ -147,32 +151,35 @@ def refuse_dangling_target(cfg: Config, region: Region, controller: Controller) 
     return None
 
 
-def candidate_target_problems(cfg: Config, svc: Service, name: str) -> dict[str, str]:
-    """Return {record: "its target T does not resolve (...)"} for candidate `name` of `svc`
-    (a service's candidate, a group's side): the judgement of `target_problem`, per record."""
+def candidate_target_problems(cfg: Config, records: Sequence[Record],
+                              name: str) -> dict[str, str]:
+    """Return {record: "its target T does not resolve (...)"} for candidate `name` of a
+    name's `records` (a service's candidate, a group's side): `target_problem`, per record."""
     out = {}
-    for record in svc.records:
-        region = svc.as_region(record)
-        ctl = region.controller(name)
-        if problem := find_target_problem(cfg, region, ctl):
-            out[record] = f"{record}: {name}'s target {ctl.target} {problem}"
+    for record in records:
+        ctl = record.controller(name)
+        if problem := find_target_problem(cfg, record, ctl):
+            out[record.fqdn] = f"{record.fqdn}: {name}'s target {ctl.target} {problem}"
     return out
 
 
-def refuse_dangling_candidate(cfg: Config, svc: Service, name: str) -> list[str]:
+def refuse_dangling_candidate(cfg: Config, records: Sequence[Record], name: str, *,
+                              per_record: bool = True) -> list[str]:
     """Raise GateRefused when a target of candidate `name` (any record) does not resolve, as
     `refuse_dangling_target` does for a region's controller; return the warnings of the
-    records that could not be checked."""
+    records that could not be checked (`per_record`: each names its record, as a service's
+    and a group's do; a region's one record is not named)."""
     from failover.errors import GateRefused
 
     warnings: list[str] = []
-    for record in svc.records:
-        region = svc.as_region(record)
+    for record in records:
         try:
-            if warning := refuse_dangling_target(cfg, region, region.controller(name)):
-                warnings.append(f"{record}: {warning}")
+            if warning := refuse_dangling_target(cfg, record, record.controller(name)):
+                warnings.append(f"{record.fqdn}: {warning}" if per_record else warning)
         except GateRefused as exc:
-            raise GateRefused(f"{exc.message} (record {record})",
+            if not per_record:
+                raise
+            raise GateRefused(f"{exc.message} (record {record.fqdn})",
                               hint="fix the candidate's target in the config (a typo? a "
                                    "retired host?), or add the host's A/AAAA record "
                                    "first") from None

@@ -44,6 +44,8 @@ from failover.retry import Poller
 if TYPE_CHECKING:
     import dns.resolver  # imported where used: start-up pays only for what a command needs
 
+    from failover.model import Pointing
+
 log = logging.getLogger("failover.dnscheck")
 
 
@@ -55,7 +57,7 @@ BACKOFF = 1.5
 """Factor the pause grows by after each round, up to the cap."""
 
 
-def check_region(cfg: Config, region: Region, expect: Controller | None = None, *,
+def check_region(cfg: Config, region: Pointing, expect: Controller | None = None, *,
                  resolver: dns.resolver.Resolver | None = None) -> DnsReport:
     """Return every nameserver's answer for `region`, judged against `expect` (or each other).
 
@@ -79,7 +81,7 @@ def check_regions(cfg: Config, regions: Iterable[Region] | None = None, *,
 
 
 def wait_for_agreement(
-    cfg: Config, region: Region, expect: Controller, *, timeout: float, interval: float,
+    cfg: Config, region: Pointing, expect: Controller, *, timeout: float, interval: float,
     max_interval: float | None = None,
     on_round: Callable[[DnsReport, int, float], None] | None = None,
     resolver: dns.resolver.Resolver | None = None,
@@ -90,31 +92,17 @@ def wait_for_agreement(
     (default: [verify] interval). `on_round(report, round_number, next_pause)` is called after
     each round; `next_pause` is 0.0 after the last one. The caller decides the exit code.
     """
-    _check_expect(region, expect)
-    servers = resolve_nameservers(cfg, region.fqdn, resolver)
-    recursors = _recursors(cfg, resolver)
-    cap = max(MIN_INTERVAL, max_interval if max_interval is not None else cfg.verify.interval)
-    poller = Poller(delay=max(MIN_INTERVAL, interval), factor=BACKOFF, cap=cap,
-                    timeout=timeout)
-    planned = poller.planned()
-    for attempt in poller:
-        report = _ask_all(cfg, region, expect, servers, recursors)
-        done = report.agree or attempt.last
-        next_pause = 0.0 if done else attempt.pause
-        if not done:
-            log.info("[%d/%d, retrying in %.1fs] %s: %d of %d servers answer %s",
-                     attempt.number, max(planned, attempt.number + 1), next_pause,
-                     region.fqdn, report.matching, len(report.servers), expect.name)
+    def each(reports: list[DnsReport], number: int, pause: float) -> None:
         if on_round is not None:
-            on_round(report, attempt.number, next_pause)
-        if done:
-            return report
-    raise AssertionError("unreachable: the last round returns")
+            on_round(reports[0], number, pause)
+
+    return wait_for_records(cfg, [(region, expect)], timeout=timeout, interval=interval,
+                            max_interval=max_interval, on_round=each, resolver=resolver)[0]
 
 
-def check_records(cfg: Config, items: Sequence[tuple[Region, Controller | None]], *,
+def check_records(cfg: Config, items: Sequence[tuple[Pointing, Controller | None]], *,
                   resolver: dns.resolver.Resolver | None = None) -> list[DnsReport]:
-    """Return one report per (record as a Region, expected controller or None), all asked in
+    """Return one report per (record, expected controller or None), all asked in
     one round: every record at every server at once (the servers resolved once)."""
     if not items:
         return []
@@ -125,7 +113,7 @@ def check_records(cfg: Config, items: Sequence[tuple[Region, Controller | None]]
 
 
 def wait_for_records(
-    cfg: Config, items: Sequence[tuple[Region, Controller]], *, timeout: float,
+    cfg: Config, items: Sequence[tuple[Pointing, Controller]], *, timeout: float,
     interval: float, max_interval: float | None = None,
     on_round: Callable[[list[DnsReport], int, float], None] | None = None,
     resolver: dns.resolver.Resolver | None = None,
@@ -140,10 +128,16 @@ def wait_for_records(
     cap = max(MIN_INTERVAL, max_interval if max_interval is not None else cfg.verify.interval)
     poller = Poller(delay=max(MIN_INTERVAL, interval), factor=BACKOFF, cap=cap,
                     timeout=timeout)
+    planned = poller.planned()
     for attempt in poller:
         reports = ask_round(cfg, items, servers, recursors)
         done = all(r.agree for r in reports) or attempt.last
         next_pause = 0.0 if done else attempt.pause
+        for (region, expect), report in zip(items, reports, strict=True):
+            if not done and not report.agree:
+                log.info("[%d/%d, retrying in %.1fs] %s: %d of %d servers answer %s",
+                         attempt.number, max(planned, attempt.number + 1), next_pause,
+                         region.fqdn, report.matching, len(report.servers), expect.name)
         if on_round is not None:
             on_round(reports, attempt.number, next_pause)
         if done:
@@ -151,7 +145,7 @@ def wait_for_records(
     raise AssertionError("unreachable: the last round returns")
 
 
-def _check_expect(region: Region, expect: Controller | None) -> None:
+def _check_expect(region: Pointing, expect: Controller | None) -> None:
     if expect is not None and expect not in region.controllers:
         raise UsageError(f"{expect.name!r} is not a controller of region {region.name!r}",
                          hint=f"choose one of: {', '.join(region.controller_names)}")
@@ -164,15 +158,15 @@ def _recursors(cfg: Config, resolver: dns.resolver.Resolver | None) -> tuple[Ser
     return _servers_for(names, resolver)
 
 
-def _ask_all(cfg: Config, region: Region, expect: Controller | None,
+def _ask_all(cfg: Config, region: Pointing, expect: Controller | None,
              servers: Sequence[Server], recursors: Sequence[Server]) -> DnsReport:
     """Return the report of one round: every server (and recursor) asked concurrently."""
     return ask_round(cfg, [(region, expect)], servers, recursors)[0]
 
 
-def ask_round(cfg: Config, items: Sequence[tuple[Region, Controller | None]],
+def ask_round(cfg: Config, items: Sequence[tuple[Pointing, Controller | None]],
               servers: Sequence[Server], recursors: Sequence[Server] = ()) -> list[DnsReport]:
-    """Return one report per (record as a Region, expected controller) of one round.
+    """Return one report per (record, expected controller) of one round.
 
     Every query of the round goes out at once on the shared pool: each record at every
     server (and recursor, with RD), and the zone's SOA once per authdns host (its serial).
@@ -201,7 +195,7 @@ def ask_round(cfg: Config, items: Sequence[tuple[Region, Controller | None]],
     return reports
 
 
-def _judged(region: Region, expect: Controller | None, answers: list[ServerAnswer],
+def _judged(region: Pointing, expect: Controller | None, answers: list[ServerAnswer],
             count: int, checked_at: datetime) -> DnsReport:
     """Return the report of `answers` (the first `count` authoritative, then recursors)."""
     auth, recs = answers[:count], answers[count:]
@@ -217,7 +211,7 @@ def _judged(region: Region, expect: Controller | None, answers: list[ServerAnswe
                      recursors=rjudged, checked_at=checked_at)
 
 
-def _rdtype(region: Region) -> str:
+def _rdtype(region: Pointing) -> str:
     """Return the type to ask for the record: AAAA for an IPv6-only region, else A."""
     return "AAAA" if {c.record_type for c in region.controllers} == {"AAAA"} else "A"
 

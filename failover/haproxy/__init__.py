@@ -80,14 +80,25 @@ def read_stats(controller: Controller, haproxy_cfg: HaproxyConfig) -> StatsSnaps
 
 def read_controller_health(cfg: Config, region: Region, controller: Controller) -> ControllerHealth:
     """Return one controller's health; an unreadable HAProxy gives an unreachable verdict."""
+    return _read_judged(cfg, controller, region.services, region.controller_names)
+
+
+def read_stats_health(cfg: Config, name: str, stats: str, services: tuple[str, ...], *,
+                      ca_bundle: str | None = None) -> ControllerHealth:
+    """Return the health of the HAProxy at `stats` (a `haproxy` health check), its
+    `services` judged as a region controller's are (none: every pair found)."""
+    ctl = Controller(name=name, target="", stats=stats, ca_bundle=ca_bundle)
+    return _read_judged(cfg, ctl, services, (name,))
+
+
+def _read_judged(cfg: Config, controller: Controller, services: tuple[str, ...],
+                 peers: tuple[str, ...]) -> ControllerHealth:
     started = time.monotonic()
     try:
         snapshot = read_stats(controller, cfg.haproxy)
     except StatsReadError as exc:
-        return unreachable(controller, region.services, str(exc),
-                           (time.monotonic() - started) * 1000)
-    return judge_controller(controller, region.services, snapshot, cfg.haproxy,
-                            region.controller_names)
+        return unreachable(controller, services, str(exc), (time.monotonic() - started) * 1000)
+    return judge_controller(controller, services, snapshot, cfg.haproxy, peers)
 
 
 def region_read_cap(haproxy_cfg: HaproxyConfig) -> float:

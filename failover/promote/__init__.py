@@ -3,7 +3,7 @@
 
 from failover.promote.plan import Observer, Plan, PromoteRequest, QuietObserver, Step
 from failover.promote.run import Promotion
-from failover.promote.signals import interrupt_on_sigterm
+from failover.signals import interrupt_on_sigterm
 
 __all__ = ["Observer", "Plan", "PromoteRequest", "Promotion", "QuietObserver", "Step",
            "interrupt_on_sigterm"]

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 from failover.errors import FailoverError, GateRefused, GitError, NoTerminal
 from failover.promote.context import Context, stop_no_wait
 from failover.promote.message import body
-from failover.promote.signals import deferred_signals
 from failover.retry import Poller
+from failover.signals import deferred_signals
 
 if TYPE_CHECKING:
     from failover.dnscheck import DnsReport
@@ -27,24 +27,18 @@ PUSHED_LOOKUP_TRIES = 5
 def prepare(ctx: Context) -> None:
     """Build the change on the remote tip in a temporary worktree, validated and committed."""
     from failover import repo
-    from failover.zone import edit_record, read_zone, validate_zone, write_atomic, zone_name
+    from failover.promote import records
+    from failover.zone import read_zone, validate_zone, write_atomic, zone_name
 
     plan, cfg, r = ctx.plan, ctx.cfg, ctx.request
     with deferred_signals():  # no worktree or temp directory half made
         ctx.tree = wt = ctx.stack.enter_context(repo.change_worktree(ctx.checkout))
-    path = wt.path / cfg.dns.zone_file
-    if plan.service is not None:
-        from failover.promote import service
-
-        edits = service.edit(ctx, plan.service, read_zone(path))
-        edit = edits.edits[0]
-        edit = replace(edit, diff=edits.diff, new_text=edits.new_text)
-    else:
-        edit = edit_record(read_zone(path), plan.region.fqdn, plan.target.target,
-                           path=cfg.dns.zone_file)
-    plan.checks = validate_zone(edit.new_text, path=cfg.dns.zone_file,
-                                zone=zone_name(cfg.dns.zone_file), checkout=wt.path,
-                                netbox_snippets=cfg.dns.netbox_snippets)
+    zone_file = plan.name.zone_file
+    path = wt.path / zone_file
+    edits = records.edit(ctx, read_zone(path))
+    edit = replace(edits.edits[0], diff=edits.diff, new_text=edits.new_text)
+    plan.checks = validate_zone(edit.new_text, path=zone_file, zone=zone_name(zone_file),
+                                checkout=wt.path, netbox_snippets=cfg.dns.netbox_snippets)
     write_atomic(path, edit.new_text)
     text = body(plan, leaning=ctx.leaning(), user=getpass.getuser())
     if plan.revert is not None:  # as Gerrit's Revert: what it reverts, then the reason
@@ -55,12 +49,9 @@ def prepare(ctx: Context) -> None:
     commit = repo.commit_change(wt, subject=ctx.subject(), body=text, bug=r.bug,
                                 change_id=plan.change_id, bugs=r.bugs, signoff=r.signoff)
     plan.edit, plan.message, plan.change_id = edit, commit.message, commit.change_id
-    plan.step("prepare").summary = (f"{edit.path}:{edit.record.line}: {edit.old_target} -> "
-                                    f"{edit.new_target}; validated; commit {commit.sha[:12]}")
-    if plan.service is not None:
-        plan.step("prepare").summary = "; ".join(  # members already there are no edit
-            f"{e.path}:{e.record.line}: {e.old_target} -> {e.new_target}"
-            for e in edits.edits if e.changed) + f"; validated; commit {commit.sha[:12]}"
+    plan.step("prepare").summary = "; ".join(  # records already there are no edit
+        f"{e.path}:{e.record.line}: {e.old_target} -> {e.new_target}"
+        for e in edits.edits if e.changed) + f"; validated; commit {commit.sha[:12]}"
 
 
 def _confirm(ctx: Context, what: str, question: str) -> None:
@@ -107,7 +98,7 @@ def push(ctx: Context) -> None:
     from failover.promote import gerritflow
 
     plan, dns = ctx.plan, ctx.cfg.dns
-    result = repo.push_for_review(ctx.worktree, ctx.checkout.review, topic=dns.topic,
+    result = repo.push_for_review(ctx.worktree, ctx.checkout.review, topic=ctx.plan.name.topic,
                                   reviewers=dns.reviewers, hashtags=dns.hashtags,
                                   timeout=ctx.cfg.gerrit.timeout * 6,
                                   extra=gerritflow.push_options(ctx))
@@ -206,19 +197,12 @@ def _check_merged_tip(ctx: Context, change: ChangeInfo) -> None:
     edit: no deploy can make the nameservers answer the target then.
     """
     from failover import repo
-    from failover.zone import current_target
+    from failover.promote.records import zone_candidate
 
-    plan, cfg = ctx.plan, ctx.cfg
-    text = repo.read_remote_file(ctx.checkout, cfg.dns.zone_file)
-    if plan.service is not None:
-        from failover.promote import service
-
-        target, name = service.zone_candidate(plan.service, text, cfg.dns.zone_file)
-        if name == plan.target.name:
-            return
-    else:
-        target = current_target(text, plan.region.fqdn, path=cfg.dns.zone_file)
-    if plan.region.controller_for_target(target) == plan.target and plan.service is None:
+    plan = ctx.plan
+    text = repo.read_remote_file(ctx.checkout, plan.name.zone_file)
+    target, name = zone_candidate(plan.name, text)
+    if name == plan.target.name:
         return
     revision = (change.current_revision or "")[:12]
     raise GitError(
@@ -291,7 +275,8 @@ def verify(ctx: Context) -> None:
     _keep(ctx, reports)
     plan.host_times = dict(convergence.first)
     plan.durations.update(convergence.durations())
-    bad = {str(a.server): f"{a.server}: {a.verdict}" + (f" for {r.fqdn}" if plan.service else "")
+    each = plan.name.kind != "region"  # a region's one record is not named
+    bad = {str(a.server): f"{a.server}: {a.verdict}" + (f" for {r.fqdn}" if each else "")
            for r in reports for a in r.servers if not a.ok}
     if bad:
         silent = [a for r in reports for a in r.hosts if a.rtt_ms is None]
@@ -309,8 +294,7 @@ def _keep(ctx: Context, reports: list[DnsReport]) -> None:
     """Keep the round's reports in the plan (`dns`: the first record's)."""
     plan = ctx.plan
     plan.dns = reports[0]
-    if plan.service is not None:
-        plan.record_dns.update({r.fqdn: r for r in reports})
+    plan.record_dns.update({r.fqdn: r for r in reports})
 
 
 def _verified(ctx: Context, reports: list[DnsReport]) -> str:
@@ -319,11 +303,10 @@ def _verified(ctx: Context, reports: list[DnsReport]) -> str:
     first = reports[0]
     hosts = len(first.hosts)
     who = f"all {len(first.servers)} nameservers" + (f" ({hosts} authdns hosts)" if hosts else "")
-    if plan.service is None:
+    if plan.name.kind == "region":
         return f"{who} answer {plan.target.target}"
-    cand = plan.service.candidate(plan.target.name)
     return (f"{who} answer {plan.target.name} for {len(reports)} record(s): " + ", ".join(
-        f"{r.fqdn} -> {cand.targets[r.fqdn]}" for r in reports))
+        f"{r.fqdn} -> {plan.name.record(r.fqdn).target(plan.target.name)}" for r in reports))
 
 
 def _durations(plan: Plan) -> str:

@@ -98,17 +98,17 @@ def check(ctx: Context, info: ChangeInfo, patch: str) -> ZoneEdit:
     GateRefused naming every other line (and file) the change changes."""
     from failover.zone import edit_record
 
-    plan, cfg = ctx.plan, ctx.cfg
-    project, path = info.project, cfg.dns.zone_file
+    plan = ctx.plan
+    project, path = info.project, plan.name.zone_file
     if not info.parent or not info.current_revision:
         raise GitError(f"Gerrit did not give the parent of {info.url}'s current patch set")
     old = ctx.gerrit.file_content(project, info.parent, path).decode("utf-8", "replace")
     new = ctx.gerrit.file_content(project, info.current_revision, path).decode("utf-8",
                                                                                 "replace")
-    if plan.service is not None:
-        from failover.promote import service
+    if plan.name.kind != "region":
+        from failover.promote import records
 
-        edits = service.edit(ctx, plan.service, old)
+        edits = records.edit(ctx, old)
         edit = replace(edits.edits[0], diff=edits.diff, new_text=edits.new_text)
     else:
         edit = edit_record(old, plan.region.fqdn, plan.target.target, path=path)

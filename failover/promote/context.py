@@ -78,19 +78,21 @@ class Context:
             from failover.promote.revert import revert_subject
 
             return revert_subject(plan.revert.subject)
-        zone = zone_name(self.cfg.dns.zone_file)
-        fqdn = f"{plan.service.name}.{zone}" if plan.service else plan.region.fqdn
+        zone = zone_name(plan.name.zone_file)
+        service = plan.name.kind != "region"  # a service's or group's own name, no "API"
+        fqdn = f"{plan.name.name}.{zone}" if service else plan.region.fqdn
         return subject(self.topic, zone=zone, region=plan.region.name, fqdn=fqdn,
-                       to=plan.target.name, service=plan.service is not None)
+                       to=plan.target.name, service=service)
 
     def short(self) -> str:
         """Return the name as subjects write it (`openstack.eqiad1`; a service's own name)."""
         from failover.promote.message import short_name
         from failover.zone import zone_name
 
-        if self.plan.service is not None:
-            return self.plan.service.name
-        return short_name(self.plan.region.fqdn, zone_name(self.cfg.dns.zone_file))
+        name = self.plan.name
+        if name.kind != "region":
+            return name.name
+        return short_name(name.records[0].fqdn, zone_name(name.zone_file))
 
     def leaning(self) -> list[str]:
         """Return the services the target serves only through the old primary's own servers."""

@@ -84,14 +84,14 @@ def body(plan: Plan, *, leaning: list[str], user: str, now: float | None = None)
     parts = [first]
     if r.reason:
         parts.append(f"Reason: {r.reason}")
-    if (svc := plan.service) is not None:
-        from failover.promote.service import body_lines
+    if plan.name.kind != "region":  # a service's or group's records and health checks
+        from failover.promote.records import body_lines
 
-        what = "records" if len(svc.records) > 1 else "record"
-        parts[0] = first.replace(plan.region.fqdn, f"{svc.name} ({what})").replace(
+        what = "records" if len(plan.name.records) > 1 else "record"
+        parts[0] = first.replace(plan.region.fqdn, f"{plan.name.name} ({what})").replace(
             "'s HAProxy is not healthy", "'s health check failed")
-        parts += body_lines(plan, svc)
-        health = plan.service_health.get(plan.target.name)
+        parts += body_lines(plan)
+        health = plan.candidate_health.get(plan.target.name)
         if r.force and health is not None and not health.healthy:
             parts.append(f"Forced with --force by {user}: the target was not "
                          "healthy when promoted.")

@@ -21,11 +21,12 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:
     from failover.alertmanager import Silence
-    from failover.config import Controller, Region, Service
+    from failover.config import Controller
     from failover.dnscheck import DnsReport
     from failover.gerrit import ChangeInfo
     from failover.haproxy import RegionHealth
     from failover.health import HealthResult
+    from failover.model import FailoverName, Record
     from failover.promote.revert import Reverted
     from failover.zone import ZoneEdit
 
@@ -98,7 +99,10 @@ class Plan:
     """Everything the failover found, will do, and did: the one object both modes share."""
 
     request: PromoteRequest
-    region: Region
+    name: FailoverName
+    """The name moved (`failover.model`): a region, a service or a group."""
+    region: Record
+    """Its first record (a region's only one), with the target's `target` below."""
     target: Controller
     steps: list[Step] = field(default_factory=list)
     """Filled from `failover.promote.steps.STEPS` by the run."""
@@ -108,6 +112,9 @@ class Plan:
     current: str | None = None
     """The controller the name points at now (nameservers, else the zone), if known."""
     health: RegionHealth | None = None
+    """A region's HAProxy read (its documents and gates show it per service)."""
+    candidate_health: dict[str, HealthResult] = field(default_factory=dict)
+    """Every candidate's verdict, whatever its kind."""
     dns: DnsReport | None = None
     zone_target: str | None = None
     edit: ZoneEdit | None = None
@@ -133,11 +140,8 @@ class Plan:
     """The old primary's silence (id None: would be created, as in a dry-run)."""
     task_comments: list[dict[str, Any]] = field(default_factory=list)
     """One entry per task commented on: task, sent, error."""
-    service: Service | None = None
-    """A `[services.*]`/`[groups.*]` promote (region: its first record as a Region)."""
-    service_health: dict[str, HealthResult] = field(default_factory=dict)
     record_dns: dict[str, DnsReport] = field(default_factory=dict)
-    """A service's nameserver report per record."""
+    """The nameservers' report per record (`dns`: the first record's)."""
     revert: Reverted | None = None
     """The merged change this failback reverts (`failover.promote.revert`), if any."""
     durations: dict[str, float] = field(default_factory=dict)
@@ -185,15 +189,14 @@ class Plan:
         doc["revert"] = ({"commit": self.revert.sha, "subject": self.revert.subject}
                          if self.revert else None)
         doc["gerrit_flow"] = dict(self.gerrit_flow)
-        if self.service is not None:
-            cand = self.service.candidate(self.target.name)
+        if self.name.kind != "region":  # a service's or group's own part of the document
             doc["service"] = {
-                "name": self.service.name, "group": self.service.group,
+                "name": self.name.name, "group": self.name.kind == "group",
                 "zone_file": self.edit.path if self.edit else None,
-                "health": {n: h.to_dict() for n, h in self.service_health.items()},
-                "records": [{"record": rec, "target": cand.targets[rec],
-                             "dns": rep.to_dict() if (rep := self.record_dns.get(rec)) else None}
-                            for rec in self.service.records]}
+                "health": {n: h.to_dict() for n, h in self.candidate_health.items()},
+                "records": [{"record": rec.fqdn, "target": rec.target(self.target.name),
+                             "dns": d.to_dict() if (d := self.record_dns.get(rec.fqdn)) else None}
+                            for rec in self.name.records]}
         return doc
 
     def _to_dict(self) -> dict[str, Any]:
@@ -235,9 +238,12 @@ def failure_document(request: PromoteRequest, outcome: Outcome, error: str,
     document is an empty Plan's, so it has the same keys, those not known yet null (`fqdn`,
     `target`, `kind`) or empty, and a script reads it the same way.
     """
-    from failover.config import Controller, Region
+    from failover.config import Controller
+    from failover.model import FailoverName, Record
 
-    plan = Plan(request=request, region=Region(request.region, "", (), ()),
+    record = Record(request.region, "", "", ())
+    name = FailoverName(request.region, "region", (record,), (), "", "", "")
+    plan = Plan(request=request, name=name, region=record,
                 target=Controller(request.target, "", ""), outcome=outcome, error=error,
                 exit_code=exit_code)
     return {**plan.to_dict(), "fqdn": None, "target": None, "kind": None}

@@ -116,7 +116,7 @@ def find(ctx: Context, open_changes: list[ChangeInfo]) -> None:
 
 def _prepared(ctx: Context, info: ChangeInfo) -> None:
     """A prepared (work-in-progress) change of this failover: rebase it if the tip moved."""
-    plan, cfg = ctx.plan, ctx.cfg
+    plan = ctx.plan
     tip = _tip(ctx)
     entry: dict[str, object] = {"number": info.number, "url": info.url, "wip": True}
     plan.gerrit_flow["prepared"] = entry
@@ -124,7 +124,7 @@ def _prepared(ctx: Context, info: ChangeInfo) -> None:
         ctx.observer.note(f"found the prepared change {info.url}: it is marked ready for "
                           "review, then followed")
         return
-    old = ctx.gerrit.file_content(info.project, info.parent, cfg.dns.zone_file).decode(
+    old = ctx.gerrit.file_content(info.project, info.parent, ctx.plan.name.zone_file).decode(
         "utf-8", "replace")
     was = _record_target(ctx, old)
     if was != plan.zone_target:
@@ -143,20 +143,15 @@ def _prepared(ctx: Context, info: ChangeInfo) -> None:
 
 
 def _record_target(ctx: Context, text: str) -> str:
-    from failover.zone import current_target
+    from failover.promote.records import zone_candidate
 
-    plan, path = ctx.plan, ctx.cfg.dns.zone_file
-    if plan.service is not None:
-        from failover.promote import service
-
-        return service.zone_candidate(plan.service, text, path)[0]
-    return current_target(text, plan.region.fqdn, path=path)
+    return zone_candidate(ctx.plan.name, text)[0]
 
 
 def check_prepare(ctx: Context) -> None:
     """Refuse --prepare-failback where there is nothing to fail back from (exit 2)."""
     plan = ctx.plan
-    if ctx.request.prepare_failback and (plan.service is not None or not plan.zone_target):
+    if ctx.request.prepare_failback and (plan.name.kind != "region" or not plan.zone_target):
         raise UsageError("--prepare-failback prepares a region's failback (its one record)",
                          hint="prepare a service's failback with a second --prepare "
                               "promote after the failover merged")
@@ -191,9 +186,9 @@ def push_failback(ctx: Context, failover_url: str) -> None:
     if code != 0:
         raise GitError(f"cannot read the failover commit in {wt.path}: {head.strip()}")
     sha = head.strip().splitlines()[-1]
-    path = wt.path / cfg.dns.zone_file
+    path = wt.path / ctx.plan.name.zone_file
     back = edit_record(read_zone(path), plan.region.fqdn, plan.zone_target or "",
-                       path=cfg.dns.zone_file)
+                       path=ctx.plan.name.zone_file)
     write_atomic(path, back.new_text)
     commit = repo.commit_change(replace(wt, base=sha), subject=revert_subject(ctx.subject()),
                                 body=revert_body(sha, "Failback prepared with the failover "

@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING
 from failover.errors import VerifyError
 
 if TYPE_CHECKING:
-    from failover.config import Config, Controller, Recursor, Region
+    from failover.config import Config, Controller, Recursor
     from failover.dnscheck import DnsReport, Server
+    from failover.model import Record
     from failover.promote.context import Context
     from failover.promote.plan import Plan
 
@@ -34,15 +35,9 @@ WATCH_INTERVAL = 0.1
 """Seconds between two background rounds while the deploy runs (10 queries/s per server)."""
 
 
-def records(plan: Plan) -> list[tuple[Region, Controller]]:
-    """Return each record of the promote as a Region with the target controller."""
-    if plan.service is None:
-        return [(plan.region, plan.target)]
-    out = []
-    for record in plan.service.records:
-        region = plan.service.as_region(record)
-        out.append((region, region.controller(plan.target.name)))
-    return out
+def records(plan: Plan) -> list[tuple[Record, Controller]]:
+    """Return each record of the promote with the target's own target for it."""
+    return [(r, r.controller(plan.target.name)) for r in plan.name.records]
 
 
 class Convergence:
@@ -96,7 +91,7 @@ class Convergence:
 class Watch:
     """Background rounds over every server while the deploy runs, feeding a Convergence."""
 
-    def __init__(self, cfg: Config, items: list[tuple[Region, Controller]],
+    def __init__(self, cfg: Config, items: list[tuple[Record, Controller]],
                  convergence: Convergence) -> None:
         self.cfg = cfg
         self.items = items

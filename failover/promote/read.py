@@ -31,30 +31,36 @@ def lock(ctx: Context) -> None:
 
 
 def health(ctx: Context) -> None:
-    """Read both controllers' HAProxy; refuse an unhealthy target unless --force."""
-    from failover.dnscheck import refuse_dangling_target
-    from failover.haproxy import read_region_health
+    """Read every candidate's health (a region's: its controllers' HAProxy), and refuse an
+    unhealthy target unless --force; then refuse a target that does not resolve (issue 15)."""
+    from failover.dnscheck import refuse_dangling_candidate
+    from failover.status import read_name_health
 
     plan = ctx.plan
-    if plan.service is not None:
-        from failover.promote import service
-
-        return service.health(ctx, plan.service)
-    plan.health = read = read_region_health(ctx.cfg, plan.region)
-    target = read.controllers[plan.target.name]
-    plan.step("health").summary = "; ".join(
-        f"{n} {'healthy' if c.healthy else 'UNHEALTHY'}"
-        + ("" if c.reachable else f" ({c.error})") for n, c in read.controllers.items())
-    if not target.healthy:
-        why = target.error if not target.reachable else ", ".join(target.failing)
+    plan.candidate_health, plan.health = read_name_health(ctx.cfg, plan.name)
+    if plan.health is not None:  # a region: its controllers' HAProxy, per service
+        plan.step("health").summary = "; ".join(
+            f"{n} {'healthy' if c.healthy else 'UNHEALTHY'}"
+            + ("" if c.reachable else f" ({c.error})") for n, c in plan.health.controllers.items())
+        ctl = plan.health.controllers[plan.target.name]
+        why = None if ctl.healthy else ctl.error if not ctl.reachable else ", ".join(ctl.failing)
+        refused = f"its HAProxy is not healthy (failing: {why})"
+    else:
+        plan.step("health").summary = "; ".join(
+            f"{n} {'healthy' if r.healthy else 'UNHEALTHY'} ({r.detail})"
+            for n, r in plan.candidate_health.items())
+        read = plan.candidate_health[plan.target.name]
+        why = None if read.healthy else read.detail
+        refused = f"its health check failed ({read.checked}: {read.detail})"
+    if why is not None:
         if not ctx.request.force:
             raise GateRefused(
-                f"refusing to promote {plan.target.name}: its HAProxy is not healthy "
-                f"(failing: {why})",
+                f"refusing to promote {plan.target.name}: {refused}",
                 hint="fix it and check with `failover health`, or pass --force "
                      "(recorded in the commit and the audit log)")
         ctx.observer.warn(f"--force: promoting unhealthy {plan.target.name} ({why})")
-    if warning := refuse_dangling_target(ctx.cfg, plan.region, plan.target):  # issue 15
+    for warning in refuse_dangling_candidate(ctx.cfg, plan.name.records, plan.target.name,
+                                             per_record=plan.name.kind != "region"):
         ctx.observer.warn(warning)
 
 
@@ -69,18 +75,14 @@ def state(ctx: Context) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     from failover import repo
-    from failover.dnscheck import check_region
+    from failover.dnscheck import check_records
     from failover.gerrit import GerritClient, credentials
-    from failover.zone import current_target
+    from failover.promote.records import zone_candidate
 
     plan, cfg = ctx.plan, ctx.cfg
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="state") as pool:
-        if plan.service is not None:
-            from failover.promote import service
-
-            records = pool.submit(service.read_dns, cfg, plan.service, plan.target.name)
-        else:
-            answers = pool.submit(check_region, cfg, plan.region, plan.target)
+        records = pool.submit(check_records, cfg, [(r, r.controller(plan.target.name))
+                                                   for r in plan.name.records])
         ctx.opened = checkout = repo.open_checkout(cfg.dns.checkout)
         ctx.client = gerrit = GerritClient(cfg.gerrit.url, auth=credentials(cfg.gerrit.url),
                                            timeout=cfg.gerrit.timeout,
@@ -93,9 +95,9 @@ def state(ctx: Context) -> None:
         # other in one thread (the fetch starts once Gerrit has answered the list), and run
         # beside the nameservers' answers and the clean-up below, not after them.
         def listed_then_fetched() -> tuple[list[ChangeInfo], list[str]]:
-            listed = gerrit.find_open_changes(cfg.dns.topic, review.project_name,
+            listed = gerrit.find_open_changes(plan.name.topic, review.project_name,
                                               review.branch)
-            others = _others_on_zone_file(cfg.dns.zone_file, gerrit, review.project_name,
+            others = _others_on_zone_file(plan.name.zone_file, gerrit, review.project_name,
                                           review.branch, listed)
             repo.fetch(checkout, timeout=cfg.gerrit.timeout * 6)
             return listed, others
@@ -107,32 +109,23 @@ def state(ctx: Context) -> None:
         for path in repo.remove_empty_temp_dirs():
             ctx.observer.warn(f"removed the empty temporary directory {path} of an earlier "
                               "run")
-        if plan.service is not None:
-            plan.record_dns = records.result()
-            plan.dns = plan.record_dns[plan.service.records[0]]
-        else:
-            plan.dns = answers.result()
+        plan.record_dns = {r.fqdn: r for r in records.result()}
+        plan.dns = plan.record_dns[plan.region.fqdn]
         plan.nameservers = [str(s.server) for s in plan.dns.servers]
         open_changes, others = fetched.result()
     for warning in others:
         ctx.observer.warn(warning)
-    text = repo.read_remote_file(checkout, cfg.dns.zone_file)
-    ctx.topic = cfg.dns.subject_topic or repo.subject_topic(checkout, cfg.dns.zone_file)
-    if plan.service is not None:
-        from failover.promote import service
-
-        plan.zone_target, name = service.zone_candidate(plan.service, text, cfg.dns.zone_file)
-        zone_ctl = plan.region.controller(name) if name else None
-    else:
-        plan.zone_target = current_target(text, plan.region.fqdn, path=cfg.dns.zone_file)
-        zone_ctl = plan.region.controller_for_target(plan.zone_target)
+    text = repo.read_remote_file(checkout, plan.name.zone_file)
+    ctx.topic = cfg.dns.subject_topic or repo.subject_topic(checkout, plan.name.zone_file)
+    plan.zone_target, name = zone_candidate(plan.name, text)
+    zone_ctl = plan.region.controller(name) if name else None
     plan.current = plan.dns.controller or (zone_ctl.name if zone_ctl else None)
     if zone_ctl is None or zone_ctl.name != plan.target.name:  # a failback: Gerrit's Revert?
         from failover.promote.revert import look_up
 
         plan.revert = look_up(ctx, text)
     plan.push = {"remote": review.remote, "ref": f"HEAD:refs/for/{review.branch}",
-                 "options": repo.push_options(cfg.dns.topic, cfg.dns.reviewers,
+                 "options": repo.push_options(plan.name.topic, cfg.dns.reviewers,
                                               cfg.dns.hashtags)}
     apply_decision(ctx, _reading(ctx, zone_ctl.name if zone_ctl else None, open_changes))
     from failover.promote.gerritflow import after_state
@@ -161,8 +154,7 @@ def _others_on_zone_file(zone_file: str, gerrit: GerritClient, project: str, bra
 def _reading(ctx: Context, zone_ctl: str | None, open_changes: list[ChangeInfo]) -> Reading:
 
     plan = ctx.plan
-    current = plan.health.controllers.get(plan.current) if plan.health and plan.current \
-        else plan.service_health.get(plan.current) if plan.current else None
+    current = plan.candidate_health.get(plan.current) if plan.current else None
     reading = Reading(
         target=plan.target.name, region=plan.region.name,
         short=ctx.short(),
@@ -177,11 +169,9 @@ def _reading(ctx: Context, zone_ctl: str | None, open_changes: list[ChangeInfo])
 
 
 def _served(plan: Plan) -> bool:
-    if plan.service is not None:
-        from failover.promote import service
-
-        return service.served(plan)
-    return plan.dns is not None and plan.dns.agree and plan.dns.controller == plan.target.name
+    """Return True when every nameserver answers the target for every record."""
+    return bool(plan.record_dns) and all(
+        rep.agree and rep.controller == plan.target.name for rep in plan.record_dns.values())
 
 
 def _pushed(ctx: Context) -> Pushed | None:

@@ -150,21 +150,15 @@ def _only_these_lines(commit: git.Commit, parent: git.Commit, path: str,
 
 def look_up(ctx: Context, text: str) -> Reverted | None:
     """Return the change this promote reverts, from the zone `text` at the remote tip."""
-    from failover.zone import ZoneError, edit_record
+    from failover.promote import records
+    from failover.zone import ZoneError
 
-    plan, cfg = ctx.plan, ctx.cfg
+    plan = ctx.plan
     try:
-        if plan.service is not None:
-            from failover.promote import service
-
-            new_text = service.edit(ctx, plan.service, text).new_text
-            records: Sequence[str] = plan.service.records
-        else:
-            new_text = edit_record(text, plan.region.fqdn, plan.target.target,
-                                   path=cfg.dns.zone_file).new_text
-            records = (plan.region.fqdn,)
+        new_text = records.edit(ctx, text).new_text
     except ZoneError:
         return None  # the prepare step says what is wrong with the zone
     checkout = ctx.checkout
-    return find_reverted(checkout.path, checkout.remote_ref, cfg.dns.zone_file, records,
+    return find_reverted(checkout.path, checkout.remote_ref, plan.name.zone_file,
+                         [r.fqdn for r in plan.name.records],
                          new_text, region=plan.region.name, short=ctx.short())

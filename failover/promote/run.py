@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any
 from failover.errors import FailoverError, GateRefused, Interrupted, UsageError
 from failover.promote.context import Context
 from failover.promote.plan import Observer, Outcome, Plan, PromoteRequest, Step, round_seconds
-from failover.promote.signals import STOP
 from failover.promote.steps import STEPS, StepSpec
+from failover.signals import STOP
 
 if TYPE_CHECKING:
     from failover.config import Config
@@ -44,13 +44,15 @@ class Promotion:
         self.cfg = cfg
         self.request = request
         self.observer = observer
-        if (svc := cfg.service(request.region)) is not None:  # [services.*], [groups.*]
-            self.cfg = cfg = cfg.for_service(svc)  # its zone file, topic and SAL project
-            svc.candidate(request.target)
-        region = svc.as_region(svc.records[0]) if svc else cfg.region(request.region)
-        self.plan = Plan(request=request, region=region, target=region.controller(request.target),
-                         deploy=cfg.dns.deploy_argv,
-                         steps=[Step(s.key, s.title, s.acts) for s in STEPS], service=svc)
+        from failover.model import name_of
+
+        name = name_of(cfg, request.region)  # its records, candidates, zone file, topic
+        name.candidate(request.target)
+        first = name.records[0]
+        self.plan = Plan(request=request, name=name, region=first,
+                         target=first.controller(request.target),
+                         deploy=name.deploy_argv(cfg),
+                         steps=[Step(s.key, s.title, s.acts) for s in STEPS])
         from failover.names import BUG_RE
         from failover.repo import check_command_line_text
 
@@ -70,7 +72,8 @@ class Promotion:
             "bug": request.bug, "forced": request.force, "dry_run": request.dry_run})
         from failover.habits import Habits
 
-        self.habits = Habits(cfg, request, self.audit, observer)  # SAL, silence, task comment
+        # SAL (with the name's own project), silence, task comment
+        self.habits = Habits(cfg, request, self.audit, observer, sal_project=name.sal_project)
         self.context = Context(cfg, request, self.plan, observer, habits=self.habits)
         self._audited = self._audit_warned = False
 

@@ -4,7 +4,7 @@
 doc2002.codfw.wmnet.`: a failover to doc1003 makes its line live and comments the other,
 the `;` in column one, every other byte kept ("wmnet: failover doc host", 2025-01-07).
 Changing the live line's target instead would leave the commented line naming the new
-primary as its standby. `standby_edits` is the hook of `failover.promote.service.edit`: it
+primary as its standby. `standby_edits` is the hook of `failover.promote.records.edit`: it
 returns the swap when every record has a commented line of its owner and type naming its
 new target (and the live line is another), else None (the usual target edit).
 """

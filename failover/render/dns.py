@@ -1,9 +1,11 @@
-"""Rich views of a DnsReport: the per-server table, a summary line, and live polling progress."""
+"""Rich views of a DnsReport: the per-server table, a summary line, live polling progress,
+and `failover verify` for every name."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, Group
 from rich.live import Live
@@ -13,6 +15,8 @@ from rich.text import Text
 
 if TYPE_CHECKING:
     from failover.dnscheck import DnsReport, ServerAnswer
+    from failover.model import FailoverName
+    from failover.verify import Verified
 
 VERDICT_STYLES = {"matches": "green", "stale": "yellow", "differs": "yellow"}
 """Colour per verdict; every other verdict (wrong, timeout, refused, ...) is red."""
@@ -146,3 +150,81 @@ class RoundProgress:
                 if next_pause > 0 else "done")
         status = f"round {number}: {report.matching}/{len(report.servers)} match; {tail}"
         self.live.update(Group(report_table(report), Text(status, style="dim")))
+
+
+def show_verify(name: FailoverName, expect: str | None, done: Verified, *,
+                as_json: bool) -> list[str]:
+    """Print `failover verify NAME`: a region's report (its JSON: the report and
+    `target_problem`), a service's or group's records (`verify_document`); then what is
+    wrong with a judged target. Return those problems, one line each."""
+    from failover.render import human_console, print_json
+
+    console = human_console(as_json)
+    problems = [f"{cand}'s target {name.records[0].target(cand)} {p}"
+                if name.region is not None else
+                f"{fqdn}: {cand}'s target {name.record(fqdn).target(cand)} {p}"
+                for cand, found in done.problems.items() for fqdn, p in found.items()]
+    if name.region is not None:
+        report = done.reports[0]
+        if as_json:
+            print_json({**report.to_dict(), "target_problem": problems[0] if problems else None})
+        print_report(console, report)
+    else:
+        if as_json:
+            print_json(verify_document(name, expect, done.reports, problems))
+        if len(done.reports) > PER_RECORD_TABLES:
+            show_servers(console, done.reports)
+        else:
+            for report in done.reports:
+                print_report(console, report)
+    for problem in problems:
+        console.print(f"[bold red]{escape(problem)}[/]", highlight=False)
+    return problems
+
+
+def verify_document(name: FailoverName, expect: str | None, reports: Sequence[DnsReport],
+                    problems: Sequence[str] = ()) -> dict[str, Any]:
+    """Return `failover verify NAME --json` of a service or group: {"service", "expected",
+    "agree", "records", "target_problems"} (what is wrong with the judged targets)."""
+    return {"service": name.name, "expected": expect,
+            "agree": all(r.agree and (expect is None or r.controller == expect)
+                         for r in reports),
+            "records": [{"record": r.fqdn, **r.to_dict()} for r in reports],
+            "target_problems": list(problems)}
+
+
+PER_RECORD_TABLES = 3
+"""Up to this many records, one table per record; more (a switchover's group), one row per
+server over every record (26 tables of 17 rows would bury the one that matters)."""
+
+
+def show_servers(console: Any, reports: Sequence[DnsReport]) -> None:
+    """Print one row per server over every record (records matching, serial, slowest rtt,
+    the first record it does not match), then a line per record that does not agree."""
+    table = Table(title=f"{len(reports)} records", title_justify="left")
+    for column in ("server", "records matching", "serial", "rtt (max)", "verdict"):
+        table.add_column(column, justify="right" if column.startswith("rtt") else "left")
+    for index, first in enumerate(reports[0].servers):
+        answers = [r.servers[index] for r in reports]
+        bad = next(((r.fqdn, a) for r, a in zip(reports, answers, strict=True) if not a.ok),
+                   None)
+        rtts = [a.rtt_ms for a in answers if a.rtt_ms is not None]
+        role = " [dim](authdns host)[/]" if first.server.role == "authdns host" else ""
+        table.add_row(escape(str(first.server)) + role,
+                      f"{sum(a.ok for a in answers)}/{len(answers)}",
+                      "-" if first.serial is None else str(first.serial),
+                      f"{max(rtts):.1f} ms" if rtts else "-",
+                      verdict_text(first) if bad is None else Text.assemble(
+                          verdict_text(bad[1]), f" ({bad[0]}: {bad[1].detail})"))
+    console.print(table)
+    for report in reports:
+        style = "green" if report.agree else "bold red"
+        if not report.agree:
+            console.print(f"[{style}]{escape(summary(report))}[/]", highlight=False)
+    agree = all(r.agree for r in reports)
+    style = "green" if agree else "bold red"
+    if agree:
+        console.print(f"[green]all {len(reports[0].servers)} nameservers agree on every one "
+                      f"of the {len(reports)} records[/]", highlight=False)
+    if (line := hosts_line(reports[0])) is not None:
+        console.print(f"[{style}]{escape(line)}[/]", highlight=False)

@@ -1,6 +1,13 @@
-"""Render HAProxy health: the side-by-side table of `failover health`, one-line verdicts."""
+"""Render `failover health` for every name, and HAProxy's one-line verdicts.
+
+A region: the side-by-side table of its controllers' HAProxy services, its JSON document
+per controller; a service or group: one row per candidate (side), its own JSON document.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 from rich.table import Table
@@ -8,6 +15,10 @@ from rich.table import Table
 from failover.config import Region
 from failover.haproxy import ControllerHealth, RegionHealth, ServiceHealth, dependencies
 from failover.render import human_console, print_json
+
+if TYPE_CHECKING:
+    from failover.health import HealthResult
+    from failover.model import FailoverName
 
 
 def cell_markup(service: ServiceHealth) -> str:
@@ -82,7 +93,16 @@ def health_document(health: RegionHealth) -> dict[str, object]:
     return doc
 
 
-def show_health(health: RegionHealth, region: Region, *, as_json: bool) -> None:
+def show_health(name: FailoverName, health: Mapping[str, HealthResult],
+                haproxy: RegionHealth | None, *, as_json: bool) -> None:
+    """Print a name's health: a region's HAProxy (`haproxy`), else one row per candidate."""
+    if name.region is not None and haproxy is not None:
+        show_region_health(haproxy, name.region, as_json=as_json)
+    else:
+        show_candidates_health(name, health, as_json=as_json)
+
+
+def show_region_health(health: RegionHealth, region: Region, *, as_json: bool) -> None:
     """Print the health of a region: JSON document on stdout, or the table and verdicts."""
     if as_json:
         print_json(health_document(health))
@@ -94,3 +114,29 @@ def show_health(health: RegionHealth, region: Region, *, as_json: bool) -> None:
     for line in dependence_lines(health):
         console.print(f"[yellow]{escape(line)}[/]", highlight=False)
 
+
+def candidates_document(name: FailoverName, health: Mapping[str, HealthResult],
+                        ) -> dict[str, Any]:
+    """Return `failover health NAME --json` of a service or group: {"service", "group",
+    "healthy", "candidates"}."""
+    return {"service": name.name, "group": name.kind == "group",
+            "healthy": all(h.healthy for h in health.values()),
+            "candidates": {n: h.to_dict() for n, h in health.items()}}
+
+
+def show_candidates_health(name: FailoverName, health: Mapping[str, HealthResult], *,
+                           as_json: bool) -> None:
+    """Print the candidates' health: the JSON document, or one line per candidate."""
+    if as_json:
+        print_json(candidates_document(name, health))
+        return
+    console = human_console(False)
+    table = Table(title=f"health: {name.name}", title_justify="left")
+    for col in ("side" if name.kind == "group" else "candidate", "verdict", "checked",
+                "detail", "ms"):
+        table.add_column(col, overflow="fold")
+    for h in health.values():
+        table.add_row(escape(h.name), "[green]healthy[/]" if h.healthy else
+                      "[bold red]UNHEALTHY[/]", escape(h.checked), escape(h.detail),
+                      f"{h.ms:.1f}")
+    console.print(table)

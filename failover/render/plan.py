@@ -84,18 +84,20 @@ class PlanView:
         from failover.render.health import health_table
 
         self._stop_status()
-        name = plan.service.name if plan.service else plan.region.fqdn
+        region = plan.name.kind == "region"
+        name = plan.region.fqdn if region else plan.name.name
         parts: list[Any] = [f"[bold]{escape(name)}[/]: "
                             f"{escape(plan.current or plan.zone_target or '?')} -> "
                             f"[bold]{escape(plan.target.name)}[/] ({escape(plan.label)})"]
-        if plan.service is not None:
-            cand = plan.service.candidate(plan.target.name)
-            parts += [f"  {escape(r)} -> {escape(cand.targets[r])}" for r in plan.service.records]
+        if not region:  # each record, and each candidate's health by its kind
+            parts += [f"  {escape(r.fqdn)} -> {escape(r.target(plan.target.name))}"
+                      for r in plan.name.records]
             parts += [f"  {escape(n)}: {'healthy' if h.healthy else '[red]UNHEALTHY[/]'} "
                       f"({escape(h.checked)}: {escape(h.detail)})"
-                      for n, h in plan.service_health.items()]
+                      for n, h in plan.candidate_health.items()]
         if plan.health:
-            parts.append(health_table(plan.health, plan.region))
+            if plan.name.region is not None:
+                parts.append(health_table(plan.health, plan.name.region))
             if gate := planned_gate_line(plan):
                 parts.append(escape(gate))
         if plan.sessions:

@@ -1,25 +1,34 @@
-"""Render `failover status`: per region where the name points, then one line per controller.
+"""Render `failover status` for every name: where its records point, then a line per candidate.
 
     eqiad1  openstack.eqiad1.wikimediacloud.org -> cloudcontrol1003 (3/3 nameservers agree; zone file agrees)
       primary  cloudcontrol1003  healthy  8/8 services UP
       standby  cloudcontrol1004  healthy  8/8 services UP
+    irc  irc.wikimedia.org -> irc1001 (3/3 nameservers agree; zone file agrees)
+      primary  irc1001  healthy  tcp irc1001.wikimedia.org:6667: connected to ...
+
+One NameStatus (`failover.status`) for every kind; the JSON keeps each kind's document: the
+regions under "regions" (their controllers' HAProxy), the services and groups under
+"services" (each record, each candidate's verdict).
 """  # noqa: E501
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 
 from failover.check import said_nothing
 from failover.render import human_console, print_json
 from failover.render.health import verdict_markup
-from failover.status import RegionStatus
+from failover.status import NameStatus, RecordStatus
+
+if TYPE_CHECKING:
+    from failover.health import HealthResult
 
 
-def dns_phrase(status: RegionStatus) -> str:
+def dns_phrase(status: RecordStatus) -> str:
     """Return what the nameservers say: `3/3 nameservers agree`, who disagrees, or the error."""
     if status.dns is None:
         return f"DNS: {status.dns_error}"
@@ -28,7 +37,7 @@ def dns_phrase(status: RegionStatus) -> str:
     silent = len(servers) - len(answered)
     if not answered:
         return "no nameserver answered" if servers else "no nameserver configured"
-    if status.primary is not None:
+    if status.candidate is not None:
         return f"{len(servers)}/{len(servers)} nameservers agree"
     says = Counter(a.controller or a.answer or a.verdict.upper() for a in answered)
     text = ", ".join(f"{n} {'says' if n == 1 else 'say'} {who}" for who, n in says.items())
@@ -39,8 +48,9 @@ def dns_phrase(status: RegionStatus) -> str:
     return f"nameservers disagree: {text}"
 
 
-def zone_phrase(status: RegionStatus) -> str:
-    """Return what the checkout's zone file says, compared with the nameservers."""
+def zone_phrase(status: RecordStatus, owner: str) -> str:
+    """Return what the checkout's zone file says, compared with the nameservers (`owner`:
+    what a target that is no candidate's is said to be no controller of)."""
     zone = status.zone
     if zone.error is not None:
         return f"zone: {zone.error}"
@@ -49,8 +59,8 @@ def zone_phrase(status: RegionStatus) -> str:
     if zone.source not in (None, "working tree") and not zone.source.startswith("Gerrit "):
         where += f" ({fetched_phrase(zone.age_seconds)})"  # as last fetched: say how old
     if zone.controller is None:
-        return f"{where} says {zone.target} (no controller of {status.region.name})"
-    if zone.controller == status.primary:
+        return f"{where} says {zone.target} (no controller of {owner})"
+    if zone.controller == status.candidate:
         return f"{where} agrees"
     return f"{where} says {zone.controller}"
 
@@ -65,53 +75,107 @@ def fetched_phrase(age: float | None) -> str:
     return f"fetched {int(age)}s ago"
 
 
-def header(status: RegionStatus) -> str:
-    """Return the region's first line: name, fqdn, where it points, DNS and zone agreement."""
+def header(status: NameStatus) -> str:
+    """Return a region's first line: name, fqdn, where it points, DNS and zone agreement."""
     points = status.primary or "?"
-    return (f"{status.region.name}  {status.region.fqdn} -> {points} "
-            f"({dns_phrase(status)}; {zone_phrase(status)})")
+    rec = status.records[0]
+    return (f"{status.name.name}  {rec.record.fqdn} -> {points} "
+            f"({dns_phrase(rec)}; {zone_phrase(rec, status.name.name)})")
 
 
-def region_entry(status: RegionStatus) -> dict[str, Any]:
+def record_phrase(rec: RecordStatus) -> str:
+    """Return a service's `FQDN -> CANDIDATE (nameservers; zone)` for one record."""
+    return (f"{rec.record.fqdn} -> {rec.candidate or '?'} "
+            f"({dns_phrase(rec)}; {zone_phrase(rec, rec.record.fqdn)})")
+
+
+def region_entry(status: NameStatus) -> dict[str, Any]:
     """Return one region's `failover status --json` entry."""
-    dns: dict[str, Any] = {"controller": None, "agree": False, "servers": [],
-                           "error": status.dns_error}
-    if status.dns is not None:
-        doc = status.dns.to_dict()
-        dns.update(controller=doc["controller"], agree=doc["agree"], servers=doc["servers"])
+    rec = status.records[0]
+    controllers = status.haproxy.controllers if status.haproxy else {}
     return {
-        "fqdn": status.region.fqdn,
+        "fqdn": rec.record.fqdn,
         "primary": status.primary,
-        "dns": dns,
-        "zone": status.zone.to_dict(),
+        "dns": rec.dns_dict(),
+        "zone": rec.zone.to_dict(),
         "controllers": {
             name: {"reachable": c.reachable, "healthy": c.healthy, "error": c.error,
                    "services_healthy": len(c.services) - len(c.failing),
                    "services_total": len(c.services)}
-            for name, c in status.health.controllers.items()
+            for name, c in controllers.items()
         },
     }
 
 
-def status_document(statuses: Mapping[str, RegionStatus]) -> dict[str, Any]:
-    """Return the `failover status --json` document: {"regions": {name: entry}}."""
-    return {"regions": {name: region_entry(s) for name, s in statuses.items()}}
+def service_entry(status: NameStatus) -> dict[str, Any]:
+    """Return a service's or group's entry (under "services") of `failover status --json`."""
+    svc = status.name.service
+    return {"group": status.name.kind == "group", "zone_file": svc.zone_file if svc else None,
+            "primary": status.primary,
+            "records": [{"record": r.record.fqdn, "candidate": r.candidate, "dns": r.dns_dict(),
+                         "zone": r.zone.to_dict()} for r in status.records],
+            "candidates": {n: h.to_dict() for n, h in status.health.items()}}
 
 
-def show_status(statuses: Mapping[str, RegionStatus], *, as_json: bool) -> None:
-    """Print each region's header and its controllers' verdicts (or the JSON document)."""
+def status_document(statuses: Mapping[str, NameStatus], *,
+                    services: bool = False) -> dict[str, Any]:
+    """Return the `failover status --json` document: {"regions": {name: entry}}, and
+    "services" ({name: entry}) when `services` (a service asked for, or configured)."""
+    doc: dict[str, Any] = {"regions": {n: region_entry(s) for n, s in statuses.items()
+                                       if s.name.kind == "region"}}
+    if services:
+        doc["services"] = {n: service_entry(s) for n, s in statuses.items()
+                           if s.name.kind != "region"}
+    return doc
+
+
+def show_status(statuses: Mapping[str, NameStatus], *, as_json: bool,
+                services: bool = False) -> None:
+    """Print each name's header and its candidates' verdicts (or the JSON document)."""
     if as_json:
-        print_json(status_document(statuses))
+        print_json(status_document(statuses, services=services))
         return
     console = human_console(as_json)
     for status in statuses.values():
-        name, _, rest = header(status).partition("  ")
-        console.print(f"[bold]{escape(name)}[/]  {escape(rest)}", highlight=False,
+        if status.name.kind == "region":
+            _show_region(console, status)
+        else:
+            _show_service(console, status)
+
+
+def _role(status: NameStatus, name: str) -> str:
+    if status.primary is None:
+        return ""
+    return "primary  " if name == status.primary else "standby  "
+
+
+def _show_region(console: Any, status: NameStatus) -> None:
+    name, _, rest = header(status).partition("  ")
+    console.print(f"[bold]{escape(name)}[/]  {escape(rest)}", highlight=False, soft_wrap=True)
+    for controller in (status.haproxy.controllers.values() if status.haproxy else ()):
+        console.print(f"  {_role(status, controller.name)}{verdict_markup(controller)}",
+                      highlight=False, soft_wrap=True)
+
+
+def _show_service(console: Any, status: NameStatus) -> None:
+    name = status.name
+    if len(status.records) == 1:
+        console.print(f"[bold]{escape(name.name)}[/]  {escape(record_phrase(status.records[0]))}",
+                      highlight=False, soft_wrap=True)
+    else:
+        console.print(f"[bold]{escape(name.name)}[/]  {name.kind} of {len(status.records)} "
+                      f"records -> {escape(status.primary or '?')}", highlight=False,
                       soft_wrap=True)
-        for controller in status.health.controllers.values():
-            if status.primary is None:
-                role = ""
-            else:
-                role = "primary  " if controller.name == status.primary else "standby  "
-            console.print(f"  {role}{verdict_markup(controller)}", highlight=False,
-                          soft_wrap=True)
+        for rec in status.records:
+            console.print(f"  {escape(record_phrase(rec))}", highlight=False, soft_wrap=True)
+    for h in status.health.values():
+        console.print(f"  {_role(status, h.name)}{health_line(h)}", highlight=False,
+                      soft_wrap=True)
+
+
+def health_line(h: HealthResult) -> str:
+    """Return `NAME  healthy  CHECKED: DETAIL` with Rich markup."""
+    colour, word = ("green", "healthy") if h.healthy else ("bold red", "UNHEALTHY")
+    return f"[bold]{escape(h.name)}[/]  [{colour}]{word}[/]  {escape(h.checked)}: " \
+           f"{escape(h.detail)}"
+

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from failover.health import command_verdict
+from failover.health.command import command_verdict
 
 
 @pytest.mark.parametrize(("detail", "verdict"), [

@@ -17,9 +17,10 @@ import pytest
 
 from failover import repo
 from failover.alertmanager import parse_duration
-from failover.config import Candidate, Health, load_config
+from failover.config import Candidate, Controller, Health, load_config
 from failover.errors import ConfigError, UsageError
-from failover.health import read_health
+from failover.health import HealthResult, read_health
+from failover.model import FailoverName, Record, of_service
 from failover.promote import message as texts
 from failover.zone.gdnsd import TMP_PREFIX, clear_leftovers
 from tests.conftest import ConfigFile, RunCli, region_toml
@@ -176,16 +177,15 @@ def test_a_missing_service_record_is_not_hinted_as_a_region_fqdn() -> None:
 
 def service_plan(*, force: bool, healthy: bool, detail: str, name: str = "irc",
                  to: str = "irc1002") -> Any:
-    svc = SimpleNamespace(name=name, records=("irc.wikimedia.org",),
-                          candidate=lambda n: SimpleNamespace(
-                              targets={"irc.wikimedia.org": f"{n}.wikimedia.org."},
-                              health=SimpleNamespace(kind="tcp")))
+    record = Record(name, "irc.wikimedia.org", "templates/wikimedia.org", tuple(
+        Controller(n, f"{n}.wikimedia.org.", "") for n in ("irc1001", to)))
+    moved = FailoverName(name, "service", (record,), (), "templates/wikimedia.org",
+                         f"{name}-failover", "")
     return SimpleNamespace(
-        current="irc1001", zone_target=None, emergency=False, service=svc,
-        region=SimpleNamespace(fqdn="irc.wikimedia.org", name=name),
-        target=SimpleNamespace(name=to),
-        service_health={"irc1001": SimpleNamespace(healthy=True, detail="exit 0"),
-                        to: SimpleNamespace(healthy=healthy, detail=detail)},
+        current="irc1001", zone_target=None, emergency=False, name=moved,
+        region=record, target=SimpleNamespace(name=to),
+        candidate_health={"irc1001": HealthResult("irc1001", "tcp", True, "exit 0"),
+                          to: HealthResult(to, "tcp", healthy, detail)},
         request=SimpleNamespace(region=name, target=to, reason=None, force=force))
 
 
@@ -287,7 +287,9 @@ def group_plan(old: dict[str, str], new: dict[str, str]) -> Any:
 
     svc = Service(name="db", records=tuple(old), group=True, candidates=(
         Candidate("eqiad", old), Candidate("codfw", new)))
-    return SimpleNamespace(current="eqiad", target=SimpleNamespace(name="codfw"), service=svc)
+    cfg = SimpleNamespace(dns=SimpleNamespace(zone_file="templates/wmnet"))
+    return SimpleNamespace(current="eqiad", target=SimpleNamespace(name="codfw"),
+                           name=of_service(cfg, svc))  # type: ignore[arg-type]
 
 
 def test_a_group_silences_every_host_its_records_leave_or_says_why_not() -> None:

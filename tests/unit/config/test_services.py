@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from failover.config import load_config
+from failover.model import of_service
 from tests.conftest import ConfigFile, RunCli, region_toml
 
 IRC = """
@@ -46,8 +47,9 @@ def test_a_service_and_a_group_parse(config_file: ConfigFile) -> None:
     assert db.candidate("codfw").targets["s2-master.eqiad.wmnet"] == "db2204.codfw.wmnet."
     assert db.candidate("codfw").health.argv == ("true",)
     assert db.candidate("eqiad").health.kind == "none"
-    region = db.as_region("s1-master.eqiad.wmnet")
-    assert region.controller_for_target("DB2203.codfw.wmnet").name == "codfw"
+    record = of_service(cfg, db).record("s1-master.eqiad.wmnet")
+    found = record.controller_for_target("DB2203.codfw.wmnet")
+    assert found is not None and found.name == "codfw"
 
 
 def test_regions_keep_working_beside_services(config_file: ConfigFile) -> None:
@@ -168,12 +170,12 @@ def test_a_service_and_a_group_have_their_own_settings(config_file: ConfigFile) 
     assert cfg.dns.deploy == ("authdns-update", "--zone", "{zone_file}", "x{zone_file}y")
     assert cfg.dns.deploy_argv == ("authdns-update", "--zone", "templates/wikimediacloud.org",
                                    "xtemplates/wikimediacloud.orgy")
-    own = cfg.for_service(db)
-    assert (own.dns.topic, own.dns.zone_file) == ("db-masters-failover", "templates/wmnet")
-    assert own.sal is not None and own.sal.project == ""
-    assert own.dns.deploy_argv[2] == "templates/wmnet"
-    own = cfg.for_service(irc)
-    assert own.sal is not None and (own.sal.project, own.dns.topic) == ("tools", "irc-maintenance")
+    own = of_service(cfg, db)  # the name's own settings live in the model, not the config
+    assert (own.topic, own.zone_file) == ("db-masters-failover", "templates/wmnet")
+    assert own.sal_project == ""
+    assert own.deploy_argv(cfg)[2] == "templates/wmnet"
+    own = of_service(cfg, irc)
+    assert (own.sal_project, own.topic) == ("tools", "irc-maintenance")
     assert (cfg.dns.topic, cfg.sal and cfg.sal.project) == ("openstack-failover", "admin")
 
 

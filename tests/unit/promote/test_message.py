@@ -35,8 +35,8 @@ def plan(emergency: bool, force: bool = False) -> Any:
     ctl = SimpleNamespace(healthy=True, error=None, failing=[],
                           services={"nova_api": SimpleNamespace(healthy=True)})
     return SimpleNamespace(
-        current="cloudcontrol1005", zone_target=None, emergency=emergency, service=None,
-        region=SimpleNamespace(fqdn=FQDN, name="eqiad1"),
+        current="cloudcontrol1005", zone_target=None, emergency=emergency,
+        name=SimpleNamespace(kind="region"), region=SimpleNamespace(fqdn=FQDN, name="eqiad1"),
         target=SimpleNamespace(name="cloudcontrol1006"),
         health=SimpleNamespace(controllers={"cloudcontrol1005": ctl, "cloudcontrol1006": ctl}),
         request=SimpleNamespace(region="eqiad1", target="cloudcontrol1006", reason="kernel",

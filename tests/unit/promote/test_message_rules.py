@@ -58,7 +58,8 @@ def message_of(kind: str, region: str, old: str, new: str, *, reason: str | None
                               "connection refused"),
               new: controller(not force)}
     plan: Any = SimpleNamespace(
-        current=old, zone_target=None, emergency=kind == "emergency", service=None,
+        current=old, zone_target=None, emergency=kind == "emergency",
+        name=SimpleNamespace(kind="region"),
         region=SimpleNamespace(fqdn=fqdn, name=region), target=SimpleNamespace(name=new),
         health=SimpleNamespace(controllers=health),
         request=SimpleNamespace(region=region, target=new, reason=reason, force=force))

@@ -21,7 +21,8 @@ import pytest
 from failover import httpget
 from failover.config import Candidate, Health
 from failover.errors import OutsideError
-from failover.health import OUTPUT_CAP, read_health
+from failover.health import read_health
+from failover.health.command import OUTPUT_CAP
 from failover.outside import bounded_request
 from tests.conftest import ConfigFile, RunCli
 from tests.helpers import TrickleServer

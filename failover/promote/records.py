@@ -1,0 +1,53 @@
+"""The promote's parts over a name's records (`failover.model`): every record read at the
+remote tip, all of them edited in one change (`failover.zone.edit_records`), and the commit
+body's records and health lines. A region is one record; a service or group one or more.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from failover.model import FailoverName
+    from failover.promote.context import Context
+    from failover.promote.plan import Plan
+    from failover.zone import ZoneEdits
+
+
+def zone_candidate(name: FailoverName, text: str) -> tuple[str, str | None]:
+    """Return (the first record's target in `text`, the candidate every record points at)."""
+    from failover.zone import current_target
+
+    found = [(r, current_target(text, r.fqdn, path=name.zone_file)) for r in name.records]
+    names = {c.name if (c := r.controller_for_target(t)) else None for r, t in found}
+    return found[0][1], names.pop() if len(names) == 1 else None
+
+
+def edit(ctx: Context, text: str) -> ZoneEdits:
+    """Return every record pointed at the target's own target for it, in one edit."""
+    from failover.promote.standby import standby_edits
+    from failover.zone import RecordChange, edit_records
+
+    plan = ctx.plan
+    targets = {r.fqdn: r.target(plan.target.name) for r in plan.name.records}
+    swapped = standby_edits(text, targets, path=plan.name.zone_file)
+    if swapped is not None:  # a commented standby names the target: its line goes live
+        return swapped
+    return edit_records(text, [RecordChange(fqdn, target) for fqdn, target in targets.items()],
+                        path=plan.name.zone_file)
+
+
+def body_lines(plan: Plan) -> list[str]:
+    """Return a service's commit body paragraphs after the first: records and health."""
+    from failover.health.command import command_verdict
+
+    records = "\n".join(f"- {r.fqdn} -> {r.target(plan.target.name)}"
+                        for r in plan.name.records)
+    lines = ["Health checks:"]
+    for name, r in plan.candidate_health.items():
+        role = " (new)" if name == plan.target.name else (
+            " (current)" if name == plan.current else "")
+        detail = command_verdict(r.detail) if r.kind == "command" \
+            else r.detail  # a plugin's verdict, not its timing figures
+        lines.append(f"- {name}{role}: {'healthy' if r.healthy else 'UNHEALTHY'}, {detail}")
+    return [f"Records:\n{records}", "\n".join(lines)]
