@@ -386,7 +386,8 @@ class GerritClient:
                 parent=_parent(d), submittable=d.get("submittable"))
         except KeyError as exc:
             raise GitError(f"Gerrit sent a change without {exc}") from None
-        except (TypeError, ValueError, AttributeError) as exc:  # e.g. a label that is no object
+        except (TypeError, ValueError, AttributeError, OverflowError) as exc:  # e.g. a label
+            # that is no object, a number that is infinity
             raise GitError(f"Gerrit sent a malformed change: {type(exc).__name__}: {exc}",
                            hint="check [gerrit] url: it should be Gerrit's REST root") from None
 

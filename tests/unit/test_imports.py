@@ -116,7 +116,7 @@ def test_a_health_kind_is_one_module_and_one_registration() -> None:
     accepts exactly the registered kinds."""
     import importlib
 
-    from failover.config import HEALTH_KINDS
+    from failover.config.model import HEALTH_KINDS
     from failover.health import KINDS
 
     assert tuple(KINDS) == HEALTH_KINDS

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from failover.config import Controller, Region
+from failover.model import FailoverName, Record
 from failover.promote.plan import Plan, PromoteRequest, failure_document
 
 
@@ -20,7 +21,10 @@ def region_plan(request: PromoteRequest) -> Plan:
     region = Region("eqiad1", "openstack.eqiad1.wikimediacloud.org", ("nova_api",),
                     (Controller("cloudcontrol1003", "cloudcontrol1003.wikimedia.org.",
                                 "http://y/stats"), ctl))
-    return Plan(request=request, region=region, target=ctl)
+    record = Record("eqiad1", region.fqdn, "templates/wikimediacloud.org", region.controllers)
+    name = FailoverName("eqiad1", "region", (record,), (), "templates/wikimediacloud.org",
+                        "openstack-failover", "admin", region=region)
+    return Plan(request=request, name=name, region=record, target=ctl)
 
 
 def test_its_keys_are_the_plans_keys() -> None:
