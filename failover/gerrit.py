@@ -21,7 +21,7 @@ import logging
 import netrc
 import os
 import ssl
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import quote, urlencode, urlsplit
@@ -63,6 +63,10 @@ class ChangeInfo:
     url: str = ""
     mergeable: bool | None = None
     """Gerrit's `mergeable` when it says (False: the patch set conflicts with the branch)."""
+    owner: str = ""
+    """The owner's name (or username, e-mail) when Gerrit sends it (DETAILED_ACCOUNTS)."""
+    created: str = ""
+    """Gerrit's UTC timestamp of the change's creation, as sent."""
 
 
 class _Retryable(Exception):
@@ -145,7 +149,8 @@ class GerritClient:
             raise _Retryable(f"HTTP {answer.status}")
         return answer
 
-    def _get(self, path: str, params: Mapping[str, str] | None = None, *,
+    def _get(self, path: str,
+             params: Mapping[str, str] | Sequence[tuple[str, str]] | None = None, *,
              change_url: str | None = None, raw: bool = False) -> Any:
         root = f"{self.base_url}/a" if self._auth else self.base_url
         url = f"{root}/{path}" + (f"?{urlencode(params)}" if params else "")
@@ -227,6 +232,26 @@ class GerritClient:
         """Return the open changes of `project`'s `branch` that touch the file `path`."""
         return self.query_changes(f'project:{project} branch:{branch} status:open path:"{path}"')
 
+    def open_changes_touching(self, path: str, project: str,
+                              branch: str) -> list[ChangeInfo]:
+        """Return the open changes touching `path`, with their owner and current revision."""
+        query = f'project:{project} branch:{branch} status:open path:"{path}"'
+        data = self._get("changes/", [("q", query), ("o", "CURRENT_REVISION"),
+                                      ("o", "DETAILED_ACCOUNTS")])
+        if not isinstance(data, list):
+            raise GitError(f"Gerrit's answer to {query!r} is not a list of changes")
+        return [self._info(d) for d in data]
+
+    def commit_parent(self, project: str, revision: str) -> str:
+        """Return a commit's first parent (GET /projects/P/commits/C)."""
+        data = self._get(f"projects/{quote(project, safe='')}/commits/{quote(revision, safe='')}")
+        parents = data.get("parents") if isinstance(data, dict) else None
+        parent = parents[0].get("commit") if isinstance(parents, list) and parents and \
+            isinstance(parents[0], dict) else None
+        if not isinstance(parent, str) or not parent:
+            raise GitError(f"Gerrit's answer for commit {revision} of {project} has no parent")
+        return parent
+
     def get_change(self, project: str, number: int) -> ChangeInfo:
         """Return one change with its labels (GET /changes/<project>~<number>/detail)."""
         url = self.change_url(project, number)
@@ -297,12 +322,20 @@ class GerritClient:
                 current_revision=d.get("current_revision"),
                 labels={k: label_vote(v) for k, v in dict(d.get("labels") or {}).items()},
                 url=self.change_url(project, number),
-                mergeable=d["mergeable"] if isinstance(d.get("mergeable"), bool) else None)
+                mergeable=d["mergeable"] if isinstance(d.get("mergeable"), bool) else None,
+                owner=_owner(d.get("owner")), created=str(d.get("created") or ""))
         except KeyError as exc:
             raise GitError(f"Gerrit sent a change without {exc}") from None
         except (TypeError, ValueError, AttributeError) as exc:  # e.g. a label that is no object
             raise GitError(f"Gerrit sent a malformed change: {type(exc).__name__}: {exc}",
                            hint="check [gerrit] url: it should be Gerrit's REST root") from None
+
+
+def _owner(owner: Any) -> str:
+    """Return an AccountInfo's name, username or e-mail ("" when Gerrit sent only the id)."""
+    if not isinstance(owner, Mapping):
+        return ""
+    return str(owner.get("name") or owner.get("username") or owner.get("email") or "")
 
 
 def label_vote(label: Mapping[str, Any]) -> int:

@@ -317,6 +317,8 @@ def change_info(state: dict[str, Any], c: dict[str, Any], *, detail: bool) -> di
     }
     if c["topic"]:
         info["topic"] = c["topic"]
+    if c.get("owner"):  # the pushed commit's author (Gerrit: the uploader's account)
+        info["owner"] = {"_account_id": 1000001, **c["owner"]}
     if detail:
         info["labels"] = {
             label: {"all": [{"value": c["labels"].get(label, 0), "_account_id": 1000}],
@@ -502,6 +504,9 @@ def _handler_for(standin: GerritStandin) -> type[BaseHTTPRequestHandler]:
             revision = done.stdout.strip()
             if len(parts) == 3 and parts[1] == "branches":
                 return 200, {"ref": f"refs/heads/{branch}", "revision": revision}
+            if len(parts) == 3:  # a CommitInfo: its parents
+                parents = git(standin.git_dir, "rev-parse", f"{revision}^@").stdout.split()
+                return 200, {"commit": revision, "parents": [{"commit": p} for p in parents]}
             if len(parts) != 6 or parts[3] != "files" or parts[5] != "content":
                 return 404, "Not found\n"
             blob = subprocess.run(["git", "--git-dir", str(standin.git_dir), "cat-file", "blob",

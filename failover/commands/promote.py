@@ -35,6 +35,14 @@ def promote(
         metavar="DURATION", help="Silence the old primary in Alertmanager, e.g. 2h.")] = None,
     no_sal: Annotated[bool, typer.Option("--no-sal", help="No Server Admin Log lines.")]
     = False,
+    from_: Annotated[str | None, typer.Option(
+        "--from", metavar="CURRENT",
+        help="The candidate NAME points at now; refused when the zone or the nameservers "
+             "say otherwise.")] = None,
+    ack: Annotated[list[str] | None, typer.Option(
+        metavar="CHANGE|COMMIT",
+        help="Go on beside another's open change of the records, or after their recent "
+             "change (number or commit; repeatable; recorded in the commit).")] = None,
     config: ConfigOption = None, json: JsonOption = False, verbose: VerboseOption = False,
 ) -> None:
     """Move NAME to TARGET through Gerrit review: health, change, merge, deploy, verify.
@@ -58,7 +66,8 @@ def promote(
     request = PromoteRequest(region=region, target=controller, dry_run=dry_run, yes=yes,
                              force=force, bug=bug[0] if bug else None, reason=reason,
                              no_wait=no_wait, bugs=tuple(bug or ()), signoff=signoff,
-                             silence=silence, no_sal=no_sal)
+                             silence=silence, no_sal=no_sal, from_=from_,
+                             acks=tuple(ack or ()))
     promotion: Promotion | None = None
     try:
         with interrupt_on_sigterm():  # armed before the config load: a signal there is clean

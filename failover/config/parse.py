@@ -42,6 +42,7 @@ from failover.config.model import (
     PhabricatorConfig,
     Recursor,
     Region,
+    SafetyConfig,
     SalConfig,
     Service,
     VerifyConfig,
@@ -63,7 +64,7 @@ def parse_config(raw: Mapping[str, Any], path: Path) -> Config:
     p = _Problems(path)
     p.unknown_keys(raw, "", {"dns", "gerrit", "verify", "haproxy", "regions", "audit",
                              "sal", "alertmanager", "phabricator", "services", "groups",
-                             "metrics"})
+                             "metrics", "safety"})
     haproxy = _parse_haproxy(p, _table(p, raw, "haproxy"))
     dns = _parse_dns(p, _table(p, raw, "dns"), path)
     gerrit = _parse_gerrit(p, _table(p, raw, "gerrit"))
@@ -78,6 +79,11 @@ def parse_config(raw: Mapping[str, Any], path: Path) -> Config:
     audit_log = p.get(audit, "audit.log", str)
     habits = _parse_habits(p, raw)
     metrics = _parse_metrics(p, _table(p, raw, "metrics"), path) if "metrics" in raw else None
+    safety = _table(p, raw, "safety")
+    p.unknown_keys(safety, "safety", {"flap_window"})
+    flap = p.get(safety, "safety.flap_window", float, 3600.0)
+    if (problem := seconds_problem(flap, most=WEEK, zero=True)) is not None:
+        p.add("safety.flap_window", problem)
     if p.problems:
         raise ConfigError(
             f"{path}: {len(p.problems)} problem(s) in the configuration", p.problems,
@@ -86,7 +92,7 @@ def parse_config(raw: Mapping[str, Any], path: Path) -> Config:
     return Config(
         path=path, dns=dns, gerrit=gerrit, verify=verify, haproxy=haproxy, regions=regions,
         audit_log=Path(audit_log).expanduser() if audit_log else None, **habits,
-        services=services, metrics=metrics,
+        services=services, metrics=metrics, safety=SafetyConfig(flap_window=float(flap)),
     )
 
 

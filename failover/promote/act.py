@@ -115,6 +115,9 @@ def push(ctx: Context) -> None:
                        url=result.url)
     kind = "new change" if result.created else "new patch set"
     plan.step("push").summary = f"{result.url} ({kind})"
+    from failover.promote import guard
+
+    guard.after_push(ctx)  # a race: the later of two changes of the records stops here
     if ctx.request.no_wait:
         stop_no_wait(plan)
 

@@ -57,6 +57,10 @@ class PromoteRequest:
     silence: str | None = None
     """--silence DURATION: silence the old primary in Alertmanager (e.g. 2h)."""
     no_sal: bool = False
+    from_: str | None = None
+    """--from CURRENT: refused unless the zone at the tip and the nameservers say CURRENT."""
+    acks: tuple[str, ...] = ()
+    """--ack CHANGE/COMMIT (repeatable): another's open change or recent flip, seen."""
 
     @property
     def tasks(self) -> list[str]:
@@ -134,6 +138,8 @@ class Plan:
     host_times: dict[str, float] = field(default_factory=dict)
     """Per authoritative server: seconds after the merge (else the deploy's start) when it
     first answered the target for every record."""
+    acknowledged: list[str] = field(default_factory=list)
+    """The commit message's lines recording what `--ack` acknowledged (issue 24)."""
 
     def step(self, key: str) -> Step:
         """Return the step called `key`."""
