@@ -17,9 +17,9 @@ Examples:
     >>> age_text(90)
     '1m30s'
     >>> acked("1234", ["https://gerrit.example/r/c/operations/dns/+/1234"])
-    False
-    >>> acked("1234", ["1234"])
     True
+    >>> acked("1234", ["123"])
+    False
 """
 
 from __future__ import annotations
