@@ -50,8 +50,9 @@ def prepare(ctx: Context) -> None:
     if plan.revert is not None:  # as Gerrit's Revert: what it reverts, then the reason
         from failover.promote.revert import revert_body
 
-        text = revert_body(plan.revert.sha, f"Reason for revert: {r.reason}" if r.reason
-                           else "")
+        text = revert_body(plan.revert.sha, "\n\n".join(
+            ([f"Reason for revert: {r.reason}"] if r.reason else [])
+            + (["\n".join(plan.acknowledged)] if plan.acknowledged else [])))
     commit = repo.commit_change(wt, subject=ctx.subject(), body=text, bug=r.bug,
                                 change_id=plan.change_id, bugs=r.bugs, signoff=r.signoff)
     plan.edit, plan.message, plan.change_id = edit, commit.message, commit.change_id
