@@ -47,11 +47,18 @@ def check_from(ctx: Context, zone_candidate: str | None) -> None:
 
 
 def before_push(ctx: Context) -> None:
-    """Refuse another's open change of the records or their recent flip, unless acked."""
+    """Refuse another's open change of the records or their recent flip, unless acked.
+
+    A resumed change (pushed by an earlier run, which passed these gates) is held only to
+    the race rule: an earlier open change of the records, not acknowledged, stops it.
+    """
     plan, acks = ctx.plan, ctx.request.acks
     name = plan.region.name
-    resumed = {n for n in (plan.change.number if plan.change else None,) if n is not None}
-    moving = moving_changes(ctx, exclude=resumed)
+    if plan.change is not None:
+        race_loser(name, plan.change.number, moving_changes(ctx, exclude={plan.change.number}),
+                   acks)
+        return
+    moving = moving_changes(ctx, exclude=set(), warn=True)
     lock_refusal(name, moving, acks)
     for change in moving:  # each acknowledged, or lock_refusal had refused
         plan.acknowledged.append(f"Acknowledged open change {change.url} by "
@@ -71,7 +78,7 @@ def after_push(ctx: Context) -> None:
     race_loser(plan.region.name, mine, moving_changes(ctx, exclude={mine}), ctx.request.acks)
 
 
-def moving_changes(ctx: Context, *, exclude: set[int]) -> list[OpenChange]:
+def moving_changes(ctx: Context, *, exclude: set[int], warn: bool = False) -> list[OpenChange]:
     """Return the open changes (anyone's, not `exclude`) whose diff changes NAME's records.
 
     Each change's zone file is read at its current revision and at that revision's parent
@@ -81,7 +88,7 @@ def moving_changes(ctx: Context, *, exclude: set[int]) -> list[OpenChange]:
     path, wanted = cfg.dns.zone_file, records(ctx)
     project = review.project_name
     now = time.time()
-    found = []
+    found: list[OpenChange] = []
     for change in gerrit.open_changes_touching(path, project, review.branch):
         if change.number in exclude:
             continue
@@ -91,7 +98,13 @@ def moving_changes(ctx: Context, *, exclude: set[int]) -> list[OpenChange]:
             continue
         parent = gerrit.commit_parent(project, revision)
         before, after = (_text(gerrit.file_content(project, r, path)) for r in (parent, revision))
-        if moves_records(before, after, wanted, path):
+        if not moves_records(before, after, wanted, path):
+            if warn:  # another name's change: no lock, but it may conflict (issue 20)
+                ctx.observer.warn(
+                    f"another open change touches {path}: {change.url} ({change.subject}); "
+                    "it may move the same record or conflict with this failover: look at "
+                    "it in Gerrit")
+        else:
             created = from_gerrit_time(change.created)
             found.append(OpenChange(number=change.number, url=change.url, owner=change.owner,
                                     subject=change.subject, change_id=change.change_id,
