@@ -183,6 +183,21 @@ def stale_from(claimed: str | None, *, zone: str | None, served: Mapping[str, st
              "run again with the current one")
 
 
+def suggested_promote(name: str, *, served: str | None, zone: str | None,
+                      others: Sequence[str]) -> str | None:
+    """Return `failover promote NAME OTHER --from CURRENT` when the nameservers and the zone
+    agree on CURRENT (`served`, `zone`), naming the first of `others` (the healthy standbys
+    first); None when they disagree or there is no other.
+
+    >>> suggested_promote("eqiad1", served="a", zone="a", others=["b"])
+    'failover promote eqiad1 b --from a'
+    """
+    rest = [o for o in others if o != served]
+    if served is None or served != zone or not rest:
+        return None
+    return f"failover promote {name} {rest[0]} --from {served}"
+
+
 def from_gerrit_time(text: str) -> datetime | None:
     """Return Gerrit's UTC timestamp (`2026-12-07 16:00:00.000000000`), None if malformed."""
     from datetime import UTC

@@ -84,6 +84,7 @@ def region_entry(status: RegionStatus) -> dict[str, Any]:
         "primary": status.primary,
         "dns": dns,
         "zone": status.zone.to_dict(),
+        "suggested": suggested(status),
         "controllers": {
             name: {"reachable": c.reachable, "healthy": c.healthy, "error": c.error,
                    "services_healthy": len(c.services) - len(c.failing),
@@ -91,6 +92,16 @@ def region_entry(status: RegionStatus) -> dict[str, Any]:
             for name, c in status.health.controllers.items()
         },
     }
+
+
+def suggested(status: RegionStatus) -> str | None:
+    """Return the promote to the standby with `--from` filled in (healthy standbys first)."""
+    from failover.promote.others import suggested_promote
+
+    ctls = status.health.controllers
+    others = sorted(ctls, key=lambda n: not ctls[n].healthy)
+    return suggested_promote(status.region.name, served=status.primary,
+                             zone=status.zone.controller, others=others)
 
 
 def status_document(statuses: Mapping[str, RegionStatus]) -> dict[str, Any]:
@@ -115,3 +126,5 @@ def show_status(statuses: Mapping[str, RegionStatus], *, as_json: bool) -> None:
                 role = "primary  " if controller.name == status.primary else "standby  "
             console.print(f"  {role}{verdict_markup(controller)}", highlight=False,
                           soft_wrap=True)
+        if command := suggested(status):  # the state seen, for promote --from (issue 24)
+            console.print(f"  next: {escape(command)}", highlight=False, soft_wrap=True)

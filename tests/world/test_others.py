@@ -3,6 +3,7 @@ not see, and two checkouts racing; against the Gerrit stand-in, gdnsd and HAProx
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import time
@@ -138,8 +139,13 @@ def test_a_stale_from_is_refused(run_cli: RunCli, world: World) -> None:
                     "--dry-run", "--config", cfg)
     assert stale.code == 3, stale.stderr
     assert "--from cloudcontrol1004 is stale" in " ".join(stale.stderr.split())
-    right = run_cli("promote", "eqiad1", "cloudcontrol1004", "--from", "cloudcontrol1003",
-                    "--dry-run", "--config", cfg)
+    status = run_cli("status", "--config", cfg)
+    assert status.code == 0, status.stderr
+    command = "failover promote eqiad1 cloudcontrol1004 --from cloudcontrol1003"
+    assert f"next: {command}" in status.stdout + status.stderr
+    doc = run_cli("status", "--json", "--config", cfg)
+    assert json.loads(doc.stdout)["regions"]["eqiad1"]["suggested"] == command
+    right = run_cli(*command.split()[1:], "--dry-run", "--config", cfg)
     assert right.code == 0, right.stderr
 
 
