@@ -75,7 +75,13 @@ def after_push(ctx: Context) -> None:
     mine = plan.change_number
     if mine is None:
         return
-    race_loser(plan.region.name, mine, moving_changes(ctx, exclude={mine}), ctx.request.acks)
+    try:
+        moving = moving_changes(ctx, exclude={mine})
+    except GitError as exc:  # the review step names the change; a re-run looks again
+        ctx.observer.warn(f"could not look for a racing change of {plan.region.name}'s records "
+                          f"after the push: {exc.message}")
+        return
+    race_loser(plan.region.name, mine, moving, ctx.request.acks)
 
 
 def moving_changes(ctx: Context, *, exclude: set[int], warn: bool = False) -> list[OpenChange]:
