@@ -20,7 +20,7 @@ import json
 import logging
 import os
 import ssl
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import quote, urlencode
@@ -71,6 +71,10 @@ class ChangeInfo:
     submittable: bool | None = None
     """Whether Gerrit would submit it now (SUBMITTABLE; None: not asked)."""
     submitter: str | None = None
+    created: str = ""
+    """Gerrit's UTC timestamp of the change's creation, as sent."""
+    owner_name: str = ""
+    """The owner's full name (else username, e-mail) as Gerrit sends it (DETAILED_ACCOUNTS)."""
 
 
 class _Retryable(Exception):
@@ -150,7 +154,8 @@ class GerritClient:
             raise _Retryable(f"HTTP {answer.status}")
         return answer
 
-    def _get(self, path: str, params: Mapping[str, Any] | None = None, *,
+    def _get(self, path: str,
+             params: Mapping[str, Any] | Sequence[tuple[str, str]] | None = None, *,
              change_url: str | None = None, raw: bool = False,
              post: Mapping[str, Any] | None = None) -> Any:
         root = f"{self.base_url}/a" if self._auth else self.base_url
@@ -241,6 +246,26 @@ class GerritClient:
     def find_open_changes_on(self, path: str, project: str, branch: str) -> list[ChangeInfo]:
         """Return the open changes of `project`'s `branch` that touch the file `path`."""
         return self.query_changes(f'project:{project} branch:{branch} status:open path:"{path}"')
+
+    def open_changes_touching(self, path: str, project: str,
+                              branch: str) -> list[ChangeInfo]:
+        """Return the open changes touching `path`, with their owner and current revision."""
+        query = f'project:{project} branch:{branch} status:open path:"{path}"'
+        data = self._get("changes/", [("q", query), ("o", "CURRENT_REVISION"),
+                                      ("o", "DETAILED_ACCOUNTS")])
+        if not isinstance(data, list):
+            raise GitError(f"Gerrit's answer to {query!r} is not a list of changes")
+        return [self._info(d) for d in data]
+
+    def commit_parent(self, project: str, revision: str) -> str:
+        """Return a commit's first parent (GET /projects/P/commits/C)."""
+        data = self._get(f"projects/{quote(project, safe='')}/commits/{quote(revision, safe='')}")
+        parents = data.get("parents") if isinstance(data, dict) else None
+        parent = parents[0].get("commit") if isinstance(parents, list) and parents and \
+            isinstance(parents[0], dict) else None
+        if not isinstance(parent, str) or not parent:
+            raise GitError(f"Gerrit's answer for commit {revision} of {project} has no parent")
+        return parent
 
     def get_change(self, project: str, number: int, *, more: bool = False) -> ChangeInfo:
         """Return one change with its labels (GET /changes/<project>~<number>/detail);
@@ -383,13 +408,21 @@ class GerritClient:
                 mergeable=d["mergeable"] if isinstance(d.get("mergeable"), bool) else None,
                 wip=bool(d.get("work_in_progress")),
                 owner=_username(d.get("owner")), submitter=_username(d.get("submitter")),
-                parent=_parent(d), submittable=d.get("submittable"))
+                parent=_parent(d), submittable=d.get("submittable"),
+                created=str(d.get("created") or ""), owner_name=_owner(d.get("owner")))
         except KeyError as exc:
             raise GitError(f"Gerrit sent a change without {exc}") from None
         except (TypeError, ValueError, AttributeError, OverflowError) as exc:  # e.g. a label
             # that is no object, a number that is infinity
             raise GitError(f"Gerrit sent a malformed change: {type(exc).__name__}: {exc}",
                            hint="check [gerrit] url: it should be Gerrit's REST root") from None
+
+
+def _owner(owner: Any) -> str:
+    """Return an AccountInfo's name, username or e-mail ("" when Gerrit sent only the id)."""
+    if not isinstance(owner, Mapping):
+        return ""
+    return str(owner.get("name") or owner.get("username") or owner.get("email") or "")
 
 
 def _username(account: Any) -> str | None:

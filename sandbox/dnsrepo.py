@@ -30,6 +30,9 @@ ZONE_PATH = "templates/wikimediacloud.org"
 """Where the zone template lives in operations/dns."""
 SANDBOX_IDENT = ("Sandbox Upstream", "upstream@sandbox.invalid")
 """Who wrote the upstream commit."""
+SEED_DATES = {"GIT_AUTHOR_DATE": "2025-01-06T10:00:00Z",
+              "GIT_COMMITTER_DATE": "2025-01-06T10:00:00Z"}
+"""The seed commit is old: a promote's `[safety] flap_window` does not see it (issue 24)."""
 
 COMMIT_MSG_HOOK = """#!/bin/sh
 # Adds a Change-Id footer the way Gerrit's commit-msg hook does, unless one is there.
@@ -185,7 +188,7 @@ def seed_upstream(gerrit: GerritStandin, records: tuple[RegionRecord, ...] = DEF
             (work / name).write_text(text)
         _git("add", "-A", cwd=work)
         _git("commit", "--quiet", "--no-verify", "-m", "Initial operations/dns content",
-             cwd=work)
+             cwd=work, env=SEED_DATES)
         _git("push", "--quiet", gerrit.git_url, f"HEAD:refs/heads/{branch}", cwd=work)
         return _git("rev-parse", "HEAD", cwd=work)
 

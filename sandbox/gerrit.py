@@ -380,6 +380,8 @@ def change_info(state: dict[str, Any], c: dict[str, Any], *, detail: bool,
     if c.get("wip"):
         info["work_in_progress"] = True
     info["owner"] = rules.account_info(state, c.get("owner") or state["config"].get("user"))
+    if c.get("author"):  # the account's full name: the uploader's, as its commits give it
+        info["owner"]["name"] = c["author"]["name"]
     if c.get("submitter"):
         info["submitter"] = rules.account_info(state, c["submitter"])
     if detail or "LABELS" in options:
@@ -631,6 +633,9 @@ def _handler_for(standin: GerritStandin) -> type[BaseHTTPRequestHandler]:
             revision = done.stdout.strip()
             if len(parts) == 3 and parts[1] == "branches":
                 return 200, {"ref": f"refs/heads/{branch}", "revision": revision}
+            if len(parts) == 3:  # a CommitInfo: its parents
+                parents = git(standin.git_dir, "rev-parse", f"{revision}^@").stdout.split()
+                return 200, {"commit": revision, "parents": [{"commit": p} for p in parents]}
             if len(parts) != 6 or parts[3] != "files" or parts[5] != "content":
                 return 404, "Not found\n"
             blob = subprocess.run(["git", "--git-dir", str(standin.git_dir), "cat-file", "blob",

@@ -245,6 +245,9 @@ def handle_command(git_dir: Path, new: str, ref: str, push_options: list[str],
                       "owner": pusher(state), "wip": False, "submitter": None}
             state["next_number"] += 1
             state["changes"].append(change)
+            name, _, email = git(git_dir, "log", "-1", "--format=%an%x00%ae",
+                                 new).stdout.strip().partition("\0")
+            change["author"] = {"name": name, "email": email}
         if options.get("topic"):
             change["topic"] = options["topic"][-1]
         change["reviewers"] = sorted({*change["reviewers"], *options.get("r", [])})

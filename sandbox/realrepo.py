@@ -189,7 +189,10 @@ class RealWorld:
                  "review_timeout = 60", "poll_interval = 0.2", "",
                  "[verify]", f"nameservers = [{nameservers}]", "timeout = 20",
                  "query_timeout = 1", "interval = 0.2", "",
-                 "[audit]", f"log = {_q(str(self.workdir / 'audit.log'))}", "", *sections]
+                 "[audit]", f"log = {_q(str(self.workdir / 'audit.log'))}", "",
+                 # replays flips written seconds apart: the flap window (tests/world/
+                 # test_others.py) would refuse each; these worlds test the editor
+                 "[safety]", "flap_window = 0", "", *sections]
         self.config_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         quoted = re.findall(r'"([A-Za-z0-9.-]+\.)"', "\n".join(sections))
         hosts = sorted({h.lower() for h in quoted})

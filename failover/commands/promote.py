@@ -46,6 +46,14 @@ def promote(
                                    "progress.")] = False,
     self_merge: Annotated[bool, typer.Option(
         "--self-merge", help="Emergency: Code-Review +2 and submit as yourself.")] = False,
+    from_: Annotated[str | None, typer.Option(
+        "--from", metavar="CURRENT",
+        help="The candidate NAME points at now; refused when the zone or the nameservers "
+             "say otherwise.")] = None,
+    ack: Annotated[list[str] | None, typer.Option(
+        metavar="CHANGE|COMMIT",
+        help="Go on beside another's open change of the records, or after their recent "
+             "change (number or commit; repeatable; recorded in the commit).")] = None,
     config: ConfigOption = None, json: JsonOption = False, verbose: VerboseOption = False,
 ) -> None:
     """Move NAME to TARGET through Gerrit review: health, change, merge, deploy, verify.
@@ -70,7 +78,8 @@ def promote(
                              force=force, reason=reason,
                              no_wait=no_wait, bugs=tuple(bug or ()), signoff=signoff,
                              silence=silence, no_sal=no_sal, change=change, prepare=prepare,
-                             prepare_failback=prepare_failback, self_merge=self_merge)
+                             prepare_failback=prepare_failback, self_merge=self_merge,
+                             from_=from_, acks=tuple(ack or ()))
     promotion: Promotion | None = None
     try:
         with interrupt_on_sigterm():  # armed before the config load: a signal there is clean

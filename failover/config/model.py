@@ -339,6 +339,15 @@ class MetricsConfig:
 
 
 @dataclass(frozen=True)
+class SafetyConfig:
+    """`[safety]`: the gates about other operators (issue 24)."""
+
+    flap_window: float = 3600.0
+    """Seconds: a change of the name's records by someone else younger than this needs
+    `--ack COMMIT` (0: no such gate)."""
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration as the tool reads it."""
 
@@ -358,6 +367,7 @@ class Config:
     """`[services.*]` and `[groups.*]`, one namespace with the regions."""
     metrics: MetricsConfig | None = None
     """`[metrics] textfile`: None when not configured."""
+    safety: SafetyConfig = field(default_factory=SafetyConfig)
 
     def service(self, name: str) -> Service | None:
         """Return the service or group called `name`, None when it is not one."""

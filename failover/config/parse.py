@@ -27,6 +27,7 @@ from failover.config.model import (
     DnsConfig,
     GerritConfig,
     HaproxyConfig,
+    SafetyConfig,
     Service,
 )
 from failover.config.parse_habits import habits_sections, metrics_section
@@ -40,7 +41,7 @@ from failover.config.problems import (
     table,
     topic_ok,
 )
-from failover.durations import WEEK
+from failover.durations import WEEK, seconds_problem
 from failover.errors import ConfigError
 from failover.names import SUBJECT_TOPIC_RE
 
@@ -65,6 +66,11 @@ def parse_config(raw: Mapping[str, Any], path: Path) -> Config:
     audit_log = p.get(audit, "audit.log", str)
     habits = habits_sections(p, raw)
     metrics = metrics_section(p, table(p, raw, "metrics"), path) if "metrics" in raw else None
+    safety = table(p, raw, "safety")
+    p.unknown_keys(safety, "safety", toml_keys(SafetyConfig))
+    flap = p.get(safety, "safety.flap_window", float, SafetyConfig.flap_window)
+    if (problem := seconds_problem(flap, most=WEEK, zero=True)) is not None:
+        p.add("safety.flap_window", problem)
     if p.problems:
         raise ConfigError(
             f"{path}: {len(p.problems)} problem(s) in the configuration", p.problems,
@@ -73,7 +79,7 @@ def parse_config(raw: Mapping[str, Any], path: Path) -> Config:
     return Config(
         path=path, dns=dns, gerrit=gerrit, verify=verify, haproxy=haproxy, regions=regions,
         audit_log=Path(audit_log).expanduser() if audit_log else None, **habits,
-        services=services, metrics=metrics,
+        services=services, metrics=metrics, safety=SafetyConfig(flap_window=float(flap)),
     )
 
 

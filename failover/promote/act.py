@@ -44,8 +44,9 @@ def prepare(ctx: Context) -> None:
     if plan.revert is not None:  # as Gerrit's Revert: what it reverts, then the reason
         from failover.promote.revert import revert_body
 
-        text = revert_body(plan.revert.sha, f"Reason for revert: {r.reason}" if r.reason
-                           else "")
+        text = revert_body(plan.revert.sha, "\n\n".join(
+            ([f"Reason for revert: {r.reason}"] if r.reason else [])
+            + (["\n".join(plan.acknowledged)] if plan.acknowledged else [])))
     commit = repo.commit_change(wt, subject=ctx.subject(), body=text, bug=r.bug,
                                 change_id=plan.change_id, bugs=r.bugs, signoff=r.signoff)
     plan.edit, plan.message, plan.change_id = edit, commit.message, commit.change_id
@@ -109,6 +110,9 @@ def push(ctx: Context) -> None:
     kind = "new change" if result.created else "new patch set"
     plan.step("push").summary = f"{result.url} ({kind})"
     gerritflow.after_push(ctx, result.number, result.url)  # issue 23: prepare, failback
+    from failover.promote import guard
+
+    guard.after_push(ctx)  # a race: the later of two changes of the records stops here
     if ctx.request.no_wait:
         stop_no_wait(plan)
 

@@ -95,6 +95,8 @@ def body(plan: Plan, *, leaning: list[str], user: str, now: float | None = None)
         if r.force and health is not None and not health.healthy:
             parts.append(f"Forced with --force by {user}: the target was not "
                          "healthy when promoted.")
+        if acks := getattr(plan, "acknowledged", None):
+            parts.append("\n".join(acks))
         parts.append(f"Made with failover {__version__}: failover promote {r.region} {r.target}")
         return "\n\n".join(parts)
     stamp = time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(now))
@@ -114,5 +116,7 @@ def body(plan: Plan, *, leaning: list[str], user: str, now: float | None = None)
         parts.append(f"Forced with --force by {user}: without {plan.current}'s "
                      f"own servers, the target had no usable server for: "
                      f"{', '.join(leaning)}.")
+    if acks := getattr(plan, "acknowledged", None):
+        parts.append("\n".join(acks))
     parts.append(f"Made with failover {__version__}: failover promote {r.region} {r.target}")
     return "\n\n".join(parts)

@@ -66,6 +66,11 @@ class PromoteRequest:
     self_merge: bool = False
     """--self-merge: vote Code-Review +2 and submit as the operator (an emergency)."""
 
+    from_: str | None = None
+    """--from CURRENT: refused unless the zone at the tip and the nameservers say CURRENT."""
+    acks: tuple[str, ...] = ()
+    """--ack CHANGE/COMMIT (repeatable): another's open change or recent flip, seen."""
+
     @property
     def bug(self) -> str | None:
         """Return the first task (the JSON field `bug`), None without `--bug`."""
@@ -153,6 +158,8 @@ class Plan:
     gerrit_flow: dict[str, Any] = field(default_factory=dict)
     """Issue 23's facts (`failover.promote.gerritflow`): adopted, prepared, failback,
     self_merged; the JSON `gerrit_flow`."""
+    acknowledged: list[str] = field(default_factory=list)
+    """The commit message's lines recording what `--ack` acknowledged (issue 24)."""
 
     def step(self, key: str) -> Step:
         """Return the step called `key`."""

@@ -9,12 +9,12 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from failover.errors import GateRefused, GitError
+from failover.errors import GateRefused
 from failover.promote.context import Context, stop_no_wait
 from failover.promote.decide import Pushed, Reading, decide, wants_pushed
 
 if TYPE_CHECKING:
-    from failover.gerrit import ChangeInfo, GerritClient
+    from failover.gerrit import ChangeInfo
     from failover.promote.plan import Plan
 
 
@@ -94,13 +94,11 @@ def state(ctx: Context) -> None:
         # a second change would be pushed. So the two stay in this order, one after the
         # other in one thread (the fetch starts once Gerrit has answered the list), and run
         # beside the nameservers' answers and the clean-up below, not after them.
-        def listed_then_fetched() -> tuple[list[ChangeInfo], list[str]]:
+        def listed_then_fetched() -> list[ChangeInfo]:
             listed = gerrit.find_open_changes(plan.name.topic, review.project_name,
                                               review.branch)
-            others = _others_on_zone_file(plan.name.zone_file, gerrit, review.project_name,
-                                          review.branch, listed)
             repo.fetch(checkout, timeout=cfg.gerrit.timeout * 6)
-            return listed, others
+            return listed
 
         fetched = pool.submit(listed_then_fetched)
         for path in repo.remove_stale_worktrees(checkout):  # we hold the lock: none is in use
@@ -112,9 +110,7 @@ def state(ctx: Context) -> None:
         plan.record_dns = {r.fqdn: r for r in records.result()}
         plan.dns = plan.record_dns[plan.region.fqdn]
         plan.nameservers = [str(s.server) for s in plan.dns.servers]
-        open_changes, others = fetched.result()
-    for warning in others:
-        ctx.observer.warn(warning)
+        open_changes = fetched.result()
     text = repo.read_remote_file(checkout, plan.name.zone_file)
     ctx.topic = cfg.dns.subject_topic or repo.subject_topic(checkout, plan.name.zone_file)
     plan.zone_target, name = zone_candidate(plan.name, text)
@@ -130,25 +126,12 @@ def state(ctx: Context) -> None:
     apply_decision(ctx, _reading(ctx, zone_ctl.name if zone_ctl else None, open_changes))
     from failover.promote.gerritflow import after_state
 
-    after_state(ctx, open_changes)  # issue 23: --change, prepared changes, --self-merge
+    after_state(ctx, open_changes)  # --change, prepared changes, --self-merge
+    if plan.kind in ("new change", "resume review"):  # other operators (issue 24)
+        from failover.promote import guard
 
-
-def _others_on_zone_file(zone_file: str, gerrit: GerritClient, project: str, branch: str,
-                         ours: list[ChangeInfo]) -> list[str]:
-    """Return a warning for each open change outside our topic that touches the zone file.
-
-    Another operator's change on the same file, pushed without the topic, is not seen by the
-    topic query: it may move the same record again or conflict with this change once merged
-    (issue 20). A Gerrit that cannot answer the query costs a warning, not the run.
-    """
-    try:
-        touching = gerrit.find_open_changes_on(zone_file, project, branch)
-    except GitError as exc:
-        return [f"could not list the open changes on {zone_file}: {exc.message}"]
-    seen = {c.number for c in ours}
-    return [f"another open change touches {zone_file}: {c.url} ({c.subject}); it may move "
-            "the same record or conflict with this failover: look at it in Gerrit"
-            for c in touching if c.number not in seen]
+        guard.check_from(ctx, zone_ctl.name if zone_ctl else None)
+        guard.before_push(ctx)
 
 
 def _reading(ctx: Context, zone_ctl: str | None, open_changes: list[ChangeInfo]) -> Reading:

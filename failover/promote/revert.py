@@ -34,8 +34,8 @@ if TYPE_CHECKING:
 
     from failover.promote.context import Context
 
-HISTORY_DEPTH = 200
-"""How many commits of the zone file's history are walked to find the last change of it."""
+HISTORY_TIMEOUT = 30.0
+"""Seconds the history of the records may take to read (`failover.repo.history`)."""
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +96,9 @@ def find_reverted(git_dir: Path, tip: str, path: str, records: Sequence[str],
     """
     import git
 
+    from failover.errors import GitError
+    from failover.repo.history import read_history
+
     try:
         repo = git.Repo(git_dir)
         head = repo.commit(tip)
@@ -103,23 +106,27 @@ def find_reverted(git_dir: Path, tip: str, path: str, records: Sequence[str],
         after = _lines(new_text, records, path)
         if now is None or after is None:
             return None
-        for commit in repo.iter_commits(tip, paths=path, max_count=HISTORY_DEPTH):
-            if len(commit.parents) != 1:
-                return None  # a merge: not what Gerrit's button reverts
-            parent = commit.parents[0]
-            mine, before = _lines(_blob(commit, path), records, path), \
-                _lines(_blob(parent, path), records, path)
-            if mine is not None and before is not None and _texts(mine) == _texts(before):
-                continue  # the record(s)' lines unchanged, perhaps moved by lines above
-            if mine is None or before is None or _texts(mine) != _texts(now):
-                return None  # the records changed since, or came or went here
-            if _texts(before) != _texts(after):
-                return None  # not back to where that change came from
-            if not _only_these_lines(commit, parent, path, mine, before) or \
-                    not is_failover(str(commit.summary), region=region, short=short):
-                return None
-            return Reverted(commit.hexsha, str(commit.summary))
-    except (git.GitError, ValueError, KeyError, OSError) as exc:
+        # the last commit that changed a line of the records, from the one streamed
+        # `git log -p` the history and the flap window read too (failover.repo.history)
+        last = read_history(git_dir, tip, path, records, limit=1, timeout=HISTORY_TIMEOUT,
+                            zone=path.rsplit("/", 1)[-1].rstrip("."))
+        if not last:
+            return None
+        commit = repo.commit(last[0].sha)
+        if len(commit.parents) != 1:
+            return None  # a merge: not what Gerrit's button reverts
+        parent = commit.parents[0]
+        mine, before = _lines(_blob(commit, path), records, path), \
+            _lines(_blob(parent, path), records, path)
+        if mine is None or before is None or _texts(mine) != _texts(now):
+            return None  # the records came or went there, or changed since
+        if _texts(before) != _texts(after):
+            return None  # not back to where that change came from
+        if not _only_these_lines(commit, parent, path, mine, before) or \
+                not is_failover(str(commit.summary), region=region, short=short):
+            return None
+        return Reverted(commit.hexsha, str(commit.summary))
+    except (git.GitError, GitError, ValueError, KeyError, OSError) as exc:
         log.info("no revert looked up: %s", exc)
     return None
 

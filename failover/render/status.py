@@ -98,6 +98,7 @@ def region_entry(status: NameStatus) -> dict[str, Any]:
         "primary": status.primary,
         "dns": rec.dns_dict(),
         "zone": rec.zone.to_dict(),
+        "suggested": suggested(status),
         "controllers": {
             name: {"reachable": c.reachable, "healthy": c.healthy, "error": c.error,
                    "services_healthy": len(c.services) - len(c.failing),
@@ -115,6 +116,15 @@ def service_entry(status: NameStatus) -> dict[str, Any]:
             "records": [{"record": r.record.fqdn, "candidate": r.candidate, "dns": r.dns_dict(),
                          "zone": r.zone.to_dict()} for r in status.records],
             "candidates": {n: h.to_dict() for n, h in status.health.items()}}
+
+
+def suggested(status: NameStatus) -> str | None:
+    """Return the promote to a standby with `--from` filled in (healthy standbys first)."""
+    from failover.promote.others import suggested_promote
+
+    others = sorted(status.health, key=lambda n: not status.health[n].healthy)
+    return suggested_promote(status.name.name, served=status.primary,
+                             zone=status.records[0].zone.controller, others=others)
 
 
 def status_document(statuses: Mapping[str, NameStatus], *,
@@ -155,6 +165,8 @@ def _show_region(console: Any, status: NameStatus) -> None:
     for controller in (status.haproxy.controllers.values() if status.haproxy else ()):
         console.print(f"  {_role(status, controller.name)}{verdict_markup(controller)}",
                       highlight=False, soft_wrap=True)
+    if command := suggested(status):  # the state seen, for promote --from
+        console.print(f"  next: {escape(command)}", highlight=False, soft_wrap=True)
 
 
 def _show_service(console: Any, status: NameStatus) -> None:

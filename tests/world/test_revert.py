@@ -73,7 +73,9 @@ def test_not_a_revert_when_the_record_changed_since(run_cli: RunCli, world: Worl
     git(checkout, "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-qam",
         "wikimediacloud.org: openstack TTL 1H")
     git(checkout, "push", "-q", "origin", "HEAD:refs/heads/master")
-    back = run_cli("promote", "eqiad1", "cloudcontrol1003", "--yes", "--json", "--config", cfg)
+    ttl = git(checkout, "rev-parse", "HEAD").strip()  # t's change, seconds ago: acknowledged
+    back = run_cli("promote", "eqiad1", "cloudcontrol1003", "--yes", "--json", "--config", cfg,
+                   "--ack", ttl)
     assert back.code == 0, back.stderr
     assert json.loads(back.stdout)["revert"] is None
     assert not git(gerrit, "log", "-1", "--format=%s").startswith("Revert")

@@ -1,0 +1,98 @@
+"""The decisions about other operators (issue 24): pure, plain data in."""
+
+from __future__ import annotations
+
+import pytest
+
+from failover.errors import GateRefused
+from failover.promote.others import (
+    Flip,
+    OpenChange,
+    acked,
+    lock_refusal,
+    moves_records,
+    race_loser,
+    recent_flip,
+    stale_from,
+)
+
+PATH = "templates/wikimediacloud.org"
+ZONE = """$ORIGIN eqiad1.wikimediacloud.org.
+openstack  5M  IN CNAME  cloudcontrol1003.wikimedia.org.
+
+$ORIGIN codfw1dev.wikimediacloud.org.
+openstack  5M  IN CNAME  cloudcontrol2001-dev.wikimedia.org.
+"""
+EQIAD = ("openstack.eqiad1.wikimediacloud.org",)
+
+
+def change(number: int, owner: str = "Other Op") -> OpenChange:
+    return OpenChange(number=number, url=f"http://g/r/c/operations/dns/+/{number}",
+                      owner=owner, subject="move eqiad1", age=300.0, change_id=f"I{number:040d}")
+
+
+def test_a_change_of_the_record_moves_it_one_of_another_record_does_not() -> None:
+    moved = ZONE.replace("cloudcontrol1003", "cloudcontrol1004")
+    other = ZONE.replace("cloudcontrol2001-dev", "cloudcontrol2004-dev")
+    assert moves_records(ZONE, moved, EQIAD, PATH)
+    assert not moves_records(ZONE, other, EQIAD, PATH)
+    assert not moves_records(ZONE, "; a comment above\n" + ZONE, EQIAD, PATH)  # only moved
+    assert moves_records(ZONE, ZONE.replace("  5M  ", "  1H  ", 1), EQIAD, PATH)  # TTL
+
+
+def test_an_open_change_on_the_record_is_refused_naming_url_owner_age() -> None:
+    with pytest.raises(GateRefused) as refused:
+        lock_refusal("eqiad1", [change(7)], acks=())
+    text = str(refused.value)
+    assert "http://g/r/c/operations/dns/+/7" in text and "Other Op" in text and "5m0s" in text
+    assert "--ack 7" in (refused.value.hint or "")
+
+
+@pytest.mark.parametrize("ack", ["7", "http://g/r/c/operations/dns/+/7/", f"I{7:040d}"])
+def test_an_acknowledged_open_change_passes(ack: str) -> None:
+    lock_refusal("eqiad1", [change(7)], acks=(ack,))
+
+
+def test_the_later_of_two_racing_changes_stops_the_earlier_goes_on() -> None:
+    with pytest.raises(GateRefused, match=r"\+/7 .*came first"):
+        race_loser("eqiad1", 8, [change(7)], acks=())
+    race_loser("eqiad1", 7, [change(8)], acks=())  # the earlier one
+    race_loser("eqiad1", 8, [change(7)], acks=("7",))  # seen, and acknowledged
+
+
+def flip(age: float, author: str = "Other Op") -> Flip:
+    return Flip(sha="abcdef0123456789" * 2 + "abcdef01", author=author,
+                email=f"{author.split()[0].lower()}@example.org", subject="flip", age=age)
+
+
+def test_a_flip_by_another_within_the_window_is_refused_unless_acked() -> None:
+    with pytest.raises(GateRefused, match=r"10m0s ago by Other Op \(commit abcdef012345"):
+        recent_flip("eqiad1", flip(600), window=3600, me=("Ops Person",), acks=())
+    seen = recent_flip("eqiad1", flip(600), window=3600, me=("Ops Person",),
+                       acks=("abcdef0",))
+    assert seen is not None
+    assert seen.acknowledgement() == ("Acknowledged: abcdef012345 (flip) by Other Op "
+                                      "10m0s ago")
+
+
+def test_an_old_flip_or_ones_own_needs_nothing() -> None:
+    assert recent_flip("eqiad1", flip(4000), window=3600, me=(), acks=()) is None
+    assert recent_flip("eqiad1", flip(60, "Ops Person"), window=3600,
+                       me=("ops person",), acks=()) is None
+    assert recent_flip("eqiad1", flip(60), window=0, me=(), acks=()) is None
+    assert recent_flip("eqiad1", None, window=3600, me=(), acks=()) is None
+
+
+def test_from_must_match_the_zone_and_every_nameserver() -> None:
+    stale_from(None, zone="a", served={"ns0": "b"}, name="eqiad1")
+    stale_from("a", zone="a", served={"ns0": "a", "ns1": "a"}, name="eqiad1")
+    with pytest.raises(GateRefused, match="zone at the tip says b"):
+        stale_from("a", zone="b", served={"ns0": "a"}, name="eqiad1")
+    with pytest.raises(GateRefused, match="ns1 answers another address"):
+        stale_from("a", zone="a", served={"ns0": "a", "ns1": None}, name="eqiad1")
+
+
+def test_acked_is_not_fooled_by_short_prefixes() -> None:
+    assert not acked("abcdef0123", ["ab"])
+    assert not acked("17", ["1"])
+    assert acked("abcdef0123", ["ABCDEF0"])
