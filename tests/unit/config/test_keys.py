@@ -26,7 +26,7 @@ from failover.config.model import (
 
 SECTIONS = [
     (Config, None, {"dns", "gerrit", "verify", "haproxy", "regions", "audit", "sal",
-                    "alertmanager", "phabricator", "services", "groups", "metrics"}),
+                    "alertmanager", "phabricator", "services", "groups", "metrics", "safety"}),
     (HaproxyConfig, None, {"connect_timeout", "timeout", "max_bytes", "frontend_pattern",
                            "backend_pattern", "ssh_command", "ssh_config", "server_pattern"}),
     (DnsConfig, None, {"checkout", "zone_file", "topic", "reviewers", "hashtags", "deploy",
