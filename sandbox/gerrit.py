@@ -213,8 +213,11 @@ class GerritStandin:
                 git(self.git_dir, "update-ref", "-d", ref)
             for ref, sha in refs.items():
                 git(self.git_dir, "update-ref", ref, sha)
+            user, password, _ = self._initial
             state.clear()
             state.update(empty_state(self.project, self.rest_url))
+            state["config"]["user"] = user  # the accounts as at the start: votes, rights
+            state["config"]["accounts"] = rules.default_accounts(user, password)
         self.user, self.password, self.auto_merge_after = self._initial
         with self._faults_lock:
             self.faults = Faults()
@@ -723,7 +726,10 @@ def _handler_for(standin: GerritStandin) -> type[BaseHTTPRequestHandler]:
                 return False
             with locked_state(standin.git_dir, write=False) as state:
                 acct = state["config"]["accounts"].get(user)
-            if acct is None or acct.get("password") != password:
+            # the operator's HTTP password is the stand-in's `password` (a test changes it
+            # there); every other account's is in the state's accounts
+            want = standin.password if user == standin.user else (acct or {}).get("password")
+            if acct is None or want != password:
                 return False
             self.who = user
             return True
