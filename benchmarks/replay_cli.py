@@ -24,6 +24,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -216,8 +217,12 @@ def _compare(repo: Path, commit: Commit, parent: str, path: str, git_dir: str,
     tool = validator()
     if tool is not None:
         message = _git(git_dir, "log", "-1", "--format=%B")
-        done = subprocess.run([tool], input=message, capture_output=True, text=True,
-                              timeout=60, check=False)
+        with tempfile.NamedTemporaryFile("w", suffix="-COMMIT_EDITMSG") as fh:
+            fh.write(message)
+            fh.flush()  # --gerrit: Gerrit's rules, whatever remote the current directory has
+            done = subprocess.run([tool, "validate", "--gerrit", "--commit-msg-filename",
+                                   fh.name], capture_output=True, text=True, timeout=60,
+                                  check=False)
         if done.returncode != 0:
             return f"commit-message-validator: {_last(done.stdout + done.stderr)}"
     for c in changes:
