@@ -269,7 +269,10 @@ def test_hung_servers_stay_within_the_timeout(run_cli: RunCli, sandbox: SandboxR
         elapsed = time.monotonic() - started
     message, _ = status_line(r)
     assert r.code == CRITICAL and "no nameserver answered" in message and "timeout" in message
-    assert f"{C3}: unreachable: timeout after 0.75s waiting for an answer" in r.stdout
+    # the stats read gets what is left of its share of the budget: 0.75 s, a little less
+    # when the process started slowly
+    assert re.search(rf"{C3}: unreachable: timeout after 0\.7\d*s waiting for an answer",
+                     r.stdout), r.stdout
     # the bound the option promises (both servers would hold it for ever), with slack for a
     # loaded machine's scheduling: the check's own parts end at 0.75 s, its whole at 1.5 s
     assert elapsed < 1.5 + 3.0, elapsed

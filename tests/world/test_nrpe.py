@@ -162,7 +162,7 @@ def test_the_four_states_and_the_timeout_through_nrpe(world: World, nrpe_dir: Pa
                    .replace("/var/lib/nagios/failover-check-state.json",
                             str(nrpe_dir / "state" / f"{name}.json")))
             if name == "hung":  # the example's bound, scaled to this NRPE's command_timeout
-                cmd = cmd.replace("--timeout 10", "--timeout 2")
+                cmd = cmd.replace("--timeout 10", "--timeout 5")
             commands[f"check_{name}"] = cmd
         nrpe = Nrpe(nrpe_dir, commands)
         try:
@@ -175,7 +175,7 @@ def test_the_four_states_and_the_timeout_through_nrpe(world: World, nrpe_dir: Pa
         assert text.startswith(name.upper() + " - "), text
     assert "'cloudcontrol1003_services_up'=11;;;0;11" in results["ok"][1].split("|", 1)[1]
     assert "|" in results["warning"][1] and "|" in results["critical"][1]
-    # the stats never answer and [haproxy] timeout = 30 would outlive NRPE's 8 s: --timeout 2
+    # the stats never answer and [haproxy] timeout = 30 would outlive NRPE's 8 s: --timeout 5
     # cuts every wait to fit, so the answer is the check's own, never NRPE's timeout
     code, text = results["hung"]
     assert code == 2 and text.startswith("CRITICAL - "), text

@@ -33,7 +33,7 @@ def test_config_fifo_without_writer_is_refused_at_once(tmp_path: Path) -> None:
     code, out, _ = run_tool("config", "validate", "--config", str(fifo))
     assert code == 2, out
     assert f"configuration file {fifo} is not a regular file (a FIFO)" in out
-    code, out, seconds = run_tool("check", "eqiad1", "--timeout", "2", "--config", str(fifo),
+    code, out, seconds = run_tool("check", "eqiad1", "--timeout", "10", "--config", str(fifo),
                                   timeout=90)
     assert code == 3 and out.startswith("UNKNOWN") and "not a regular file" in out, out
     # the check ended by itself (it used to block for ever on the open); the bound leaves a
