@@ -10,6 +10,7 @@ import os
 import shutil
 import stat
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -114,7 +115,15 @@ def test_hook_version_and_branch_rest_like_gerrit(repo_sandbox: DnsSandbox) -> N
 
 
 def git_review() -> str | None:
-    return shutil.which("git-review")
+    """Return git-review's path: on PATH, or beside this interpreter (the project's venv,
+    which `make test` runs without putting it on PATH)."""
+    return shutil.which("git-review", path=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+
+
+def path_with_git_review(*first: Path) -> str:
+    """Return a PATH where `git review` finds git-review (after the directories in `first`)."""
+    git_review_dir = str(Path(git_review() or "/usr/bin/git-review").parent)
+    return ":".join([*map(str, first), git_review_dir, os.environ["PATH"]])
 
 
 @pytest.mark.skipif(git_review() is None, reason="git-review not installed")
@@ -127,7 +136,8 @@ def test_git_review_pushes_through_the_standin_over_ssh(repo_sandbox: DnsSandbox
     zone.write_text(zone.read_text().replace("cloudcontrol1003", "cloudcontrol1004", 1))
     git(co, "commit", "-qam", "wikimediacloud.org: fail over to cloudcontrol1004")
     done = subprocess.run(["git", "review", "-t", "openstack-failover"], cwd=co,
-                          capture_output=True, text=True, timeout=120, check=False)
+                          capture_output=True, text=True, timeout=120, check=False,
+                          env={**os.environ, "PATH": path_with_git_review()})
     assert done.returncode == 0, done.stdout + done.stderr
     [change] = g.changes()
     assert (change["topic"], change["status"]) == ("openstack-failover", "NEW")
@@ -143,7 +153,7 @@ def test_git_review_pushes_through_the_standin_over_ssh(repo_sandbox: DnsSandbox
     git(co, "commit", "-q", "--amend", "--no-edit", "--no-verify")
     again = subprocess.run(["git", "review", "--remote-hook", "-t", "openstack-failover"],
                            cwd=co, capture_output=True, text=True, timeout=120, check=False,
-                           env={**os.environ, "PATH": f"{shim}:{os.environ['PATH']}"})
+                           env={**os.environ, "PATH": path_with_git_review(shim)})
     assert again.returncode == 0, again.stdout + again.stderr
     hook = co / ".git" / "hooks" / "commit-msg"
     assert hook.read_bytes() == g.hook_file.read_bytes() and hook.stat().st_mode & stat.S_IXUSR

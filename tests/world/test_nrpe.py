@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
 
 from sandbox.backends import SilentListener, free_port
 from sandbox.world import CONTROLLERS, World
@@ -55,9 +56,11 @@ def runtime(dest: Path) -> list[str]:
         if dist.metadata["Name"].lower() in seen:
             continue
         seen.add(dist.metadata["Name"].lower())
-        for req in dist.requires or []:
-            if "extra ==" not in req:
-                todo.append(re.split(r"[ ;<>=!~\[(]", req, maxsplit=1)[0])
+        for line in dist.requires or []:
+            req = Requirement(line)
+            # only what this machine installs: no extras, no Windows-only colorama of click
+            if req.marker is None or req.marker.evaluate({"extra": ""}):
+                todo.append(req.name)
         for f in dist.files or []:
             if f.parts[0].endswith((".dist-info", "..")) or f.parts[0] == "..":
                 continue
