@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from failover.promote.message import subject
 from failover.promote.plan import Observer, Plan, PromoteRequest
@@ -18,6 +18,7 @@ from failover.promote.plan import Observer, Plan, PromoteRequest
 if TYPE_CHECKING:
     from failover.config import Config
     from failover.gerrit import GerritClient
+    from failover.promote.outside import Outside
     from failover.promote.propagation import Convergence
     from failover.repo import Checkout, Worktree
 
@@ -51,8 +52,8 @@ class Context:
     """When each server first answered the target (from the deploy on)."""
     pushed_at: float | None = None
     """time.monotonic() when this run's push was done (None: it pushed nothing)."""
-    habits: Any = None
-    """The run's `failover.habits.Habits` (SAL lines said beside the steps)."""
+    outside: Outside | None = None
+    """The run's outside systems (`failover.promote.outside`: SAL lines said beside the steps)."""
 
     @property
     def checkout(self) -> Checkout:

@@ -268,6 +268,6 @@ def self_merge(ctx: Context, project: str) -> None:
     plan.gerrit_flow["self_merged"] = True
     ctx.observer.warn(f"SELF-MERGED {change.url}: Code-Review +2 and submit by you, without "
                       "a colleague's review")
-    if ctx.habits is not None:
-        ctx.habits.say(plan, f"SELF-MERGED {change.url}")
+    if ctx.outside is not None:
+        ctx.outside.say(f"SELF-MERGED {change.url}")
     _ = r

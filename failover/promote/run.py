@@ -70,11 +70,11 @@ class Promotion:
         self.audit = AuditLog(cfg.audit_log or default_audit_path(), {
             "region": request.region, "to": request.target, "reason": request.reason,
             "bug": request.bug, "forced": request.force, "dry_run": request.dry_run})
-        from failover.habits import Habits
+        from failover.promote.outside import Outside
 
-        # SAL (with the name's own project), silence, task comment
-        self.habits = Habits(cfg, request, self.audit, observer, sal_project=name.sal_project)
-        self.context = Context(cfg, request, self.plan, observer, habits=self.habits)
+        # the outside systems (failover.outside_systems): silence, SAL, task comments, metrics
+        self.outside = Outside(cfg, request, self.plan, self.audit, observer)
+        self.context = Context(cfg, request, self.plan, observer, outside=self.outside)
         self._audited = self._audit_warned = False
 
     def run(self) -> Plan:
@@ -94,7 +94,7 @@ class Promotion:
                         else:
                             self.observer.step_finished(step)
                         if spec.preview_after and plan.kind != "nothing to do":
-                            self.habits.describe(plan)
+                            self.outside.describe()
                             self.observer.preview(plan)
                         if plan.outcome == "stopped":
                             break
@@ -112,10 +112,9 @@ class Promotion:
             self._fail("refused" if isinstance(exc, GateRefused) else "failed", exc)
             raise
         finally:
-            try:  # the habits never raise an outside failure; a bug there still leaves
-                self.habits.end(self.plan)  # the run's record
+            try:  # the outside systems never raise an outside failure; a bug there still
+                self.outside.end()  # leaves the run's record
             finally:
-                self._write_metrics()
                 self._record()
             if shielded:
                 STOP.deferred -= 1
@@ -128,7 +127,7 @@ class Promotion:
             self.observer.step_finished(step)
             return
         if spec.acts and not spec.asks:
-            self.habits.before_acting(self.plan)  # silence, then SAL START: once, before push
+            self.outside.start()  # silence, then SAL START: once, before the push
         step.status = "running"
         self.observer.step_started(step)
         start = time.monotonic()
@@ -184,25 +183,6 @@ class Promotion:
                     durations={k: round_seconds(v) for k, v in plan.durations.items()},
                     **details)
         self.observer.step_finished(step)
-
-    def _write_metrics(self) -> None:
-        """Add this run to the `[metrics] textfile`; a failure is a warning and an audit line."""
-        metrics, plan = self.cfg.metrics, self.plan
-        if metrics is None or self.request.dry_run:
-            return
-        outcome = plan.outcome if plan.outcome not in ("pending", "running") else "failed"
-        try:
-            from failover.metrics import write_run
-
-            write_run(metrics.textfile, self.request.region, outcome, plan.durations,
-                      now=time.time())
-        except Exception as exc:  # metrics are a courtesy: nothing of theirs may fail the run
-            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else \
-                f"{type(exc).__name__}: {exc}"
-            text = (f"cannot write the metrics file {metrics.textfile}: {why}; "
-                    "the run's outcome is not affected")
-            self.observer.warn(text)
-            self._audit("metrics", "failed", summary=text)
 
     def _resume_text(self, what: str) -> str:
         plan = self.plan

@@ -92,8 +92,8 @@ def test_no_import_circle() -> None:
 
 
 def test_the_graph_sees_imports_inside_functions() -> None:
-    """A late import counts: promote.run imports failover.habits inside a method."""
-    assert "failover.habits" in import_graph()["failover.promote.run"]
+    """A late import counts: promote.run imports failover.promote.outside inside a method."""
+    assert "failover.promote.outside" in import_graph()["failover.promote.run"]
 
 
 def test_a_circle_is_found() -> None:
@@ -103,12 +103,38 @@ def test_a_circle_is_found() -> None:
 
 
 def test_outside_systems_do_not_reach_into_promote() -> None:
-    """habits and sal are owned by the promote; they never import from it at run time, and
-    sal not even for its types (it takes any request with a region, target, reason, tasks)."""
+    """The outside systems and sal are owned by the promote; they never import from it, not
+    even for their types (they see an OutsideRun; sal takes any request with a region,
+    target, reason, tasks)."""
+    from failover.outside_systems import SYSTEMS
+
     graph = import_graph()
-    for name in ("failover.habits", "failover.sal"):
+    names = ("failover.outside_systems", "failover.outside_systems.base", *SYSTEMS,
+             "failover.sal")
+    for name in names:
         assert not {m for m in graph[name] if m.startswith("failover.promote")}, name
-    assert "failover.promote" not in (ROOT / "sal.py").read_text(encoding="utf-8")
+    for path in (ROOT / "sal.py", *sorted((ROOT / "outside_systems").glob("*.py"))):
+        assert "failover.promote" not in path.read_text(encoding="utf-8"), path
+
+
+def test_an_outside_system_is_one_module_and_one_registration() -> None:
+    """Every registered system's module makes its system (`make`), each an OutsideSystem
+    with describe, start and end; every module of the package but the base is registered."""
+    import importlib
+
+    from failover.outside_systems import SYSTEMS
+    from failover.outside_systems.base import OutsideSystem
+
+    for name in SYSTEMS:
+        loaded = importlib.import_module(name)
+        assert callable(loaded.make), name
+        made = [v for v in vars(loaded).values() if isinstance(v, type)
+                and issubclass(v, OutsideSystem) and v is not OutsideSystem
+                and v.__module__ == name]
+        assert len(made) == 1, name
+    modules = {f"failover.outside_systems.{p.stem}"
+               for p in (ROOT / "outside_systems").glob("*.py") if p.stem != "__init__"}
+    assert modules - set(SYSTEMS) == {"failover.outside_systems.base"}
 
 
 def test_a_health_kind_is_one_module_and_one_registration() -> None:

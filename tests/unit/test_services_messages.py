@@ -274,39 +274,41 @@ def test_gdnsd_scratch_directories_follow_tmpdir_and_leftovers_are_cleared(
 
 # -- 5. a group's silence: the hosts its records leave ---------------------------------------
 
-def habits_for(matchers: tuple[str, ...]) -> Any:
-    from failover.habits import Habits
+def silence_for(matchers: tuple[str, ...]) -> Any:
+    from failover.outside_systems.silence import OldPrimarySilence
 
-    habits = Habits.__new__(Habits)  # only the config is read by these two methods
-    habits.cfg = SimpleNamespace(alertmanager=SimpleNamespace(matchers=matchers))
-    return habits
+    alertmanager: Any = SimpleNamespace(matchers=matchers)  # all `matchers` reads of it
+    return OldPrimarySilence(alertmanager, 3600)
 
 
 def group_plan(old: dict[str, str], new: dict[str, str]) -> Any:
     from failover.config import Service
+    from failover.outside_systems.base import OutsideRun
 
     svc = Service(name="db", records=tuple(old), group=True, candidates=(
         Candidate("eqiad", old), Candidate("codfw", new)))
-    cfg = SimpleNamespace(dns=SimpleNamespace(zone_file="templates/wmnet"))
-    return SimpleNamespace(current="eqiad", target=SimpleNamespace(name="codfw"),
-                           name=of_service(cfg, svc))  # type: ignore[arg-type]
+    cfg: Any = SimpleNamespace(dns=SimpleNamespace(zone_file="templates/wmnet"))
+    nobody: Any = None  # neither the audit log nor the observer is read by `left_hosts`
+    return OutsideRun(region="db", target="codfw", name=of_service(cfg, svc), audit=nobody,
+                      observer=nobody, current="eqiad")
 
 
 def test_a_group_silences_every_host_its_records_leave_or_says_why_not() -> None:
     from failover.alertmanager import matcher_text
+    from failover.outside_systems.silence import left_hosts
 
     plan = group_plan({"s1.eqiad.wmnet": "db1163.eqiad.wmnet.",
                        "s2.eqiad.wmnet": "db1222.eqiad.wmnet."},
                       {"s1.eqiad.wmnet": "db2203.codfw.wmnet.",
                        "s2.eqiad.wmnet": "db2204.codfw.wmnet."})
-    habits = habits_for(('instance=~"{controller}(:[0-9]+)?"',))
-    hosts, why = habits._left_hosts(plan)
+    silence = silence_for(('instance=~"{controller}(:[0-9]+)?"',))
+    hosts, why = left_hosts(plan)
     assert hosts == ["db1163", "db1222"] and why is None
-    [matcher] = habits._matchers(hosts)
+    [matcher] = silence.matchers(hosts)
     assert matcher_text(matcher) == 'instance=~"(?:db1163|db1222)(:[0-9]+)?"'
     with pytest.raises(UsageError, match="is not a regular expression"):
-        habits_for(('instance="{controller}"',))._matchers(hosts)
+        silence_for(('instance="{controller}"',)).matchers(hosts)
     addresses = group_plan({"s1.eqiad.wmnet": "10.0.0.1"}, {"s1.eqiad.wmnet": "10.0.0.2"})
-    assert habits._left_hosts(addresses) == (
+    assert left_hosts(addresses) == (
         [], "s1.eqiad.wmnet leaves 10.0.0.1, an address, not a host name: no silence created "
             "(silence its host by hand)")

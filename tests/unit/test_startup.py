@@ -102,10 +102,11 @@ def test_each_command_path_imports_only_what_it_needs(command: str, tmp_path: Pa
 
 def test_promote_steps_and_gerrit_import_no_requests() -> None:
     """Every module a promote's steps import up front (its STEP_MODULES), Gerrit's client and
-    the habits' start-up import none of requests, urllib3, charset_normalizer."""
+    the outside systems' start-up import none of requests, urllib3, charset_normalizer."""
     code = ("import importlib, json, sys\n"
             "from failover.promote.run import STEP_MODULES\n"
-            "for name in (*STEP_MODULES, 'failover.gerrit', 'failover.habits', "
+            "from failover.outside_systems import SYSTEMS\n"
+            "for name in (*STEP_MODULES, *SYSTEMS, 'failover.gerrit', 'failover.promote.outside', "
             "'failover.outside', 'failover.status'):\n"
             "    importlib.import_module(name)\n"
             f"print(json.dumps(sorted(m for m in {sorted(HTTP_ONLY)!r} if m in sys.modules)))")
