@@ -4,17 +4,18 @@ Each is off unless configured (`[sal]`, `[alertmanager]` with `--silence`, `[pha
 with `--bug`, `[metrics]`) and none can fail or hold up the failover: a system that is down,
 slow or answering errors costs at most its timeout and becomes a warning and an audit line
 (`base.OutsideRun.warn`). The promote owns them (`promote/outside.py`): it hands them
-an `OutsideRun` and calls `OutsideSystems` at three moments: `describe` before the preview
+an `OutsideRun` and calls them (`configured`) at three moments: `describe` before the preview
 (what would be sent: shown on a dry-run, where nothing is sent), `start` once before the
 first step that acts (the silence, then SAL `START`), and `end` when the run ends (an
 unneeded silence expired, SAL `END (PASS)` / `END (FAIL)`, the task comments, the metrics).
+A line said beside the steps (`SELF-MERGED <url>`) goes to every system's `say` (SAL logs it).
 They never import from the promote, not even its types.
 
 Adding a system is one module here with `make(cfg, run)` returning an `OutsideSystem` (None
 when off), plus its line in `SYSTEMS`; the order of `SYSTEMS` is the order of their calls.
 
 Examples:
-    >>> systems = OutsideSystems(cfg, run)                                # doctest: +SKIP
+    >>> systems = configured(cfg, run)                                    # doctest: +SKIP
     >>> systems.describe(); systems.start(); systems.end()
     >>> run.sal
     ['!log alice@cumin1002 admin START - failover promote eqiad1 cloudcontrol1004 (T12345)', ...]
@@ -44,21 +45,25 @@ def module(name: str) -> Make:
     return cast("Make", importlib.import_module(name))
 
 
+def configured(cfg: Config, run: OutsideRun) -> OutsideSystems:
+    """Return every registered system that is on for `run`, with the operator filled in.
+
+    Raises:
+        UsageError: a system asked for but not configured (`--silence`, no Alertmanager).
+    """
+    from failover.outside import operator
+
+    run.user, run.host = operator()
+    made = (module(name).make(cfg, run) for name in SYSTEMS)
+    return OutsideSystems(run, [s for s in made if s is not None])
+
+
 class OutsideSystems:
-    """The outside systems a run has on, called in `SYSTEMS` order, never failing the run."""
+    """The outside systems a run has on, called in order, never failing the run."""
 
-    def __init__(self, cfg: Config, run: OutsideRun) -> None:
-        """Make every system configured for `run`.
-
-        Raises:
-            UsageError: a system asked for but not configured (`--silence`, no Alertmanager).
-        """
-        from failover.outside import operator
-
+    def __init__(self, run: OutsideRun, systems: list[OutsideSystem]) -> None:
         self.run = run
-        run.user, run.host = operator()
-        made = (module(name).make(cfg, run) for name in SYSTEMS)
-        self.systems: list[OutsideSystem] = [s for s in made if s is not None]
+        self.systems = systems
 
     def describe(self) -> None:
         """Fill in what the run will send (SAL lines, the silence with id None)."""

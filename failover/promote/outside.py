@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from failover.outside_systems import OutsideSystems
+from failover.outside_systems import configured
 from failover.outside_systems.base import OutsideRun, Records, Says
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ class Outside:
             observer=observer, reason=request.reason, tasks=request.tasks,
             dry_run=request.dry_run, no_sal=request.no_sal, silence_for=request.silence,
             project=plan.name.sal_project)  # SAL lines name the name's own project
-        self.systems = OutsideSystems(cfg, self.run)
+        self.systems = configured(cfg, self.run)
 
     def describe(self) -> None:
         """Fill in the plan what the run will send (before the preview)."""
