@@ -407,18 +407,14 @@ def restore(ctx: Context) -> None:
 
 def describe_lower(ctx: Context) -> str:
     """Return what the lower-ttl step would do (the dry-run's line)."""
-    chain = ctx.plan.ttl_chain
-    if chain is None:
-        return "no --switch-ttl (one change)"
+    c = ctx.plan.ttl_chain or {}
     return (f"mark 1/3 ready, follow it until merged (up to {ctx.cfg.gerrit.review_timeout:.0f}"
-            f"s), deploy, wait until every nameserver serves TTL {chain['switch_ttl']}, then "
-            f"{chain['old_seconds']}s (the old TTL {chain['old_ttl']}) more")
+            f"s), deploy, wait until every nameserver serves TTL {c.get('switch_ttl')}, then "
+            f"{c.get('old_seconds')}s (the old TTL {c.get('old_ttl')}) more")
 
 
 def describe_restore(ctx: Context) -> str:
     """Return what the restore-ttl step would do (the dry-run's line)."""
-    chain = ctx.plan.ttl_chain
-    if chain is None:
-        return "no --switch-ttl (one change)"
+    c = ctx.plan.ttl_chain or {}
     return (f"mark 3/3 ready, follow it until merged, deploy, wait until every nameserver "
-            f"serves TTL {chain['old_ttl']} again")
+            f"serves TTL {c.get('old_ttl')} again")

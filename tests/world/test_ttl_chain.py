@@ -196,3 +196,9 @@ def test_dry_run_shows_the_three_changes(run_cli: RunCli, world: World) -> None:
     assert "wip" in doc["push"]["options"]
     assert chain_changes(world) == []
     assert answers(world) == [("irc1001.wikimedia.org.", int(OLD))] * 2
+    text = run_cli("promote", "irc", "irc1002", "--switch-ttl", NEW, "--dry-run",
+                   "--config", str(world.config_path))
+    assert text.code == 0, text.stderr
+    for subject in (c["subject"] for c in chain["changes"]):
+        assert subject in " ".join(text.stdout.split()), subject
+    assert "change 1/3" in text.stdout and "change 3/3" in text.stdout
