@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 
 STEP_KEYS = ("lower-ttl", "restore-ttl")
 """The promote's steps that only a chain runs (skipped otherwise)."""
+NO_CHAIN = "no --switch-ttl (one change)"
+"""The summary of the chain's steps in a promote of one change (the text view hides them)."""
 
 
 def requested(ctx: Context) -> str | None:
@@ -184,7 +186,7 @@ def after_state(ctx: Context, open_changes: list[ChangeInfo]) -> None:
 
     plan = ctx.plan
     if requested(ctx) is None:
-        plan.skip(STEP_KEYS, "no --switch-ttl (one change)")
+        plan.skip(STEP_KEYS, NO_CHAIN)
         return
     plan.revert = None  # the switch's parent is the lowering change: no plain revert
     from failover.gerrit import credentials

@@ -51,7 +51,12 @@ class PlanView:
             self._status.start()
 
     def step_finished(self, step: Step) -> None:
-        """Print the step's line: mark, key, status, duration and summary."""
+        """Print the step's line: mark, key, status, duration and summary (not the TTL
+        chain's steps in a promote of one change: the JSON has them)."""
+        from failover.promote.chain import NO_CHAIN
+
+        if step.status == "skipped" and step.summary == NO_CHAIN:
+            return
         self._stop_status()
         secs = f" ({step.seconds:.1f}s)" if step.seconds is not None else ""
         summary = f": {escape(step.summary)}" if step.summary else ""

@@ -202,3 +202,28 @@ def test_dry_run_shows_the_three_changes(run_cli: RunCli, world: World) -> None:
     for subject in (c["subject"] for c in chain["changes"]):
         assert subject in " ".join(text.stdout.split()), subject
     assert "change 1/3" in text.stdout and "change 3/3" in text.stdout
+
+
+def test_chain_resumes_after_the_switch_merged(run_cli: RunCli, world: World) -> None:
+    """The lowering change and the switch merged (and deployed) by someone else: the rerun
+    skips the wait, verifies the switch, then lands the restore."""
+    cfg = str(world.config_path)
+    first = run_cli("promote", "irc", "irc1002", "--switch-ttl", NEW, "--yes", "--no-wait",
+                    "--config", cfg)
+    assert first.code == 0, first.stderr
+    lower, switch, restore = chain_changes(world)
+    world.dns.gerrit.approve_and_merge(lower["number"])
+    world.dns.gerrit.approve_and_merge(switch["number"])
+    subprocess.run(world.deploy_argv(zone=WIKIMEDIA_PATH), check=True, capture_output=True,
+                   timeout=60)
+    assert answers(world) == [("irc1002.wikimedia.org.", int(NEW))] * 2
+    again = run_cli("promote", "irc", "irc1002", "--switch-ttl", NEW, "--yes", "--json",
+                    "--config", cfg)
+    assert again.code == 0, again.stderr
+    doc = json.loads(again.stdout)
+    steps = {s["key"]: s for s in doc["steps"]}
+    assert steps["lower-ttl"]["status"] == "skipped"
+    assert steps["restore-ttl"]["status"] == "done"
+    assert [c["status"] for c in doc["ttl_chain"]["changes"]] == ["MERGED"] * 3
+    assert world.dns.gerrit.change(restore["number"])["status"] == "MERGED"
+    assert answers(world) == [("irc1002.wikimedia.org.", int(OLD))] * 2
