@@ -189,6 +189,21 @@ def after_state(ctx: Context, open_changes: list[ChangeInfo]) -> None:
         plan.skip(STEP_KEYS, NO_CHAIN)
         return
     plan.revert = None  # the switch's parent is the lowering change: no plain revert
+    found = {step: (c, ttl) for c in open_changes
+             if (m := chain_step_of(c.subject, ctx.short())) for step, ttl in [m]}
+    if plan.kind == "nothing to do" and 3 not in found:
+        return
+    _need_credentials(ctx)
+    if plan.kind == "new change":
+        for c, _ in found.values():
+            ctx.observer.warn(f"an open change of an earlier TTL chain of {plan.name.name} "
+                              f"has no open switch: {c.url} ({c.subject}); abandon it")
+        return
+    _resume(ctx, found)
+
+
+def _need_credentials(ctx: Context) -> None:
+    """Refuse (exit 2, before any push) a real run without Gerrit HTTP credentials."""
     from failover.gerrit import credentials
 
     if not ctx.request.dry_run and credentials(ctx.cfg.gerrit.url) is None:
@@ -196,16 +211,6 @@ def after_state(ctx: Context, open_changes: list[ChangeInfo]) -> None:
                          "through Gerrit's REST API, which needs your Gerrit HTTP credentials",
                          hint="set FAILOVER_GERRIT_USER and FAILOVER_GERRIT_PASSWORD (or "
                               "~/.netrc); nothing was pushed")
-    found = {step: (c, ttl) for c in open_changes
-             if (m := chain_step_of(c.subject, ctx.short())) for step, ttl in [m]}
-    if plan.kind == "new change":
-        for c, _ in found.values():
-            ctx.observer.warn(f"an open change of an earlier TTL chain of {plan.name.name} "
-                              f"has no open switch: {c.url} ({c.subject}); abandon it")
-        return
-    if plan.kind == "nothing to do" and 3 not in found:
-        return
-    _resume(ctx, found)
 
 
 def _resume(ctx: Context, found: dict[int, tuple[ChangeInfo, str]]) -> None:

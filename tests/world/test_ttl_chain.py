@@ -177,8 +177,10 @@ def test_chain_resumes_after_no_wait(run_cli: RunCli, world: World) -> None:
     assert answers(world) == [("irc1002.wikimedia.org.", int(OLD))] * 2
 
 
-def test_dry_run_shows_the_three_changes(run_cli: RunCli, world: World) -> None:
-    """The dry-run builds the three commits, shows them in the JSON, and pushes nothing."""
+def test_dry_run_shows_the_three_changes(run_cli: RunCli, world: World,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The dry-run builds the three commits, shows them in the JSON and the text, and pushes
+    nothing; a real run without Gerrit credentials is refused before any push (exit 2)."""
     result = run_cli("promote", "irc", "irc1002", "--switch-ttl", NEW, "--dry-run", "--json",
                      "--config", str(world.config_path))
     assert result.code == 0, result.stderr
@@ -202,6 +204,12 @@ def test_dry_run_shows_the_three_changes(run_cli: RunCli, world: World) -> None:
     for subject in (c["subject"] for c in chain["changes"]):
         assert subject in " ".join(text.stdout.split()), subject
     assert "change 1/3" in text.stdout and "change 3/3" in text.stdout
+    monkeypatch.delenv("FAILOVER_GERRIT_USER")
+    monkeypatch.delenv("FAILOVER_GERRIT_PASSWORD")
+    refused = run_cli("promote", "irc", "irc1002", "--switch-ttl", NEW, "--yes",
+                      "--config", str(world.config_path))
+    assert refused.code == 2 and "needs your Gerrit HTTP credentials" in refused.stderr
+    assert chain_changes(world) == []
 
 
 def test_chain_resumes_after_the_switch_merged(run_cli: RunCli, world: World) -> None:
