@@ -100,13 +100,14 @@ def prepare(ctx: Context, text: str, wt: Worktree) -> None:
                         subject=ctx.subject(), short=ctx.short())
     main = body(plan, leaning=ctx.leaning(), user=getpass.getuser())
     path, base, entries = wt.path / zone_file, wt.base, []
+    owners = ", ".join(rec.fqdn for rec in plan.name.records)
     for step in chain.steps:
         checks = validate_zone(step.edit.new_text, path=zone_file, zone=zone_name(zone_file),
                                checkout=wt.path, netbox_snippets=cfg.dns.netbox_snippets)
         write_atomic(path, step.edit.new_text)
         commit = repo.commit_change(replace(wt, base=base), subject=step.subject,
                                     body=step_body(step.number, chain.old_ttl, chain.switch_ttl,
-                                                   plan.region.fqdn, r.reason, main),
+                                                   owners, r.reason, main),
                                     bug=r.bug, bugs=r.bugs, signoff=r.signoff,
                                     change_id=plan.change_id if step.number == 2 else None)
         base = commit.sha
