@@ -205,7 +205,11 @@ def handle_command(git_dir: Path, new: str, ref: str, push_options: list[str],
                    messages: list[str]) -> str | None:
     """Return None when the push to `ref` is accepted (a change or patch set made), else why not.
 
-    Appends Gerrit's `remote:` lines for the client to `messages`.
+    Every commit the push brings that the branch does not have becomes a change (or a new
+    patch set of the change of its Change-Id), the oldest first, each with its parent: a push
+    of several commits is a relation chain, as Gerrit makes it. A commit that already is a
+    change's current patch set is left as it is. Appends Gerrit's `remote:` lines for the
+    client to `messages`.
     """
     rest = ref.removeprefix("refs/for/")
     branch, _, ref_options = rest.partition("%")
@@ -220,62 +224,84 @@ def handle_command(git_dir: Path, new: str, ref: str, push_options: list[str],
         prohibited = state["config"].get("prohibited")
         if prohibited:
             return f"prohibited by Gerrit: not permitted: {prohibited}"
-        project = state["config"]["project"]
         known = {ps["revision"] for c in state["changes"] for ps in c["patch_sets"]}
-        on_branch = git(git_dir, "merge-base", "--is-ancestor", new, f"refs/heads/{branch}",
-                        check=False).returncode == 0
-        if new in known or on_branch:
+        commits = git(git_dir, "rev-list", "--reverse", new, "--not", f"refs/heads/{branch}",
+                      check=False).stdout.split()
+        commits = [sha for sha in commits if sha not in known]
+        if not commits:
             return "no new changes"
-        message = git(git_dir, "cat-file", "commit", new).stdout.split("\n\n", 1)[-1]
-        change_id, problem = change_id_problem(message)
-        if problem or change_id is None:
-            return f"commit {new[:7]}: {problem}"
-        subject = message.split("\n", 1)[0]
-        change = next((c for c in state["changes"] if c["change_id"] == change_id
-                       and c["project"] == project and c["branch"] == branch), None)
-        if change is not None and change["status"] != "NEW":
-            return f"change {change_url(state, change)} closed"
-        now = time.time()
-        created = change is None
-        if change is None:
-            change = {"number": state["next_number"], "change_id": change_id,
-                      "project": project, "branch": branch, "status": "NEW",
-                      "topic": None, "reviewers": [], "hashtags": [], "votes": {},
-                      "patch_sets": [], "created": now, "merged_revision": None,
-                      "owner": pusher(state), "wip": False, "submitter": None}
-            state["next_number"] += 1
-            state["changes"].append(change)
-            name, _, email = git(git_dir, "log", "-1", "--format=%an%x00%ae",
-                                 new).stdout.strip().partition("\0")
-            change["author"] = {"name": name, "email": email}
-        if options.get("topic"):
-            change["topic"] = options["topic"][-1]
-        change["reviewers"] = sorted({*change["reviewers"], *options.get("r", [])})
-        change["hashtags"] = sorted({*change["hashtags"], *options.get("t", [])})
-        change["subject"] = subject
-        change["updated"] = now
-        if "wip" in options or "work-in-progress" in options:
-            change["wip"] = True
-        elif "ready" in options:
-            change["wip"] = False
-        # Gerrit keeps votes across a trivial rebase (the same diff), drops them otherwise
-        if change["patch_sets"] and patch_id(git_dir, change["patch_sets"][-1]["revision"]) \
-                != patch_id(git_dir, new):
-            change["votes"] = {}
-        change["parent"] = (git(git_dir, "rev-parse", f"{new}^", check=False).stdout.strip()
-                            or None)
-        ps_number = len(change["patch_sets"]) + 1
-        ps_ref = patch_set_ref(change["number"], ps_number)
-        git(git_dir, "update-ref", ps_ref, new)
-        change["patch_sets"].append({"number": ps_number, "revision": new, "ref": ps_ref,
-                                     "created": now})
-        kind = "new" if created else "updated"
-        messages.append(f"Processing changes: refs: 1, {kind}: 1, done")
-        messages += commit_warnings(new, message)
-        messages += ["", "SUCCESS", "",
-                     f"  {change_url(state, change)} {subject}{' [WIP]' if change['wip'] else ''}"
-                     f"{' [NEW]' if created else ''}", ""]
+        pending: list[tuple[str, str, str]] = []
+        for sha in commits:  # every commit checked before any change is made
+            message = git(git_dir, "cat-file", "commit", sha).stdout.split("\n\n", 1)[-1]
+            change_id, problem = change_id_problem(message)
+            if problem or change_id is None:
+                return f"commit {sha[:7]}: {problem}"
+            change = _change_of(state, change_id, branch)
+            if change is not None and change["status"] != "NEW":
+                return f"change {change_url(state, change)} closed"
+            pending.append((sha, change_id, message))
+        made = [_patch_set(git_dir, state, sha, change_id, message, branch, options)
+                for sha, change_id, message in pending]
+        created = sum(1 for _, is_new in made if is_new)
+        counts = ", ".join(f"{what}: {n}" for what, n in (("new", created),
+                                                            ("updated", len(made) - created))
+                           if n)
+        messages.append(f"Processing changes: refs: 1, {counts}, done")
+        for sha, _, message in pending:
+            messages += commit_warnings(sha, message)
+        messages += ["", "SUCCESS", ""]
+        messages += [f"  {change_url(state, c)} {c['subject']}{' [WIP]' if c['wip'] else ''}"
+                     f"{' [NEW]' if is_new else ''}" for c, is_new in made]
+        messages.append("")
     return None
+
+
+def _change_of(state: dict[str, Any], change_id: str, branch: str) -> dict[str, Any] | None:
+    """Return the change of `change_id` on `branch` of the project, if there is one."""
+    project = state["config"]["project"]
+    return next((c for c in state["changes"] if c["change_id"] == change_id
+                 and c["project"] == project and c["branch"] == branch), None)
+
+
+def _patch_set(git_dir: Path, state: dict[str, Any], new: str, change_id: str, message: str,
+               branch: str, options: dict[str, list[str]]) -> tuple[dict[str, Any], bool]:
+    """Make commit `new` a new change or a new patch set; return (the change, created)."""
+    change = _change_of(state, change_id, branch)
+    now = time.time()
+    created = change is None
+    if change is None:
+        change = {"number": state["next_number"], "change_id": change_id,
+                  "project": state["config"]["project"], "branch": branch, "status": "NEW",
+                  "topic": None, "reviewers": [], "hashtags": [], "votes": {},
+                  "patch_sets": [], "created": now, "merged_revision": None,
+                  "owner": pusher(state), "wip": False, "submitter": None}
+        state["next_number"] += 1
+        state["changes"].append(change)
+        name, _, email = git(git_dir, "log", "-1", "--format=%an%x00%ae",
+                             new).stdout.strip().partition("\0")
+        change["author"] = {"name": name, "email": email}
+    if options.get("topic"):
+        change["topic"] = options["topic"][-1]
+    change["reviewers"] = sorted({*change["reviewers"], *options.get("r", [])})
+    change["hashtags"] = sorted({*change["hashtags"], *options.get("t", [])})
+    change["subject"] = message.split("\n", 1)[0]
+    change["updated"] = now
+    if "wip" in options or "work-in-progress" in options:
+        change["wip"] = True
+    elif "ready" in options:
+        change["wip"] = False
+    # Gerrit keeps votes across a trivial rebase (the same diff), drops them otherwise
+    if change["patch_sets"] and patch_id(git_dir, change["patch_sets"][-1]["revision"]) \
+            != patch_id(git_dir, new):
+        change["votes"] = {}
+    change["parent"] = (git(git_dir, "rev-parse", f"{new}^", check=False).stdout.strip()
+                        or None)
+    ps_number = len(change["patch_sets"]) + 1
+    ps_ref = patch_set_ref(change["number"], ps_number)
+    git(git_dir, "update-ref", ps_ref, new)
+    change["patch_sets"].append({"number": ps_number, "revision": new, "ref": ps_ref,
+                                 "created": now})
+    return change, created
 
 
 def main() -> int:

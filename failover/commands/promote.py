@@ -54,6 +54,10 @@ def promote(
         metavar="CHANGE|COMMIT",
         help="Go on beside another's open change of the records, or after their recent "
              "change (number or commit; repeatable; recorded in the commit).")] = None,
+    switch_ttl: Annotated[str | None, typer.Option(
+        "--switch-ttl", metavar="TTL",
+        help="Lower the records' TTL to TTL (e.g. 10s) first, switch, then restore it: three "
+             "changes pushed as one relation chain.")] = None,
     config: ConfigOption = None, json: JsonOption = False, verbose: VerboseOption = False,
 ) -> None:
     """Move NAME to TARGET through Gerrit review: health, change, merge, deploy, verify.
@@ -79,7 +83,7 @@ def promote(
                              no_wait=no_wait, bugs=tuple(bug or ()), signoff=signoff,
                              silence=silence, no_sal=no_sal, change=change, prepare=prepare,
                              prepare_failback=prepare_failback, self_merge=self_merge,
-                             from_=from_, acks=tuple(ack or ()))
+                             from_=from_, acks=tuple(ack or ()), switch_ttl=switch_ttl)
     promotion: Promotion | None = None
     try:
         with interrupt_on_sigterm():  # armed before the config load: a signal there is clean

@@ -149,6 +149,9 @@ class Service:
     """The Gerrit topic of its changes; None: `<name>-failover` (`push_topic`)."""
     sal_project: str = ""
     """The Cloud VPS project its SAL lines name first; "": none (production's own SAL)."""
+    switch_ttl: str | None = None
+    """A promote lowers its records' TTL to this first, switches, then restores it (three
+    changes, a relation chain), as `--switch-ttl`; None: one change."""
 
     @property
     def push_topic(self) -> str:

@@ -191,8 +191,8 @@ def _zone_file(p: Problems, t: Mapping[str, Any], key: str) -> str | None:
 
 
 def _name_settings(p: Problems, t: Mapping[str, Any], key: str) -> dict[str, Any]:
-    """Return a service's or group's own `topic` and `sal_project` (absent: the defaults of
-    `Service`, never the regions')."""
+    """Return a service's or group's own `topic`, `sal_project` and `switch_ttl` (absent:
+    the defaults of `Service`, never the regions')."""
     out: dict[str, Any] = {}
     topic = p.get(t, f"{key}.topic", str)
     if topic is not None and topic_ok(p, f"{key}.topic", topic):
@@ -200,6 +200,14 @@ def _name_settings(p: Problems, t: Mapping[str, Any], key: str) -> dict[str, Any
     project = p.get(t, f"{key}.sal_project", str)
     if project is not None and sal_project_ok(p, f"{key}.sal_project", project):
         out["sal_project"] = project
+    ttl = p.get(t, f"{key}.switch_ttl", str)
+    if ttl is not None:
+        from failover.promote.ttlchain import ttl_problem
+
+        if (why := ttl_problem(ttl)) is not None:
+            p.add(f"{key}.switch_ttl", why)
+        else:
+            out["switch_ttl"] = ttl
     return out
 
 

@@ -35,6 +35,11 @@ def prepare(ctx: Context) -> None:
         ctx.tree = wt = ctx.stack.enter_context(repo.change_worktree(ctx.checkout))
     zone_file = plan.name.zone_file
     path = wt.path / zone_file
+    from failover.promote import chain
+
+    if chain.requested(ctx) is not None:  # three commits: lower the TTL, switch, restore
+        chain.prepare(ctx, read_zone(path), wt)
+        return
     edits = records.edit(ctx, read_zone(path))
     edit = replace(edits.edits[0], diff=edits.diff, new_text=edits.new_text)
     plan.checks = validate_zone(edit.new_text, path=zone_file, zone=zone_name(zone_file),
@@ -103,6 +108,9 @@ def push(ctx: Context) -> None:
                                   reviewers=dns.reviewers, hashtags=dns.hashtags,
                                   timeout=ctx.cfg.gerrit.timeout * 6,
                                   extra=gerritflow.push_options(ctx))
+    from failover.promote import chain
+
+    result = chain.pushed(ctx, result)  # a TTL chain: the switch is the promote's change
     plan.change_url, plan.change_number = result.url, result.number
     ctx.pushed_at = time.monotonic()
     repo.record_pushed(ctx.checkout, change_id=plan.change_id or "", subject=ctx.subject(),

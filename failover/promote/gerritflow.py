@@ -28,6 +28,9 @@ def check_request(r: PromoteRequest) -> None:
     if r.change is not None and (r.prepare or r.prepare_failback):
         raise UsageError("--change adopts an existing change: it does not go with --prepare "
                          "or --prepare-failback")
+    from failover.promote import chain
+
+    chain.check_request(r)  # --switch-ttl: a relation chain of three changes
     if r.prepare and r.self_merge:
         raise UsageError("--prepare pushes work in progress to land later; --self-merge "
                          "lands it now: choose one")
@@ -35,14 +38,15 @@ def check_request(r: PromoteRequest) -> None:
 
 def after_state(ctx: Context, open_changes: list[ChangeInfo]) -> None:
     """Adopt `--change`, or find a prepared change or failback; check `--self-merge`."""
-    from failover.promote import prepared
+    from failover.promote import chain, prepared
 
     plan, r = ctx.plan, ctx.request
+    chain.after_state(ctx, open_changes)  # --switch-ttl: the open chain of a rerun
     if r.change is not None:
         from failover.promote.adopt import adopt
 
         adopt(ctx)
-    elif plan.kind != "nothing to do":
+    elif plan.kind != "nothing to do" and plan.ttl_chain is None:
         prepared.find(ctx, open_changes)
     if r.prepare or r.prepare_failback:
         prepared.check_prepare(ctx)
@@ -64,7 +68,7 @@ def after_state(ctx: Context, open_changes: list[ChangeInfo]) -> None:
 
 def push_options(ctx: Context) -> list[str]:
     """Return the extra push options: `wip` (--prepare), `ready` (a prepared change rebased)."""
-    if ctx.request.prepare:
+    if ctx.request.prepare or ctx.plan.ttl_chain is not None:  # a chain: ready in turn
         return ["wip"]
     return ["ready"] if ctx.plan.gerrit_flow.get("prepared", {}).get("rebased_on") else []
 

@@ -93,6 +93,9 @@ def moving_changes(ctx: Context, *, exclude: set[int], warn: bool = False) -> li
     cfg, gerrit, review = ctx.cfg, ctx.gerrit, ctx.checkout.review
     path, wanted = cfg.dns.zone_file, records(ctx)
     project = review.project_name
+    from failover.promote.chain import numbers
+
+    exclude = exclude | numbers(ctx)  # the TTL chain's own changes change the records' TTL
     now = time.time()
     found: list[OpenChange] = []
     for change in gerrit.open_changes_touching(path, project, review.branch):

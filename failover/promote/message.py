@@ -32,8 +32,9 @@ SERVICE_SHAPES = ("fail over {short} to {to}", "move {short} to {to}", "{short} 
 SUBJECT_HARD_MAX = 80
 """The longest subject commit-message-validator accepts (rule S1)."""
 SUBJECT_PARSE_RE = re.compile(r"(?:[^\s:]+: )?(?:fail over |move )?(?P<what>\S+?)"
-                              r"(?: API)? to (?P<to>[A-Za-z0-9-]+)")
-"""Any of SUBJECT_SHAPES (and earlier versions' subjects): what moved, and where to."""
+                              r"(?: API)? to (?P<to>[A-Za-z0-9-]+)(?: \(2/3\))?")
+"""Any of SUBJECT_SHAPES (and earlier versions' subjects): what moved, and where to; a TTL
+chain's switch ends in `(2/3)` (`failover.promote.ttlchain.chain_subjects`)."""
 
 
 def short_name(fqdn: str, zone: str) -> str:

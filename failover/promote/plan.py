@@ -70,6 +70,9 @@ class PromoteRequest:
     """--from CURRENT: refused unless the zone at the tip and the nameservers say CURRENT."""
     acks: tuple[str, ...] = ()
     """--ack CHANGE/COMMIT (repeatable): another's open change or recent flip, seen."""
+    switch_ttl: str | None = None
+    """--switch-ttl TTL: lower the TTL, switch, restore, as a relation chain of three changes
+    (`failover.promote.chain`); None: the name's `switch_ttl` setting, if any."""
 
     @property
     def bug(self) -> str | None:
@@ -160,6 +163,9 @@ class Plan:
     self_merged; the JSON `gerrit_flow`."""
     acknowledged: list[str] = field(default_factory=list)
     """The commit message's lines recording what `--ack` acknowledged (issue 24)."""
+    ttl_chain: dict[str, Any] | None = None
+    """The TTL chain's facts (`failover.promote.chain`): the TTLs and its three changes;
+    the JSON `ttl_chain` (None: a promote of one change)."""
 
     def step(self, key: str) -> Step:
         """Return the step called `key`."""
@@ -196,6 +202,7 @@ class Plan:
         doc["revert"] = ({"commit": self.revert.sha, "subject": self.revert.subject}
                          if self.revert else None)
         doc["gerrit_flow"] = dict(self.gerrit_flow)
+        doc["ttl_chain"] = self.ttl_chain
         if self.name.kind != "region":  # a service's or group's own part of the document
             doc["service"] = {
                 "name": self.name.name, "group": self.name.kind == "group",

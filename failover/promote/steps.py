@@ -7,8 +7,8 @@ walks them in order.
 
 Examples:
     >>> [s.key for s in STEPS]
-    ['lock', 'health', 'state', 'prepare', 'confirm-push', 'push', 'review', \
-'confirm-deploy', 'deploy', 'verify', 'recursors', 'record']
+    ['lock', 'health', 'state', 'prepare', 'confirm-push', 'push', 'lower-ttl', 'review', \
+'confirm-deploy', 'deploy', 'verify', 'recursors', 'restore-ttl', 'record']
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from failover.promote import chain
 from failover.promote.act import (
     confirm_deploy,
     confirm_push,
@@ -63,6 +64,8 @@ STEPS: tuple[StepSpec, ...] = (
              describe=_ask, asks=True),
     StepSpec("push", "commit and push the change for review", True, push,
              describe=describe_push),
+    StepSpec("lower-ttl", "land the TTL chain's lowered TTL and wait out the old one", True,
+             chain.lower, describe=chain.describe_lower),
     StepSpec("review", "follow the change until it is merged", True, review,
              describe=lambda ctx: f"follow the change until merged (up to "
                                   f"{ctx.cfg.gerrit.review_timeout:.0f}s)"),
@@ -76,6 +79,8 @@ STEPS: tuple[StepSpec, ...] = (
              describe=describe_verify),
     StepSpec("recursors", "wipe the recursors' caches and wait for the new answer", True,
              wipe_recursors, describe=describe_wipe),
+    StepSpec("restore-ttl", "land the TTL chain's restored TTL and verify it", True,
+             chain.restore, describe=chain.describe_restore),
     StepSpec("record", "record the outcome in the audit log", False, None),
 )
 """Every step of a promote, in order."""

@@ -10,18 +10,89 @@ says when the switch may be merged: every nameserver serves the lowered TTL, and
 TTL has passed since the first time they all did (a cache filled just before holds the old
 answer that long). The restore is merged once the switch is verified.
 
-Pure logic: the pushing, waiting and merging are the promote run's (see the report of
-issue 22 for what the Gerrit client still needs: a chain pushed in one push, `related`).
+Pure logic: the pushing, waiting and merging are the promote run's (`failover.promote.chain`).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from failover.zone.sets import SetEdit, find_sets, set_ttl, ttl_seconds
 
 STEPS = ("lower TTL", "switch", "restore TTL")
+
+MIN_SWITCH_SECONDS = 5
+"""gdnsd's default `min_ttl`: a lower TTL in a zone is served as this."""
+
+SUBJECT_MAX = 80
+"""commit-message-validator's longest subject."""
+
+
+def ttl_problem(value: str) -> str | None:
+    """Return why `value` is no switch TTL (`--switch-ttl`, `switch_ttl`), or None.
+
+    Examples:
+        >>> ttl_problem("10s") is None, ttl_problem("soon")
+        (True, "'soon' is not a TTL: write it like 10s, 10 or 1m")
+    """
+    from failover.zone import ZoneError
+
+    try:
+        seconds = ttl_seconds(value)
+    except ZoneError:
+        return f"{value!r} is not a TTL: write it like 10s, 10 or 1m"
+    if seconds < MIN_SWITCH_SECONDS:
+        return (f"{value!r} is below gdnsd's min_ttl ({MIN_SWITCH_SECONDS}s by default), "
+                "which it would serve instead: give at least 5s (10s is usual)")
+    return None
+
+
+def written_ttl(value: str) -> str:
+    """Return the switch TTL as the zone line gets it: seconds (`10s` -> `10`)."""
+    return str(ttl_seconds(value))
+
+
+def chain_subjects(subject: str, *, short: str, old: str, new: str) -> tuple[str, str, str]:
+    """Return the three subjects: lower, switch (`subject`), restore; each says its place
+    (`(1/3)`), the switch's when it fits 80 characters; the topic prefix of `subject` kept.
+
+    Examples:
+        >>> chain_subjects("wikimedia.org: fail over irc to irc1002", short="irc", old="5M",
+        ...                new="10")[0]
+        'wikimedia.org: lower TTL of irc to 10 (1/3)'
+    """
+    head, sep, _ = subject.partition(": ")
+    prefix = f"{head}: " if sep and " " not in head else ""
+    lower = f"{prefix}lower TTL of {short} to {new} (1/3)"
+    restore = f"{prefix}restore TTL {old} of {short} (3/3)"
+    switch = f"{subject} (2/3)"
+    return (_fit(lower, prefix), switch if len(switch) <= SUBJECT_MAX else subject,
+            _fit(restore, prefix))
+
+
+def _fit(text: str, prefix: str) -> str:
+    """Return `text` within 80 characters: without its topic prefix, then cut."""
+    if len(text) > SUBJECT_MAX and prefix:
+        text = text[len(prefix):]
+    return text if len(text) <= SUBJECT_MAX else text[:SUBJECT_MAX - 3] + "..."
+
+
+def chain_step_of(subject: str, short: str) -> tuple[int, str] | None:
+    """Return (1 or 3, the TTL it names) when `subject` is the lower or restore change of
+    `short`'s chain (as `chain_subjects` writes them), else None.
+
+    Examples:
+        >>> chain_step_of("wikimedia.org: restore TTL 5M of irc (3/3)", "irc")
+        (3, '5M')
+    """
+    name = re.escape(short)
+    if m := re.fullmatch(rf"(?:\S+: )?lower TTL of {name} to (\S+) \(1/3\)", subject):
+        return 1, m.group(1)
+    if m := re.fullmatch(rf"(?:\S+: )?restore TTL (\S+) of {name} \(3/3\)", subject):
+        return 3, m.group(1)
+    return None
 
 
 @dataclass(frozen=True)
@@ -49,11 +120,13 @@ class Chain:
 
 
 def build_chain(text: str, names: Sequence[str], rtype: str, switch: Callable[[str], SetEdit],
-                switch_ttl: str, *, path: str, zone: str, subject: str) -> Chain:
+                switch_ttl: str, *, path: str, zone: str, subject: str,
+                short: str | None = None) -> Chain:
     """Return the chain lowering the sets' TTL to `switch_ttl`, switching, restoring it.
 
     `switch` makes the switch's edit from the lowered text (a set replaced, a standby
-    swapped); `subject` is the switch's subject (the others say they prepare / follow it).
+    swapped); `subject` is the switch's subject (the others say they prepare / follow it;
+    with `short`, the name as subjects write it, they are `chain_subjects`' short ones).
 
     Raises:
         ZoneError: the names have no live line, their lines have several TTLs (or none),
@@ -75,13 +148,13 @@ def build_chain(text: str, names: Sequence[str], rtype: str, switch: Callable[[s
     lower = set_ttl(text, names, rtype, switch_ttl, path=path, zone=zone)
     moved = switch(lower.new_text)
     restore = set_ttl(moved.new_text, names, rtype, old, path=path, zone=zone)
-    return Chain((
-        ChainStep(1, STEPS[0], lower,
-                  f"Lower TTL to {switch_ttl} for {subject} (1/3, before the switch)"),
-        ChainStep(2, STEPS[1], moved, f"{subject} (2/3, TTL {switch_ttl})"),
-        ChainStep(3, STEPS[2], restore,
-                  f"Restore {old} TTL after {subject} (3/3, after the switch)"),
-    ), old, switch_ttl)
+    subjects = (f"Lower TTL to {switch_ttl} for {subject} (1/3, before the switch)",
+                f"{subject} (2/3, TTL {switch_ttl})",
+                f"Restore {old} TTL after {subject} (3/3, after the switch)") \
+        if short is None else chain_subjects(subject, short=short, old=old, new=switch_ttl)
+    return Chain((ChainStep(1, STEPS[0], lower, subjects[0]),
+                  ChainStep(2, STEPS[1], moved, subjects[1]),
+                  ChainStep(3, STEPS[2], restore, subjects[2])), old, switch_ttl)
 
 
 def switch_may_merge(served_ttls: Sequence[int | None], lowered_since: float | None,

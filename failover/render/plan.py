@@ -51,7 +51,12 @@ class PlanView:
             self._status.start()
 
     def step_finished(self, step: Step) -> None:
-        """Print the step's line: mark, key, status, duration and summary."""
+        """Print the step's line: mark, key, status, duration and summary (not the TTL
+        chain's steps in a promote of one change: the JSON has them)."""
+        from failover.promote.chain import NO_CHAIN
+
+        if step.status == "skipped" and step.summary == NO_CHAIN:
+            return
         self._stop_status()
         secs = f" ({step.seconds:.1f}s)" if step.seconds is not None else ""
         summary = f": {escape(step.summary)}" if step.summary else ""
@@ -109,7 +114,12 @@ class PlanView:
                 "no session state (stick tables are local), so those clients reconnect to "
                 f"{escape(plan.target.name)}." if total else
                 f"{who} holds no client sessions now: no client has to reconnect.")
-        if plan.edit and plan.edit.diff:
+        chain = plan.ttl_chain["changes"] if plan.ttl_chain else []
+        for c in chain:  # a TTL chain: its three changes, each with its own diff
+            parts.append(Panel(Syntax(c["diff"] or "(in Gerrit)\n", "diff", theme="ansi_dark"),
+                               title=f"change {c['step']}/3: {escape(str(c['subject']))}",
+                               title_align="left"))
+        if plan.edit and plan.edit.diff and not chain:
             parts.append(Panel(Syntax(plan.edit.diff, "diff", theme="ansi_dark"),
                                title="zone change", title_align="left"))
         if plan.checks:

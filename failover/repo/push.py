@@ -43,6 +43,9 @@ class PushResult:
     url: str
     number: int
     created: bool
+    changes: tuple[PushOutcome, ...] = ()
+    """Every change the push made or updated, in Gerrit's order (a relation chain: the
+    oldest first); the first is `url`/`number`."""
 
 
 class PushRejected(GitError):
@@ -97,7 +100,8 @@ def push_for_review(worktree: Worktree, review: GitReview, *, topic: str | None 
     if outcome.url is None or outcome.number is None:
         raise GitError("Gerrit accepted the push but named no change",
                        hint=f"look for topic {topic} in Gerrit" if topic else None)
-    return PushResult(url=outcome.url, number=outcome.number, created=outcome.created)
+    return PushResult(url=outcome.url, number=outcome.number, created=outcome.created,
+                      changes=tuple(pushed_changes(lines)))
 
 
 def _refusing_pre_push_hook(cwd: Path, lines: list[str]) -> tuple[str, str] | None:
@@ -172,6 +176,19 @@ def parse_push_output(lines: Iterable[str]) -> PushOutcome:
             return PushOutcome(url=m.group(1), number=int(m.group(2)),
                                created=rest.endswith("[NEW]"))
     return PushOutcome()
+
+
+def pushed_changes(lines: Iterable[str]) -> list[PushOutcome]:
+    """Return every change line of Gerrit's SUCCESS block (a chain: one per commit, in order).
+
+    Examples:
+        >>> [c.number for c in pushed_changes(["remote:   https://g/c/p/+/7 a [NEW]",
+        ...                                    "remote:   https://g/c/p/+/8 b [NEW]"])]
+        [7, 8]
+    """
+    return [PushOutcome(url=m.group(1), number=int(m.group(2)),
+                        created=(m.group(3) or "").endswith("[NEW]"))
+            for line in lines if (m := SUCCESS_RE.match(line.rstrip()))]
 
 
 def rejection_error(reason: str, review: GitReview) -> PushRejected:

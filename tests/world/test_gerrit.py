@@ -199,3 +199,37 @@ def test_not_found_hint_names_the_rest_root(repo_sandbox: DnsSandbox) -> None:
         client(repo_sandbox).get_change("operations/dns", 999)
     assert info.value.hint is not None and f"[gerrit] url ({repo_sandbox.gerrit.rest_url})" in \
         info.value.hint
+
+
+def test_a_push_of_several_commits_is_a_relation_chain(repo_sandbox: DnsSandbox) -> None:
+    """Three commits in one push: three changes, each with its parent, in order; `related`
+    lists the open chain; pushing it again is `no new changes`; a new third commit is a new
+    patch set of the third change only; the stand-in submits no change before its parent."""
+    checkout = repo.open_checkout(repo_sandbox.checkout)
+    repo.fetch(checkout)
+    with repo.change_worktree(checkout) as wt:
+        zone, base, shas = wt.path / ZONE_PATH, wt.base, []
+        for i in (4, 5, 6):
+            zone.write_text(zone.read_text() + f"; step {i}\n")
+            commit = repo.commit_change(wt if not shas else
+                                        type(wt)(wt.path, shas[-1], wt.checkout),
+                                        subject=f"wikimediacloud: step {i}", body="b")
+            shas.append(commit.sha)
+        result = repo.push_for_review(wt, checkout.review, topic="t")
+        assert [c.number for c in result.changes] == [1, 2, 3] and result.number == 1
+        changes = repo_sandbox.gerrit.changes()
+        assert [c["parent"] for c in changes] == [base, shas[0], shas[1]]
+        url = f"{repo_sandbox.gerrit.rest_url}/changes/3/revisions/current/related"
+        related = gerrit.parse_json(requests.get(url, timeout=5).text, url)
+        assert [r["_change_number"] for r in related["changes"]] == [1, 2, 3]
+        with pytest.raises(repo.PushRejected, match="no new changes"):
+            repo.push_for_review(wt, checkout.review, topic="t")
+        zone.write_text(zone.read_text() + "; again\n")
+        repo.commit_change(type(wt)(wt.path, shas[1], wt.checkout),
+                           subject="wikimediacloud: step 6", body="b",
+                           change_id=changes[2]["change_id"])
+        again = repo.push_for_review(wt, checkout.review, topic="t")
+        assert [(c.number, c.created) for c in again.changes] == [(3, False)]
+    assert [len(c["patch_sets"]) for c in repo_sandbox.gerrit.changes()] == [1, 1, 2]
+    status, _ = repo_sandbox.gerrit.submit(3)
+    assert status == 409  # its ancestors are not approved: Gerrit submits none of them
