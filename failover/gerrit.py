@@ -26,13 +26,11 @@ from urllib.parse import quote, urlencode
 
 from failover import httpget
 from failover.errors import GitError, UsageError
-from failover.gerrit_parse import (
-    ChangeInfo,
-    change_info,
-    change_number,
-    parse_json,
-    post_what,
-)
+
+# ChangeInfo and parse_json are this client's vocabulary too (`from failover.gerrit import ...`)
+from failover.gerrit_parse import ChangeInfo as ChangeInfo
+from failover.gerrit_parse import change_info, change_number, post_what
+from failover.gerrit_parse import parse_json as parse_json
 from failover.names import redact_url
 from failover.retry import Poller
 
