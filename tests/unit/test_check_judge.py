@@ -20,30 +20,7 @@ from failover.health.haproxy import as_result
 from failover.model import FailoverName, Record, of_region, of_service
 from failover.render.check import plugin_output
 from tests.conftest import ConfigFile, region_toml
-
-GROUP = """
-[groups.db-masters]
-zone_file = "templates/wmnet"
-sides = ["eqiad", "codfw"]
-[groups.db-masters.members]
-"s1-master.eqiad.wmnet" = {eqiad = "db1163.eqiad.wmnet.", codfw = "db2203.codfw.wmnet."}
-"s2-master.eqiad.wmnet" = {eqiad = "db1222.eqiad.wmnet.", codfw = "db2204.codfw.wmnet."}
-[groups.db-masters.health]
-eqiad = {kind = "tcp", host = "127.0.0.1", port = 3306}
-codfw = {kind = "tcp", host = "127.0.0.1", port = 3307}
-"""
-
-IRC = """
-[services.irc]
-zone_file = "templates/wikimedia.org"
-fqdn = "irc.wikimedia.org"
-[services.irc.candidates.irc1003]
-target = "irc1003.wikimedia.org."
-health = {kind = "tcp", host = "127.0.0.1", port = 6667}
-[services.irc.candidates.irc2003]
-target = "irc2003.wikimedia.org."
-health = {kind = "tcp", host = "127.0.0.1", port = 6668}
-"""
+from tests.unit.config.test_services import GROUP, IRC
 
 NS = (Server("ns0", "127.0.0.1", 5301), Server("ns1", "127.0.0.1", 5302),
       Server("ns2", "127.0.0.1", 5303))
