@@ -25,7 +25,8 @@ from concurrent.futures import Future, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from failover.check import OK, WARNING, CheckResult, PerfDatum, in_background
+from failover.check import in_background
+from failover.check_judge import OK, WARNING, CheckResult, PerfDatum
 
 if TYPE_CHECKING:
     from failover.config import Candidate, Config, Controller

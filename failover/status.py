@@ -23,7 +23,7 @@ from failover.health import HealthResult, read_all
 from failover.model import FailoverName, Record
 
 if TYPE_CHECKING:
-    from failover.haproxy import ControllerHealth, RegionHealth
+    from failover.haproxy import RegionHealth
 
 
 @dataclass(frozen=True)
@@ -105,22 +105,11 @@ def read_name_health(cfg: Config, name: FailoverName, only: str | None = None,
     if name.region is None:
         return read_all(cfg, picked), None
     from failover.haproxy import read_region_health
+    from failover.health.haproxy import as_result
 
     read = read_region_health(cfg, name.region, only=only)
-    return {c.name: _haproxy_result(c.name, c.health.describe(), read.controllers[c.name])
+    return {c.name: as_result(c.name, c.health.describe(), read.controllers[c.name])
             for c in picked if c.name in read.controllers}, read
-
-
-def _haproxy_result(name: str, checked: str, ctl: ControllerHealth) -> HealthResult:
-    """Return a region controller's HAProxy read as a health verdict (the `haproxy` kind's)."""
-    up = sum(1 for s in ctl.services.values() if s.healthy)
-    if not ctl.reachable:
-        detail = ctl.error or "HAProxy did not answer"
-    elif not ctl.healthy:
-        detail = f"{up}/{len(ctl.services)} services UP; failing: {', '.join(ctl.failing)}"
-    else:
-        detail = f"{up}/{len(ctl.services)} services UP"
-    return HealthResult(name, "haproxy", ctl.healthy, detail, checked, ctl.fetch_ms)
 
 
 def zone_statuses(cfg: Config, name: FailoverName) -> dict[str, ZoneStatus]:

@@ -48,7 +48,8 @@ def check(
     """
     deadline = _arm_deadline(timeout)
     try:
-        from failover.check import default_state_file, error_result, run_check, unknown
+        from failover.check import default_state_file, error_result, run_check
+        from failover.check_judge import unknown
 
         if verbose:
             from failover.commands._common import setup
@@ -64,15 +65,10 @@ def check(
                 from failover.path_check import check_path
 
                 result = check_path(cfg, region, timeout=timeout, deadline=deadline)
-            elif (svc := cfg.service(region)) is not None:  # [services.*], [groups.*]
-                from failover.check_records import check_name
-                from failover.model import of_service
+            else:  # a region, service or group: one model, one check
+                from failover.model import name_of
 
-                result = check_name(cfg, of_service(cfg, svc), grace=grace, timeout=timeout,
-                                    state_file=state_file or default_state_file(),
-                                    deadline=deadline)
-            else:
-                result = run_check(cfg, cfg.region(region), grace=grace, timeout=timeout,
+                result = run_check(cfg, name_of(cfg, region), grace=grace, timeout=timeout,
                                    state_file=state_file or default_state_file(),
                                    deadline=deadline)
     except Exception as exc:  # a plugin must answer UNKNOWN, never a traceback or exit 2

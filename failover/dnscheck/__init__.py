@@ -26,11 +26,11 @@ from failover.dnscheck.servers import (
     system_resolver,
 )
 from failover.dnscheck.target import (
-    candidate_target_problems,
     find_target_problem,
     refuse_dangling_candidate,
     refuse_dangling_target,
     target_problem,
+    target_problems,
 )
 from failover.dnscheck.wait import (
     ask_round,
@@ -47,7 +47,6 @@ __all__ = [
     "Server",
     "ServerAnswer",
     "ask_round",
-    "candidate_target_problems",
     "check_records",
     "check_region",
     "check_regions",
@@ -58,6 +57,7 @@ __all__ = [
     "resolve_nameservers",
     "system_resolver",
     "target_problem",
+    "target_problems",
     "wait_for_agreement",
     "wait_for_records",
 ]

@@ -1,7 +1,7 @@
 """Whether a controller's target resolves, and to the host whose HAProxy stats are read.
 
 The same judgement applies to every name: a region's controllers, and a service's or group's
-candidates, record by record (`candidate_target_problems`, `refuse_dangling_candidate`).
+candidates, record by record (`target_problems`, `refuse_dangling_candidate`).
 """
 
 from __future__ import annotations
@@ -151,15 +151,14 @@ def refuse_dangling_target(cfg: Config, region: Pointing, controller: Controller
     return None
 
 
-def candidate_target_problems(cfg: Config, records: Sequence[Record],
-                              name: str) -> dict[str, str]:
-    """Return {record: "its target T does not resolve (...)"} for candidate `name` of a
-    name's `records` (a service's candidate, a group's side): `target_problem`, per record."""
+def target_problems(cfg: Config, records: Sequence[Record], name: str) -> dict[str, str]:
+    """Return {record: what is wrong with its target} for candidate `name` of a name's
+    `records` (a region's controller, a service's candidate, a group's side): `target_problem`,
+    per record; the records whose target is fine or unchecked are left out."""
     out = {}
     for record in records:
-        ctl = record.controller(name)
-        if problem := find_target_problem(cfg, record, ctl):
-            out[record.fqdn] = f"{record.fqdn}: {name}'s target {ctl.target} {problem}"
+        if problem := find_target_problem(cfg, record, record.controller(name)):
+            out[record.fqdn] = problem
     return out
 
 

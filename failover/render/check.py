@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from failover.check import CheckResult, PerfDatum
+from failover.check_judge import CheckResult, PerfDatum
 
 
 def number(value: float | None) -> str:
@@ -35,24 +35,8 @@ def one_line(text: str) -> str:
 
 
 def long_output(result: CheckResult) -> list[str]:
-    """Return the lines after the status line: each nameserver's answer, each controller."""
-    lines = [one_line(d) for d in result.details]
-    if result.dns is not None:
-        for a in result.dns.servers:
-            rtt = f" {a.rtt_ms:.1f} ms" if a.rtt_ms is not None else ""
-            who = f" ({a.controller})" if a.controller else ""
-            lines.append(one_line(f"nameserver {a.server}: {a.answer or '-'}{who} "
-                                  f"{a.verdict}{rtt}"))
-    if result.health is not None:
-        for c in result.health.controllers.values():
-            total = len(c.services)
-            if not c.reachable:
-                text = f"unreachable: {c.error}"
-            else:
-                failing = f"; failing: {', '.join(c.failing)}" if c.failing else ""
-                text = f"{total - len(c.failing)}/{total} services healthy{failing}"
-            lines.append(one_line(f"{c.name}: {text}, stats read in {c.fetch_ms:.1f} ms"))
-    return lines
+    """Return the lines after the status line: each nameserver's answer, each candidate."""
+    return [one_line(d) for d in result.details]
 
 
 def plugin_output(result: CheckResult) -> str:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 
-from failover.check import said_nothing
+from failover.check_judge import said_nothing
 from failover.render import human_console, print_json
 from failover.render.health import verdict_markup
 from failover.status import NameStatus, RecordStatus

@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from failover import check as monitor
-from failover.check import CRITICAL, OK, DisagreementLog, PerfDatum
+from failover.check import DisagreementLog
+from failover.check_judge import CRITICAL, OK, PerfDatum
 from failover.render.check import perfdatum
 from sandbox.backends import SilentListener, free_port
 from sandbox.gdnsd import Gdnsd

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from failover import gerrit, repo
+from failover import gerrit, gerrit_parse, repo
 from failover.errors import GitError, UsageError
 from sandbox.dnsrepo import ZONE_PATH, DnsSandbox, dns_sandbox
 
@@ -45,9 +45,9 @@ def test_parse_json_without_prefix_or_malformed_is_a_git_error(text: str) -> Non
 
 
 def test_label_vote_takes_rejections_first() -> None:
-    assert gerrit.label_vote({"all": [{"value": 2}, {"value": 1}]}) == 2
-    assert gerrit.label_vote({"all": [{"value": 2}, {"value": -1}]}) == -1
-    assert gerrit.label_vote({}) == 0
+    assert gerrit_parse.label_vote({"all": [{"value": 2}, {"value": 1}]}) == 2
+    assert gerrit_parse.label_vote({"all": [{"value": 2}, {"value": -1}]}) == -1
+    assert gerrit_parse.label_vote({}) == 0
 
 
 def test_repr_and_errors_never_show_the_password() -> None:
