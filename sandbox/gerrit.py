@@ -21,6 +21,7 @@ import base64
 import getpass
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -89,6 +90,10 @@ class GerritStandin:
         self.git_dir = (workdir / f"{project}.git").resolve()
         self.user, self.password = user, password
         self.auto_merge_after = auto_merge_after
+        self.merge_after_poll = False
+        """With `auto_merge_after`: merge a change only once its detail has been answered
+        (the run has seen it open), so a transcript's "waiting for review" line does not
+        depend on how fast a loaded machine polls."""
         self._initial = (user, password, auto_merge_after)
         self.faults = Faults()
         self.requests: list[str] = []
@@ -219,6 +224,7 @@ class GerritStandin:
             state["config"]["user"] = user  # the accounts as at the start: votes, rights
             state["config"]["accounts"] = rules.default_accounts(user, password)
         self.user, self.password, self.auto_merge_after = self._initial
+        self.merge_after_poll = False
         with self._faults_lock:
             self.faults = Faults()
         self.requests.clear()
@@ -327,10 +333,16 @@ class GerritStandin:
                        and time.time() - max(c["patch_sets"][-1]["created"],
                                              c.get("ready_at") or 0) >= self.auto_merge_after]
             for number in due:
+                if self.merge_after_poll and not self._polled(number):
+                    continue
                 try:
                     self.approve_and_merge(number)
                 except ValueError:  # abandoned or merged meanwhile, or in conflict
                     continue
+
+    def _polled(self, number: int) -> bool:
+        """Whether a change's detail has been answered (a run's poll of its review)."""
+        return any(re.search(rf"~{number}/detail(?:\?|$)", path) for path in list(self.answered))
 
     def stop(self) -> None:
         """Stop the HTTP server and the auto-merge ticker (again: nothing)."""

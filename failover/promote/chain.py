@@ -186,8 +186,10 @@ def after_state(ctx: Context, open_changes: list[ChangeInfo]) -> None:
     from failover.promote.ttlchain import chain_step_of
 
     plan = ctx.plan
-    if requested(ctx) is None:
-        plan.skip(STEP_KEYS, NO_CHAIN)
+    if requested(ctx) is None:  # also over "nothing to do": the text view hides them
+        for s in plan.steps:
+            if s.key in STEP_KEYS and s.status in ("pending", "skipped"):
+                s.status, s.summary = "skipped", NO_CHAIN
         return
     plan.revert = None  # the switch's parent is the lowering change: no plain revert
     found = {step: (c, ttl) for c in open_changes

@@ -207,6 +207,7 @@ class Sandbox:
         self.tmux = True
         gerrit = w.dns.gerrit
         gerrit.auto_merge_after = AUTO_MERGE
+        gerrit.merge_after_poll = True  # the transcripts' "waiting for review" line, under load too
         gerrit.faults = Faults()
         gerrit.set_prohibited(None)
         for change in gerrit.changes():
