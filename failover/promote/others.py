@@ -184,18 +184,37 @@ def stale_from(claimed: str | None, *, zone: str | None, served: Mapping[str, st
 
 
 def suggested_promote(name: str, *, served: str | None, zone: str | None,
-                      others: Sequence[str]) -> str | None:
+                      healthy: Mapping[str, bool]) -> str | None:
     """Return `failover promote NAME OTHER --from CURRENT` when the nameservers and the zone
-    agree on CURRENT (`served`, `zone`), naming the first of `others` (the healthy standbys
-    first); None when they disagree or there is no other.
+    agree on CURRENT (`served`, `zone`), naming the first healthy other candidate of
+    `healthy` (candidate -> healthy, in the config's order); None when they disagree or no
+    other candidate is healthy (promote's health gate would refuse it).
 
-    >>> suggested_promote("eqiad1", served="a", zone="a", others=["b"])
-    'failover promote eqiad1 b --from a'
+    >>> suggested_promote("eqiad1", served="a", zone="a", healthy={"a": True, "b": False,
+    ...                                                              "c": True})
+    'failover promote eqiad1 c --from a'
+    >>> suggested_promote("eqiad1", served="a", zone="a", healthy={"a": True, "b": False})
     """
-    rest = [o for o in others if o != served]
+    rest = [o for o, ok in healthy.items() if ok and o != served]
     if served is None or served != zone or not rest:
         return None
     return f"failover promote {name} {rest[0]} --from {served}"
+
+
+def next_step(name: str, *, served: str | None, zone: str | None,
+              healthy: Mapping[str, bool]) -> str | None:
+    """Return what `failover status` says after `next:`: the suggested promote; `none (no
+    standby is healthy)` when the state agrees but every other candidate is unhealthy; None
+    when there is nothing to say (the state is split, or there is no other candidate).
+
+    >>> next_step("irc", served="a", zone="a", healthy={"a": True, "b": False})
+    'none (no standby is healthy)'
+    """
+    if command := suggested_promote(name, served=served, zone=zone, healthy=healthy):
+        return command
+    if served is not None and served == zone and any(o != served for o in healthy):
+        return "none (no standby is healthy)"
+    return None
 
 
 def from_gerrit_time(text: str) -> datetime | None:
