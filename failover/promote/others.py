@@ -14,8 +14,6 @@ testable without servers:
 - `stale_from`: `--from CURRENT` against what the zone at the tip and the nameservers say.
 
 Examples:
-    >>> age_text(90)
-    '1m30s'
     >>> acked("1234", ["https://gerrit.example/r/c/operations/dns/+/1234"])
     True
     >>> acked("1234", ["123"])
@@ -28,6 +26,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from failover.durations import short_duration
 from failover.errors import GateRefused
 
 DEFAULT_FLAP_WINDOW = 3600.0
@@ -61,19 +60,7 @@ class Flip:
     def acknowledgement(self) -> str:
         """Return the commit message's line recording that the operator saw this flip."""
         return (f"Acknowledged: {self.sha[:12]} ({self.subject}) by {self.author} "
-                f"{age_text(self.age)} ago")
-
-
-def age_text(seconds: float) -> str:
-    """Return a short age: `45s`, `10m0s`, `2h5m`, `3d4h`."""
-    s = max(0, int(seconds))
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m{s % 60}s"
-    if s < 86400:
-        return f"{s // 3600}h{s % 3600 // 60}m"
-    return f"{s // 86400}d{s % 86400 // 3600}h"
+                f"{short_duration(self.age)} ago")
 
 
 def record_lines(text: str, records: Sequence[str], path: str) -> dict[str, str] | None:
@@ -109,7 +96,7 @@ def acked(ident: str | int, acks: Collection[str]) -> bool:
 def describe(change: OpenChange) -> str:
     """Return `URL (subject) by OWNER, opened AGE ago`."""
     return (f"{change.url} ({change.subject}) by {change.owner or 'an unknown owner'}, "
-            f"opened {age_text(change.age)} ago")
+            f"opened {short_duration(change.age)} ago")
 
 
 def lock_refusal(name: str, moving: Sequence[OpenChange], acks: Collection[str]) -> None:
@@ -159,9 +146,9 @@ def recent_flip(name: str, last: Flip | None, *, window: float, me: Collection[s
     if acked(last.sha, acks):
         return last
     raise GateRefused(
-        f"{name}'s records were changed {age_text(last.age)} ago by {last.author} "
+        f"{name}'s records were changed {short_duration(last.age)} ago by {last.author} "
         f"(commit {last.sha[:12]}: {last.subject}), within [safety] flap_window "
-        f"({age_text(window)})",
+        f"({short_duration(window)})",
         hint=f"check with {last.author} that this should be undone; then pass "
              f"--ack {last.sha[:12]} (recorded in the commit)")
 
