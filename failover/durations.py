@@ -12,6 +12,8 @@ Examples:
     'must be at most 86400 seconds (1 day), got 1e+09'
     >>> seconds_problem(30.0) is None
     True
+    >>> short_duration(90)
+    '1m30s'
 """
 
 from __future__ import annotations
@@ -49,3 +51,16 @@ def require_seconds(option: str, value: float, *, most: float = DAY,
         raise UsageError(f"{option} {problem}",
                          hint=f"give {option} as seconds, e.g. {option} 60")
     return value
+
+
+def short_duration(seconds: float) -> str:
+    """Return an age or a delay in its two largest units: `45s`, `10m0s`, `2h5m`, `3d4h`
+    (how long ago another's change was opened, how long a change waited to merge)."""
+    s = max(0, int(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60}s"
+    if s < 86400:
+        return f"{s // 3600}h{s % 3600 // 60}m"
+    return f"{s // 86400}d{s % 86400 // 3600}h"

@@ -21,6 +21,7 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 if __name__ == "__main__":  # run as a file (the deploy command): import from the repository root
@@ -97,22 +98,35 @@ def deploy(repo: str, branch: str, path: str, gdnsd_dirs: list[Path], *, yes: bo
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Parse the arguments and deploy."""
-    parser = argparse.ArgumentParser(prog="authdns-update (sandbox)")
+def arguments(prog: str, zone: str) -> argparse.ArgumentParser:
+    """Return the parser of authdns-update's arguments (`--zone` defaulting to `zone`), shared
+    with the real repository's deploy command (`sandbox.realrepo.deploy_main`)."""
+    parser = argparse.ArgumentParser(prog=prog)
     parser.add_argument("--repo", required=True)
     parser.add_argument("--branch", default="master")
-    parser.add_argument("--zone", default="templates/wikimediacloud.org")
+    parser.add_argument("--zone", default=zone)
     parser.add_argument("--gdnsd", action="append", type=Path, required=True)
     parser.add_argument("--yes", action="store_true")
-    parser.add_argument("--delay", type=float, default=0.0)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def reported(run: Callable[[], int]) -> int:
+    """Return `run()`'s exit code; a failed gdnsdctl, a timeout or a file error is printed
+    as production's one line, exit 1."""
     try:
-        return deploy(args.repo, args.branch, args.zone, args.gdnsd, yes=args.yes,
-                      delay=args.delay)
+        return run()
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
         print(f"authdns-update: {exc}", file=sys.stderr)
         return 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the arguments and deploy."""
+    parser = arguments("authdns-update (sandbox)", "templates/wikimediacloud.org")
+    parser.add_argument("--delay", type=float, default=0.0)
+    args = parser.parse_args(argv)
+    return reported(lambda: deploy(args.repo, args.branch, args.zone, args.gdnsd,
+                                   yes=args.yes, delay=args.delay))
 
 
 if __name__ == "__main__":

@@ -280,21 +280,16 @@ def start_real_world(source: Path = FIXTURES, *, clone: Path | None = None,
 
 def deploy_main(argv: list[str] | None = None) -> int:
     """The deploy command: Netbox stand-ins for the merged templates, then authdns-update."""
-    import argparse
-
     from sandbox import authdns_update
 
-    parser = argparse.ArgumentParser(prog="authdns-update (sandbox, real repository)")
-    parser.add_argument("--repo", required=True)
-    parser.add_argument("--branch", default="master")
-    parser.add_argument("--zone", default="templates/wikimedia.org")
-    parser.add_argument("--gdnsd", action="append", type=Path, required=True)
-    parser.add_argument("--yes", action="store_true")
+    parser = authdns_update.arguments("authdns-update (sandbox, real repository)",
+                                      "templates/wikimedia.org")
     parser.add_argument("--only", action="store_true", help="deploy --zone alone")
     args = parser.parse_args(argv)
     if args.only:  # the sandbox's authdns-update, on a repository holding this one template
         authdns_update.templates = lambda repo, branch: [args.zone]
-    try:
+
+    def stand_ins_then_deploy() -> int:
         for path in authdns_update.templates(args.repo, args.branch):
             text = render_template(authdns_update.merged_template(args.repo, args.branch, path),
                                    serial=int(time.time()))
@@ -302,9 +297,8 @@ def deploy_main(argv: list[str] | None = None) -> int:
                 write_stand_ins(directory, zone_name(path), text)
         return authdns_update.deploy(args.repo, args.branch, args.zone, args.gdnsd,
                                      yes=args.yes)
-    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
-        print(f"authdns-update: {exc}", file=sys.stderr)
-        return 1
+
+    return authdns_update.reported(stand_ins_then_deploy)
 
 
 if __name__ == "__main__":

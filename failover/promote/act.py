@@ -267,7 +267,7 @@ def verify(ctx: Context) -> None:
     (VerifyError naming the others after the timeout); say when each one first did."""
     from failover.dnscheck import wait_for_records
     from failover.errors import VerifyError
-    from failover.promote.propagation import records
+    from failover.promote.propagation import answering, records
 
     plan, cfg = ctx.plan, ctx.cfg
     step = plan.step("verify")
@@ -277,10 +277,8 @@ def verify(ctx: Context) -> None:
     def round_done(reports: list[DnsReport], number: int, pause: float) -> None:
         convergence.saw(reports)
         _keep(ctx, reports)
-        servers = reports[0].servers
-        ready = sum(all(r.servers[i].ok for r in reports) for i in range(len(servers)))
-        ctx.observer.progress(step, f"{ready}/{len(servers)} nameservers and hosts answer "
-                                    f"{plan.target.name} (round {number})")
+        ctx.observer.progress(step, f"{answering(reports)} answer {plan.target.name} "
+                                    f"(round {number})")
 
     reports = wait_for_records(cfg, items, timeout=cfg.verify.timeout,
                                interval=cfg.verify.interval, on_round=round_done)

@@ -14,8 +14,6 @@ testable without servers:
 - `stale_from`: `--from CURRENT` against what the zone at the tip and the nameservers say.
 
 Examples:
-    >>> age_text(90)
-    '1m30s'
     >>> acked("1234", ["https://gerrit.example/r/c/operations/dns/+/1234"])
     True
     >>> acked("1234", ["123"])
@@ -28,6 +26,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from failover.durations import short_duration
 from failover.errors import GateRefused
 
 DEFAULT_FLAP_WINDOW = 3600.0
@@ -61,19 +60,7 @@ class Flip:
     def acknowledgement(self) -> str:
         """Return the commit message's line recording that the operator saw this flip."""
         return (f"Acknowledged: {self.sha[:12]} ({self.subject}) by {self.author} "
-                f"{age_text(self.age)} ago")
-
-
-def age_text(seconds: float) -> str:
-    """Return a short age: `45s`, `10m0s`, `2h5m`, `3d4h`."""
-    s = max(0, int(seconds))
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m{s % 60}s"
-    if s < 86400:
-        return f"{s // 3600}h{s % 3600 // 60}m"
-    return f"{s // 86400}d{s % 86400 // 3600}h"
+                f"{short_duration(self.age)} ago")
 
 
 def record_lines(text: str, records: Sequence[str], path: str) -> dict[str, str] | None:
@@ -109,7 +96,7 @@ def acked(ident: str | int, acks: Collection[str]) -> bool:
 def describe(change: OpenChange) -> str:
     """Return `URL (subject) by OWNER, opened AGE ago`."""
     return (f"{change.url} ({change.subject}) by {change.owner or 'an unknown owner'}, "
-            f"opened {age_text(change.age)} ago")
+            f"opened {short_duration(change.age)} ago")
 
 
 def lock_refusal(name: str, moving: Sequence[OpenChange], acks: Collection[str]) -> None:
@@ -159,9 +146,9 @@ def recent_flip(name: str, last: Flip | None, *, window: float, me: Collection[s
     if acked(last.sha, acks):
         return last
     raise GateRefused(
-        f"{name}'s records were changed {age_text(last.age)} ago by {last.author} "
+        f"{name}'s records were changed {short_duration(last.age)} ago by {last.author} "
         f"(commit {last.sha[:12]}: {last.subject}), within [safety] flap_window "
-        f"({age_text(window)})",
+        f"({short_duration(window)})",
         hint=f"check with {last.author} that this should be undone; then pass "
              f"--ack {last.sha[:12]} (recorded in the commit)")
 
@@ -184,18 +171,37 @@ def stale_from(claimed: str | None, *, zone: str | None, served: Mapping[str, st
 
 
 def suggested_promote(name: str, *, served: str | None, zone: str | None,
-                      others: Sequence[str]) -> str | None:
+                      healthy: Mapping[str, bool]) -> str | None:
     """Return `failover promote NAME OTHER --from CURRENT` when the nameservers and the zone
-    agree on CURRENT (`served`, `zone`), naming the first of `others` (the healthy standbys
-    first); None when they disagree or there is no other.
+    agree on CURRENT (`served`, `zone`), naming the first healthy other candidate of
+    `healthy` (candidate -> healthy, in the config's order); None when they disagree or no
+    other candidate is healthy (promote's health gate would refuse it).
 
-    >>> suggested_promote("eqiad1", served="a", zone="a", others=["b"])
-    'failover promote eqiad1 b --from a'
+    >>> suggested_promote("eqiad1", served="a", zone="a", healthy={"a": True, "b": False,
+    ...                                                              "c": True})
+    'failover promote eqiad1 c --from a'
+    >>> suggested_promote("eqiad1", served="a", zone="a", healthy={"a": True, "b": False})
     """
-    rest = [o for o in others if o != served]
+    rest = [o for o, ok in healthy.items() if ok and o != served]
     if served is None or served != zone or not rest:
         return None
     return f"failover promote {name} {rest[0]} --from {served}"
+
+
+def next_step(name: str, *, served: str | None, zone: str | None,
+              healthy: Mapping[str, bool]) -> str | None:
+    """Return what `failover status` says after `next:`: the suggested promote; `none (no
+    standby is healthy)` when the state agrees but every other candidate is unhealthy; None
+    when there is nothing to say (the state is split, or there is no other candidate).
+
+    >>> next_step("irc", served="a", zone="a", healthy={"a": True, "b": False})
+    'none (no standby is healthy)'
+    """
+    if command := suggested_promote(name, served=served, zone=zone, healthy=healthy):
+        return command
+    if served is not None and served == zone and any(o != served for o in healthy):
+        return "none (no standby is healthy)"
+    return None
 
 
 def from_gerrit_time(text: str) -> datetime | None:

@@ -40,6 +40,23 @@ def records(plan: Plan) -> list[tuple[Record, Controller]]:
     return [(r, r.controller(plan.target.name)) for r in plan.name.records]
 
 
+def answering(reports: Sequence[DnsReport]) -> str:
+    """Return how many servers answer the target for every record, by what was asked:
+    `3/3 nameservers`, or `3/3 nameservers and 1/2 authdns hosts` with [verify] authdns_hosts
+    (a report a record, each asking the same servers in the same order)."""
+    from failover.dnscheck.servers import AUTHDNS_HOST
+
+    servers = reports[0].servers
+    ready = [all(r.servers[i].ok for r in reports) for i in range(len(servers))]
+    said = []
+    for host, label in ((False, "nameservers"), (True, "authdns hosts")):
+        mine = [ok for a, ok in zip(servers, ready, strict=True)
+                if (a.server.role == AUTHDNS_HOST) == host]
+        if mine or not host:
+            said.append(f"{sum(mine)}/{len(mine)} {label}")
+    return " and ".join(said)
+
+
 class Convergence:
     """When each server first answered the target for every record, in seconds since
     `since` (monotonic); `merged`: `since` is the merge (else the deploy's start)."""

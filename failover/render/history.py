@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from failover.durations import short_duration
+
 if TYPE_CHECKING:
     from failover.history import NameHistory
     from failover.repo.history import HistoryEntry
@@ -31,19 +33,8 @@ def entry_lines(found: NameHistory, e: HistoryEntry) -> list[str]:
     footers = [f"Bug: {', '.join(e.bugs)}"] if e.bugs else []
     if e.change_id:
         footers.append(f"Change-Id: {e.change_id}")
-    footers.append(f"merged {duration(e.written_to_merged)} after written")
+    footers.append(f"merged {short_duration(e.written_to_merged)} after written")
     return [f"{e.committed:%Y-%m-%d %H:%M %z}  {before} -> {after}  by {e.author}{tool}",
             f"    {e.sha[:12]} {e.subject}",
             f"    {'; '.join(footers)}"]
 
-
-def duration(seconds: float) -> str:
-    """Return seconds as a short duration: 0s, 42s, 5m, 3h12m, 2d4h."""
-    s = int(max(0.0, seconds))
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m"
-    if s < 86400:
-        return f"{s // 3600}h{s % 3600 // 60:02d}m"
-    return f"{s // 86400}d{s % 86400 // 3600}h"

@@ -115,16 +115,29 @@ def service_entry(status: NameStatus) -> dict[str, Any]:
             "primary": status.primary,
             "records": [{"record": r.record.fqdn, "candidate": r.candidate, "dns": r.dns_dict(),
                          "zone": r.zone.to_dict()} for r in status.records],
-            "candidates": {n: h.to_dict() for n, h in status.health.items()}}
+            "candidates": {n: h.to_dict() for n, h in status.health.items()},
+            "suggested": suggested(status)}
 
 
 def suggested(status: NameStatus) -> str | None:
-    """Return the promote to a standby with `--from` filled in (healthy standbys first)."""
+    """Return the promote to the first healthy standby with `--from` filled in, or None."""
     from failover.promote.others import suggested_promote
 
-    others = sorted(status.health, key=lambda n: not status.health[n].healthy)
-    return suggested_promote(status.name.name, served=status.primary,
-                             zone=status.records[0].zone.controller, others=others)
+    return suggested_promote(status.name.name, **_seen(status))
+
+
+def _seen(status: NameStatus) -> dict[str, Any]:
+    """Return the state the suggestion is made from: served, zone, each candidate's health."""
+    return {"served": status.primary, "zone": status.records[0].zone.controller,
+            "healthy": {n: h.healthy for n, h in status.health.items()}}
+
+
+def _print_next(console: Any, status: NameStatus) -> None:
+    """Print `next: COMMAND` (the state seen, for promote --from), or that none is healthy."""
+    from failover.promote.others import next_step
+
+    if text := next_step(status.name.name, **_seen(status)):
+        console.print(f"  next: {escape(text)}", highlight=False, soft_wrap=True)
 
 
 def status_document(statuses: Mapping[str, NameStatus], *,
@@ -165,8 +178,7 @@ def _show_region(console: Any, status: NameStatus) -> None:
     for controller in (status.haproxy.controllers.values() if status.haproxy else ()):
         console.print(f"  {_role(status, controller.name)}{verdict_markup(controller)}",
                       highlight=False, soft_wrap=True)
-    if command := suggested(status):  # the state seen, for promote --from
-        console.print(f"  next: {escape(command)}", highlight=False, soft_wrap=True)
+    _print_next(console, status)
 
 
 def _show_service(console: Any, status: NameStatus) -> None:
@@ -183,6 +195,7 @@ def _show_service(console: Any, status: NameStatus) -> None:
     for h in status.health.values():
         console.print(f"  {_role(status, h.name)}{health_line(h)}", highlight=False,
                       soft_wrap=True)
+    _print_next(console, status)
 
 
 def health_line(h: HealthResult) -> str:

@@ -70,6 +70,9 @@ def test_status_of_a_service_and_of_everything(run_cli: RunCli,
     assert api["records"][0]["zone"]["controller"] == "cloudcontrol1003"
     assert api["candidates"]["cloudcontrol1003"]["healthy"]
     assert not api["candidates"]["cloudcontrol1004"]["healthy"]
+    assert api["suggested"] is None  # its only standby is unhealthy: promote would refuse
+    said = run_cli("status", "api", "--config", cfg)
+    assert said.stdout.splitlines()[-1] == "  next: none (no standby is healthy)", said.stdout
     every = json.loads(run_cli("status", "--json", "--config", group).stdout)
     assert every["regions"] == {} and set(every["services"]) == {"irc", "both"}
     both = every["services"]["both"]
@@ -79,6 +82,8 @@ def test_status_of_a_service_and_of_everything(run_cli: RunCli,
     assert text.code == 0
     assert "both  group of 2 records -> old" in text.stdout
     assert f"{CODFW} -> old (2/2 nameservers agree; zone at Gerrit master agrees)" in text.stdout
+    assert both["suggested"] == "failover promote both new --from old"
+    assert "  next: failover promote both new --from old" in text.stdout.splitlines()
 
 
 def test_health_of_a_service(run_cli: RunCli, world: tuple[World, str, str]) -> None:

@@ -57,6 +57,19 @@ def test_agreeing_nameservers_and_zone(run_cli: RunCli, config: str) -> None:
     assert lines[0] == f"eqiad1  {FQDN} -> {C3} (2/2 nameservers agree; zone file agrees)"
     assert lines[1] == f"  primary  {C3}  healthy  3/3 services UP"
     assert lines[2] == f"  standby  {C4}  healthy  3/3 services UP"
+    assert lines[3] == f"  next: failover promote eqiad1 {C4} --from {C3}"
+    assert region_doc(run_cli, config)["suggested"] == f"failover promote eqiad1 {C4} --from {C3}"
+
+
+def test_an_unhealthy_standby_is_not_suggested(run_cli: RunCli, sandbox: SandboxRegion,
+                                               config: str) -> None:
+    """promote's gate would refuse it: JSON `suggested` is null, the line says none is."""
+    sandbox.stop_haproxy(C4)
+    r = run_cli("status", "--config", config)
+    assert r.code == 0, r.stderr
+    assert r.stdout.splitlines()[2:] == [f"  standby  {C4}  UNREACHABLE: connection refused",
+                                         "  next: none (no standby is healthy)"]
+    assert region_doc(run_cli, config)["suggested"] is None
 
 
 def test_json_has_dns_zone_and_primary(run_cli: RunCli, config: str,

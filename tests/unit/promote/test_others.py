@@ -11,9 +11,11 @@ from failover.promote.others import (
     acked,
     lock_refusal,
     moves_records,
+    next_step,
     race_loser,
     recent_flip,
     stale_from,
+    suggested_promote,
 )
 
 PATH = "templates/wikimediacloud.org"
@@ -96,3 +98,25 @@ def test_acked_is_not_fooled_by_short_prefixes() -> None:
     assert not acked("abcdef0123", ["ab"])
     assert not acked("17", ["1"])
     assert acked("abcdef0123", ["ABCDEF0"])
+
+
+def test_status_suggests_the_first_healthy_standby_only() -> None:
+    """An unhealthy standby is never suggested (promote's gate would refuse it); with none
+    healthy, JSON's `suggested` is null and the human line says so; a split state says
+    nothing."""
+    seen = {"served": "a", "zone": "a"}
+    both = {"a": True, "b": False, "c": True}
+    assert suggested_promote("x", **seen, healthy=both) == "failover promote x c --from a"
+    assert next_step("x", **seen, healthy=both) == "failover promote x c --from a"
+    sick = {"a": True, "b": False}
+    assert suggested_promote("x", **seen, healthy=sick) is None
+    assert next_step("x", **seen, healthy=sick) == "none (no standby is healthy)"
+    alone = {"a": True}  # one candidate: nothing to promote to, nothing to say
+    assert suggested_promote("x", **seen, healthy=alone) is None
+    assert next_step("x", **seen, healthy=alone) is None
+    for served, zone in (("a", "b"), (None, "a"), ("a", None)):  # not agreed: no --from
+        assert next_step("x", served=served, zone=zone, healthy=both) is None
+        assert suggested_promote("x", served=served, zone=zone, healthy=both) is None
+    # the primary's own health does not matter: an emergency moves off a sick primary
+    assert next_step("x", **seen, healthy={"a": False, "b": True}) == \
+        "failover promote x b --from a"
