@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from failover.haproxy import RegionHealth
     from failover.health import HealthResult
     from failover.model import FailoverName, Record
+    from failover.promote.pooling import MemberAction
     from failover.promote.revert import Reverted
     from failover.zone import ZoneEdit
 
@@ -70,6 +71,10 @@ class PromoteRequest:
     """--from CURRENT: refused unless the zone at the tip and the nameservers say CURRENT."""
     acks: tuple[str, ...] = ()
     """--ack CHANGE/COMMIT (repeatable): another's open change or recent flip, seen."""
+    member: str | None = None
+    """`failover depool|pool NAME MEMBER`: the member (`target` is then `depooled`/`pooled`)."""
+    action: str | None = None
+    """"depool" or "pool" with `member`; None: a promote."""
 
     @property
     def bug(self) -> str | None:
@@ -160,6 +165,8 @@ class Plan:
     self_merged; the JSON `gerrit_flow`."""
     acknowledged: list[str] = field(default_factory=list)
     """The commit message's lines recording what `--ack` acknowledged (issue 24)."""
+    member: MemberAction | None = None
+    """A depool or pool (`failover.promote.pooling`): the member moved; None: a promote."""
 
     def step(self, key: str) -> Step:
         """Return the step called `key`."""
@@ -196,6 +203,8 @@ class Plan:
         doc["revert"] = ({"commit": self.revert.sha, "subject": self.revert.subject}
                          if self.revert else None)
         doc["gerrit_flow"] = dict(self.gerrit_flow)
+        if self.member is not None:
+            doc["member"] = self.member.to_dict()
         if self.name.kind != "region":  # a service's or group's own part of the document
             doc["service"] = {
                 "name": self.name.name, "group": self.name.kind == "group",
