@@ -148,7 +148,7 @@ def zone_statuses(cfg: Config, name: FailoverName) -> dict[str, ZoneStatus]:
     read) at the remote-tracking branch as last fetched, with its age; else from the working
     tree. Nothing is fetched and the checkout is not changed.
     """
-    from failover.promote.records import record_target
+    from failover.promote.setedit import record_target
     from failover.zone import ZoneError, read_zone
 
     if not cfg.dns.checkout.is_dir():

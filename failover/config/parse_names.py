@@ -34,8 +34,7 @@ from failover.config.problems import (
 )
 from failover.durations import HOUR
 from failover.errors import shown
-from failover.health.sets import HOST_PLACEHOLDER
-from failover.names import HOSTNAME_RE, NAME_RE, normalize_target, record_type_for
+from failover.names import HOST_PLACEHOLDER, HOSTNAME_RE, NAME_RE, normalize_target, record_type_for
 
 
 def regions_section(p: Problems, t: Mapping[str, Any], *,

@@ -25,8 +25,7 @@ if TYPE_CHECKING:
     from failover.health import HealthResult
     from failover.zone.sets import Member
 
-HOST_PLACEHOLDER = "{host}"
-"""Stands for each target host of a set in a health check's host, URL or argv."""
+from failover.names import HOST_PLACEHOLDER
 
 
 def for_host(health: Health, host: str) -> Health:
@@ -41,7 +40,7 @@ def for_host(health: Health, host: str) -> Health:
 def member_results(cfg: Config, name: str, health: Health, members: Sequence[Member]
                    ) -> dict[str, HealthResult]:
     """Return each member's health (by `Member.key()`), read at the same time."""
-    from failover.config import Candidate
+    from failover.config.model import Candidate
     from failover.health import read_health
 
     def one(member: Member) -> HealthResult:

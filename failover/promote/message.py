@@ -74,10 +74,6 @@ def body(plan: Plan, *, leaning: list[str], user: str, now: float | None = None)
     `leaning` names the services the target serves only through the old primary (see
     `failover.promote.decide.leaning`); `now` is the time of the health reading.
     """
-    if plan.member is not None:  # a depool or pool
-        from failover.promote.pooling import body as member_body
-
-        return member_body(plan, user)
     r = plan.request
     was = plan.current or plan.zone_target or "?"
     if plan.emergency:

@@ -228,7 +228,7 @@ def _section(act: MemberAction) -> str:
 def edit(ctx: Context, text: str) -> ZoneEdits:
     """Return the depool's (pool's) edit of `text`: the member's lines out (in), or the file
     before the depool when the pool is its revert."""
-    from failover.promote.records import as_zone_edits, record_target
+    from failover.promote.setedit import as_zone_edits, record_target
     from failover.zone import zone_name
     from failover.zone.sets import add_member, find_set, remove_member
 

@@ -21,7 +21,7 @@ Examples:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from failover.zone.scan import ZoneError
 from failover.zone.sets import Member, find_set
@@ -83,11 +83,23 @@ def parse_set(text: str) -> tuple[Member, ...]:
     return tuple(parse_member(part) for part in text.split(",") if part.strip())
 
 
+def matches(answer: Iterable[Member], expected: Sequence[Member]) -> bool:
+    """Return True when `answer` is `expected` as a set (SRV fields compared where given)."""
+    got = {m.key(): m for m in answer}
+    if set(got) != {m.key() for m in expected}:
+        return False
+    for want in expected:
+        have = got[want.key()]
+        for field_ in ("priority", "weight", "port"):
+            value = getattr(want, field_)
+            if value is not None and getattr(have, field_) != value:
+                return False
+    return True
+
+
 def matches_set(found: str, expected: str) -> bool:
     """Return True when the set `found` (every field known) is the set `expected` (the SRV
     fields compared where `expected` gives them; the order never matters)."""
-    from failover.dnscheck.srvset import matches
-
     try:
         return matches(parse_set(found), parse_set(expected))
     except ZoneError:
