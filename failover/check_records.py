@@ -35,8 +35,9 @@ from failover.check import (
 )
 from failover.config import Config
 from failover.dnscheck import DnsReport, candidate_target_problems, check_region
-from failover.health import HealthResult, read_health
+from failover.health import HealthResult
 from failover.model import FailoverName
+from failover.status import candidate_health
 
 
 def check_name(cfg: Config, name: FailoverName, *, grace: float, timeout: float,
@@ -47,7 +48,8 @@ def check_name(cfg: Config, name: FailoverName, *, grace: float, timeout: float,
     if deadline is None:
         deadline = time.monotonic() + timeout
     bounded = bounded_config(cfg, round(max(0.01, deadline - time.monotonic()), 2))
-    checks = {c.name: in_background(read_health, bounded, c) for c in name.candidates}
+    checks = {c.name: in_background(candidate_health, bounded, name, c)
+              for c in name.candidates}
     answers = {r.fqdn: in_background(check_region, bounded, r) for r in name.records}
     # each candidate's targets' A/AAAA, as a region's (issue 15); late ones are not judged
     targets = {c.name: in_background(candidate_target_problems, bounded, name.records, c.name)

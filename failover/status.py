@@ -116,15 +116,23 @@ def read_name_health(cfg: Config, name: FailoverName, only: str | None = None,
 def _read_set_candidates(cfg: Config, name: FailoverName, picked: Sequence[Candidate]
                          ) -> dict[str, HealthResult]:
     """Return each candidate's health as a set's: every target host of its records' sets."""
+    with ThreadPoolExecutor(max_workers=max(1, len(picked))) as pool:
+        return dict(zip((c.name for c in picked),
+                        pool.map(lambda c: candidate_health(cfg, name, c), picked),
+                        strict=True))
+
+
+def candidate_health(cfg: Config, name: FailoverName, c: Candidate) -> HealthResult:
+    """Return one candidate's health: by its kind, or, for a set's, every host of its sets."""
+    if not name.records or name.records[0].set_type is None:
+        from failover.health import read_health
+
+        return read_health(cfg, c)
     from failover.health.sets import read_set_health
     from failover.zone.setspec import parse_set
 
-    def one(c: Candidate) -> HealthResult:
-        members = {m.key(): m for r in name.records for m in parse_set(r.target(c.name))}
-        return read_set_health(cfg, c.name, c.health, list(members.values()))
-
-    with ThreadPoolExecutor(max_workers=max(1, len(picked))) as pool:
-        return dict(zip((c.name for c in picked), pool.map(one, picked), strict=True))
+    members = {m.key(): m for r in name.records for m in parse_set(r.target(c.name))}
+    return read_set_health(cfg, c.name, c.health, list(members.values()))
 
 
 def _haproxy_result(name: str, checked: str, ctl: ControllerHealth) -> HealthResult:

@@ -135,6 +135,11 @@ def test_srv_group_moves_between_datacenters(run_cli: RunCli,
         assert agreed(answers) == "eqiad"
     verify = run_cli("verify", "conftool", "--expect", "eqiad", "--json", "--config", cfg)
     assert verify.code == 0, verify.stderr + verify.stdout
+    for rec in json.loads(verify.stdout)["records"]:
+        assert rec["controller"] == "eqiad" and rec["agree"]
+        assert rec["servers"][0]["records"] == [f"0 1 4001 {m.target}" for m in EQIAD]
+    check = run_cli("check", "conftool", "--config", cfg)
+    assert check.code == 0 and check.stdout.startswith("OK"), check.stdout
     again = run_cli("promote", "conftool", "eqiad", "--yes", "--json", "--config", cfg)
     assert again.code == 0 and json.loads(again.stdout)["kind"] == "nothing to do"
 
@@ -148,8 +153,15 @@ def test_member_out_and_back(run_cli: RunCli, world: tuple[World, Path]) -> None
     assert sick.code == 3 and "puppetserver2001" in sick.stderr, sick.stderr
     (up / "puppetserver2001.codfw.wmnet").touch()
     before = _merged(w)
+    dry = run_cli("depool", "puppet", member, "--dry-run", "--json", "--config", cfg)
+    assert dry.code == 0, dry.stderr + dry.stdout
+    preview = json.loads(dry.stdout)
+    assert preview["member"]["left"] == [f"0 5 8140 {m.target}" for m in PUPPETS
+                                         if m.target != member + "."]
+    assert preview["zone"]["diff"].count("\n-_x-puppet") == 1 and _merged(w) == before
     out = run_cli("depool", "puppet", member, "--yes", "--json", "--config", cfg)
     assert out.code == 0, out.stderr + out.stdout
+    assert json.loads(out.stdout)["outcome"] == "done"
     after = _merged(w)
     assert [ln for ln in before.splitlines() if ln not in after.splitlines()] == [
         f"_x-puppet._tcp     5M  IN SRV  0  5 8140 {member}."]
@@ -160,6 +172,7 @@ def test_member_out_and_back(run_cli: RunCli, world: tuple[World, Path]) -> None
     refused = run_cli("depool", "puppet", "puppetserver2004.codfw.wmnet", "--yes",
                       "--config", cfg)  # 2 would be left, fewer than min_members = 3
     assert refused.code == 3 and "min_members = 3" in refused.stderr, refused.stderr
+    assert _merged(w) == after  # nothing pushed
     back = run_cli("pool", "puppet", member, "--yes", "--json", "--config", cfg)
     assert back.code == 0, back.stderr + back.stdout
     assert _merged(w) == before
