@@ -54,11 +54,19 @@ class MemberAction:
     """The members the depool leaves (every record's, each once)."""
     restore: str | None = field(default=None, repr=False)
     """A pool written as the revert of the depool: the zone file before it."""
+    gate: list[str] = field(default_factory=list)
+    """The gate's reading for the commit body: a heading, then one line per member read."""
 
     @property
     def host(self) -> str:
         """Return the member's host (or address) without the trailing dot."""
         return self.member.target.rstrip(".")
+
+    @property
+    def short(self) -> str:
+        """Return the member as subjects name it: a host's first label, an address whole."""
+        host = self.host
+        return host if ":" in host or host.replace(".", "").isdigit() else host.split(".")[0]
 
     @property
     def target(self) -> str:
@@ -200,6 +208,9 @@ def gate(ctx: Context) -> None:
         detail = (f"{len(act.left)} member(s) left (min_members {least}): "
                   + ", ".join(f"{k.rstrip('.')} {'healthy' if r.healthy else 'UNHEALTHY'}"
                               for k, r in results.items()))
+        act.gate = [f"{len(act.left)} member(s) left, min_members {least}:",
+                    *(f"- {k.rstrip('.')}: {'healthy' if r.healthy else 'UNHEALTHY'}"
+                      for k, r in results.items())]
         verdict = next(iter(results.values()))
     else:
         results = member_health(ctx.cfg, act, [act.member])
@@ -211,6 +222,7 @@ def gate(ctx: Context) -> None:
                                        "pass --force (recorded)")
             ctx.observer.warn(f"--force: pooling unhealthy {act.host} ({verdict.detail})")
         detail = f"{act.host} {'healthy' if verdict.healthy else 'UNHEALTHY'} ({verdict.detail})"
+        act.gate = [f"- {act.host}: {'healthy' if verdict.healthy else 'UNHEALTHY'}"]
     from dataclasses import replace
 
     summary = replace(verdict, detail=detail)
@@ -257,9 +269,10 @@ def edit(ctx: Context, text: str) -> ZoneEdits:
 
 
 def subject(topic: str, act: MemberAction) -> str:
-    """Return the depool's (pool's) subject: `<topic>: depool HOST from NAME`."""
+    """Return the depool's (pool's) subject: `<topic>: depool HOST from NAME` (the host's
+    first label, as people write it: "Remove puppetserver2003 out of active service")."""
     how = "from" if act.action == "depool" else "in"
-    return f"{topic}: {act.action} {act.host} {how} {act.origin.name}"
+    return f"{topic}: {act.action} {act.short} {how} {act.origin.name}"
 
 
 def body(plan: Plan, user: str | None = None) -> str:
@@ -268,15 +281,14 @@ def body(plan: Plan, user: str | None = None) -> str:
 
     act, r = plan.member, plan.request
     assert act is not None
-    what = ", ".join(rec.fqdn for rec in plan.name.records)
-    first = (f"Take {act.host} out of {act.origin.name} ({what})." if act.action == "depool"
-             else f"Put {act.host} back into {act.origin.name} ({what}).")
+    first = (f"Take {act.host} out of {act.origin.name}." if act.action == "depool"
+             else f"Put {act.host} back into {act.origin.name}.")
     parts = [first]
     if r.reason:
         parts.append(f"Reason: {r.reason}")
-    health = plan.step("health").summary
-    if health:
-        parts.append(f"Gate: {health}")
+    parts.append("Records:\n" + "\n".join(f"- {rec.fqdn}" for rec in plan.name.records))
+    if act.gate:
+        parts.append("Health gate: " + "\n".join(act.gate))
     if r.force:
         parts.append(f"Forced with --force by {user or getpass.getuser()}.")
     if plan.acknowledged:
@@ -307,7 +319,7 @@ def look_up_revert(ctx: Context, text: str) -> None:
             return
         summary = str(last.summary)
         words = summary.lower()
-        if act.host.lower() not in words or not any(
+        if act.short.lower() not in words or not any(
                 w in words for w in ("depool", "remove", "out of")):
             return
         path = plan.name.zone_file

@@ -76,7 +76,8 @@ class Promotion:
 
         self.audit = AuditLog(cfg.audit_log or default_audit_path(), {
             "region": request.region, "to": request.target, "reason": request.reason,
-            "bug": request.bug, "forced": request.force, "dry_run": request.dry_run})
+            "bug": request.bug, "forced": request.force, "dry_run": request.dry_run,
+            **({"action": request.action, "member": request.member} if request.action else {})})
         from failover.habits import Habits
 
         # SAL (with the name's own project), silence, task comment
