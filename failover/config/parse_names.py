@@ -336,7 +336,7 @@ def _parse_service(p: Problems, key: str, name: str, t: Mapping[str, Any],
         health = _parse_health(p, f"{ckey}.health", body.get("health", {"kind": "none"}))
         if target is not None:
             candidates.append(Candidate(cname, {r: target for r in records}, health))
-    _distinct_targets(p, key, records, candidates)
+    _distinct_targets(p, key, records, candidates, sets.get("record_type"))
     if len(records) != len(raw_records):
         return None
     return Service(name=name, records=tuple(records), candidates=tuple(candidates),
@@ -384,13 +384,13 @@ def _parse_group(p: Problems, key: str, name: str, t: Mapping[str, Any],
         p, f"{key}.health.{s}", htable.get(s, {"kind": "none"}))) for s in sides]
     if any(len(c.targets) != len(records) for c in candidates):
         return None
-    _distinct_targets(p, key, records, candidates)
+    _distinct_targets(p, key, records, candidates, sets.get("record_type"))
     return Service(name=name, records=tuple(records), candidates=tuple(candidates),
                    zone_file=zone_file, group=True, **_name_settings(p, t, key), **sets)
 
 
 def _distinct_targets(p: Problems, key: str, records: list[str],
-                      candidates: list[Candidate]) -> None:
+                      candidates: list[Candidate], set_type: str | None = None) -> None:
     for record in records:
         seen: dict[str, str] = {}
         types = set()
@@ -403,7 +403,7 @@ def _distinct_targets(p: Problems, key: str, records: list[str],
                 p.add(key, f"{record}: {c.name} and {seen[norm]} have the same target "
                            f"{c.targets[record]!r}: targets must differ")
             seen[norm] = c.name
-        if len(types) > 1:
+        if len(types) > 1 and set_type is None:  # a set's members are checked one by one
             p.add(key, f"{record}: mixes {' and '.join(sorted(types))} targets; the record "
                        "can only have one type")
 
