@@ -54,10 +54,11 @@ from failover.config import Candidate, Config
 from failover.dnscheck import check_region, target_problems
 from failover.errors import ConfigError, FailoverError, UsageError
 from failover.haproxy import ControllerHealth, read_controller_health
-from failover.health import HealthResult, read_health
+from failover.health import HealthResult
 from failover.health.haproxy import as_result
 from failover.lock import flock_within
 from failover.model import FailoverName
+from failover.status import candidate_health
 
 T = TypeVar("T")
 
@@ -217,8 +218,8 @@ def read_name(cfg: Config, name: FailoverName, deadline: float) -> Reading:
 def _read_health(cfg: Config, name: FailoverName, candidate: Candidate,
                  ) -> tuple[HealthResult, ControllerHealth | None]:
     """Return a candidate's health; a region's controller's HAProxy read too (its words)."""
-    if name.region is None:
-        return read_health(cfg, candidate), None
+    if name.region is None:  # by its kind; a set's: every target host of its sets
+        return candidate_health(cfg, name, candidate), None
     ctl = read_controller_health(cfg, name.region, name.region.controller(candidate.name))
     return as_result(candidate.name, candidate.health.describe(), ctl), ctl
 

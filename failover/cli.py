@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from failover import __version__
-from failover.commands import check, config, health, history, promote, status, verify
+from failover.commands import check, config, health, history, pool, promote, status, verify
 from failover.errors import EXIT_UNEXPECTED, FailoverError
 
 app = typer.Typer(
@@ -51,6 +51,8 @@ def _root(
 app.command()(status.status)
 app.command()(health.health)
 app.command()(promote.promote)
+app.command()(pool.depool)
+app.command()(pool.pool)
 app.command()(verify.verify)
 app.command()(check.check)
 app.command()(history.history)

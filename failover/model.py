@@ -76,10 +76,16 @@ class Record:
     """The zone template holding it, in the operations/dns checkout."""
     controllers: tuple[Controller, ...]
     """Per candidate, what the record should say when that candidate is the primary."""
+    set_type: str | None = None
+    """SRV, A or AAAA when each target is a set of members (`failover.zone.setspec`);
+    None: one target per candidate."""
 
     @property
     def record_type(self) -> str:
-        """Return the type the candidates' targets make: CNAME, A or AAAA (the first's)."""
+        """Return the record's type: the set's, else the one the candidates' targets make
+        (CNAME, A or AAAA, the first's)."""
+        if self.set_type is not None:
+            return self.set_type
         return self.controllers[0].record_type if self.controllers else "CNAME"
 
     @property
@@ -92,7 +98,12 @@ class Record:
         return next(c for c in self.controllers if c.name == name)
 
     def controller_for_target(self, target: str) -> Controller | None:
-        """Return the candidate whose target for this record is `target` (compared absolutely)."""
+        """Return the candidate whose target for this record is `target` (compared absolutely;
+        a set as a set: `failover.zone.setspec.matches_set`)."""
+        if self.set_type is not None:
+            from failover.zone.setspec import matches_set
+
+            return next((c for c in self.controllers if matches_set(target, c.target)), None)
         want = normalize_target(target)
         return next((c for c in self.controllers if normalize_target(c.target) == want), None)
 
@@ -187,7 +198,7 @@ def of_service(cfg: Config, svc: Service) -> FailoverName:
     records = tuple(
         Record(svc.name, fqdn, zone_file, tuple(
             Controller(name=c.name, target=c.targets[fqdn], stats=c.health.stats or "")
-            for c in svc.candidates))
+            for c in svc.candidates), svc.record_type)
         for fqdn in svc.records)
     return FailoverName(svc.name, "group" if svc.group else "service", records, svc.candidates,
                         zone_file, svc.push_topic, svc.sal_project, service=svc)

@@ -30,6 +30,9 @@ HOSTNAME_RE = re.compile(
 TOPIC_RE = re.compile(r"^[A-Za-z0-9._/-]{1,100}\Z")
 """A Gerrit topic or hashtag as this tool will push it."""
 
+HOST_PLACEHOLDER = "{host}"
+"""Stands for each target host of a set in a health check's host, URL or argv."""
+
 BUG_RE = re.compile(r"^T[0-9]+\Z")
 """A Phabricator task id, as the repository's `Bug:` footer wants it (`\\Z`: no newline)."""
 

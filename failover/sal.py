@@ -67,7 +67,10 @@ def sal_message(phase: str, request: Asked, *, project: str = "",
     `phase` is START, END (PASS) or END (FAIL); a failure names its exit code; an END says
     the run's `durations` (`(push_to_merge=12.3s)`).
     """
-    text = f"{phase} - failover promote {request.region} {request.target}"
+    action = getattr(request, "action", None)  # depool/pool: the member, not a candidate
+    what = f"{action} {request.region} {getattr(request, 'member', '')}" if action else \
+        f"promote {request.region} {request.target}"
+    text = f"{phase} - failover {what}"
     if request.reason:
         text += f" ({request.reason})"
     if exit_code:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from failover.config import Config
+from failover.config import Candidate, Config
 from failover.dnscheck import DnsReport, check_region
 from failover.errors import FailoverError
 from failover.health import HealthResult, read_all
@@ -102,6 +102,8 @@ def read_name_health(cfg: Config, name: FailoverName, only: str | None = None,
         UsageError: `only` is no candidate of the name.
     """
     picked = [name.candidate(only)] if only is not None else list(name.candidates)
+    if name.records and name.records[0].set_type is not None:  # every host of each set
+        return _read_set_candidates(cfg, name, picked), None
     if name.region is None:
         return read_all(cfg, picked), None
     from failover.haproxy import read_region_health
@@ -110,6 +112,28 @@ def read_name_health(cfg: Config, name: FailoverName, only: str | None = None,
     read = read_region_health(cfg, name.region, only=only)
     return {c.name: as_result(c.name, c.health.describe(), read.controllers[c.name])
             for c in picked if c.name in read.controllers}, read
+
+
+def _read_set_candidates(cfg: Config, name: FailoverName, picked: Sequence[Candidate]
+                         ) -> dict[str, HealthResult]:
+    """Return each candidate's health as a set's: every target host of its records' sets."""
+    with ThreadPoolExecutor(max_workers=max(1, len(picked))) as pool:
+        return dict(zip((c.name for c in picked),
+                        pool.map(lambda c: candidate_health(cfg, name, c), picked),
+                        strict=True))
+
+
+def candidate_health(cfg: Config, name: FailoverName, c: Candidate) -> HealthResult:
+    """Return one candidate's health: by its kind, or, for a set's, every host of its sets."""
+    if not name.records or name.records[0].set_type is None:
+        from failover.health import read_health
+
+        return read_health(cfg, c)
+    from failover.health.sets import read_set_health
+    from failover.zone.setspec import parse_set
+
+    members = {m.key(): m for r in name.records for m in parse_set(r.target(c.name))}
+    return read_set_health(cfg, c.name, c.health, list(members.values()))
 
 
 def zone_statuses(cfg: Config, name: FailoverName) -> dict[str, ZoneStatus]:
@@ -121,7 +145,8 @@ def zone_statuses(cfg: Config, name: FailoverName) -> dict[str, ZoneStatus]:
     read) at the remote-tracking branch as last fetched, with its age; else from the working
     tree. Nothing is fetched and the checkout is not changed.
     """
-    from failover.zone import ZoneError, current_target, read_zone
+    from failover.promote.setedit import record_target
+    from failover.zone import ZoneError, read_zone
 
     if not cfg.dns.checkout.is_dir():
         return {r.fqdn: ZoneStatus(error="checkout not found") for r in name.records}
@@ -137,7 +162,7 @@ def zone_statuses(cfg: Config, name: FailoverName) -> dict[str, ZoneStatus]:
     out = {}
     for record in name.records:
         try:
-            target = current_target(text, record.fqdn, path=name.zone_file)
+            target = record_target(text, record, name.zone_file)
         except ZoneError as exc:
             out[record.fqdn] = ZoneStatus(error=exc.message, source=source, revision=revision,
                                           age_seconds=age)

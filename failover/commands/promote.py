@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -15,6 +16,9 @@ from failover.commands._common import (
     load,
     setup,
 )
+
+if TYPE_CHECKING:
+    from failover.promote.plan import PromoteRequest
 
 
 def promote(
@@ -71,11 +75,7 @@ def promote(
       failover promote irc irc1002 --reason "irc1001 reboot"             (a service)
       failover promote db-masters codfw --dry-run                        (a group)
     """
-    from failover.errors import EXIT_INTERRUPTED, FailoverError, Interrupted
-    from failover.interactive import durable_shell_warning
-    from failover.promote import Promotion, interrupt_on_sigterm
     from failover.promote.plan import PromoteRequest
-    from failover.render.plan import PlanView, show_failure, show_outcome
 
     setup(verbose)
     request = PromoteRequest(region=region, target=controller, dry_run=dry_run, yes=yes,
@@ -84,6 +84,18 @@ def promote(
                              silence=silence, no_sal=no_sal, change=change, prepare=prepare,
                              prepare_failback=prepare_failback, self_merge=self_merge,
                              from_=from_, acks=tuple(ack or ()), switch_ttl=switch_ttl)
+    run_request(request, config, json)
+
+
+def run_request(request: PromoteRequest, config: Path | None, json: bool) -> None:
+    """Load the config, run the promote (or depool, pool) of `request`, render its outcome;
+    the one path of `promote`, `depool` and `pool`."""
+    from failover.errors import EXIT_INTERRUPTED, FailoverError, Interrupted
+    from failover.interactive import durable_shell_warning
+    from failover.promote import Promotion, interrupt_on_sigterm
+    from failover.render.plan import PlanView, show_failure, show_outcome
+
+    dry_run = request.dry_run
     promotion: Promotion | None = None
     try:
         with interrupt_on_sigterm():  # armed before the config load: a signal there is clean

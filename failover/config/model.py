@@ -152,6 +152,17 @@ class Service:
     switch_ttl: str | None = None
     """A promote lowers its records' TTL to this first, switches, then restores it (three
     changes, a relation chain), as `--switch-ttl`; None: one change."""
+    record_type: str | None = field(default=None, metadata=read_from("type"))
+    """`type = "SRV"` (or "A"/"AAAA"): each target is a set of members (`failover.zone.setspec`);
+    None: one CNAME, A or AAAA target per record."""
+    min_members: int | None = None
+    """The fewest members `failover depool` may leave in a set (None: depool refused)."""
+    standby: str | None = None
+    """`"commented"`: the standby is a commented line beside the live one, swapped by a
+    promote; None: found when the zone has one."""
+    standby_follows: bool = False
+    """With a commented standby: the commented line follows the other candidate (its target
+    rewritten) when no commented line names the new target."""
 
     @property
     def push_topic(self) -> str:
@@ -180,6 +191,11 @@ class Service:
 
     def candidate_for(self, record: str, target: str) -> Candidate | None:
         """Return the candidate whose target for `record` is `target` (compared absolutely)."""
+        if self.record_type is not None:  # a set: the same members, in any order
+            from failover.zone.setspec import matches_set
+
+            return next((c for c in self.candidates
+                         if matches_set(target, c.targets[record])), None)
         want = normalize_target(target)
         for c in self.candidates:
             if normalize_target(c.targets[record]) == want:

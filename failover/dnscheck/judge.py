@@ -26,6 +26,7 @@ from failover.dnscheck.servers import AUTHDNS_HOST, Server
 
 if TYPE_CHECKING:
     import dns.resolver  # imported where used: start-up pays only for what a command needs
+    import dns.rrset
 
     from failover.model import Pointing
 
@@ -167,11 +168,33 @@ def _read(region: Pointing, server: Server, reply: _Reply) -> ServerAnswer:
     rrset = msg.get_rrset(msg.answer, qname, dns.rdataclass.IN, rdtype)
     if rrset is None:
         return replace(base, record_type=None)
+    if getattr(region, "set_type", None) is not None:  # an SRV or round-robin set, as one
+        return _read_set(region, base, rrset)
     addrs = tuple(sorted((normalize_target(r.address) for r in rrset),
                          key=lambda a: ipaddress.ip_address(a)))
     return replace(base, records=addrs, record_type=dns.rdatatype.to_text(rdtype),
                     ttl=rrset.ttl, final_addresses=addrs,
                     controller=_controller(region, addrs[0]) if len(addrs) == 1 else None)
+
+
+def _read_set(region: Pointing, base: ServerAnswer, rrset: dns.rrset.RRset) -> ServerAnswer:
+    """Return a set's answer: its members (`P W PORT TARGET` for SRV), the candidate whose
+    set it is (`failover.zone.setspec.matches_set`: any order)."""
+    from failover.zone.sets import Member
+    from failover.zone.setspec import format_set
+
+    if rrset.rdtype == dns.rdatatype.SRV:
+        members = sorted((Member(r.target.to_text().lower(), r.priority, r.weight, r.port)
+                          for r in rrset), key=Member.key)
+        final: tuple[str, ...] = ()
+    else:
+        members = sorted((Member(normalize_target(r.address)) for r in rrset),
+                         key=lambda m: ipaddress.ip_address(m.target))
+        final = tuple(m.target for m in members)
+    spec = format_set(members)
+    return replace(base, records=tuple(spec.split(", ")),
+                   record_type=dns.rdatatype.to_text(rrset.rdtype), ttl=rrset.ttl,
+                   final_addresses=final, controller=_controller(region, spec))
 
 
 def _judge(region: Pointing, answer: ServerAnswer, reference: str | None, expected: bool,
@@ -195,7 +218,9 @@ def _judge(region: Pointing, answer: ServerAnswer, reference: str | None, expect
         return replace(answer, verdict=DIFFERS, detail=f"points at {answer.controller}; {others}")
     if not answer.records:
         return replace(answer, verdict=WRONG, detail="no record of the expected type (NODATA)")
-    if len(answer.records) > 1:
+    if getattr(region, "set_type", None) is not None:
+        detail = f"{', '.join(answer.records)} is no candidate's set of {region.name}"
+    elif len(answer.records) > 1:
         detail = f"{len(answer.records)} addresses; a controller is one"
     else:
         detail = f"{answer.records[0]} is no controller of {region.name}"

@@ -15,7 +15,7 @@ Examples:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import dns.rcode
@@ -24,6 +24,10 @@ import dns.rdatatype
 from failover.dnscheck.query import _ask, _query_pool
 from failover.dnscheck.servers import Server
 from failover.zone.sets import Member
+from failover.zone.setspec import matches
+
+__all__ = ["MISMATCH", "SetAnswer", "agreed", "ask_set", "ask_sets", "judge", "matches",
+           "max_ttl"]
 
 MISMATCH = "mismatch"
 """The verdict of an answer that is no candidate's set."""
@@ -39,20 +43,6 @@ class SetAnswer:
     members: tuple[Member, ...] = ()
     ttl: int | None = None
     detail: str = ""
-
-
-def matches(answer: Iterable[Member], expected: Sequence[Member]) -> bool:
-    """Return True when `answer` is `expected` as a set (SRV fields compared where given)."""
-    got = {m.key(): m for m in answer}
-    if set(got) != {m.key() for m in expected}:
-        return False
-    for want in expected:
-        have = got[want.key()]
-        for field_ in ("priority", "weight", "port"):
-            value = getattr(want, field_)
-            if value is not None and getattr(have, field_) != value:
-                return False
-    return True
 
 
 def judge(members: Sequence[Member], candidates: Mapping[str, Sequence[Member]]) -> str:

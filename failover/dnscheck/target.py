@@ -53,8 +53,8 @@ def check_target(cfg: Config, region: Pointing, controller: Controller, *,
     None for an address target (nothing to resolve). Asked at the servers `verify` asks (the
     [verify] nameservers, or the zone's NS), which serve the hosts' zone in production too.
     """
-    if controller.record_type != "CNAME":
-        return None
+    if controller.record_type != "CNAME" or getattr(region, "set_type", None) is not None:
+        return None  # an address; a set's hosts are each checked by its health
     servers = resolve_nameservers(cfg, region.fqdn, resolver)
     jobs = [(s, t) for s in servers for t in ("A", "AAAA")]
     replies = list(_query_pool().map(

@@ -212,7 +212,11 @@ def _judged(region: Pointing, expect: Controller | None, answers: list[ServerAns
 
 
 def _rdtype(region: Pointing) -> str:
-    """Return the type to ask for the record: AAAA for an IPv6-only region, else A."""
+    """Return the type to ask for the record: a set's own (SRV), AAAA for an IPv6-only
+    region, else A."""
+    set_type = getattr(region, "set_type", None)
+    if set_type is not None:
+        return str(set_type)
     return "AAAA" if {c.record_type for c in region.controllers} == {"AAAA"} else "A"
 
 

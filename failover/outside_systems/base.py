@@ -73,6 +73,10 @@ class OutsideRun:
     tasks: list[str] = field(default_factory=list)
     """Every --bug task, in order, each once."""
     dry_run: bool = False
+    action: str | None = None
+    """`depool` or `pool` (a member of a set), None for a promote."""
+    member: str = ""
+    """The member a depool or pool moves."""
     no_sal: bool = False
     silence_for: str | None = None
     """--silence DURATION (e.g. 2h), if given."""

@@ -186,6 +186,13 @@ def left_hosts(run: OutsideRun) -> tuple[list[str], str | None]:
     new = name.candidate(run.target).targets
     hosts = []
     for record in (r.fqdn for r in name.records):
+        if name.record(record).set_type is not None:  # a set: the hosts it leaves
+            from failover.zone.setspec import hosts as set_hosts
+
+            kept = set(set_hosts(new[record]))
+            hosts += [h.split(".")[0].lower() for h in set_hosts(left[record])
+                      if h not in kept and not h[:1].isdigit() and ":" not in h]
+            continue
         target = left[record]
         if normalize_target(target) == normalize_target(new[record]):
             continue

@@ -37,15 +37,25 @@ def prepare(ctx: Context) -> None:
     path = wt.path / zone_file
     from failover.promote import chain
 
-    if chain.requested(ctx) is not None:  # three commits: lower the TTL, switch, restore
+    if plan.member is not None:  # a depool or pool: the member's lines out or back
+        from failover.promote.pooling import edit as member_edit
+
+        edits = member_edit(ctx, read_zone(path))
+    elif chain.requested(ctx) is not None:  # three commits: lower the TTL, switch, restore
         chain.prepare(ctx, read_zone(path), wt)
         return
-    edits = records.edit(ctx, read_zone(path))
+    else:
+        edits = records.edit(ctx, read_zone(path))
     edit = replace(edits.edits[0], diff=edits.diff, new_text=edits.new_text)
     plan.checks = validate_zone(edit.new_text, path=zone_file, zone=zone_name(zone_file),
                                 checkout=wt.path, netbox_snippets=cfg.dns.netbox_snippets)
     write_atomic(path, edit.new_text)
-    text = body(plan, leaning=ctx.leaning(), user=getpass.getuser())
+    if plan.member is not None:  # a depool or pool
+        from failover.promote.pooling import body as member_body
+
+        text = member_body(plan, getpass.getuser())
+    else:
+        text = body(plan, leaning=ctx.leaning(), user=getpass.getuser())
     if plan.revert is not None:  # as Gerrit's Revert: what it reverts, then the reason
         from failover.promote.revert import revert_body
 

@@ -80,6 +80,10 @@ class Context:
 
             return revert_subject(plan.revert.subject)
         zone = zone_name(plan.name.zone_file)
+        if plan.member is not None:  # a depool or pool
+            from failover.promote.pooling import subject as member_subject
+
+            return member_subject(self.topic or zone, plan.member)
         service = plan.name.kind != "region"  # a service's or group's own name, no "API"
         fqdn = f"{plan.name.name}.{zone}" if service else plan.region.fqdn
         return subject(self.topic, zone=zone, region=plan.region.name, fqdn=fqdn,

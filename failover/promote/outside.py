@@ -40,7 +40,8 @@ class Outside:
         self.run = OutsideRun(
             region=request.region, target=request.target, name=plan.name, audit=audit,
             observer=observer, reason=request.reason, tasks=request.tasks,
-            dry_run=request.dry_run, no_sal=request.no_sal, silence_for=request.silence,
+            dry_run=request.dry_run, action=request.action, member=request.member or "",
+            no_sal=request.no_sal, silence_for=request.silence,
             project=plan.name.sal_project)  # SAL lines name the name's own project
         self.systems = configured(cfg, self.run)
 

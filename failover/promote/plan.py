@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from failover.haproxy import RegionHealth
     from failover.health import HealthResult
     from failover.model import FailoverName, Record
+    from failover.promote.pooling import MemberAction
     from failover.promote.revert import Reverted
     from failover.zone import ZoneEdit
 
@@ -73,6 +74,10 @@ class PromoteRequest:
     switch_ttl: str | None = None
     """--switch-ttl TTL: lower the TTL, switch, restore, as a relation chain of three changes
     (`failover.promote.chain`); None: the name's `switch_ttl` setting, if any."""
+    member: str | None = None
+    """`failover depool|pool NAME MEMBER`: the member (`target` is then `depooled`/`pooled`)."""
+    action: str | None = None
+    """"depool" or "pool" with `member`; None: a promote."""
 
     @property
     def bug(self) -> str | None:
@@ -166,6 +171,8 @@ class Plan:
     ttl_chain: dict[str, Any] | None = None
     """The TTL chain's facts (`failover.promote.chain`): the TTLs and its three changes;
     the JSON `ttl_chain` (None: a promote of one change)."""
+    member: MemberAction | None = None
+    """A depool or pool (`failover.promote.pooling`): the member moved; None: a promote."""
 
     def step(self, key: str) -> Step:
         """Return the step called `key`."""
@@ -203,6 +210,8 @@ class Plan:
                          if self.revert else None)
         doc["gerrit_flow"] = dict(self.gerrit_flow)
         doc["ttl_chain"] = self.ttl_chain
+        if self.member is not None:
+            doc["member"] = self.member.to_dict()
         if self.name.kind != "region":  # a service's or group's own part of the document
             doc["service"] = {
                 "name": self.name.name, "group": self.name.kind == "group",

@@ -37,6 +37,11 @@ def health(ctx: Context) -> None:
     from failover.status import read_name_health
 
     plan = ctx.plan
+    if plan.member is not None:  # a depool or pool: the set's gate
+        from failover.promote.pooling import gate
+
+        gate(ctx)
+        return
     plan.candidate_health, plan.health = read_name_health(ctx.cfg, plan.name)
     if plan.health is not None:  # a region: its controllers' HAProxy, per service
         plan.step("health").summary = "; ".join(
@@ -112,11 +117,22 @@ def state(ctx: Context) -> None:
         plan.nameservers = [str(s.server) for s in plan.dns.servers]
         open_changes = fetched.result()
     text = repo.read_remote_file(checkout, plan.name.zone_file)
+    if plan.member is not None:  # the sets as the fetched tip has them
+        from failover.promote.pooling import rebuild
+
+        if rebuild(ctx, text):
+            plan.record_dns = {r.fqdn: r for r in check_records(
+                cfg, [(r, r.controller(plan.target.name)) for r in plan.name.records])}
+            plan.dns = plan.record_dns[plan.region.fqdn]
     ctx.topic = cfg.dns.subject_topic or repo.subject_topic(checkout, plan.name.zone_file)
     plan.zone_target, name = zone_candidate(plan.name, text)
     zone_ctl = plan.region.controller(name) if name else None
     plan.current = plan.dns.controller or (zone_ctl.name if zone_ctl else None)
-    if zone_ctl is None or zone_ctl.name != plan.target.name:  # a failback: Gerrit's Revert?
+    if plan.member is not None:  # a pool back: the revert of the depool?
+        from failover.promote.pooling import look_up_revert
+
+        look_up_revert(ctx, text)
+    elif zone_ctl is None or zone_ctl.name != plan.target.name:  # a failback: a Revert?
         from failover.promote.revert import look_up
 
         plan.revert = look_up(ctx, text)

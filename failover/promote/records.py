@@ -16,9 +16,9 @@ if TYPE_CHECKING:
 
 def zone_candidate(name: FailoverName, text: str) -> tuple[str, str | None]:
     """Return (the first record's target in `text`, the candidate every record points at)."""
-    from failover.zone import current_target
+    from failover.promote.setedit import record_target
 
-    found = [(r, current_target(text, r.fqdn, path=name.zone_file)) for r in name.records]
+    found = [(r, record_target(text, r, name.zone_file)) for r in name.records]
     names = {c.name if (c := r.controller_for_target(t)) else None for r, t in found}
     return found[0][1], names.pop() if len(names) == 1 else None
 
@@ -29,8 +29,15 @@ def edit(ctx: Context, text: str) -> ZoneEdits:
     from failover.zone import RecordChange, edit_records
 
     plan = ctx.plan
+    if plan.name.records[0].set_type is not None:  # SRV or round-robin sets, line by line
+        from failover.promote.setedit import set_edits
+
+        return set_edits(text, plan.name, plan.target.name)
     targets = {r.fqdn: r.target(plan.target.name) for r in plan.name.records}
-    swapped = standby_edits(text, targets, path=plan.name.zone_file)
+    svc = plan.name.service
+    swapped = standby_edits(text, targets, path=plan.name.zone_file,
+                            required=svc is not None and svc.standby == "commented",
+                            follow=svc is not None and svc.standby_follows)
     if swapped is not None:  # a commented standby names the target: its line goes live
         return swapped
     return edit_records(text, [RecordChange(fqdn, target) for fqdn, target in targets.items()],

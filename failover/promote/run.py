@@ -46,13 +46,20 @@ class Promotion:
         self.observer = observer
         from failover.model import name_of
 
-        name = name_of(cfg, request.region)  # its records, candidates, zone file, topic
+        member = None
+        if request.action is not None:  # a depool or pool: a promote between two sets
+            from failover.promote.pooling import start
+
+            name, member = start(cfg, request.region, request.member or "",
+                                 "depool" if request.action == "depool" else "pool")
+        else:
+            name = name_of(cfg, request.region)  # its records, candidates, zone file, topic
         name.candidate(request.target)
         first = name.records[0]
         self.plan = Plan(request=request, name=name, region=first,
                          target=first.controller(request.target),
                          deploy=name.deploy_argv(cfg),
-                         steps=[Step(s.key, s.title, s.acts) for s in STEPS])
+                         steps=[Step(s.key, s.title, s.acts) for s in STEPS], member=member)
         from failover.names import BUG_RE
         from failover.repo import check_command_line_text
 
@@ -69,7 +76,8 @@ class Promotion:
 
         self.audit = AuditLog(cfg.audit_log or default_audit_path(), {
             "region": request.region, "to": request.target, "reason": request.reason,
-            "bug": request.bug, "forced": request.force, "dry_run": request.dry_run})
+            "bug": request.bug, "forced": request.force, "dry_run": request.dry_run,
+            **({"action": request.action, "member": request.member} if request.action else {})})
         from failover.promote.outside import Outside
 
         # the outside systems (failover.outside_systems): silence, SAL, task comments, metrics

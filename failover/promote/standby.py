@@ -17,9 +17,16 @@ from failover.zone import ZoneEdit, ZoneEdits, ZoneError, find_record, zone_name
 from failover.zone.sets import find_set, swap_standby, unified_diff
 
 
-def standby_edits(text: str, targets: Mapping[str, str], *, path: str) -> ZoneEdits | None:
+def standby_edits(text: str, targets: Mapping[str, str], *, path: str,
+                  required: bool = False, follow: bool = False) -> ZoneEdits | None:
     """Return the edit swapping each record's commented standby live, or None when some
-    record has no commented line naming its new target (or already points there)."""
+    record has no commented line naming its new target (or already points there).
+
+    `required` (the config's `standby = "commented"`): a record without such a line is an
+    error (ZoneError naming the line to write), never a plain target edit. `follow`
+    (`standby_follows = true`): the one commented line then follows the old target while
+    the live line takes the new one.
+    """
     zone = zone_name(path)
     new_text = text
     edits: list[tuple[str, str, str]] = []  # record, old target, new target
@@ -28,13 +35,19 @@ def standby_edits(text: str, targets: Mapping[str, str], *, path: str) -> ZoneEd
         try:
             rs = find_set(new_text, record, rec.rtype, path=path, zone=zone)
         except ZoneError:
+            if required:
+                raise
             return None
         want = target.lower().rstrip(".") + "."
-        if rec.absolute_target.lower() == want or not any(
+        if rec.absolute_target.lower() == want:
+            if required:
+                continue
+            return None
+        if not required and not follow and not any(
                 ln.member.key() == want for ln in rs.commented):
             return None
         new_text = swap_standby(new_text, record, rec.rtype, target, path=path,
-                                zone=zone).new_text
+                                zone=zone, follow=follow).new_text
         edits.append((record, rec.target, target))
     if not edits:
         return None

@@ -24,6 +24,9 @@ from failover.config.model import (
     VerifyConfig,
 )
 
+SET_KEYS = ("type", "min_members", "standby", "standby_follows")
+"""A set record's keys and a commented standby's (services and groups alike)."""
+
 SECTIONS = [
     (Config, None, {"dns", "gerrit", "verify", "haproxy", "regions", "audit", "sal",
                     "alertmanager", "phabricator", "services", "groups", "metrics", "safety"}),
@@ -39,15 +42,16 @@ SECTIONS = [
     (Region, None, {"fqdn", "services", "controllers"}),
     (Controller, None, {"target", "stats", "ca_bundle"}),
     (Service, "services", {"zone_file", "fqdn", "records", "candidates", "topic",
-                           "sal_project", "switch_ttl"}),
+                           "sal_project", "switch_ttl", *SET_KEYS}),
     (Service, "groups", {"zone_file", "sides", "members", "health", "topic", "sal_project",
-                         "switch_ttl"}),
+                         "switch_ttl", *SET_KEYS}),
     (Candidate, None, {"target", "health"}),
     (SalConfig, None, {"host", "port", "project"}),
     (AlertmanagerConfig, None, {"url", "matchers", "timeout", "ca_bundle"}),
     (PhabricatorConfig, None, {"url", "timeout", "ca_bundle"}),
     (MetricsConfig, None, {"textfile"}),
 ]
+
 
 
 @pytest.mark.parametrize(("cls", "variant", "keys"), SECTIONS,

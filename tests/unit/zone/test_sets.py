@@ -153,3 +153,18 @@ def test_promote_hook_swaps_a_commented_standby(wmnet: str) -> None:
     # no commented line names the target: the usual target edit (None here)
     assert standby_edits(wmnet, {"doc.discovery.wmnet": "doc1009.eqiad.wmnet."},
                          path="templates/wmnet") is None
+
+
+def test_the_configured_standby_is_required_or_follows(wmnet: str) -> None:
+    from failover.promote.standby import standby_edits
+
+    targets = {"doc.discovery.wmnet": "doc1009.eqiad.wmnet."}
+    with pytest.raises(ZoneError, match="no commented"):  # standby = "commented"
+        standby_edits(wmnet, targets, path="templates/wmnet", required=True)
+    edits = standby_edits(wmnet, targets, path="templates/wmnet", required=True, follow=True)
+    assert edits is not None
+    assert _removed_added(wmnet, edits.new_text)[1] == [
+        ";doc                   300 IN CNAME doc2003.codfw.wmnet.",
+        "doc                   300 IN CNAME doc1009.eqiad.wmnet."]
+    live = {"doc.discovery.wmnet": "doc2003.codfw.wmnet."}  # already live: no edit
+    assert standby_edits(wmnet, live, path="templates/wmnet", required=True) is None
