@@ -49,11 +49,11 @@ def depool(name: RegionArg, member: MemberArg, dry_run: DryRun = False, yes: Yes
            json: JsonOption = False, verbose: VerboseOption = False) -> None:
     """Take MEMBER out of NAME's SRV (or round-robin) set through Gerrit review.
 
-    Refused (exit 3) when the members left would be fewer than the name's min_members, or
-    one of them is unhealthy. The same steps as a promote: change, review, deploy, verify.
+    Refused (exit 3) when fewer than min_members would be left, or one left is unhealthy.
+    The same steps as a promote: change, review, deploy, verify.
 
     Examples:
-      failover depool puppet puppetserver2003.codfw.wmnet --reason "RAM upgrade" --bug T1
+      failover depool puppet puppetserver2003.codfw.wmnet --bug T1
     """
     _run("depool", name, member, dry_run=dry_run, yes=yes, force=force, bug=bug,
          reason=reason, no_wait=no_wait, no_sal=no_sal, config=config, json=json,
