@@ -43,10 +43,13 @@ GOAL = 0.5
 
 
 def zone_text() -> str:
-    """Return the wmnet zone: SOA, NS and RECORDS CNAMEs pointing at the `new` side."""
+    """Return the wmnet zone: SOA, NS, RECORDS CNAMEs pointing at the `new` side, and the
+    addresses of those targets."""
     lines = ["$TTL 1H", "@ 1H IN SOA ns0.wikimedia.org. hostmaster.wikimedia.org. 7 12H 2H 2W 1H",
              "@ 1D IN NS ns0.wikimedia.org."]
     lines += [f"s{i}-master.eqiad 5M IN CNAME db2{i:03d}.codfw.wmnet." for i in range(RECORDS)]
+    # the targets' own addresses: verify checks that the expected target resolves
+    lines += [f"db2{i:03d}.codfw 1H IN A 10.192.0.{i + 1}" for i in range(RECORDS)]
     return "\n".join(lines) + "\n"
 
 
