@@ -1,12 +1,17 @@
-"""`failover verify` of a 26-record group at 16 authdns hosts, after convergence (issue 25).
+"""`failover verify` of a 26-record group at 16 authdns hosts, after convergence.
 
 16 real gdnsd (one per loopback address 127.53.B.1-16, port 5353, as `[verify]
 authdns_hosts`) serve a wmnet zone holding 26 DB-master CNAMEs (a datacenter switchover's
 group, `[groups.db]`); `[verify] nameservers` is the first host again (a config needs one,
 else the zone's NS would be looked up), so a round is 26 x 17 = 442 record queries plus 16
 SOA queries. Timed: the whole process, `failover verify db --expect new` (human output and
-`--json`), ROUNDS runs each, the median; against one query's round trip and the bare
-interpreter's start. The goal: at most 0.5 s of the tool's own time beyond one round trip.
+`--json`), ROUNDS runs each, the median; against one query's round trip, the bare
+interpreter's start and the tool's own start (`failover --version`), measured in the same run.
+The goal: at most 0.5 s of the tool's own time beyond one round trip, i.e. the whole process's
+wall time less one round trip (all 458 queries are in flight together, so a round trip is what
+the network costs). On a loaded machine the wall time also holds the time spent waiting for a
+CPU: the CPU time (the process's own) is then the figure to read, and `verify - --version`
+what the queries, their judging and the output cost beyond the start-up.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from pathlib import Path
 import dns.message
 import dns.query
 
-from benchmarks.bench_whole import failover_argv
+from benchmarks.bench_whole import bytecode_env, failover_argv
 from benchmarks.run import Figure
 from sandbox.authdns import start_authdns_hosts
 
@@ -38,10 +43,13 @@ GOAL = 0.5
 
 
 def zone_text() -> str:
-    """Return the wmnet zone: SOA, NS and RECORDS CNAMEs pointing at the `new` side."""
+    """Return the wmnet zone: SOA, NS, RECORDS CNAMEs pointing at the `new` side, and the
+    addresses of those targets."""
     lines = ["$TTL 1H", "@ 1H IN SOA ns0.wikimedia.org. hostmaster.wikimedia.org. 7 12H 2H 2W 1H",
              "@ 1D IN NS ns0.wikimedia.org."]
     lines += [f"s{i}-master.eqiad 5M IN CNAME db2{i:03d}.codfw.wmnet." for i in range(RECORDS)]
+    # the targets' own addresses: verify checks that the expected target resolves
+    lines += [f"db2{i:03d}.codfw 1H IN A 10.192.0.{i + 1}" for i in range(RECORDS)]
     return "\n".join(lines) + "\n"
 
 
@@ -95,13 +103,14 @@ def run() -> list[Figure]:
         hosts = [s.host for s in servers]
         config = root / "config.toml"
         config.write_text(config_text(hosts))
-        env = {**os.environ, "FAILOVER_CONFIG": str(config),
-               "XDG_STATE_HOME": str(root / "state")}
+        env = bytecode_env({**os.environ, "FAILOVER_CONFIG": str(config),
+                            "XDG_STATE_HOME": str(root / "state")})
         tool = failover_argv()
         human, human_cpu = _median_run([*tool, "verify", "db", "--expect", "new"], env)
         as_json, json_cpu = _median_run([*tool, "verify", "db", "--expect", "new", "--json"],
                                         env)
         floor, floor_cpu = _median_run([sys.executable, "-c", "pass"], env)
+        start, start_cpu = _median_run([*tool, "--version"], env)
         rtt = _one_rtt(hosts[0])
     queries = RECORDS * (HOSTS + 1) + HOSTS
     load = os.getloadavg()[0]
@@ -113,6 +122,10 @@ def run() -> list[Figure]:
         Figure("one query's round trip (loopback)", f"{rtt * 1000:.2f} ms"),
         Figure("python -c pass (interpreter floor)",
                f"{floor * 1000:.0f} ms wall, {floor_cpu * 1000:.0f} ms CPU"),
+        Figure("failover --version (the tool's start-up)",
+               f"{start * 1000:.0f} ms wall, {start_cpu * 1000:.0f} ms CPU"),
+        Figure("verify --json beyond the start-up (CPU)",
+               f"{(json_cpu - start_cpu) * 1000:.0f} ms"),
         Figure("tool's own time beyond one round trip (--json, wall)",
                f"{(as_json - rtt) * 1000:.0f} ms", f"<= {GOAL * 1000:.0f} ms",
                as_json - rtt <= GOAL),

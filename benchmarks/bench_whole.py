@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -61,11 +62,20 @@ class Row:
     goal: float | None
     anchor_s: list[float]
     tool_s: list[float]
+    anchor_cpu: list[float]
+    tool_cpu: list[float]
+    """CPU seconds (user + system of the processes each side ran), pair by pair: on a loaded
+    machine the wall time also holds the wait for a CPU, the CPU time much less."""
 
     @property
     def ratios(self) -> list[float]:
         """Return the tool / anchor ratio of each pair."""
         return [t / a for a, t in zip(self.anchor_s, self.tool_s, strict=True)]
+
+    @property
+    def cpu_ratios(self) -> list[float]:
+        """Return the tool / anchor ratio of each pair's CPU seconds."""
+        return [t / a for a, t in zip(self.anchor_cpu, self.tool_cpu, strict=True)]
 
     @property
     def ratio(self) -> float:
@@ -146,15 +156,20 @@ def bytecode_env(env: dict[str, str]) -> dict[str, str]:
     return {**out, "PYTHONPYCACHEPREFIX": cache}
 
 
-def pairs(a: Callable[[], float], b: Callable[[], float]) -> tuple[list[float], list[float]]:
-    """Run one untimed warm-up of each, then PAIRS interleaved pairs; return both lists."""
+def pairs(a: Callable[[], float], b: Callable[[], float]
+          ) -> tuple[list[float], list[float], list[float], list[float]]:
+    """Run one untimed warm-up of each, then PAIRS interleaved pairs; return both wall-time
+    lists and both CPU-time lists (the child processes each side ran)."""
     a()
     b()
-    a_s, b_s = [], []
+    a_s, b_s, a_cpu, b_cpu = [], [], [], []
     for _ in range(PAIRS):
-        a_s.append(a())
-        b_s.append(b())
-    return a_s, b_s
+        for run, wall, cpu in ((a, a_s, a_cpu), (b, b_s, b_cpu)):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            wall.append(run())
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return a_s, b_s, a_cpu, b_cpu
 
 
 def measure(world: World) -> tuple[list[Row], dict[str, float]]:
@@ -220,7 +235,7 @@ def figures(rows: list[Row], steps: dict[str, float]) -> list[Figure]:
     out = []
     for r in rows:
         value = (f"anchor {span(r.anchor_s)} ms; failover {span(r.tool_s)} ms; "
-                 f"{span(r.ratios, 1.0, '{:.1f}')}x")
+                 f"{span(r.ratios, 1.0, '{:.1f}')}x; CPU {span(r.cpu_ratios, 1.0, '{:.1f}')}x")
         goal = f"<= {r.goal}x" if r.goal is not None else "report"
         out.append(Figure(f"whole: {r.what} vs {r.anchor}", value, goal, r.met))
     out += [Figure(f"  promote --no-wait step {key}", f"{s * 1000:.0f} ms", "report")
@@ -246,15 +261,17 @@ def print_table(rows: list[Row], steps: dict[str, float]) -> None:
     from rich.table import Table
 
     table = Table(title=f"whole processes, {PAIRS} interleaved pairs, nproc {os.cpu_count()}, "
-                        f"Python {sys.version.split()[0]}")
-    for col in ("what", "by hand / anchor", "anchor ms", "failover ms", "ratio", "goal", "met"):
+                        f"Python {sys.version.split()[0]}, load {os.getloadavg()[0]:.1f}")
+    for col in ("what", "by hand / anchor", "anchor ms", "failover ms", "ratio", "CPU ratio",
+                "goal", "met"):
         table.add_column(col)
     for r in rows:
         met = {True: "yes", False: "no", None: "-"}[r.met]
         table.add_row(r.what, r.anchor, span(r.anchor_s), span(r.tool_s),
                       span(r.ratios, 1.0, "{:.2f}") + "x",
+                      span(r.cpu_ratios, 1.0, "{:.2f}") + "x",
                       f"<= {r.goal}x" if r.goal is not None else "-", met)
-    console = Console(width=140)
+    console = Console(width=160)
     console.print(table)
     console.print(f"tool run as: {' '.join(failover_argv())}")
     if steps:

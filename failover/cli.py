@@ -13,8 +13,20 @@ from typing import Annotated
 import typer
 
 from failover import __version__
-from failover.commands import check, config, health, history, pool, promote, status, verify
+from failover.commands import (
+    check,
+    config,
+    health,
+    history,
+    plain_params,
+    pool,
+    promote,
+    status,
+    verify,
+)
 from failover.errors import EXIT_UNEXPECTED, FailoverError
+
+plain_params.install()  # the commands' str/int/float/Path parameters coerced without pydantic
 
 app = typer.Typer(
     name="failover",

@@ -77,13 +77,29 @@ ControllerArg = Annotated[str, typer.Argument(metavar="TARGET", help=TARGET_HELP
                                               autocompletion=complete_controller)]
 
 
+class _RichOnFirstRecord(logging.Handler):
+    """Rich's log handler, made (and rich.logging imported) when the first record comes: most
+    runs without -v log nothing, and the import is start-up time every command paid."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._rich: logging.Handler | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Hand the record to Rich's handler, made on the first call."""
+        if self._rich is None:
+            from rich.logging import RichHandler
+
+            from failover.render import stderr_console
+
+            self._rich = RichHandler(console=stderr_console(), show_path=False)
+            self._rich.setFormatter(self.formatter)  # logging.basicConfig's, set on this one
+        self._rich.emit(record)
+
+
 def setup(verbose: bool) -> None:
     """Configure logging to stderr: warnings by default, everything with -v."""
-    from rich.logging import RichHandler
-
-    from failover.render import stderr_console
-
-    handler = RichHandler(console=stderr_console(), show_path=False)
+    handler = _RichOnFirstRecord()
     handler.addFilter(_redact_record)
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING,

@@ -327,11 +327,15 @@ def log_argv(ref: str, paths: Iterable[str], attributes: Path,
 def pickaxe(records: Collection[str]) -> str:
     """Return the `git log -G` regex of the lines that may be the records' (a superset).
 
-    Any spelling of an owner starts with its first label (relative, absolute, `x.@Z`) or `@`;
-    a line with a blank owner starts with a space or a tab.
+    Any spelling of an owner starts with its first label (relative, absolute, `x.@Z`) or `@`.
+    A line with a blank owner is a record's only below its owner's line in the same hunk
+    (`parse_log` matches none at a hunk's top), and with `-U0` that line is a changed one
+    too: so a commit none of whose changed lines starts so changes none of the records.
+    Leaving the blank-owner lines out is what makes the pickaxe select: most commits of a
+    zone file change some indented line.
     """
     firsts = sorted({r.lower().split(".", 1)[0] for r in records})
-    return "^([[:space:]]|@|(" + "|".join(re.sub(r"([.\[\]()*+?{}|^$\\])", r"\\\1", f)
+    return "^(@|(" + "|".join(re.sub(r"([.\[\]()*+?{}|^$\\])", r"\\\1", f)
                                          for f in firsts) + "))"
 
 

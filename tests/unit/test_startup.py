@@ -19,7 +19,7 @@ import pytest
 HEAVY = ("git", "dns", "jinja2", "requests")
 ROOT = Path(__file__).resolve().parents[2]
 WATCHED = ("git", "gitdb", "jinja2", "requests", "urllib3", "charset_normalizer",
-           "dns.resolver", "rich.table", "rich.syntax", "pygments")
+           "dns", "dns.resolver", "rich.table", "rich.syntax", "pygments", "pydantic")
 """The packages and modules whose import costs tens of milliseconds each."""
 RUN = ("import atexit, json, sys\n"
        "atexit.register(lambda: print(json.dumps(sorted(m for m in {watched!r} "
@@ -52,23 +52,29 @@ target = "cloudcontrol1004.wikimedia.org."
 stats = "http://127.0.0.1:9/stats;csv"
 """
 HTTP_ONLY = {"requests", "urllib3", "charset_normalizer"}
+ALWAYS = HTTP_ONLY | {"pydantic"}
+"""Never imported by a command path: pydantic came with Typer's coercion of the parameters
+(failover.commands.plain_params does it for the commands' plain types)."""
 NOT_IMPORTED = {
     "--version": set(WATCHED),
     "status eqiad1": {"git", "gitdb", "jinja2", "dns.resolver", "rich.syntax", "pygments"}
-    | HTTP_ONLY,
+    | ALWAYS,
     "health eqiad1": {"git", "gitdb", "jinja2", "dns.resolver", "rich.syntax", "pygments"}
-    | HTTP_ONLY,
+    | ALWAYS,
     "check eqiad1": {"git", "gitdb", "jinja2", "dns.resolver", "rich.table", "rich.syntax",
-                     "pygments"} | HTTP_ONLY,
+                     "pygments"} | ALWAYS,
     "verify eqiad1 --once": {"git", "gitdb", "jinja2", "dns.resolver", "rich.syntax",
-                             "pygments"} | HTTP_ONLY,
-    "promote eqiad1 cloudcontrol1004 --dry-run": HTTP_ONLY,
-    "promote eqiad1 cloudcontrol1004 --yes --no-wait": HTTP_ONLY,
+                             "pygments"} | ALWAYS,
+    "history eqiad1 --limit 3": {"git", "gitdb", "jinja2", "dns", "rich.table", "rich.syntax",
+                                 "pygments"} | ALWAYS,
+    "promote eqiad1 cloudcontrol1004 --dry-run": ALWAYS,
+    "promote eqiad1 cloudcontrol1004 --yes --no-wait": ALWAYS,
 }
 """What each command path must not import: none reads git or renders the template; the
 HAProxy stats and Gerrit's REST are read with http.client (failover.httpget); addresses are
-asked without dnspython's resolver. `promote` needs GitPython but not requests (only an
-outside system that is configured and called, SAL, Alertmanager or Phabricator, imports it).
+asked without dnspython's resolver; `history` reads git's own output, without dnspython.
+`promote` needs GitPython but not requests (only an outside system that is configured and
+called, SAL, Alertmanager or Phabricator, imports it).
 (`status` with a checkout asks Gerrit: tests/world/test_status.py pins that it still needs
 neither GitPython nor requests then.)"""
 
