@@ -108,7 +108,8 @@ def demo(world: World) -> int:
          f"HAProxy marks {NEW}'s nova_api server DOWN on both controllers; {OLD} still serves "
          "it (UP 1/2), so it can take the traffic back.")
     world.haproxy.stop_backend("nova_api", NEW)
-    world.haproxy.wait_server_status(OLD, "nova_api", NEW, "DOWN")
+    for controller in (OLD, NEW):  # each HAProxy notices at its own next check
+        world.haproxy.wait_server_status(controller, "nova_api", NEW, "DOWN")
     bad += failover(world, "health", REGION) != 0
     bad += failover(world, "promote", REGION, OLD, "--yes", "--bug", "T12345",
                     "--reason", f"nova_api down on {NEW}") != 0

@@ -6,10 +6,38 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from failover import cli
+from tests import ordering
+
+# -- the order of the modules (tests/ordering.py): the longest first, for the parallel workers --
+
+_recorder = ordering.Recorder()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Sort the collection by module, the longest modules first."""
+    items[:] = ordering.longest_first(items, ordering.known_seconds(config))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """Hand every xdist worker the controller's seconds, so that all collect one order."""
+    node.workerinput["module_seconds"] = ordering.known_seconds(node.config)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Count the seconds of each module (on the controller, or the only process)."""
+    _recorder.add(report)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Keep the run's seconds per module for the next run's order (not in a worker)."""
+    if not hasattr(session.config, "workerinput"):
+        _recorder.store(session.config, int(exitstatus))
 
 
 @dataclass
