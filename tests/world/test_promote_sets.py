@@ -194,3 +194,15 @@ def test_commented_standby_swapped(run_cli: RunCli, world: tuple[World, Path]) -
     answers = ask_sets(_servers(w), DOC, "CNAME", {
         "doc1003": [Member("doc1003.eqiad.wmnet.")], "doc2002": [Member("doc2002.codfw.wmnet.")]})
     assert agreed(answers) == "doc1003"
+
+
+def test_history_of_an_srv_group(run_cli: RunCli, world: tuple[World, Path]) -> None:
+    """`failover history` reads the SRV sets' lines: the commit that wrote conftool's set
+    on codfw's hosts, each record's members as targets."""
+    w, _ = world
+    result = run_cli("history", "conftool", "--json", "--config", str(w.config_path))
+    assert result.code == 0, result.stderr
+    [change] = json.loads(result.stdout)["changes"]
+    assert change["subject"] == "wmnet: conftool on codfw (sandbox)"
+    got = {r["record"]: r["to"] for r in change["records"] if r["type"] == "SRV"}
+    assert got == {r: [f"0 1 4001 {m.target}" for m in CODFW] for r in CONFTOOL}
