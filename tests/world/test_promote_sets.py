@@ -206,3 +206,4 @@ def test_history_of_an_srv_group(run_cli: RunCli, world: tuple[World, Path]) -> 
     assert change["subject"] == "wmnet: conftool on codfw (sandbox)"
     got = {r["record"]: r["to"] for r in change["records"] if r["type"] == "SRV"}
     assert got == {r: [f"0 1 4001 {m.target}" for m in CODFW] for r in CONFTOOL}
+    assert change["to"] == "; ".join(f"{r} SRV codfw" for r in CONFTOOL)  # the side's name
