@@ -43,6 +43,16 @@ class NameHistory:
         """Return a target as people say it: its candidate's name, else the target."""
         return self.candidates.get(target.lower().rstrip(".") + ".") or target.rstrip(".")
 
+    def set_label(self, targets: tuple[str, ...]) -> list[str]:
+        """Return [its candidate] when `targets` (several, or SRV members) are a candidate's
+        whole set, else []."""
+        from failover.zone.setspec import matches_set
+
+        if len(targets) < 2 and not any(" " in t for t in targets):
+            return []
+        found = ", ".join(targets)
+        return [c for spec, c in self.candidates.items() if matches_set(found, spec)][:1]
+
     def moved(self, entry: HistoryEntry) -> tuple[str, str]:
         """Return what the records pointed to before and after `entry`, as labels.
 
@@ -52,7 +62,7 @@ class NameHistory:
             len(entry.changes) > 1
 
         def say(targets: tuple[str, ...], rtype: str, record: str) -> str:
-            words = [self.label(t) for t in targets]
+            words = self.set_label(targets) or [self.label(t) for t in targets]
             head = (f"{record} " if len(self.records) > 1 else "") + f"{rtype} "
             return (head if many else "") + (", ".join(words) or "-")
 

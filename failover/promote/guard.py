@@ -90,8 +90,8 @@ def moving_changes(ctx: Context, *, exclude: set[int], warn: bool = False) -> li
     Each change's zone file is read at its current revision and at that revision's parent
     (Gerrit's REST API), and the records' lines compared by content.
     """
-    cfg, gerrit, review = ctx.cfg, ctx.gerrit, ctx.checkout.review
-    path, wanted = cfg.dns.zone_file, records(ctx)
+    gerrit, review = ctx.gerrit, ctx.checkout.review
+    path, wanted = ctx.plan.name.zone_file, records(ctx)  # the name's own (a service's)
     project = review.project_name
     from failover.promote.chain import numbers
 
@@ -130,8 +130,7 @@ def last_flip(ctx: Context) -> Flip | None:
     """Return the last change of NAME's records at the remote tip (the history parser)."""
     from failover.repo.history import read_history
 
-    cfg, checkout = ctx.cfg, ctx.checkout
-    path = cfg.dns.zone_file
+    checkout, path = ctx.checkout, ctx.plan.name.zone_file
     entries = read_history(checkout.path, checkout.remote_ref, path, records(ctx),
                            zone=path.rsplit("/", 1)[-1].rstrip("."), limit=1,
                            timeout=GIT_TIMEOUT)

@@ -64,13 +64,34 @@ class Flip:
 
 
 def record_lines(text: str, records: Sequence[str], path: str) -> dict[str, str] | None:
-    """Return each record's line text in `text` (by owner and type), None when one is absent."""
+    """Return each record's line text in `text` (by owner and type), None when one is absent.
+
+    A record written as a set (several SRV, A or AAAA lines) gives its live lines, sorted.
+    """
     from failover.zone import ZoneError, find_record
 
     try:
         return {r: find_record(text, r, path=path).line_text for r in records}
     except ZoneError:
+        return set_lines(text, records, path)
+
+
+def set_lines(text: str, records: Sequence[str], path: str) -> dict[str, str] | None:
+    """Return each record's live SRV, A and AAAA lines (sorted, joined), None when one has
+    none."""
+    from failover.zone import zone_name
+    from failover.zone.scan import absolute_name
+    from failover.zone.sets import find_sets
+    from failover.zone.setspec import SET_RTYPES
+
+    found: dict[str, list[str]] = {r: [] for r in records}
+    for rtype in SET_RTYPES:
+        sets = find_sets(text, records, rtype, path=path, zone=zone_name(path))
+        for r in records:
+            found[r] += (line.text for line in sets[absolute_name(r, ".", ".")].live)
+    if not all(found.values()):
         return None
+    return {r: "\n".join(sorted(lines)) for r, lines in found.items()}
 
 
 def moves_records(before: str, after: str, records: Sequence[str], path: str) -> bool:

@@ -11,7 +11,8 @@ Why one `git log -p` and not `git log -L` or a blob per commit: `-L` walks the w
 history per range and takes seconds on operations/dns; one diff stream of the zone file is
 read in well under a second over its whole history (2,200 commits of templates/wikimedia.org).
 
-A record's line is found by owner and type (A, AAAA, CNAME). Relative owners are completed
+A record's line is found by owner and type (A, AAAA, CNAME, SRV: each line of a set is one
+of its targets, an SRV member's `PRIORITY WEIGHT PORT HOST.`). Relative owners are completed
 with the `$ORIGIN` in effect: each hunk's header carries the last `$ORIGIN` line before it
 (git's `xfuncname`, given to this one command through `-c core.attributesFile`), and
 `$ORIGIN` lines inside a hunk move it. A line with a blank owner takes the owner of the line
@@ -139,7 +140,7 @@ class _Commit:
 
 
 class _Matcher:
-    """Finds the records' lines: owner completed by the side's origin, type A/AAAA/CNAME."""
+    """Finds the records' lines: owner completed by the side's origin, type A/AAAA/CNAME/SRV."""
 
     def __init__(self, records: Collection[str], zone: str) -> None:
         # imported here, once git runs (parse_log is a generator): the import overlaps git
@@ -179,10 +180,13 @@ class _Matcher:
         if owner not in self.wanted:
             return None
         _, _, rtype_tok, rdata = self.scan.split_fields(toks)
-        if rtype_tok is None or rtype_tok.text.upper() not in self.scan.WATCHED_TYPES \
-                or len(rdata) != 1:
+        rtype = rtype_tok.text.upper() if rtype_tok is not None else ""
+        if rtype == "SRV" and len(rdata) == 4:  # one member of an SRV set: P W PORT HOST
+            host = self.scan.resolve(rdata[3].text, side.origin, self.zone) or rdata[3].text
+            return owner.rstrip("."), rtype, " ".join([*(t.text for t in rdata[:3]), host])
+        if rtype not in self.scan.WATCHED_TYPES or len(rdata) != 1:
             return None
-        rtype, target = rtype_tok.text.upper(), rdata[0].text
+        target = rdata[0].text
         if rtype == "CNAME":
             target = self.scan.resolve(target, side.origin, self.zone) or target
         return owner.rstrip("."), rtype, target

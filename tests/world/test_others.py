@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from sandbox.dnsrepo import ZONE_PATH, clone_operator_checkout
+from sandbox.dnsrepo import WIKIMEDIA_PATH, ZONE_PATH, clone_operator_checkout
 from sandbox.haproxy import haproxy_available
 from sandbox.world import World, start_world
 from tests.conftest import RunCli
@@ -22,6 +22,8 @@ from tests.helpers import git
 pytestmark = pytest.mark.skipif(not haproxy_available(), reason="haproxy not installed")
 
 EQIAD = "openstack  5M  IN CNAME  cloudcontrol1003.wikimedia.org."
+IRC = "irc              5M  IN CNAME    irc1001"
+"""The irc service's record, in its own zone file (templates/wikimedia.org)."""
 CODFW = "openstack  5M  IN CNAME  cloudcontrol2001-dev.wikimedia.org."
 OTHER = ("Other Op", "other@example.org")
 
@@ -39,10 +41,11 @@ def other_checkout(world: World, tmp_path: Path) -> Path:
 
 
 def edit(checkout: Path, old: str, new: str, subject: str, *,
-         ref: str = "HEAD:refs/for/master", env: dict[str, str] | None = None) -> str:
-    """Commit `old` -> `new` in the zone file and push it to `ref`; return the commit."""
+         ref: str = "HEAD:refs/for/master", env: dict[str, str] | None = None,
+         zone_file: str = ZONE_PATH) -> str:
+    """Commit `old` -> `new` in `zone_file` and push it to `ref`; return the commit."""
     git(checkout, "pull", "-q", "--ff-only")
-    path = checkout / ZONE_PATH
+    path = checkout / zone_file
     path.write_text(path.read_text().replace(old, new))
     subprocess.run(["git", "commit", "-qam", subject], cwd=checkout, check=True,
                    capture_output=True, timeout=30, env={**os.environ, **(env or {})})
@@ -64,25 +67,42 @@ def tip_zone(world: World) -> str:
     return git(world.dns.gerrit.git_dir, "show", f"master:{ZONE_PATH}")
 
 
-def test_an_open_change_of_another_owner_on_the_record(run_cli: RunCli, world: World,
-                                                       tmp_path: Path) -> None:
-    """Refused (exit 3) naming its URL, owner and age; then acknowledged, in the commit."""
+def refused_then_acknowledged(run_cli: RunCli, world: World, tmp_path: Path, name: str,
+                              target: str, line: str, zone_file: str) -> None:
+    """Another owner's open change moves NAME's `line` (to `target`) in `zone_file`: the
+    promote is refused (exit 3) naming its URL, owner and age, then passes with `--ack`, the
+    acknowledgement in its commit message."""
     cfg = str(world.config_path)
-    edit(other_checkout(world, tmp_path), EQIAD, EQIAD.replace("1003", "1004"),
-         "wikimediacloud.org: eqiad1 API to cloudcontrol1004 by hand")
+    old_target = line.split()[-1].split(".")[0]
+    edit(other_checkout(world, tmp_path), line, line.replace(old_target, target),
+         f"{zone_file}: {name} to {target} by hand", zone_file=zone_file)
     [theirs] = open_changes(world)
     url = world.dns.gerrit.change_url(theirs["number"])
-    refused = run_cli("promote", "eqiad1", "cloudcontrol1004", "--yes", "--config", cfg)
+    refused = run_cli("promote", name, target, "--yes", "--config", cfg)
     assert refused.code == 3, refused.stderr
     said = " ".join(refused.stderr.split())
     assert url in said and "by Other Op" in said and "ago" in said, said
     assert f"--ack {theirs['number']}" in said
     assert len(open_changes(world)) == 1  # nothing pushed
-    acked = run_cli("promote", "eqiad1", "cloudcontrol1004", "--yes", "--no-wait",
+    acked = run_cli("promote", name, target, "--yes", "--no-wait",
                     "--ack", str(theirs["number"]), "--config", cfg)
     assert acked.code == 0, acked.stderr
     mine = next(c for c in open_changes(world) if c["number"] != theirs["number"])
     assert f"Acknowledged open change {url} by Other Op (--ack)" in message_of(world, mine)
+
+
+def test_an_open_change_of_another_owner_on_the_record(run_cli: RunCli, world: World,
+                                                       tmp_path: Path) -> None:
+    """A region's record, in [dns] zone_file."""
+    refused_then_acknowledged(run_cli, world, tmp_path, "eqiad1", "cloudcontrol1004", EQIAD,
+                              ZONE_PATH)
+
+
+def test_an_open_change_of_a_services_record_in_its_own_zone_file(
+        run_cli: RunCli, world: World, tmp_path: Path) -> None:
+    """A service's lock is read in its own zone file (irc: templates/wikimedia.org, not
+    [dns] zone_file)."""
+    refused_then_acknowledged(run_cli, world, tmp_path, "irc", "irc1002", IRC, WIKIMEDIA_PATH)
 
 
 def test_an_open_change_of_another_record_in_the_file_is_no_lock(
@@ -101,6 +121,18 @@ def test_an_open_change_of_another_record_in_the_file_is_no_lock(
     world.dns.gerrit.approve_and_merge(theirs["number"])  # based on the older tip
     zone = tip_zone(world)
     assert EQIAD.replace("1003", "1004") in zone and CODFW.replace("2001", "2004") in zone
+
+
+def test_a_services_flip_by_another_author_in_its_own_zone_file(
+        run_cli: RunCli, world: World, tmp_path: Path) -> None:
+    """The flap guard reads the service's own zone file's history: refused (exit 3)."""
+    cfg = str(world.config_path)
+    flip = edit(other_checkout(world, tmp_path), IRC, IRC.replace("1001", "1002"),
+                "wikimedia.org: irc to irc1002", ref="HEAD:master", zone_file=WIKIMEDIA_PATH)
+    refused = run_cli("promote", "irc", "irc1001", "--yes", "--config", cfg)
+    assert refused.code == 3, refused.stderr
+    said = " ".join(refused.stderr.split())
+    assert "by Other Op" in said and flip[:12] in said, said
 
 
 def test_two_checkouts_racing_for_the_same_name(run_cli: RunCli, world: World, tmp_path: Path,

@@ -194,3 +194,39 @@ def test_commented_standby_swapped(run_cli: RunCli, world: tuple[World, Path]) -
     answers = ask_sets(_servers(w), DOC, "CNAME", {
         "doc1003": [Member("doc1003.eqiad.wmnet.")], "doc2002": [Member("doc2002.codfw.wmnet.")]})
     assert agreed(answers) == "doc1003"
+
+
+def test_history_of_an_srv_group(run_cli: RunCli, world: tuple[World, Path]) -> None:
+    """`failover history` reads the SRV sets' lines: the commit that wrote conftool's set
+    on codfw's hosts, each record's members as targets."""
+    w, _ = world
+    result = run_cli("history", "conftool", "--json", "--config", str(w.config_path))
+    assert result.code == 0, result.stderr
+    [change] = json.loads(result.stdout)["changes"]
+    assert change["subject"] == "wmnet: conftool on codfw (sandbox)"
+    got = {r["record"]: r["to"] for r in change["records"] if r["type"] == "SRV"}
+    assert got == {r: [f"0 1 4001 {m.target}" for m in CODFW] for r in CONFTOOL}
+    assert change["to"] == "; ".join(f"{r} SRV codfw" for r in CONFTOOL)  # the side's name
+
+
+def test_an_open_change_moving_the_set_is_a_lock(run_cli: RunCli, world: tuple[World, Path],
+                                                 tmp_path: Path) -> None:
+    """Another operator's open change moving one member of conftool's set: the promote is
+    refused (exit 3) naming it, nothing pushed."""
+    from sandbox.dnsrepo import clone_operator_checkout
+
+    w, _ = world
+    w.dns.gerrit.auto_merge_after = None  # theirs stays open (reset restores it)
+    other = clone_operator_checkout(w.dns.gerrit, tmp_path / "other",
+                                    ident=("Other Op", "other@example.org"))
+    path = other / WMNET_PATH
+    path.write_text(path.read_text().replace("4001 conf2006", "4001 conf2005", 1))
+    git(other, "commit", "-qam", "wmnet: conftool without conf2006 by hand")
+    git(other, "push", "-q", "origin", "HEAD:refs/for/master")
+    [theirs] = [c for c in w.dns.gerrit.changes() if c["status"] == "NEW"]
+    refused = run_cli("promote", "conftool", "eqiad", "--yes", "--config", str(w.config_path))
+    assert refused.code == 3, refused.stderr
+    said = " ".join(refused.stderr.split())
+    assert w.dns.gerrit.change_url(theirs["number"]) in said and "by Other Op" in said, said
+    assert [c["number"] for c in w.dns.gerrit.changes() if c["status"] == "NEW"] == \
+        [theirs["number"]]

@@ -42,6 +42,21 @@ def test_a_change_of_the_record_moves_it_one_of_another_record_does_not() -> Non
     assert moves_records(ZONE, ZONE.replace("  5M  ", "  1H  ", 1), EQIAD, PATH)  # TTL
 
 
+def test_a_set_moved_is_a_move_of_its_records() -> None:
+    """An SRV set (templates/wmnet's shape): a member changed is a move; the lines reordered
+    or another set changed is none."""
+    srv = "_etcd._tcp.conftool 5M  IN SRV      0 1 4001 conf{}.eqiad.wmnet."
+    zone = "\n".join(["$ORIGIN eqiad.wmnet.", *(srv.format(n) for n in (1007, 1008, 1009)),
+                      "_x._tcp 5M IN SRV 0 1 80 a", ""])
+    path, conftool = "templates/wmnet", ["_etcd._tcp.conftool.eqiad.wmnet"]
+    assert moves_records(zone, zone.replace("conf1009", "conf2006.codfw"), conftool, path)
+    lines = zone.split("\n")
+    reordered = "\n".join([lines[0], lines[3], lines[2], lines[1], *lines[4:]])
+    assert not moves_records(zone, reordered, conftool, path)
+    assert not moves_records(zone, zone.replace("80 a", "80 b"), conftool, path)
+    assert moves_records(zone, zone.replace(srv.format(1007) + "\n", ""), conftool, path)
+
+
 def test_an_open_change_on_the_record_is_refused_naming_url_owner_age() -> None:
     with pytest.raises(GateRefused) as refused:
         lock_refusal("eqiad1", [change(7)], acks=())

@@ -116,3 +116,39 @@ def test_a_hunk_shorter_than_its_header_does_not_eat_the_next_commit() -> None:
     got = [(e.sha[0], e.changes[0].after) for e in
            parse_log(log, ["irc.wikimedia.org"], zone="wikimedia.org")]
     assert got == [("4", ("b.wikimedia.org.",)), ("5", ("c.wikimedia.org.",))]
+
+
+def test_an_srv_set_moved_between_datacenters() -> None:
+    """Real shape (operations/dns 6adeb276, templates/wmnet): each line of the set is one of
+    its targets; the other owner's set in the same hunk and another origin's are not ours."""
+    srv = "      5M  IN SRV      0 1 4001 "
+    log = commit("6" * 40, 'Revert "Remove conf2* from etcd client srv records"') + diff(
+        ["@@ -256,3 +256,3 @@ $ORIGIN codfw.wmnet.",
+         *(f"-_etcd._tcp{srv}conf100{n}.eqiad.wmnet." for n in (7, 8, 9)),
+         *(f"+_etcd._tcp{srv}conf200{n}.codfw.wmnet." for n in (4, 5, 6))],
+        ["@@ -260,3 +260,3 @@ $ORIGIN codfw.wmnet.",
+         *(f"-_etcd-client-ssl._tcp{srv}conf100{n}.eqiad.wmnet." for n in (7, 8, 9)),
+         *(f"+_etcd-client-ssl._tcp{srv}conf200{n}.codfw.wmnet." for n in (4, 5, 6))],
+        ["@@ -415,1 +415,1 @@ $ORIGIN ulsfo.wmnet.",
+         f"-_etcd._tcp{srv}conf1007.eqiad.wmnet.", f"+_etcd._tcp{srv}conf2004.codfw.wmnet."])
+    [e] = parse_log(log, ["_etcd._tcp.codfw.wmnet"], zone="wmnet")
+    [c] = e.changes
+    assert (c.record, c.rtype) == ("_etcd._tcp.codfw.wmnet", "SRV")
+    assert c.before == tuple(f"0 1 4001 conf100{n}.eqiad.wmnet." for n in (7, 8, 9))
+    assert c.after == tuple(f"0 1 4001 conf200{n}.codfw.wmnet." for n in (4, 5, 6))
+    assert c.removed[0] == f"_etcd._tcp{srv}conf1007.eqiad.wmnet."
+
+
+def test_an_srv_member_relative_and_reordered() -> None:
+    """A relative host is completed by the origin; the same lines reordered are no change."""
+    log = (commit("7" * 40, "reorder") + diff(
+        ["@@ -3,2 +3,2 @@ $ORIGIN eqiad.wmnet.", "-_x._tcp 5M IN SRV 0 1 80 a",
+         "-_x._tcp 5M IN SRV 0 1 80 b", "+_x._tcp 5M IN SRV 0 1 80 b",
+         "+_x._tcp 5M IN SRV 0 1 80 a"])
+           + commit("8" * 40, "weight") + diff(
+               ["@@ -3 +3 @@ $ORIGIN eqiad.wmnet.", "-_x._tcp 5M IN SRV 0 1 80 a",
+                "+_x._tcp 5M IN SRV 0 5 80 a"]))
+    [e] = parse_log(log, ["_x._tcp.eqiad.wmnet"], zone="wmnet")
+    assert e.sha == "8" * 40
+    assert (e.changes[0].before, e.changes[0].after) == (("0 1 80 a.eqiad.wmnet.",),
+                                                         ("0 5 80 a.eqiad.wmnet.",))
