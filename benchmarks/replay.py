@@ -317,6 +317,10 @@ def main(argv: list[str] | None = None) -> int:
                              "TTL changes (benchmarks.replay_shapes)")
     parser.add_argument("--limit", type=int, help="--cli: at most this many commits (oldest)")
     parser.add_argument("--time-limit", type=float, help="--cli: start none after SECONDS")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="--cli: worlds replaying side by side (commits dealt in turn)")
+    parser.add_argument("--rare-first", action="store_true",
+                        help="--cli: the commits of several records and the reverted ones first")
     args = parser.parse_args(argv)
     if not (args.repo / ".git").exists() and not (args.repo / "HEAD").exists():
         print(f"error: {args.repo} is not a git repository", file=sys.stderr)
@@ -340,7 +344,8 @@ def main(argv: list[str] | None = None) -> int:
             blobs.close()
         if args.limit is not None:
             chosen = chosen[-args.limit:]
-        return replay_cli.main(args.repo, chosen, time_limit=args.time_limit)
+        return replay_cli.main(args.repo, chosen, time_limit=args.time_limit,
+                             workers=args.workers, rare=args.rare_first)
     start = time.perf_counter()
     blobs = Blobs(args.repo)
     outcomes: list[Outcome] = []
