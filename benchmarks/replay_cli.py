@@ -155,14 +155,28 @@ def validator() -> str | None:
     return shutil.which("commit-message-validator") or (str(here) if here.exists() else None)
 
 
-def next_change_is_revert(repo: Path, commit: Commit, path: str) -> bool:
-    """Return True when the next commit after `commit` to `path` titled as its revert exists
-    before any other change of the file's same lines (approximated: the first later commit
-    whose subject reverts it)."""
-    out = subprocess.run(["git", "-C", str(repo), "log", "--reverse", "--format=%s",
-                          f"{commit.sha}..HEAD", "--", path], capture_output=True, text=True,
-                         timeout=60, check=False).stdout
-    return f'Revert "{commit.subject}"' in out.splitlines()[:20]
+def next_change_is_revert(repo: Path, commit: Commit, path: str, lines: Sequence[str]) -> bool:
+    """Return True when the human's next change of the record(s) was the revert of `commit`:
+    for each of the lines `commit` wrote, the first later commit of `path` that added or
+    removed that line (git's pickaxe, by content: a commit that only moves it does not count)
+    is titled `Revert "<commit's subject>"`."""
+    revert = f'Revert "{commit.subject}"'
+
+    def log(*args: str) -> list[str]:
+        return subprocess.run(["git", "-C", str(repo), "log", "--reverse", "--format=%s", *args,
+                               f"{commit.sha}..HEAD", "--", path], capture_output=True,
+                              text=True, timeout=120, check=False).stdout.splitlines()
+
+    if revert not in log():
+        return False
+    return all(log(f"-S{line}")[:1] == [revert] for line in lines)
+
+
+def human_lines(commit: Commit, blobs: Blobs, recs: Sequence[ZoneRecord]) -> list[str]:
+    """Return the lines the human's commit wrote for `recs` (their line numbers stay: a flip
+    changes lines in place)."""
+    new = blobs.read(commit.files[0].new).decode(ENCODING, "surrogateescape").split("\n")
+    return [new[r.line - 1] for r in recs]
 
 
 class _Clock:
@@ -216,7 +230,8 @@ def replay_one(world: object, repo: Path, commit: Commit, blobs: Blobs, git_dir:
             result.cause = _compare(repo, commit, parent, path, git_dir, changes, ports)
             result.ok = not result.cause
             clock.mark("compare")
-    if result.ok and next_change_is_revert(repo, commit, path):
+    if result.ok and next_change_is_revert(repo, commit, path,
+                                           human_lines(commit, blobs, recs)):
         subject = _git(git_dir, "log", "-1", "--format=%s")
         code, _, err = run_promote(env, "old", "--yes", "--reason", "replay failback")
         back = _git(git_dir, "log", "-1", "--format=%s")
@@ -264,8 +279,10 @@ def _git(git_dir: str, *args: str) -> str:
 
 
 def _last(text: str) -> str:
-    lines = [ln for ln in text.strip().splitlines() if ln.strip()]
-    return lines[-1][:200] if lines else "(no output)"
+    """Return the last line of `text` that is not a hint (the error itself), shortened."""
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    said = [ln for ln in lines if not ln.startswith("hint:")] or lines
+    return said[-1][:300] if said else "(no output)"
 
 
 def run(repo: Path, commits: Sequence[Commit], *, time_limit: float | None = None,
