@@ -1,17 +1,25 @@
 """Replay operations/dns flips through the CLI: `failover promote` in a world at each parent.
 
     python3 -m benchmarks.replay PATH_TO_OPERATIONS_DNS --cli [--since DATE] [--until DATE]
-                                 [--limit N] [--time-limit SECONDS]
+        [--limit N] [--time-limit SECONDS] [--workers N] [--rare-first] [--commit SHA ...]
 
-For each flip commit (as `benchmarks.replay` considers them), one world (sandbox.realrepo:
+For each flip commit (as `benchmarks.replay` considers them), a world (sandbox.realrepo:
 the real repository with its history behind the Gerrit stand-in, an operator clone, gdnsd
-serving the zone on the repository's own config) is reset to the commit's parent; the config
-the commit implies is written (one record or several to one target: `[services.replay]`;
-several to their own targets: `[groups.replay]`), then `failover promote replay new` runs as a
-process, `--dry-run` first, then for real (`--yes`). Compared: the human's file byte for byte,
-one commit touching only that file, commit-message-validator (when installed), every
-nameserver answering the new target(s), and, where the human's next change of the record was
-a revert, the failback (`promote replay old`) written as `Revert "..."`.
+serving the zone on the repository's own config) is reset to the commit's parent: the stand-in's
+branch moved (its objects borrowed from the clone), the operator clone fetched, the parent's
+zone served in this process with one reload; gdnsd restarts only when the repository's config
+changed. The config the commit implies is written (one record or several to one target:
+`[services.replay]`; several to their own targets: `[groups.replay]`), then `failover promote
+replay new` runs as a process, `--dry-run` first, then for real (`--yes`). Compared: the
+human's file byte for byte, one commit touching only that file, commit-message-validator (when
+installed), every nameserver answering the new target(s), and, where the human's next change
+of the record's lines was its revert (`next_change_is_revert`), the failback (`promote replay
+old`) written as `Revert "..."`.
+
+`--workers N`: N worlds side by side, commit i in world i % N (each goes forward in time).
+`--rare-first`: the commits of several records and the reverted ones first, so that a run cut
+short by `--time-limit` has every shape. Each commit's JSON line gives its seconds per phase
+(reset, dry-run, promote, compare, failback).
 
 Shapes: `service (1 record)`, `service (N records)`, `group`, `several files` (one promote
 changes one zone file: not expressible).
