@@ -221,21 +221,46 @@ class RealWorld:
 
     def serve_branch(self, zone_file: str = "templates/wikimedia.org") -> None:
         """Serve `zone_file` as the stand-in's master holds it now (as after a deploy), with
-        its Netbox stand-ins; in this process (the deploy command's work without its start-up:
-        the replay serves every commit's parent)."""
+        its Netbox stand-ins, and the zones of the config's hosts in other zones (a wmnet
+        record pointing to install2004.wikimedia.org.: Netbox defines it in production); in
+        this process (the deploy command's work without its start-up: the replay serves
+        every commit's parent); one reload per nameserver."""
         from sandbox.authdns_update import merged_template
 
-        text = render_template(merged_template(str(self.dns.gerrit.git_dir), "master",
-                                               zone_file), serial=int(time.time()))
-        zone = zone_name(zone_file)
+        git_dir = str(self.dns.gerrit.git_dir)
+        wanted = [zone_file, *(p for p in self._host_templates() if p != zone_file)]
+        for path in wanted:
+            zone = zone_name(path)
+            served = self.gdnsd[0].zones.get(zone) if path != zone_file else None
+            text = served if served is not None else render_template(
+                merged_template(git_dir, "master", path), serial=int(time.time()))
+            for server in self.gdnsd:
+                write_stand_ins(server.workdir, zone, text)
+                if served is not None:
+                    continue  # served already: its stand-ins now define the hosts
+                target = server.workdir / "zones" / zone
+                tmp = target.with_name(f".{zone}.tmp")
+                tmp.write_text(text, errors="surrogateescape")  # bytes not UTF-8 kept
+                os.replace(tmp, target)
+                server.zones[zone] = text
         for server in self.gdnsd:
-            write_stand_ins(server.workdir, zone, text)
-            target = server.workdir / "zones" / zone
-            tmp = target.with_name(f".{zone}.tmp")
-            tmp.write_text(text, errors="surrogateescape")  # bytes not UTF-8 kept
-            os.replace(tmp, target)
-            server.zones[zone] = text
             server.reload()
+
+    def _host_templates(self) -> list[str]:
+        """Return the templates (`templates/ZONE` of the checkout) holding the config's hosts
+        (HOSTS_FILE), each host's longest zone."""
+        hosts_file = self.gdnsd[0].workdir / HOSTS_FILE
+        hosts = hosts_file.read_text(encoding="utf-8").split() if hosts_file.exists() else []
+        found: list[str] = []
+        for host in hosts:
+            labels = host.rstrip(".").split(".")
+            for i in range(1, len(labels)):
+                path = "templates/" + ".".join(labels[i:])
+                if (self.dns.checkout / path).is_file():
+                    if path not in found:
+                        found.append(path)
+                    break
+        return found
 
     def reset_to(self, clone: Path, commit: str, *, zone_file: str) -> None:
         """Make the stand-in's master `commit` of `clone`, the operator clone follow, and serve
