@@ -317,6 +317,12 @@ def main(argv: list[str] | None = None) -> int:
                              "TTL changes (benchmarks.replay_shapes)")
     parser.add_argument("--limit", type=int, help="--cli: at most this many commits (oldest)")
     parser.add_argument("--time-limit", type=float, help="--cli: start none after SECONDS")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="--cli: worlds replaying side by side (commits dealt in turn)")
+    parser.add_argument("--commit", action="append", default=[], metavar="SHA",
+                        help="--cli: only this commit (a prefix; repeat for several)")
+    parser.add_argument("--rare-first", action="store_true",
+                        help="--cli: the commits of several records and the reverted ones first")
     args = parser.parse_args(argv)
     if not (args.repo / ".git").exists() and not (args.repo / "HEAD").exists():
         print(f"error: {args.repo} is not a git repository", file=sys.stderr)
@@ -338,9 +344,12 @@ def main(argv: list[str] | None = None) -> int:
                       and replay_commit(c, blobs) is not None]
         finally:
             blobs.close()
+        if args.commit:
+            chosen = [c for c in chosen if any(c.sha.startswith(p) for p in args.commit)]
         if args.limit is not None:
             chosen = chosen[-args.limit:]
-        return replay_cli.main(args.repo, chosen, time_limit=args.time_limit)
+        return replay_cli.main(args.repo, chosen, time_limit=args.time_limit,
+                             workers=args.workers, rare=args.rare_first)
     start = time.perf_counter()
     blobs = Blobs(args.repo)
     outcomes: list[Outcome] = []

@@ -1,17 +1,25 @@
 """Replay operations/dns flips through the CLI: `failover promote` in a world at each parent.
 
     python3 -m benchmarks.replay PATH_TO_OPERATIONS_DNS --cli [--since DATE] [--until DATE]
-                                 [--limit N] [--time-limit SECONDS]
+        [--limit N] [--time-limit SECONDS] [--workers N] [--rare-first] [--commit SHA ...]
 
-For each flip commit (as `benchmarks.replay` considers them), one world (sandbox.realrepo:
+For each flip commit (as `benchmarks.replay` considers them), a world (sandbox.realrepo:
 the real repository with its history behind the Gerrit stand-in, an operator clone, gdnsd
-serving the zone on the repository's own config) is reset to the commit's parent; the config
-the commit implies is written (one record or several to one target: `[services.replay]`;
-several to their own targets: `[groups.replay]`), then `failover promote replay new` runs as a
-process, `--dry-run` first, then for real (`--yes`). Compared: the human's file byte for byte,
-one commit touching only that file, commit-message-validator (when installed), every
-nameserver answering the new target(s), and, where the human's next change of the record was
-a revert, the failback (`promote replay old`) written as `Revert "..."`.
+serving the zone on the repository's own config) is reset to the commit's parent: the stand-in's
+branch moved (its objects borrowed from the clone), the operator clone fetched, the parent's
+zone served in this process with one reload; gdnsd restarts only when the repository's config
+changed. The config the commit implies is written (one record or several to one target:
+`[services.replay]`; several to their own targets: `[groups.replay]`), then `failover promote
+replay new` runs as a process, `--dry-run` first, then for real (`--yes`). Compared: the
+human's file byte for byte, one commit touching only that file, commit-message-validator (when
+installed), every nameserver answering the new target(s), and, where the human's next change
+of the record's lines was its revert (`next_change_is_revert`), the failback (`promote replay
+old`) written as `Revert "..."`.
+
+`--workers N`: N worlds side by side, commit i in world i % N (each goes forward in time).
+`--rare-first`: the commits of several records and the reverted ones first, so that a run cut
+short by `--time-limit` has every shape. Each commit's JSON line gives its seconds per phase
+(reset, dry-run, promote, compare, failback).
 
 Shapes: `service (1 record)`, `service (N records)`, `group`, `several files` (one promote
 changes one zone file: not expressible).
@@ -25,10 +33,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmarks.replay import (
@@ -57,6 +66,8 @@ class Result:
     cause: str = ""
     seconds: float = 0.0
     failback: str = ""  # "", "revert", or why not
+    phases: dict[str, float] = field(default_factory=dict)
+    """Seconds per phase (reset, config, dry-run, promote, compare, failback)."""
 
 
 def _tool() -> list[str]:
@@ -152,14 +163,41 @@ def validator() -> str | None:
     return shutil.which("commit-message-validator") or (str(here) if here.exists() else None)
 
 
-def next_change_is_revert(repo: Path, commit: Commit, path: str) -> bool:
-    """Return True when the next commit after `commit` to `path` titled as its revert exists
-    before any other change of the file's same lines (approximated: the first later commit
-    whose subject reverts it)."""
-    out = subprocess.run(["git", "-C", str(repo), "log", "--reverse", "--format=%s",
-                          f"{commit.sha}..HEAD", "--", path], capture_output=True, text=True,
-                         timeout=60, check=False).stdout
-    return f'Revert "{commit.subject}"' in out.splitlines()[:20]
+def next_change_is_revert(repo: Path, commit: Commit, path: str, lines: Sequence[str]) -> bool:
+    """Return True when the human's next change of the record(s) was the revert of `commit`:
+    for each of the lines `commit` wrote, the first later commit of `path` that added or
+    removed that line (git's pickaxe, by content: a commit that only moves it does not count)
+    is titled `Revert "<commit's subject>"`."""
+    revert = f'Revert "{commit.subject}"'
+
+    def log(*args: str) -> list[str]:
+        return subprocess.run(["git", "-C", str(repo), "log", "--reverse", "--format=%s", *args,
+                               f"{commit.sha}..HEAD", "--", path], capture_output=True,
+                              text=True, timeout=120, check=False).stdout.splitlines()
+
+    if revert not in log():
+        return False
+    return all(log(f"-S{line}")[:1] == [revert] for line in lines)
+
+
+def human_lines(commit: Commit, blobs: Blobs, recs: Sequence[ZoneRecord]) -> list[str]:
+    """Return the lines the human's commit wrote for `recs` (their line numbers stay: a flip
+    changes lines in place)."""
+    new = blobs.read(commit.files[0].new).decode(ENCODING, "surrogateescape").split("\n")
+    return [new[r.line - 1] for r in recs]
+
+
+class _Clock:
+    """Seconds per phase of one commit's replay."""
+
+    def __init__(self) -> None:
+        self.phases: dict[str, float] = {}
+        self.last = time.perf_counter()
+
+    def mark(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.phases[phase] = round(self.phases.get(phase, 0.0) + now - self.last, 2)
+        self.last = now
 
 
 def replay_one(world: object, repo: Path, commit: Commit, blobs: Blobs, git_dir: str,
@@ -175,28 +213,39 @@ def replay_one(world: object, repo: Path, commit: Commit, blobs: Blobs, git_dir:
     if isinstance(planned, str):
         return Result(commit, "not expressible", False, planned)
     shape, path, changes, recs = planned
+    clock = _Clock()
+    result = Result(commit, shape, False, phases=clock.phases)
     parent = subprocess.run(["git", "-C", str(repo), "rev-parse", f"{commit.sha}~1"],
                             capture_output=True, text=True, timeout=60,
                             check=True).stdout.strip()
+    # the config first (its hosts are the Netbox stand-ins'), then one reload as the parent
+    # is served
+    world.write_config(config_sections(shape, path, changes, recs), zone_file=path,
+                       reload=False)
     world.reset_to(repo, parent, zone_file=path)
-    world.write_config(config_sections(shape, path, changes, recs), zone_file=path)
+    clock.mark("reset")
     env = world.env
     code, _, err = run_promote(env, "new", "--dry-run")
+    clock.mark("dry-run")
     if code != 0:
-        return Result(commit, shape, False, f"dry-run exit {code}: {_last(err)}",
-                      time.perf_counter() - start)
-    code, _, err = run_promote(env, "new", "--yes", "--reason", "replay")
-    if code != 0:
-        return Result(commit, shape, False, f"exit {code}: {_last(err)}",
-                      time.perf_counter() - start)
-    cause = _compare(repo, commit, parent, path, git_dir, changes, ports)
-    result = Result(commit, shape, not cause, cause, time.perf_counter() - start)
-    if not cause and next_change_is_revert(repo, commit, path):
+        result.cause = f"dry-run exit {code}: {_last(err)}"
+    else:
+        code, _, err = run_promote(env, "new", "--yes", "--reason", "replay")
+        clock.mark("promote")
+        if code != 0:
+            result.cause = f"exit {code}: {_last(err)}"
+        else:
+            result.cause = _compare(repo, commit, parent, path, git_dir, changes, ports)
+            result.ok = not result.cause
+            clock.mark("compare")
+    if result.ok and next_change_is_revert(repo, commit, path,
+                                           human_lines(commit, blobs, recs)):
         subject = _git(git_dir, "log", "-1", "--format=%s")
         code, _, err = run_promote(env, "old", "--yes", "--reason", "replay failback")
         back = _git(git_dir, "log", "-1", "--format=%s")
         result.failback = "revert" if code == 0 and back == f'Revert "{subject}"' else \
             f"failback not a revert (exit {code}: {back or _last(err)})"
+        clock.mark("failback")
     result.seconds = time.perf_counter() - start
     return result
 
@@ -238,45 +287,72 @@ def _git(git_dir: str, *args: str) -> str:
 
 
 def _last(text: str) -> str:
-    lines = [ln for ln in text.strip().splitlines() if ln.strip()]
-    return lines[-1][:200] if lines else "(no output)"
+    """Return the last line of `text` that is not a hint (the error itself), shortened."""
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    said = [ln for ln in lines if not ln.startswith("hint:")] or lines
+    return said[-1][:300] if said else "(no output)"
 
 
 def run(repo: Path, commits: Sequence[Commit], *, time_limit: float | None = None,
-        out: object = sys.stdout) -> list[Result]:
-    """Replay `commits` (oldest first) in one world; stop starting new ones after
-    `time_limit` seconds. Print one line per commit as it goes."""
+        out: object = sys.stdout, workers: int = 1) -> list[Result]:
+    """Replay `commits` (oldest first) in `workers` worlds (commit i in world i % workers,
+    each going forward in time); stop starting new ones after `time_limit` seconds. Print
+    one JSON line per commit as it goes; return the results in `commits`' order."""
+    from contextlib import ExitStack
+
     from sandbox.realrepo import start_real_world
 
-    results: list[Result] = []
     start = time.perf_counter()
-    blobs = Blobs(repo)
-    first = next((c for c in commits), None)
-    if first is None:
-        return results
-    try:
-        with start_real_world(clone=repo, commit=f"{first.sha}~1", zones=(),
-                              deploy_only=True, ssh=False) as world:
-            ports = [g.port for g in world.gdnsd]
-            git_dir = world.dns.gerrit.git_dir
-            for commit in commits:
+    shares = [list(commits[i::workers]) for i in range(max(1, workers))]
+    shares = [share for share in shares if share]
+    done: dict[str, Result] = {}
+    lock = threading.Lock()
+
+    def work(world: object, share: Sequence[Commit]) -> None:
+        from sandbox.realrepo import RealWorld
+
+        assert isinstance(world, RealWorld)
+        ports = [g.port for g in world.gdnsd]
+        git_dir = str(world.dns.gerrit.git_dir)
+        blobs = Blobs(repo)
+        try:
+            for commit in share:
                 if time_limit is not None and time.perf_counter() - start > time_limit:
                     break
-                begun = time.perf_counter()
-                try:
-                    res = replay_one(world, repo, commit, blobs, str(git_dir), ports)
-                except (subprocess.SubprocessError, OSError, RuntimeError) as exc:
-                    res = Result(commit, "error", False, f"{type(exc).__name__}: "
-                                 f"{_last(str(exc))}", time.perf_counter() - begun)
+                res = _replay_guarded(world, repo, commit, blobs, git_dir, ports)
                 if res is None:
                     continue
-                results.append(res)
-                print(json.dumps({"commit": commit.sha, "shape": res.shape, "ok": res.ok,
-                                  "cause": res.cause, "failback": res.failback,
-                                  "seconds": round(res.seconds, 1)}), file=out, flush=True)
-    finally:
-        blobs.close()
-    return results
+                with lock:
+                    done[commit.sha] = res
+                    print(json.dumps({"commit": commit.sha, "shape": res.shape, "ok": res.ok,
+                                      "cause": res.cause, "failback": res.failback,
+                                      "seconds": round(res.seconds, 1),
+                                      "phases": res.phases}), file=out, flush=True)
+        finally:
+            blobs.close()
+
+    with ExitStack() as stack:  # worlds started one after another (their free ports)
+        worlds = [stack.enter_context(start_real_world(clone=repo, commit=f"{share[0].sha}~1",
+                                                       zones=(), deploy_only=True, ssh=False))
+                  for share in shares]
+        threads = [threading.Thread(target=work, args=(w, share), daemon=True)
+                   for w, share in zip(worlds, shares, strict=True)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    return [done[c.sha] for c in commits if c.sha in done]
+
+
+def _replay_guarded(world: object, repo: Path, commit: Commit, blobs: Blobs, git_dir: str,
+                    ports: Sequence[int]) -> Result | None:
+    """Replay one commit; an error of the world is this commit's miss, not the run's end."""
+    begun = time.perf_counter()
+    try:
+        return replay_one(world, repo, commit, blobs, git_dir, ports)
+    except (subprocess.SubprocessError, OSError, RuntimeError) as exc:
+        return Result(commit, "error", False, f"{type(exc).__name__}: {_last(str(exc))}",
+                      time.perf_counter() - begun)
 
 
 def print_summary(results: Sequence[Result], elapsed: float, *, first: int = 10) -> None:
@@ -295,10 +371,32 @@ def print_summary(results: Sequence[Result], elapsed: float, *, first: int = 10)
               f"{r.cause or r.failback}")
 
 
-def main(repo: Path, commits: Sequence[Commit], *, time_limit: float | None) -> int:
+def rare_first(repo: Path, commits: Sequence[Commit]) -> list[Commit]:
+    """Return `commits` (oldest first) with those of several records and those a human
+    reverted before the others, each part oldest first: a run cut short by `--time-limit`
+    has replayed every shape and the failbacks."""
+    later = subprocess.run(["git", "-C", str(repo), "log", "--format=%s", "HEAD"],
+                           capture_output=True, text=True, timeout=120, check=False).stdout
+    reverts = set(later.splitlines())
+    blobs = Blobs(repo)
+    try:
+        def rank(commit: Commit) -> int:
+            planned = plan_commit(commit, blobs)
+            multi = not isinstance(planned, str) and planned[0] != "service (1 record)"
+            return 0 if multi else 1 if f'Revert "{commit.subject}"' in reverts else 2
+        return sorted(commits, key=rank)
+    finally:
+        blobs.close()
+
+
+def main(repo: Path, commits: Sequence[Commit], *, time_limit: float | None,
+         workers: int = 1, rare: bool = False) -> int:
     """Run the CLI replay over `commits` (newest first as `replay.commits` yields them)."""
     os.environ.setdefault("COLUMNS", "200")
     start = time.perf_counter()
-    results = run(repo, list(reversed(commits)), time_limit=time_limit)
+    ordered = list(reversed(commits))
+    if rare:
+        ordered = rare_first(repo, ordered)
+    results = run(repo, ordered, time_limit=time_limit, workers=workers)
     print_summary(results, time.perf_counter() - start)
     return 0

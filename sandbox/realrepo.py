@@ -17,6 +17,7 @@ authdns-update.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -140,9 +141,9 @@ def write_stand_ins(server: Path, zone: str, rendered: str) -> None:
     hosts_file = server / HOSTS_FILE
     hosts = hosts_file.read_text(encoding="utf-8").split() if hosts_file.exists() else []
     zone_abs = zone.rstrip(".").lower() + "."
-    files = stand_in_files(rendered, zone)
+    files, owners = _zone_stand_ins(rendered, zone)
+    files = dict(files)
     if files and hosts:
-        owners = {owner for owner, _type, _data in records(rendered, zone_abs)}
         first = next(iter(files))
         files[first] += "".join(f"{h} 3600 IN A {STAND_IN_ADDRESS}\n" for h in hosts
                                 if h.endswith("." + zone_abs) and h not in owners
@@ -150,6 +151,15 @@ def write_stand_ins(server: Path, zone: str, rendered: str) -> None:
     for rel, text in files.items():
         (server / "zones" / rel).parent.mkdir(parents=True, exist_ok=True)
         (server / "zones" / rel).write_text(text, encoding="utf-8")
+
+
+@functools.lru_cache(maxsize=4)
+def _zone_stand_ins(rendered: str, zone: str) -> tuple[dict[str, str], frozenset[str]]:
+    """Return the zone's Netbox stand-ins and its owner names, read once per rendered text
+    (every nameserver of a world gets the same)."""
+    zone_abs = zone.rstrip(".").lower() + "."
+    return stand_in_files(rendered, zone), frozenset(o for o, _t, _d in records(rendered,
+                                                                              zone_abs))
 
 
 @dataclass
@@ -178,9 +188,12 @@ class RealWorld:
             argv += ["--gdnsd", str(g.workdir)]
         return argv + (["--only"] if self.deploy_only else [])
 
-    def write_config(self, sections: Sequence[str], *, zone_file: str) -> Path:
+    def write_config(self, sections: Sequence[str], *, zone_file: str,
+                     reload: bool = True) -> Path:
         """Write the tool's config: this world's [dns], [gerrit], [verify], then `sections`
-        (`[services.*]`/`[groups.*]` tables as TOML text)."""
+        (`[services.*]`/`[groups.*]` tables as TOML text). The hosts it names are defined in
+        the Netbox stand-ins of the zones served, reloaded now (`reload`) or at the next
+        `serve_branch`."""
         deploy = ", ".join(_q(a) for a in self.deploy_argv(zone_file))
         nameservers = ", ".join(f'"{g.address}"' for g in self.gdnsd)
         lines = ["[dns]", f"checkout = {_q(str(self.dns.checkout))}",
@@ -198,6 +211,8 @@ class RealWorld:
         hosts = sorted({h.lower() for h in quoted})
         for server in self.gdnsd:
             (server.workdir / HOSTS_FILE).write_text("\n".join(hosts) + "\n", encoding="utf-8")
+            if not reload:
+                continue
             for zone in (server.workdir / "zones").iterdir():  # as served now (a deploy
                 if zone.is_file():  # writes them from another process)
                     write_stand_ins(server.workdir, zone.name, zone.read_text(encoding="utf-8"))
@@ -205,11 +220,47 @@ class RealWorld:
         return self.config_path
 
     def serve_branch(self, zone_file: str = "templates/wikimedia.org") -> None:
-        """Serve what the stand-in's master holds now (as after a deploy)."""
-        done = subprocess.run(self.deploy_argv(zone_file), capture_output=True,
-                              text=True, timeout=GIT_TIMEOUT, check=False)
-        if done.returncode != 0:
-            raise RuntimeError(f"deploy failed: {done.stdout}{done.stderr}")
+        """Serve `zone_file` as the stand-in's master holds it now (as after a deploy), with
+        its Netbox stand-ins, and the zones of the config's hosts in other zones (a wmnet
+        record pointing to install2004.wikimedia.org.: Netbox defines it in production); in
+        this process (the deploy command's work without its start-up: the replay serves
+        every commit's parent); one reload per nameserver."""
+        from sandbox.authdns_update import merged_template
+
+        git_dir = str(self.dns.gerrit.git_dir)
+        wanted = [zone_file, *(p for p in self._host_templates() if p != zone_file)]
+        for path in wanted:
+            zone = zone_name(path)
+            served = self.gdnsd[0].zones.get(zone) if path != zone_file else None
+            text = served if served is not None else render_template(
+                merged_template(git_dir, "master", path), serial=int(time.time()))
+            for server in self.gdnsd:
+                write_stand_ins(server.workdir, zone, text)
+                if served is not None:
+                    continue  # served already: its stand-ins now define the hosts
+                target = server.workdir / "zones" / zone
+                tmp = target.with_name(f".{zone}.tmp")
+                tmp.write_text(text, errors="surrogateescape")  # bytes not UTF-8 kept
+                os.replace(tmp, target)
+                server.zones[zone] = text
+        for server in self.gdnsd:
+            server.reload()
+
+    def _host_templates(self) -> list[str]:
+        """Return the templates (`templates/ZONE` of the checkout) holding the config's hosts
+        (HOSTS_FILE), each host's longest zone."""
+        hosts_file = self.gdnsd[0].workdir / HOSTS_FILE
+        hosts = hosts_file.read_text(encoding="utf-8").split() if hosts_file.exists() else []
+        found: list[str] = []
+        for host in hosts:
+            labels = host.rstrip(".").split(".")
+            for i in range(1, len(labels)):
+                path = "templates/" + ".".join(labels[i:])
+                if (self.dns.checkout / path).is_file():
+                    if path not in found:
+                        found.append(path)
+                    break
+        return found
 
     def reset_to(self, clone: Path, commit: str, *, zone_file: str) -> None:
         """Make the stand-in's master `commit` of `clone`, the operator clone follow, and serve

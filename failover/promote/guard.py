@@ -127,13 +127,23 @@ def _text(data: bytes) -> str:
 
 
 def last_flip(ctx: Context) -> Flip | None:
-    """Return the last change of NAME's records at the remote tip (the history parser)."""
+    """Return the last change of NAME's records at the remote tip within `[safety]
+    flap_window` (the history parser), None without one or when the window is 0.
+
+    Only the window's commits are read: a record last changed years ago would otherwise
+    stream the zone file's whole history (tens of seconds for templates/wmnet on a busy
+    host) for a gate that lets anything older than the window pass.
+    """
     from failover.repo.history import read_history
 
-    checkout, path = ctx.checkout, ctx.plan.name.zone_file
+    cfg, checkout = ctx.cfg, ctx.checkout
+    window = cfg.safety.flap_window
+    if window <= 0:
+        return None
+    path = ctx.plan.name.zone_file
     entries = read_history(checkout.path, checkout.remote_ref, path, records(ctx),
                            zone=path.rsplit("/", 1)[-1].rstrip("."), limit=1,
-                           timeout=GIT_TIMEOUT)
+                           timeout=GIT_TIMEOUT, since=time.time() - window)
     if not entries:
         return None
     e = entries[0]

@@ -314,13 +314,16 @@ def _entry(commit: _Commit) -> HistoryEntry | None:
 # -- running git -------------------------------------------------------------------------------
 
 def log_argv(ref: str, paths: Iterable[str], attributes: Path,
-             records: Collection[str] = ()) -> list[str]:
+             records: Collection[str] = (), since: float | None = None) -> list[str]:
     """Return the `git log` command whose output `parse_log` reads.
 
     `attributes`: a file giving `paths` the `DIFF_DRIVER` (`attributes_text`). With
     `records`, git shows only the commits that may touch them (`pickaxe`): fewer lines to read.
+    With `since` (a Unix time), only the commits committed since then.
     """
     pick = ["-i", "-G", pickaxe(records)] if records else []
+    if since is not None:
+        pick.append(f"--since=@{int(since)}")
     return ["git", "-c", f"core.attributesFile={attributes}",
             "-c", f"diff.{DIFF_DRIVER}.xfuncname={ORIGIN_FUNCNAME}",
             "-c", "core.quotepath=off", "-c", "i18n.logOutputEncoding=UTF-8",
@@ -350,8 +353,10 @@ def attributes_text(paths: Iterable[str]) -> str:
 
 def read_history(git_dir: Path, ref: str, path: str, records: Collection[str], *, zone: str,
                  limit: int | None = None, timeout: float = 60.0,
-                 keep: Callable[[HistoryEntry], bool] | None = None) -> list[HistoryEntry]:
-    """Return the changes of `records` in `path` at `ref`, newest first (at most `limit`).
+                 keep: Callable[[HistoryEntry], bool] | None = None,
+                 since: float | None = None) -> list[HistoryEntry]:
+    """Return the changes of `records` in `path` at `ref`, newest first (at most `limit`;
+    only those committed since the Unix time `since`, when given).
 
     git writes while this reads: the parse runs beside git, and stops git once `limit`
     entries are found. `keep` filters entries before they count.
@@ -366,7 +371,7 @@ def read_history(git_dir: Path, ref: str, path: str, records: Collection[str], *
     with tempfile.NamedTemporaryFile("w", prefix="failover-attr-", suffix=".txt") as attr:
         attr.write(attributes_text([path]))
         attr.flush()
-        argv = log_argv(ref, [path], Path(attr.name), records)
+        argv = log_argv(ref, [path], Path(attr.name), records, since)
         with subprocess.Popen(argv, cwd=git_dir, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
                               env={**os.environ, **GIT_ENV}, encoding="utf-8",

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -120,9 +120,10 @@ def checkconf_as_ci(gdnsd: str, rendered: str, *, path: str, zone: str, checkout
 def _includes(rendered: str, zones: Path, zone: str, checkout: Path,
               assembly: Assembly) -> str:
     """Return the zone with its `$INCLUDE`s served (snippets, stand-ins, checkout files)."""
-    stand_ins = stand_in_files(rendered, zone) if assembly.snippets is None else {}
+    targets = undefined_targets(rendered, zone) if assembly.snippets is None else []
+    stand_ins = stand_in_files(rendered, zone, targets) if assembly.snippets is None else {}
     if stand_ins:
-        assembly.stood_in = undefined_targets(rendered, zone)
+        assembly.stood_in = targets
     for rel, text in stand_ins.items():
         (zones / rel).parent.mkdir(parents=True, exist_ok=True)
         (zones / rel).write_text(text, encoding="utf-8")
@@ -145,10 +146,12 @@ def _includes(rendered: str, zones: Path, zone: str, checkout: Path,
     return _INCLUDE_RE.sub(one, rendered)
 
 
-def stand_in_files(rendered: str, zone: str) -> dict[str, str]:
+def stand_in_files(rendered: str, zone: str,
+                   targets: Sequence[str] | None = None) -> dict[str, str]:
     """Return the stand-ins of the zone's `$INCLUDE netbox/...` files ({path under the zones
-    directory: text}): the first defines `undefined_targets` at STAND_IN_ADDRESS, the others
-    hold a comment (a file gdnsd reads must end with a newline)."""
+    directory: text}): the first defines `undefined_targets` (`targets` when already read) at
+    STAND_IN_ADDRESS, the others hold a comment (a file gdnsd reads must end with a
+    newline)."""
     files: dict[str, str] = {}
     for m in _INCLUDE_RE.finditer(rendered):
         rel = Path(m.group(1))
@@ -156,8 +159,8 @@ def stand_in_files(rendered: str, zone: str) -> dict[str, str]:
             continue
         text = "; stand-in for Netbox's snippet (failover's zone check)\n"
         if not files:
-            text += "".join(f"{n} 3600 IN A {STAND_IN_ADDRESS}\n"
-                            for n in undefined_targets(rendered, zone))
+            names = undefined_targets(rendered, zone) if targets is None else targets
+            text += "".join(f"{n} 3600 IN A {STAND_IN_ADDRESS}\n" for n in names)
         files.setdefault(str(rel), text)
     return files
 
