@@ -71,8 +71,10 @@ def target_servers(cfg: Config, fqdn: str,
     (ns0/ns1 to a few of them, ns2 anycast from all), so asking the target's A/AAAA at 16
     hosts as well as at 3 nameservers tells nothing more and costs 2 x 16 queries a record.
     Safety is kept: fewer servers asked can only find fewer addresses, so a target dangling
-    at every nameserver is still refused; where the hosts alone are configured, they are
-    asked (nothing else serves the zone).
+    at every nameserver is still refused (never let through because one host has it). The
+    cost: when no nameserver answers, the check says it could not check (a warning, as
+    before with every server down) even if the hosts would have answered. When the
+    nameservers resolve to no server at all, the hosts are asked.
     """
     servers = resolve_nameservers(cfg, fqdn, resolver)
     return tuple(s for s in servers if s.role != AUTHDNS_HOST) or servers
@@ -180,7 +182,9 @@ def find_target_problems(cfg: Config, items: Sequence[tuple[Pointing, Controller
     """Return `find_target_problem` of every (record, controller), in order, each distinct
     target asked once (`check_targets`)."""
     found = check_targets(cfg, items)
-    return [target_problem(cfg, c, f) for (_, c), f in zip(items, found, strict=True)]
+    # concurrently: a stats URL's host name is looked up (system resolver) per record
+    return list(_query_pool().map(lambda j: target_problem(cfg, j[0][1], j[1]),
+                                  zip(items, found, strict=True)))
 
 
 def refuse_dangling_target(cfg: Config, region: Pointing, controller: Controller) -> str | None:
