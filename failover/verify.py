@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from failover.config import Config
-from failover.dnscheck import DnsReport, check_records, find_target_problem, wait_for_records
+from failover.dnscheck import DnsReport, check_records, find_target_problems, wait_for_records
 from failover.model import FailoverName
 
 
@@ -54,18 +54,20 @@ def verify_name(cfg: Config, name: FailoverName, expect: str | None, *,
         name.candidate(expect)
     chosen = [expect] if expect is not None else list(name.candidate_names)
     items = [(r, r.controller(expect) if expect is not None else None) for r in name.records]
-    with ThreadPoolExecutor(max_workers=max(1, len(chosen) * len(name.records))) as pool:
-        targets = {(c, r.fqdn): pool.submit(find_target_problem, cfg, r, r.controller(c))
-                   for c in chosen for r in name.records}
+    pairs = [(c, r) for c in chosen for r in name.records]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # every judged target at once, each distinct one asked once, beside the rounds
+        asked = pool.submit(find_target_problems, cfg, [(r, r.controller(c)) for c, r in pairs])
         if expect is None or wait_for is None:
             reports = check_records(cfg, items)
         else:
             reports = wait_for_records(cfg, [(r, c) for r, c in items if c is not None],
                                        timeout=wait_for, interval=interval, on_round=on_round)
         done = Verified(reports, {})
+        judged = asked.result()
         for cand in done.named(expect):
-            found = {fqdn: p for (c, fqdn), f in targets.items()
-                     if c == cand and (p := f.result()) is not None}
+            found = {r.fqdn: p for (c, r), p in zip(pairs, judged, strict=True)
+                     if c == cand and p is not None}
             if found:
                 done.problems[cand] = found
     return done

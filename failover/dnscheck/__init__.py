@@ -27,6 +27,7 @@ from failover.dnscheck.servers import (
 )
 from failover.dnscheck.target import (
     find_target_problem,
+    find_target_problems,
     refuse_dangling_candidate,
     refuse_dangling_target,
     target_problem,
@@ -52,6 +53,7 @@ __all__ = [
     "check_regions",
     "discover_nameservers",
     "find_target_problem",
+    "find_target_problems",
     "refuse_dangling_candidate",
     "refuse_dangling_target",
     "resolve_nameservers",

@@ -19,8 +19,14 @@ import dns.rdataclass
 import dns.rdatatype
 
 from failover.config import Config, Controller, normalize_target
-from failover.dnscheck.query import _ask, _query_pool
-from failover.dnscheck.servers import _is_address, resolve_nameservers, system_resolver
+from failover.dnscheck.query import _ask, _query_pool, _Reply
+from failover.dnscheck.servers import (
+    AUTHDNS_HOST,
+    Server,
+    _is_address,
+    resolve_nameservers,
+    system_resolver,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -50,27 +56,71 @@ def check_target(cfg: Config, region: Pointing, controller: Controller, *,
                  resolver: dns.resolver.Resolver | None = None) -> TargetCheck | None:
     """Return what the authoritative servers answer for `controller`'s host name (A, AAAA).
 
-    None for an address target (nothing to resolve). Asked at the servers `verify` asks (the
-    [verify] nameservers, or the zone's NS), which serve the hosts' zone in production too.
+    None for an address target (nothing to resolve). Asked at the nameservers `verify` asks
+    (`target_servers`), which serve the hosts' zone in production too.
     """
-    if controller.record_type != "CNAME" or getattr(region, "set_type", None) is not None:
-        return None  # an address; a set's hosts are each checked by its health
-    servers = resolve_nameservers(cfg, region.fqdn, resolver)
-    jobs = [(s, t) for s in servers for t in ("A", "AAAA")]
-    replies = list(_query_pool().map(
-        lambda j: _ask(j[0], controller.target, j[1], cfg.verify.query_timeout), jobs))
-    name = dns.name.from_text(controller.target)
+    return check_targets(cfg, [(region, controller)], resolver=resolver)[0]
+
+
+def target_servers(cfg: Config, fqdn: str,
+                   resolver: dns.resolver.Resolver | None = None) -> tuple[Server, ...]:
+    """Return the servers a target's existence is asked at: the nameservers (`[verify]
+    nameservers`, or the zone's NS), not the `[verify] authdns_hosts` beside them.
+
+    The authdns hosts serve the very zone data the nameservers' addresses are routed to
+    (ns0/ns1 to a few of them, ns2 anycast from all), so asking the target's A/AAAA at 16
+    hosts as well as at 3 nameservers tells nothing more and costs 2 x 16 queries a record.
+    Safety is kept: fewer servers asked can only find fewer addresses, so a target dangling
+    at every nameserver is still refused (never let through because one host has it). The
+    cost: when no nameserver answers, the check says it could not check (a warning, as
+    before with every server down) even if the hosts would have answered. When the
+    nameservers resolve to no server at all, the hosts are asked.
+    """
+    servers = resolve_nameservers(cfg, fqdn, resolver)
+    return tuple(s for s in servers if s.role != AUTHDNS_HOST) or servers
+
+
+def check_targets(cfg: Config, items: Sequence[tuple[Pointing, Controller]], *,
+                  resolver: dns.resolver.Resolver | None = None) -> list[TargetCheck | None]:
+    """Return `check_target` of every (record, controller), in order, all asked at once.
+
+    Each distinct target is asked once per set of servers (A and AAAA at each): a group's
+    records often share targets, and its servers are resolved once when configured (the
+    zone's NS, looked up, can differ from record to record).
+    """
+    by_name: dict[str, tuple[Server, ...]] = {}
+    wanted: list[tuple[tuple[Server, ...], str] | None] = []
+    for region, controller in items:
+        if controller.record_type != "CNAME" or getattr(region, "set_type", None) is not None:
+            wanted.append(None)  # an address; a set's hosts are each checked by its health
+            continue
+        key = "" if cfg.verify.nameservers else region.fqdn
+        if key not in by_name:
+            by_name[key] = target_servers(cfg, region.fqdn, resolver)
+        wanted.append((by_name[key], controller.target))
+    jobs = list(dict.fromkeys((server, w[1], rdtype) for w in wanted if w is not None
+                              for server in w[0] for rdtype in ("A", "AAAA")))
+    replies = dict(zip(jobs, _query_pool().map(
+        lambda j: _ask(j[0], j[1], j[2], cfg.verify.query_timeout), jobs), strict=True))
+    return [None if w is None else _target_check(w[0], w[1], replies) for w in wanted]
+
+
+def _target_check(servers: tuple[Server, ...], target: str,
+                  replies: dict[tuple[Server, str, str], _Reply]) -> TargetCheck:
+    """Return the TargetCheck of `target` from the `servers`' replies (A and AAAA)."""
+    name = dns.name.from_text(target)
     found: set[str] = set()
     answered: set[str] = set()
-    for (server, rdtype), reply in zip(jobs, replies, strict=True):
-        msg = reply.message
-        if msg is None or not msg.flags & dns.flags.AA or msg.rcode() not in (
-                dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
-            continue
-        answered.add(str(server))
-        rrset = msg.get_rrset(msg.answer, name, dns.rdataclass.IN,
-                              dns.rdatatype.from_text(rdtype))
-        found.update(normalize_target(r.address) for r in rrset or ())
+    for server in servers:
+        for rdtype in ("A", "AAAA"):
+            msg = replies[(server, target, rdtype)].message
+            if msg is None or not msg.flags & dns.flags.AA or msg.rcode() not in (
+                    dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
+                continue
+            answered.add(str(server))
+            rrset = msg.get_rrset(msg.answer, name, dns.rdataclass.IN,
+                                  dns.rdatatype.from_text(rdtype))
+            found.update(normalize_target(r.address) for r in rrset or ())
     return TargetCheck(tuple(sorted(found)), tuple(sorted(answered)),
                        tuple(str(s) for s in servers))
 
@@ -124,7 +174,17 @@ def target_problem(cfg: Config, controller: Controller,
 
 def find_target_problem(cfg: Config, region: Pointing, controller: Controller) -> str | None:
     """Ask the authoritative servers for `controller`'s target; return its problem or None."""
-    return target_problem(cfg, controller, check_target(cfg, region, controller))
+    return find_target_problems(cfg, [(region, controller)])[0]
+
+
+def find_target_problems(cfg: Config, items: Sequence[tuple[Pointing, Controller]],
+                         ) -> list[str | None]:
+    """Return `find_target_problem` of every (record, controller), in order, each distinct
+    target asked once (`check_targets`)."""
+    found = check_targets(cfg, items)
+    # concurrently: a stats URL's host name is looked up (system resolver) per record
+    return list(_query_pool().map(lambda j: target_problem(cfg, j[0][1], j[1]),
+                                  zip(items, found, strict=True)))
 
 
 def refuse_dangling_target(cfg: Config, region: Pointing, controller: Controller) -> str | None:
@@ -135,9 +195,14 @@ def refuse_dangling_target(cfg: Config, region: Pointing, controller: Controller
     the stats URL's host when that host is an address or resolves (not for unix:// stats).
     An address target (A/AAAA record, possibly a service address) is not compared.
     """
+    return _refuse_dangling(cfg, controller, check_target(cfg, region, controller))
+
+
+def _refuse_dangling(cfg: Config, controller: Controller,
+                     found: TargetCheck | None) -> str | None:
+    """`refuse_dangling_target`, given what `check_target` found."""
     from failover.errors import GateRefused
 
-    found = check_target(cfg, region, controller)
     if found is None:
         return None
     if not found.addresses and not found.dangling:
@@ -155,11 +220,8 @@ def target_problems(cfg: Config, records: Sequence[Record], name: str) -> dict[s
     """Return {record: what is wrong with its target} for candidate `name` of a name's
     `records` (a region's controller, a service's candidate, a group's side): `target_problem`,
     per record; the records whose target is fine or unchecked are left out."""
-    out = {}
-    for record in records:
-        if problem := find_target_problem(cfg, record, record.controller(name)):
-            out[record.fqdn] = problem
-    return out
+    problems = find_target_problems(cfg, [(r, r.controller(name)) for r in records])
+    return {r.fqdn: p for r, p in zip(records, problems, strict=True) if p is not None}
 
 
 def refuse_dangling_candidate(cfg: Config, records: Sequence[Record], name: str, *,
@@ -171,9 +233,11 @@ def refuse_dangling_candidate(cfg: Config, records: Sequence[Record], name: str,
     from failover.errors import GateRefused
 
     warnings: list[str] = []
-    for record in records:
+    controllers = [record.controller(name) for record in records]
+    found = check_targets(cfg, list(zip(records, controllers, strict=True)))
+    for record, controller, checked in zip(records, controllers, found, strict=True):
         try:
-            if warning := refuse_dangling_target(cfg, record, record.controller(name)):
+            if warning := _refuse_dangling(cfg, controller, checked):
                 warnings.append(f"{record.fqdn}: {warning}" if per_record else warning)
         except GateRefused as exc:
             if not per_record:
