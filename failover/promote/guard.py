@@ -27,6 +27,7 @@ from failover.promote.others import (
 
 if TYPE_CHECKING:
     from failover.promote.context import Context
+    from failover.repo.history import HistoryEntry
 
 GIT_TIMEOUT = 30.0
 """Seconds for reading the operator's identity and the history of the records."""
@@ -143,12 +144,18 @@ def last_flip(ctx: Context) -> Flip | None:
     path = ctx.plan.name.zone_file
     entries = read_history(checkout.path, checkout.remote_ref, path, records(ctx),
                            zone=path.rsplit("/", 1)[-1].rstrip("."), limit=1,
-                           timeout=GIT_TIMEOUT, since=time.time() - window)
+                           timeout=GIT_TIMEOUT, since=time.time() - window, keep=moved_targets)
     if not entries:
         return None
     e = entries[0]
     return Flip(sha=e.sha, author=e.author, email=e.author_email, subject=e.subject,
                 age=time.time() - e.committed.timestamp())
+
+
+def moved_targets(entry: HistoryEntry) -> bool:
+    """Whether a commit moved a record (its targets changed), not only its TTL or spacing:
+    a TTL chain's lowering, or a TTL restored, is no flip."""
+    return any(set(c.before) != set(c.after) for c in entry.changes)
 
 
 def operator(ctx: Context) -> Sequence[str]:

@@ -135,3 +135,19 @@ def test_status_suggests_the_first_healthy_standby_only() -> None:
     # the primary's own health does not matter: an emergency moves off a sick primary
     assert next_step("x", **seen, healthy={"a": False, "b": True}) == \
         "failover promote x b --from a"
+
+
+def test_a_ttl_only_commit_is_no_flip_a_target_change_is() -> None:
+    """The flap guard counts commits that moved a record, not a TTL chain's lowering."""
+    from datetime import UTC, datetime
+
+    from failover.promote.guard import moved_targets
+    from failover.repo.history import HistoryEntry, RecordChange
+
+    def entry(before: str, after: str) -> HistoryEntry:
+        when = datetime(2026, 1, 1, tzinfo=UTC)
+        change = RecordChange("irc.wikimedia.org", "CNAME", (before,), (after,))
+        return HistoryEntry("0" * 40, "a", "a@x", when, "a", when, "m", (change,))
+
+    assert not moved_targets(entry("irc1001.wikimedia.org.", "irc1001.wikimedia.org."))
+    assert moved_targets(entry("irc1001.wikimedia.org.", "irc1002.wikimedia.org."))

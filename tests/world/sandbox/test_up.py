@@ -23,20 +23,27 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 def read_until(proc: subprocess.Popen[str], marker: str, timeout: float) -> str:
-    """Return what `proc` printed up to and including the line holding `marker`."""
+    """Return what `proc` printed up to and including the line holding `marker`.
+
+    Reads the pipe's bytes as they come (os.read), not lines through the text wrapper: a
+    readline would keep the rest of a many-line write in the wrapper's buffer, where the
+    selector never sees it.
+    """
     assert proc.stdout is not None
+    fd = proc.stdout.fileno()
     sel = selectors.DefaultSelector()
-    sel.register(proc.stdout, selectors.EVENT_READ)
-    seen: list[str] = []
+    sel.register(fd, selectors.EVENT_READ)
+    seen = b""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if sel.select(timeout=1) and (line := proc.stdout.readline()):
-            seen.append(line)
-            if marker in line:
-                return "".join(seen)
+        if sel.select(timeout=1) and (chunk := os.read(fd, 65536)):
+            seen += chunk
+            text = seen.decode(errors="replace")
+            if marker in text and text.endswith("\n"):
+                return text
         elif proc.poll() is not None:
             break
-    raise AssertionError(f"no {marker!r} in {timeout}s:\n{''.join(seen)}")
+    raise AssertionError(f"no {marker!r} in {timeout}s:\n{seen.decode(errors='replace')}")
 
 
 @pytest.mark.skipif(not haproxy_available(), reason="haproxy not installed")
