@@ -35,6 +35,8 @@ class Conduit:
         self.mode, self.delay = mode, delay
         self.comments: list[tuple[str, str]] = []
         self.requests: list[dict[str, list[str]]] = []
+        self._in_flight = 0
+        self._idle = threading.Condition()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
 
@@ -42,6 +44,17 @@ class Conduit:
     def url(self) -> str:
         """Return the Phabricator base URL (the API is under /api/)."""
         return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def settle(self, timeout: float) -> bool:
+        """Wait until no request is being answered (a slow one from an earlier run would
+        record its comment after a test cleared them); return False if `timeout` passed."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._in_flight == 0, timeout=timeout)
+
+    def _answering(self, delta: int) -> None:
+        with self._idle:
+            self._in_flight += delta
+            self._idle.notify_all()
 
     def __enter__(self) -> Conduit:
         threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
@@ -84,6 +97,13 @@ class Conduit:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
+                conduit._answering(+1)
+                try:
+                    self._post()
+                finally:
+                    conduit._answering(-1)
+
+            def _post(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 form = parse_qs(self.rfile.read(length).decode(), keep_blank_values=True)
                 if conduit.mode == "slow":

@@ -42,6 +42,7 @@ def clean(world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     out = world.outside
     assert out is not None and out.alertmanager is not None
     out.sal.lines.clear()
+    assert out.conduit.settle(30), "a Conduit request of an earlier test still being answered"
     out.conduit.comments.clear()
     out.conduit.requests.clear()
     out.conduit.mode = "ok"

@@ -33,6 +33,7 @@ def clean(world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     reset_world(world)
     out = world.outside
     assert out is not None and out.alertmanager is not None
+    assert out.conduit.settle(30), "a Conduit request of an earlier test still being answered"
     out.conduit.comments.clear()
     out.conduit.mode = "ok"
     for s in silences(world, "active"):
