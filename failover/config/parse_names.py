@@ -22,6 +22,7 @@ from failover.config.model import (
     Region,
     Service,
 )
+from failover.config.parse_sets import set_settings, set_target
 from failover.config.problems import (
     Problems,
     check_stats_url,
@@ -226,7 +227,7 @@ def _record(p: Problems, key: str, value: Any) -> str | None:
 
 def _target(p: Problems, key: str, value: Any, rtype: str | None = None) -> str | None:
     if rtype is not None:
-        return _set_target(p, key, value, rtype)
+        return set_target(p, key, value, rtype)
     if not isinstance(value, str):
         p.add(key, "missing or not a string; the record's target as a FQDN with a trailing "
                    "dot (\"irc1001.wikimedia.org.\") or an IP address")
@@ -237,74 +238,6 @@ def _target(p: Problems, key: str, value: Any, rtype: str | None = None) -> str 
                    "trailing dot (a relative form in the zone is kept as the zone writes it)")
         return None
     return value
-
-
-def _set_target(p: Problems, key: str, value: Any, rtype: str) -> str | None:
-    """Return a set record's target (a list of members) as one text (`format_set`)."""
-    from failover.zone.scan import ZoneError
-    from failover.zone.setspec import format_set, parse_member
-
-    example = ("[\"0 1 4001 conf1007.eqiad.wmnet.\", \"0 1 4001 conf1008.eqiad.wmnet.\"]"
-               if rtype == "SRV" else "[\"10.64.0.1\", \"10.64.16.1\"]")
-    items = [value] if isinstance(value, str) else value
-    if not isinstance(items, list) or not items or not all(isinstance(i, str) for i in items):
-        p.add(key, f"missing or not a list of members; a {rtype} set's targets, e.g. {example}")
-        return None
-    members = []
-    for item in items:
-        try:
-            member = parse_member(item)
-        except ZoneError as exc:
-            p.add(key, f"{exc.message}; {exc.hint}")
-            return None
-        wants = "CNAME" if rtype == "SRV" else rtype
-        if record_type_for(member.target) != wants or (
-                wants == "CNAME" and not HOSTNAME_RE.match(member.target)) or (
-                rtype != "SRV" and member.port is not None):
-            p.add(key, f"{item!r} is no member of a {rtype} set; e.g. {example}")
-            return None
-        members.append(member)
-    if len({m.key() for m in members}) != len(members):
-        p.add(key, "lists a member twice")
-        return None
-    return format_set(members)
-
-
-def _set_settings(p: Problems, t: Mapping[str, Any], key: str) -> dict[str, Any]:
-    """Return a service's or group's record `type` (a set), `min_members` and standby keys."""
-    from failover.zone.setspec import SET_RTYPES
-
-    out: dict[str, Any] = {}
-    rtype = p.get(t, f"{key}.type", str)
-    if rtype is not None:
-        if rtype.upper() not in SET_RTYPES:
-            p.add(f"{key}.type", f"{rtype!r} is not a set type; one of "
-                                 f"{', '.join(SET_RTYPES)} (leave it out for one CNAME, A or "
-                                 "AAAA target per record)")
-        else:
-            out["record_type"] = rtype.upper()
-    least = p.get(t, f"{key}.min_members", int)
-    if least is not None:
-        if least < 1:
-            p.add(f"{key}.min_members", f"must be 1 or more, got {least}")
-        else:
-            out["min_members"] = least
-    standby = p.get(t, f"{key}.standby", str)
-    if standby is not None:
-        if standby != "commented":
-            p.add(f"{key}.standby", f"{standby!r} is unknown; \"commented\" (the standby is a "
-                                    "commented line beside the live one)")
-        else:
-            out["standby"] = standby
-    follows = p.get(t, f"{key}.standby_follows", bool)
-    if follows is not None:
-        if standby is None and follows:
-            p.add(f"{key}.standby_follows", "needs standby = \"commented\"")
-        out["standby_follows"] = follows
-    if standby is not None and "record_type" in out:
-        p.add(f"{key}.standby", "a set record has no commented standby; remove one of "
-                                "type and standby")
-    return out
 
 
 def _parse_service(p: Problems, key: str, name: str, t: Mapping[str, Any],
@@ -325,7 +258,7 @@ def _parse_service(p: Problems, key: str, name: str, t: Mapping[str, Any],
     records = [r for r in (_record(p, rkey, v) for v in raw_records) if r]
     if len(set(records)) != len(records):
         p.add(rkey, "lists a record twice")
-    sets = _set_settings(p, t, key)
+    sets = set_settings(p, t, key)
     rtype = sets.get("record_type")
     ctable = table(p, t, "candidates") if "candidates" in t else {}
     if len(ctable) < 2:
@@ -369,7 +302,7 @@ def _parse_group(p: Problems, key: str, name: str, t: Mapping[str, Any],
         p.add(f"{key}.members", "missing; one entry per record, e.g. "
                                 "\"s1-master.eqiad.wmnet\" = {eqiad = \"db1163.eqiad.wmnet.\", "
                                 "codfw = \"db2203.codfw.wmnet.\"}")
-    sets = _set_settings(p, t, key)
+    sets = set_settings(p, t, key)
     targets: dict[str, dict[str, str]] = {s: {} for s in sides}
     records = []
     for rname, body in members.items():
