@@ -22,6 +22,7 @@ changed upstream meanwhile is judged as it is now.
 from __future__ import annotations
 
 import getpass
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -184,10 +185,28 @@ def member_health(cfg: Config, act: MemberAction, members: list[Member]
     return out
 
 
+def depool_gate(left: tuple[Member, ...], min_members: int,
+                healthy: Mapping[str, bool]) -> None:
+    """Refuse (GateRefused, exit 3) when the members left cannot carry the service."""
+    if min_members < 1:
+        raise UsageError(f"min_members must be at least 1, not {min_members}",
+                         hint="set min_members = 1 or more for the set in the config")
+    if len(left) < min_members:
+        raise GateRefused(
+            f"depool refused: {len(left)} member(s) would be left "
+            f"({', '.join(m.target.rstrip('.') for m in left)}), fewer than min_members = "
+            f"{min_members}",
+            hint="pool another member back first, or lower min_members in the config "
+                 "after checking the service can run on fewer")
+    sick = [m.target.rstrip(".") for m in left if not healthy.get(m.key(), False)]
+    if sick:
+        raise GateRefused(
+            f"depool refused: member(s) left not healthy: {', '.join(sick)}",
+            hint="`failover health NAME` says why; fix them (or pool a healthy one) first")
+
+
 def gate(ctx: Context) -> None:
     """The health step of a depool or pool: refuse (exit 3) what would not carry the service."""
-    from failover.promote.members import depool_gate
-
     plan, act = ctx.plan, ctx.plan.member
     assert act is not None
     step = plan.step("health")

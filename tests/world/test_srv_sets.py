@@ -11,8 +11,6 @@ import pytest
 
 from failover.dnscheck.servers import Server
 from failover.dnscheck.srvset import MISMATCH, agreed, ask_sets, max_ttl
-from failover.errors import GateRefused
-from failover.promote.members import plan_depool, plan_pool
 from failover.zone.sets import Member, replace_sets, set_ttl, swap_standby
 from sandbox.gdnsd import Gdnsd, start_gdnsd
 
@@ -70,31 +68,6 @@ def test_srv_set_moves_between_datacenters(gdnsd: tuple[Gdnsd, list[Server]]) ->
     after = ask_sets(servers, CONFTOOL, "SRV", cands)
     assert agreed(after) == "codfw"
     assert [m.target for m in after[0].members] == [m.target for m in CODFW]
-
-
-def test_member_out_and_back_with_the_gate(gdnsd: tuple[Gdnsd, list[Server]]) -> None:
-    server, servers = gdnsd
-    healthy = {m.key(): True for m in PUPPETS}
-    with pytest.raises(GateRefused, match="fewer than min_members = 3"):
-        plan_depool(TEXT, PUPPET, "SRV", "puppetserver2003.codfw.wmnet", **KW, min_members=3,
-                    healthy=healthy)
-    sick = {**healthy, PUPPETS[0].key(): False}
-    with pytest.raises(GateRefused, match="not healthy: puppetserver2001"):
-        plan_depool(TEXT, PUPPET, "SRV", "puppetserver2003.codfw.wmnet", **KW, min_members=2,
-                    healthy=sick)
-    out = plan_depool(TEXT, PUPPET, "SRV", "puppetserver2003.codfw.wmnet", **KW,
-                      min_members=2, healthy=healthy)
-    assert out.edit.diff.count("\n-_x-puppet") == 1 and "\n+_x" not in out.edit.diff
-    _serve(server, out.edit.new_text)
-    cands = {"all": PUPPETS, "two": PUPPETS[:2]}
-    assert agreed(ask_sets(servers, PUPPET, "SRV", cands)) == "two"
-    back = plan_pool(out.edit.new_text, PUPPET, "SRV", PUPPETS[2], **KW, healthy=True,
-                     depool=(out.subject, TEXT, out.edit.new_text))
-    assert back.subject == f'Revert "{out.subject}"' and back.edit.new_text == TEXT
-    _serve(server, back.edit.new_text)
-    assert agreed(ask_sets(servers, PUPPET, "SRV", cands)) == "all"
-    with pytest.raises(GateRefused, match="not healthy"):
-        plan_pool(out.edit.new_text, PUPPET, "SRV", PUPPETS[2], **KW, healthy=False)
 
 
 def test_commented_standby_swaps_and_answers(gdnsd: tuple[Gdnsd, list[Server]]) -> None:
