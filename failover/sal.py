@@ -50,6 +50,16 @@ class Asked(Protocol):
         """Every --bug task, in order."""
         ...
 
+    @property
+    def action(self) -> str | None:
+        """"depool" or "pool" (then `member` is moved, not `target`); None: a promote."""
+        ...
+
+    @property
+    def member(self) -> str | None:
+        """The member a depool or pool moves."""
+        ...
+
 
 @dataclass(frozen=True)
 class SalResult:
@@ -67,9 +77,8 @@ def sal_message(phase: str, request: Asked, *, project: str = "",
     `phase` is START, END (PASS) or END (FAIL); a failure names its exit code; an END says
     the run's `durations` (`(push_to_merge=12.3s)`).
     """
-    action = getattr(request, "action", None)  # depool/pool: the member, not a candidate
-    what = f"{action} {request.region} {getattr(request, 'member', '')}" if action else \
-        f"promote {request.region} {request.target}"
+    what = f"{request.action} {request.region} {request.member or ''}" if request.action \
+        else f"promote {request.region} {request.target}"  # depool/pool: the member
     text = f"{phase} - failover {what}"
     if request.reason:
         text += f" ({request.reason})"
