@@ -185,7 +185,8 @@ class Gdnsd:
                                 check=False)
         if result.returncode != 0:
             raise GdnsdError(f"reload-zones failed ({result.returncode}): "
-                             f"{(result.stderr or result.stdout).strip()}")
+                             f"{(result.stderr or result.stdout).strip()}; gdnsd's log: "
+                             f"{self._log_tail()}")
 
     def stop(self) -> None:
         """Stop gdnsd (SIGTERM, then SIGKILL) and remove the temporary directory if ours."""

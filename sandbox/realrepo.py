@@ -231,7 +231,7 @@ class RealWorld:
         wanted = [zone_file, *(p for p in self._host_templates() if p != zone_file)]
         for path in wanted:
             zone = zone_name(path)
-            served = self.gdnsd[0].zones.get(zone) if path != zone_file else None
+            served = self._served(zone) if path != zone_file else None
             text = served if served is not None else render_template(
                 merged_template(git_dir, "master", path), serial=int(time.time()))
             for server in self.gdnsd:
@@ -245,6 +245,16 @@ class RealWorld:
                 server.zones[zone] = text
         for server in self.gdnsd:
             server.reload()
+
+    def _served(self, zone: str) -> str | None:
+        """Return the text of `zone` as gdnsd serves it now: its file, which a deploy (another
+        process) rewrites, so not the `zones` this process wrote last (a stand-in derived from
+        those would leave the deployed change's new target undefined)."""
+        try:
+            return (self.gdnsd[0].workdir / "zones" / zone).read_text(
+                encoding="utf-8", errors="surrogateescape")
+        except FileNotFoundError:
+            return None
 
     def _host_templates(self) -> list[str]:
         """Return the templates (`templates/ZONE` of the checkout) holding the config's hosts

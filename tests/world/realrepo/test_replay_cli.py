@@ -23,6 +23,8 @@ HIVE = ("analytics-hive        5M  IN CNAME    an-coord1003.eqiad.wmnet.\n",
         "analytics-hive        5M  IN CNAME    an-coord1004.eqiad.wmnet.\n")
 PRESTO = ("analytics-presto      5M  IN CNAME    an-coord1003.eqiad.wmnet.\n",
           "analytics-presto      5M  IN CNAME    an-coord1004.eqiad.wmnet.\n")
+PUPPET = ("puppet           5M IN CNAME puppetmaster1001.eqiad.wmnet.\n",
+          "puppet           5M IN CNAME puppetmaster1002.eqiad.wmnet.\n")
 URLD = [("url-downloader.eqiad  5M  IN CNAME urldownloader1004\n",
          "url-downloader.eqiad  5M  IN CNAME urldownloader1005\n"),
         ("url-downloader.codfw  5M  IN CNAME urldownloader2004\n",
@@ -60,6 +62,8 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Path:
             {WIKIMEDIA: [(IRC[1], IRC[0])]})
     _commit(repo, "wmnet: move analytics-hive and presto to an-coord1004",
             {WMNET: [HIVE, PRESTO]})
+    # a host of wmnet named right after a wmnet change: wmnet is served as deployed
+    _commit(repo, "wikimedia.org: puppet to puppetmaster1002", {WIKIMEDIA: [PUPPET]})
     _commit(repo, "Failover url-downloader to the 1005/2005 hosts", {WIKIMEDIA: URLD})
     _commit(repo, "Move irc and m1-master at once",
             {WIKIMEDIA: [IRC], WMNET: [("m1-master       5M  IN CNAME    dbproxy1024.eqiad",
@@ -67,7 +71,7 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return repo
 
 
-@pytest.mark.timeout(600)  # four promotes and a failback, each a few seconds on a quiet machine
+@pytest.mark.timeout(600)  # five promotes and a failback, each a few seconds on a quiet machine
 def test_each_shape_replays_through_the_cli(history: Path) -> None:
     blobs = Blobs(history)
     try:  # the human's revert is itself a flip: left out here, the failback replays it
@@ -89,9 +93,11 @@ def test_each_shape_replays_through_the_cli(history: Path) -> None:
     assert (irc.shape, irc.ok, irc.failback) == ("service (1 record)", True, "revert"), irc
     hive = results["wmnet: move analytics-hive and presto to an-coord1004"]
     assert (hive.shape, hive.ok) == ("service (N records)", True), hive
+    puppet = results["wikimedia.org: puppet to puppetmaster1002"]
+    assert (puppet.shape, puppet.ok) == ("service (1 record)", True), puppet
     urld = results["Failover url-downloader to the 1005/2005 hosts"]
     assert (urld.shape, urld.ok) == ("group", True), urld
     both = results["Move irc and m1-master at once"]
     assert (both.shape, both.ok) == ("not expressible", False)
     assert "several files" in both.cause
-    assert len(out) >= 4
+    assert len(out) >= 5
