@@ -108,19 +108,35 @@ def _q(text: str) -> str:
     return json.dumps(text)
 
 
+def leaves_commented(path: str, old: str, changes: Sequence[RecordChange]) -> bool:
+    """Return True when the tool, left to its default, would swap a commented standby live
+    (a commented line of a record names its new target): the human's flip edited the live
+    line instead and left that commented line as it was (a flip changes record lines in
+    place), so the config it implies says `standby = "none"`."""
+    from failover.promote.standby import standby_edits
+    from failover.zone import ZoneError
+
+    try:
+        return standby_edits(old, {c.name: c.target for c in changes}, path=path) is not None
+    except ZoneError:
+        return False
+
+
 def config_sections(shape: str, path: str, changes: Sequence[RecordChange],
-                    recs: Sequence[ZoneRecord]) -> list[str]:
-    """Return the `[services.replay]` or `[groups.replay]` the commit implies."""
+                    recs: Sequence[ZoneRecord], *, standby_none: bool = False) -> list[str]:
+    """Return the `[services.replay]` or `[groups.replay]` the commit implies (`standby_none`:
+    with `standby = "none"`, see `leaves_commented`)."""
     names = [c.name.rstrip(".") for c in changes]
+    standby = ['standby = "none"'] if standby_none else []
     if shape.startswith("service"):
         lines = ["[services.replay]", f"zone_file = {_q(path)}",
-                 "records = [" + ", ".join(_q(n) for n in names) + "]"]
+                 "records = [" + ", ".join(_q(n) for n in names) + "]", *standby]
         for side, target in (("old", recs[0].absolute_target), ("new", changes[0].target)):
             lines += [f"[services.replay.candidates.{side}]", f"target = {_q(target)}",
                       'health = {kind = "none"}']
         return lines
     lines = ["[groups.replay]", f"zone_file = {_q(path)}", 'sides = ["old", "new"]',
-             "[groups.replay.members]"]
+             *standby, "[groups.replay.members]"]
     lines += [f"{_q(n)} = {{old = {_q(r.absolute_target)}, new = {_q(c.target)}}}"
               for n, c, r in zip(names, changes, recs, strict=True)]
     return lines
@@ -220,8 +236,10 @@ def replay_one(world: object, repo: Path, commit: Commit, blobs: Blobs, git_dir:
                             check=True).stdout.strip()
     # the config first (its hosts are the Netbox stand-ins'), then one reload as the parent
     # is served
-    world.write_config(config_sections(shape, path, changes, recs), zone_file=path,
-                       reload=False)
+    old = blobs.read(commit.files[0].old).decode(ENCODING, "surrogateescape")
+    world.write_config(config_sections(shape, path, changes, recs,
+                                       standby_none=leaves_commented(path, old, changes)),
+                       zone_file=path, reload=False)
     world.reset_to(repo, parent, zone_file=path)
     clock.mark("reset")
     env = world.env

@@ -159,7 +159,8 @@ class Service:
     """The fewest members `failover depool` may leave in a set (None: depool refused)."""
     standby: str | None = None
     """`"commented"`: the standby is a commented line beside the live one, swapped by a
-    promote; None: found when the zone has one."""
+    promote; `"none"`: the live line's target is edited, commented lines left as they are;
+    None: a commented line naming the target is swapped live when the zone has one."""
     standby_follows: bool = False
     """With a commented standby: the commented line follows the other candidate (its target
     rewritten) when no commented line names the new target."""

@@ -10,6 +10,10 @@ from typing import Any
 from failover.config.problems import Problems
 from failover.names import HOSTNAME_RE, record_type_for
 
+STANDBY_VALUES = ("commented", "none")
+"""`standby`: a commented line beside the live one is the standby, swapped live by a promote
+("commented"); or commented lines are left alone, the live line's target edited ("none")."""
+
 
 def set_target(p: Problems, key: str, value: Any, rtype: str) -> str | None:
     """Return a set record's target (a list of members) as one text (`format_set`)."""
@@ -63,17 +67,19 @@ def set_settings(p: Problems, t: Mapping[str, Any], key: str) -> dict[str, Any]:
             out["min_members"] = least
     standby = p.get(t, f"{key}.standby", str)
     if standby is not None:
-        if standby != "commented":
-            p.add(f"{key}.standby", f"{standby!r} is unknown; \"commented\" (the standby is a "
-                                    "commented line beside the live one)")
+        if standby not in STANDBY_VALUES:
+            p.add(f"{key}.standby", f"{standby!r} is unknown; one of \"commented\" (the "
+                                    "standby is a commented line beside the live one, swapped "
+                                    "live by a promote) or \"none\" (a promote edits the live "
+                                    "line's target and leaves commented lines as they are)")
         else:
             out["standby"] = standby
     follows = p.get(t, f"{key}.standby_follows", bool)
     if follows is not None:
-        if standby is None and follows:
+        if standby != "commented" and follows:
             p.add(f"{key}.standby_follows", "needs standby = \"commented\"")
         out["standby_follows"] = follows
-    if standby is not None and "record_type" in out:
+    if standby == "commented" and "record_type" in out:
         p.add(f"{key}.standby", "a set record has no commented standby; remove one of "
                                 "type and standby")
     return out

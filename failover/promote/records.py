@@ -35,9 +35,10 @@ def edit(ctx: Context, text: str) -> ZoneEdits:
         return set_edits(text, plan.name, plan.target.name)
     targets = {r.fqdn: r.target(plan.target.name) for r in plan.name.records}
     svc = plan.name.service
-    swapped = standby_edits(text, targets, path=plan.name.zone_file,
-                            required=svc is not None and svc.standby == "commented",
-                            follow=svc is not None and svc.standby_follows)
+    swapped = None if svc is not None and svc.standby == "none" else standby_edits(
+        text, targets, path=plan.name.zone_file,
+        required=svc is not None and svc.standby == "commented",
+        follow=svc is not None and svc.standby_follows)
     if swapped is not None:  # a commented standby names the target: its line goes live
         return swapped
     return edit_records(text, [RecordChange(fqdn, target) for fqdn, target in targets.items()],

@@ -3,6 +3,8 @@ standbys (`standby`, `standby_follows`): parsed into the model, each bad key nam
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from failover.config import load_config
@@ -10,6 +12,8 @@ from failover.model import of_service
 from failover.zone.sets import Member
 from failover.zone.setspec import format_set, matches_set, parse_member, parse_set
 from tests.conftest import ConfigFile
+
+WMNET = Path(__file__).resolve().parents[2] / "data" / "realrepo" / "templates" / "wmnet"
 
 PUPPET = """
 [services.puppet]
@@ -65,6 +69,7 @@ def test_an_srv_service_parses_into_set_records(config_file: ConfigFile) -> None
      "[services.puppet.candidates.all.target]"),
     (DOC.replace('standby = "commented"', 'standby = "hidden"'), "[services.doc.standby]"),
     (DOC.replace('standby = "commented"\n', ""), "[services.doc.standby_follows]"),
+    (DOC.replace('standby = "commented"', 'standby = "none"'), "[services.doc.standby_follows]"),
 ])
 def test_bad_set_keys_are_named(config_file: ConfigFile, body: str, key: str) -> None:
     from failover.errors import ConfigError
@@ -84,3 +89,45 @@ def test_a_set_written_as_one_text_round_trips() -> None:
                        format_set(members))
     assert not matches_set("0 1 2379 conf1007.eqiad.wmnet., 0 1 4001 conf1008.eqiad.wmnet.",
                            format_set(members))
+
+
+def test_an_unknown_standby_names_both_values(config_file: ConfigFile) -> None:
+    from failover.errors import ConfigError
+
+    with pytest.raises(ConfigError) as exc:
+        load_config(config_file(DOC.replace('standby = "commented"', 'standby = "live"')))
+    said = str(exc.value)
+    assert "'live' is unknown" in said and '"commented"' in said and '"none"' in said
+
+
+def _edit(body: str, side: str) -> str:
+    """Return the real templates/wmnet after the promote edit of `[services.doc]` to `side`."""
+    from types import SimpleNamespace
+
+    from failover.promote.records import edit
+    from failover.zone import read_zone
+
+    cfg = load_config(body)
+    name = of_service(cfg, cfg.services["doc"])
+    ctx = SimpleNamespace(plan=SimpleNamespace(name=name, target=SimpleNamespace(name=side)))
+    return edit(ctx, read_zone(WMNET)).new_text  # type: ignore[arg-type]
+
+
+def test_standby_none_edits_the_live_line_and_leaves_the_commented_one(
+        config_file: ConfigFile) -> None:
+    """`;doc ... doc1004` above the live `doc ... doc2003`: by default the commented line goes
+    live (the swap); with `standby = "none"` the live line's target changes and the commented
+    line stays as it was (as "switch webserver-misc-sites from codfw to eqiad" was written)."""
+    doc = ('[services.doc]\nzone_file = "templates/wmnet"\nfqdn = "doc.discovery.wmnet"\n'
+           '{standby}[services.doc.candidates]\ndoc2003 = {{target = "doc2003.codfw.wmnet."}}\n'
+           'doc1004 = {{target = "doc1004.eqiad.wmnet."}}\n')
+    commented = ";doc                   300 IN CNAME doc1004.eqiad.wmnet.\n"
+    before = commented + "doc                   300 IN CNAME doc2003.codfw.wmnet.\n"
+    assert before in WMNET.read_text()
+    swapped = _edit(config_file(doc.format(standby="")), "doc1004")
+    assert "doc                   300 IN CNAME doc1004.eqiad.wmnet.\n" \
+           ";doc                   300 IN CNAME doc2003.codfw.wmnet.\n" in swapped
+    left = _edit(config_file(doc.format(standby='standby = "none"\n'), name="none.toml"),
+                 "doc1004")
+    assert left == WMNET.read_text().replace(
+        before, commented + "doc                   300 IN CNAME doc1004.eqiad.wmnet.\n", 1)

@@ -178,3 +178,21 @@ def test_db_masters_of_a_dc_switchover(run_cli: RunCli, world: RealWorld) -> Non
     world.write_config(group("dbmasters", WMNET, members, ("before", "after")),
                        zone_file=WMNET)
     promote(run_cli, world, "dbmasters", "after", WMNET, {r: b for r, (_, b) in members.items()})
+
+
+def test_standby_none_edits_the_live_line_beside_a_commented_one(run_cli: RunCli,
+                                                                 world: RealWorld) -> None:
+    """`;doc ... doc1004` stands above the live `doc ... doc2003` (the real wmnet); with
+    `standby = "none"` the promote changes the live line's target and leaves the commented
+    line as it was, as "switch webserver-misc-sites from codfw to eqiad" was written."""
+    lines = service("doc", WMNET, ["doc.discovery.wmnet"],
+                    {"doc2003": "doc2003.codfw.wmnet.", "doc1004": "doc1004.eqiad.wmnet."})
+    world.write_config([*lines[:3], 'standby = "none"', *lines[3:]], zone_file=WMNET)
+    before = git(world.dns.gerrit.git_dir, "show", f"HEAD:{WMNET}")
+    promote(run_cli, world, "doc", "doc1004", WMNET,
+            {"doc.discovery.wmnet": "doc1004.eqiad.wmnet."})
+    commented = ";doc                   300 IN CNAME doc1004.eqiad.wmnet.\n"
+    old = commented + "doc                   300 IN CNAME doc2003.codfw.wmnet.\n"
+    assert old in before
+    assert git(world.dns.gerrit.git_dir, "show", f"HEAD:{WMNET}") == before.replace(
+        old, commented + "doc                   300 IN CNAME doc1004.eqiad.wmnet.\n", 1)

@@ -25,6 +25,9 @@ PRESTO = ("analytics-presto      5M  IN CNAME    an-coord1003.eqiad.wmnet.\n",
           "analytics-presto      5M  IN CNAME    an-coord1004.eqiad.wmnet.\n")
 PUPPET = ("puppet           5M IN CNAME puppetmaster1001.eqiad.wmnet.\n",
           "puppet           5M IN CNAME puppetmaster1002.eqiad.wmnet.\n")
+DOC = ("\ndoc                   300 IN CNAME doc2003.codfw.wmnet.\n",
+       "\ndoc                   300 IN CNAME doc1004.eqiad.wmnet.\n")
+"""The live line under `;doc ... doc1004.eqiad.wmnet.`: edited, the commented line kept."""
 URLD = [("url-downloader.eqiad  5M  IN CNAME urldownloader1004\n",
          "url-downloader.eqiad  5M  IN CNAME urldownloader1005\n"),
         ("url-downloader.codfw  5M  IN CNAME urldownloader2004\n",
@@ -65,13 +68,15 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # a host of wmnet named right after a wmnet change: wmnet is served as deployed
     _commit(repo, "wikimedia.org: puppet to puppetmaster1002", {WIKIMEDIA: [PUPPET]})
     _commit(repo, "Failover url-downloader to the 1005/2005 hosts", {WIKIMEDIA: URLD})
+    _commit(repo, "wmnet: doc to doc1004, the commented line left as it is",
+            {WMNET: [DOC]})
     _commit(repo, "Move irc and m1-master at once",
             {WIKIMEDIA: [IRC], WMNET: [("m1-master       5M  IN CNAME    dbproxy1024.eqiad",
                                         "m1-master       5M  IN CNAME    dbproxy1028.eqiad")]})
     return repo
 
 
-@pytest.mark.timeout(600)  # five promotes and a failback, each a few seconds on a quiet machine
+@pytest.mark.timeout(600)  # six promotes and a failback, each a few seconds on a quiet machine
 def test_each_shape_replays_through_the_cli(history: Path) -> None:
     blobs = Blobs(history)
     try:  # the human's revert is itself a flip: left out here, the failback replays it
@@ -97,7 +102,9 @@ def test_each_shape_replays_through_the_cli(history: Path) -> None:
     assert (puppet.shape, puppet.ok) == ("service (1 record)", True), puppet
     urld = results["Failover url-downloader to the 1005/2005 hosts"]
     assert (urld.shape, urld.ok) == ("group", True), urld
+    doc = results["wmnet: doc to doc1004, the commented line left as it is"]
+    assert (doc.shape, doc.ok) == ("service (1 record)", True), doc  # standby = "none"
     both = results["Move irc and m1-master at once"]
     assert (both.shape, both.ok) == ("not expressible", False)
     assert "several files" in both.cause
-    assert len(out) >= 5
+    assert len(out) >= 6
