@@ -9,7 +9,8 @@ serving the zone on the repository's own config) is reset to the commit's parent
 branch moved (its objects borrowed from the clone), the operator clone fetched, the parent's
 zone served in this process with one reload; gdnsd restarts only when the repository's config
 changed. The config the commit implies is written (one record or several to one target:
-`[services.replay]`; several to their own targets: `[groups.replay]`), then `failover promote
+`[services.replay]`; several to their own targets: `[groups.replay]`; `standby = "none"` where
+a commented line names the target, which the human left as it was), then `failover promote
 replay new` runs as a process, `--dry-run` first, then for real (`--yes`). Compared: the
 human's file byte for byte, one commit touching only that file, commit-message-validator (when
 installed), every nameserver answering the new target(s), and, where the human's next change
