@@ -46,6 +46,8 @@ def prepare(ctx: Context) -> None:
         return
     else:
         edits = records.edit(ctx, read_zone(path))
+    if plan.revert is not None and plan.revert.text not in (None, edits.new_text):
+        plan.revert = None  # the zone moved since the revert was found: our own edit
     edit = replace(edits.edits[0], diff=edits.diff, new_text=edits.new_text)
     plan.checks = validate_zone(edit.new_text, path=zone_file, zone=zone_name(zone_file),
                                 checkout=wt.path, netbox_snippets=cfg.dns.netbox_snippets)

@@ -211,7 +211,7 @@ class Plan:
         doc["gerrit_flow"] = dict(self.gerrit_flow)
         doc["ttl_chain"] = self.ttl_chain
         if self.member is not None:
-            doc["member"] = self.member.to_dict()
+            doc["member"] = self.member.to_dict(reverts=self.revert is not None)
         if self.name.kind != "region":  # a service's or group's own part of the document
             doc["service"] = {
                 "name": self.name.name, "group": self.name.kind == "group",

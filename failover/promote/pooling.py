@@ -10,8 +10,10 @@ the records of the name whose set holds the member. Only these differ:
   the name's `min_members` or one of them is unhealthy; a pool when the member coming back
   is (its health: the candidate's whose set names it, `{host}` being the member);
 - the edit (`edit`): the member's line removed, every other byte kept; a pool puts it back
-  beside its siblings, or, when the zone is still as the depool left it, as Gerrit's Revert
-  of the depool (`look_up_revert`: the file before it, `Revert "<its subject>"`);
+  beside its siblings, or, when the set's lines are still as the depool left them, as
+  Gerrit's Revert of the depool (`look_up_revert`, by the rules of every failback written as
+  a revert, `failover.promote.revert`: its lines put back byte for byte, `Revert "<its
+  subject>"`);
 - the subject and body (`subject`, `body`).
 
 The two sets are built from the zone at the remote-tracking branch when the run starts
@@ -53,8 +55,6 @@ class MemberAction:
     """The name as configured (its candidates' health, its `min_members`)."""
     left: tuple[Member, ...] = ()
     """The members the depool leaves (every record's, each once)."""
-    restore: str | None = field(default=None, repr=False)
-    """A pool written as the revert of the depool: the zone file before it."""
     gate: list[str] = field(default_factory=list)
     """The gate's reading for the commit body: a heading, then one line per member read."""
 
@@ -74,14 +74,15 @@ class MemberAction:
         """Return the candidate the action moves to."""
         return DEPOOLED if self.action == "depool" else POOLED
 
-    def to_dict(self) -> dict[str, object]:
-        """Return the JSON `member` object of a depool or pool."""
+    def to_dict(self, *, reverts: bool = False) -> dict[str, object]:
+        """Return the JSON `member` object of a depool or pool (`reverts`: a pool written
+        as the revert of the depool)."""
         from failover.zone.setspec import member_text
 
         return {"action": self.action, "member": self.host,
                 "left": [member_text(m) for m in self.left],
                 "min_members": self.origin.service.min_members if self.origin.service else None,
-                "revert": self.restore is not None}
+                "revert": reverts}
 
 
 def start(cfg: Config, name: str, member: str, action: Action) -> tuple[FailoverName,
@@ -257,8 +258,16 @@ def _section(act: MemberAction) -> str:
 # -- the change ---------------------------------------------------------------------------------
 
 def edit(ctx: Context, text: str) -> ZoneEdits:
-    """Return the depool's (pool's) edit of `text`: the member's lines out (in), or the file
-    before the depool when the pool is its revert."""
+    """Return the depool's (pool's) edit of `text`: the member's lines out (in), or the
+    depool's lines put back when the pool is its revert (`failover.promote.records.as_revert`)."""
+    from failover.promote.records import as_revert
+
+    return as_revert(ctx.plan, text, member_edit(ctx, text))
+
+
+def member_edit(ctx: Context, text: str) -> ZoneEdits:
+    """Return the edit taking the member's lines out of every record's set (putting a line
+    back beside its siblings, a pool)."""
     from failover.promote.setedit import as_zone_edits, record_target
     from failover.zone import zone_name
     from failover.zone.sets import add_member, find_set, remove_member
@@ -267,21 +276,17 @@ def edit(ctx: Context, text: str) -> ZoneEdits:
     assert act is not None
     path, zone = plan.name.zone_file, zone_name(plan.name.zone_file)
     new_text = text
-    if act.restore is not None and plan.revert is not None:
-        new_text = act.restore
-    else:
-        for record in plan.name.records:
-            assert record.set_type is not None
-            now = find_set(new_text, record.fqdn, record.set_type, path=path, zone=zone)
-            if any(m.key() == act.member.key() for m in now.members()) == (
-                    act.action == "pool"):
-                continue  # already where asked
-            if act.action == "depool":
-                new_text = remove_member(new_text, record.fqdn, record.set_type,
-                                         act.member.target, path=path, zone=zone).new_text
-            else:
-                new_text = add_member(new_text, record.fqdn, record.set_type, act.member,
-                                      path=path, zone=zone).new_text
+    for record in plan.name.records:
+        assert record.set_type is not None
+        now = find_set(new_text, record.fqdn, record.set_type, path=path, zone=zone)
+        if any(m.key() == act.member.key() for m in now.members()) == (act.action == "pool"):
+            continue  # already where asked
+        if act.action == "depool":
+            new_text = remove_member(new_text, record.fqdn, record.set_type,
+                                     act.member.target, path=path, zone=zone).new_text
+        else:
+            new_text = add_member(new_text, record.fqdn, record.set_type, act.member,
+                                  path=path, zone=zone).new_text
     return as_zone_edits(text, new_text, [
         (r, record_target(text, r, path), record_target(new_text, r, path))
         for r in plan.name.records], path)
@@ -317,37 +322,44 @@ def body(plan: Plan, user: str | None = None) -> str:
     return "\n\n".join(parts)
 
 
-def look_up_revert(ctx: Context, text: str) -> None:
-    """Mark a pool as Gerrit's Revert of the depool it undoes (`plan.revert`, the file
-    before it in `restore`): the last commit of the zone file at the tip is this member's
-    depool, made with this tool or by hand (`Depool`/`Remove HOST`), and the zone is still
-    as it left it."""
-    import git
+def is_depool(subject: str, short: str) -> bool:
+    """Return True when `subject` takes the member (its first label, `short`) out: this
+    tool's depool, or a hand-written `Depool ...`/`Remove ... out of active service`."""
+    words = subject.lower()
+    return short.lower() in words and any(w in words for w in ("depool", "remove", "out of"))
 
-    from failover.promote.revert import Reverted
+
+def look_up_revert(ctx: Context, text: str) -> None:
+    """Mark a pool as Gerrit's Revert of the depool it undoes (`plan.revert`): the last
+    change of the sets' lines at the tip is this member's depool (made with this tool or by
+    hand), and the revert puts back the members the pool asks for (`failover.promote.revert`).
+    """
+    from failover.promote.revert import find_reverted
+    from failover.zone import ZoneError, zone_name
+    from failover.zone.sets import find_set
+    from failover.zone.setspec import matches
 
     plan, act = ctx.plan, ctx.plan.member
     assert act is not None
     if act.action != "pool":
         return
+    path, zone = plan.name.zone_file, zone_name(plan.name.zone_file)
     try:
-        repo = git.Repo(ctx.checkout.path)
-        last = next(repo.iter_commits(ctx.checkout.remote_ref, paths=plan.name.zone_file,
-                                      max_count=1), None)
-        if last is None or len(last.parents) != 1:
-            return
-        summary = str(last.summary)
-        words = summary.lower()
-        if act.short.lower() not in words or not any(
-                w in words for w in ("depool", "remove", "out of")):
-            return
-        path = plan.name.zone_file
-        after = bytes((last.tree / path).data_stream.read()).decode("utf-8",
-                                                                    "surrogateescape")
-        before = bytes((last.parents[0].tree / path).data_stream.read()).decode(
-            "utf-8", "surrogateescape")
-        if after != text or {d.a_path for d in last.parents[0].diff(last)} != {path}:
-            return
-    except (git.GitError, KeyError, ValueError, OSError):
-        return
-    plan.revert, act.restore = Reverted(last.hexsha, summary), before
+        pooled = member_edit(ctx, text).new_text
+    except ZoneError:
+        return  # the prepare step says what is wrong with the zone
+
+    def same_members(restored: str) -> bool:
+        """The revert's live sets are the members the pool's own edit writes."""
+        try:
+            return all(matches(find_set(restored, r.fqdn, r.set_type or "", path=path,
+                                        zone=zone).members(),
+                               find_set(pooled, r.fqdn, r.set_type or "", path=path,
+                                        zone=zone).members())
+                       for r in plan.name.records)
+        except ZoneError:
+            return False
+
+    plan.revert = find_reverted(ctx.checkout.path, ctx.checkout.remote_ref, path,
+                                [(r.fqdn, r.set_type or "") for r in plan.name.records],
+                                wanted=lambda s: is_depool(s, act.short), accept=same_members)

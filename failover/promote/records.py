@@ -5,6 +5,7 @@ body's records and health lines. A region is one record; a service or group one 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -24,7 +25,15 @@ def zone_candidate(name: FailoverName, text: str) -> tuple[str, str | None]:
 
 
 def edit(ctx: Context, text: str) -> ZoneEdits:
-    """Return every record pointed at the target's own target for it, in one edit."""
+    """Return every record pointed at the target's own target for it, in one edit: the
+    revert's lines when the promote is a failback written as a revert (`as_revert`), else
+    `target_edit`."""
+    return as_revert(ctx.plan, text, target_edit(ctx, text))
+
+
+def target_edit(ctx: Context, text: str) -> ZoneEdits:
+    """Return every record pointed at the target's own target for it, in one edit (the
+    live set made the candidate's; a commented standby swapped live; the target token)."""
     from failover.promote.standby import standby_edits
     from failover.zone import RecordChange, edit_records
 
@@ -59,3 +68,26 @@ def body_lines(plan: Plan) -> list[str]:
             else r.detail  # a plugin's verdict, not its timing figures
         lines.append(f"- {name}{role}: {'healthy' if r.healthy else 'UNHEALTHY'}, {detail}")
     return [f"Records:\n{records}", "\n".join(lines)]
+
+
+def as_revert(plan: Plan, text: str, edits: ZoneEdits) -> ZoneEdits:
+    """Return `edits` (the promote's own edit of `text`) as the revert writes them, when the
+    plan is a revert found at `text` (`failover.promote.revert`); else `edits` as they are."""
+    from failover.zone import find_record
+    from failover.zone.sets import unified_diff
+
+    rev = plan.revert
+    if rev is None or rev.text is None or rev.base != text or rev.text == edits.new_text:
+        return edits
+    path, new = plan.name.zone_file, rev.text
+    if plan.name.records[0].set_type is not None:
+        from failover.promote.setedit import as_zone_edits, record_target
+
+        return as_zone_edits(text, new, [
+            (r, record_target(text, r, path), record_target(new, r, path))
+            for r in plan.name.records], path)
+    diff = unified_diff(text, new, path)
+    return replace(edits, diff=diff, new_text=new, edits=tuple(
+        replace(e, diff=diff, new_text=new,
+                new_line=find_record(new, e.record.name, path=path).line_text)
+        for e in edits.edits))
