@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from rich.markup import escape
 
 from failover.check_judge import said_nothing
+from failover.durations import short_duration
 from failover.render import human_console, print_json
 from failover.render.health import verdict_markup
 from failover.status import NameStatus, RecordStatus
@@ -66,13 +67,9 @@ def zone_phrase(status: RecordStatus, owner: str) -> str:
 
 
 def fetched_phrase(age: float | None) -> str:
-    """Return how old a remote-tracking branch is: `fetched 5m ago`, `fetch time unknown`."""
-    if age is None:
-        return "fetch time unknown"
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if age >= size:
-            return f"fetched {int(age // size)}{unit} ago"
-    return f"fetched {int(age)}s ago"
+    """Return how old a remote-tracking branch is: `fetched 5m30s ago`, `fetch time unknown`
+    (the age as every age the tool says, `failover.durations.short_duration`)."""
+    return "fetch time unknown" if age is None else f"fetched {short_duration(age)} ago"
 
 
 def header(status: NameStatus) -> str:
