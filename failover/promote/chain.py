@@ -50,10 +50,12 @@ def check_request(r: PromoteRequest) -> None:
     """Refuse a bad `--switch-ttl` and the options it does not go with (exit 2)."""
     if r.switch_ttl is None:
         return
-    from failover.promote.ttlchain import ttl_problem
+    from failover.promote.ttlchain import ttl_problem_and_fix
 
-    if (why := ttl_problem(r.switch_ttl)) is not None:
-        raise UsageError(f"--switch-ttl: {why}")
+    if (found := ttl_problem_and_fix(r.switch_ttl)) is not None:
+        raise UsageError(f"--switch-ttl: {found[0]}",
+                         hint=f"{found[1]}, e.g. --switch-ttl 10s; or leave --switch-ttl out "
+                              "to switch in one change")
     if r.change is not None or r.prepare or r.prepare_failback:
         raise UsageError("--switch-ttl writes its own chain of three changes: it does not go "
                          "with --change, --prepare or --prepare-failback")

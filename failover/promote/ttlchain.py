@@ -31,21 +31,29 @@ SUBJECT_MAX = 80
 
 
 def ttl_problem(value: str) -> str | None:
-    """Return why `value` is no switch TTL (`--switch-ttl`, `switch_ttl`), or None.
+    """Return why `value` is no switch TTL (`--switch-ttl`, `switch_ttl`), and the fix, or
+    None.
 
     Examples:
         >>> ttl_problem("10s") is None, ttl_problem("soon")
         (True, "'soon' is not a TTL: write it like 10s, 10 or 1m")
     """
+    found = ttl_problem_and_fix(value)
+    return None if found is None else ": ".join(found)
+
+
+def ttl_problem_and_fix(value: str) -> tuple[str, str] | None:
+    """Return (what is wrong with `value` as a switch TTL, how to fix it), or None."""
     from failover.zone import ZoneError
 
     try:
         seconds = ttl_seconds(value)
     except ZoneError:
-        return f"{value!r} is not a TTL: write it like 10s, 10 or 1m"
+        return f"{value!r} is not a TTL", "write it like 10s, 10 or 1m"
     if seconds < MIN_SWITCH_SECONDS:
         return (f"{value!r} is below gdnsd's min_ttl ({MIN_SWITCH_SECONDS}s by default), "
-                "which it would serve instead: give at least 5s (10s is usual)")
+                "which it would serve instead",
+                f"give at least {MIN_SWITCH_SECONDS}s (10s is usual)")
     return None
 
 
@@ -134,14 +142,27 @@ def build_chain(text: str, names: Sequence[str], rtype: str, switch: Callable[[s
     """
     from failover.zone import ZoneError
 
-    ttls = {ln.ttl for rs in find_sets(text, names, rtype, path=path, zone=zone).values()
-            for ln in rs.live}
-    if len(ttls) != 1 or None in ttls:
-        found = sorted(map(str, ttls))
-        raise ZoneError(f"{path}: the lines of {', '.join(names)} have TTLs {found}; "
-                        "the chain restores one TTL",
-                        hint="give every line of the set the same TTL first")
-    old = str(ttls.pop())
+    live = [ln for rs in find_sets(text, names, rtype, path=path, zone=zone).values()
+            for ln in rs.live]
+    if not live:
+        raise ZoneError(f"{path}: no live {rtype} line of {', '.join(names)}",
+                        hint="check the names and the record type in the config")
+    bare = [ln for ln in live if ln.ttl is None]
+    if bare:
+        raise ZoneError(
+            f"{path}:{bare[0].line}: {', '.join(sorted({ln.name.rstrip('.') for ln in bare}))}"
+            f" has no TTL of its own (the zone's $TTL applies): the chain lowers and restores "
+            f"the TTL written on the record's line", hint=(
+                f"write the TTL on the line first, in a change of its own (e.g. "
+                f"`{_with_ttl(bare[0].text, bare[0].owner_end, _zone_ttl(text, bare[0].line))}`"
+                f"), or promote without --switch-ttl"))
+    ttls = sorted({str(ln.ttl) for ln in live})
+    if len(ttls) != 1:
+        raise ZoneError(f"{path}: the lines of {', '.join(names)} have different TTLs "
+                        f"({', '.join(ttls)}): the chain restores one TTL",
+                        hint="give every line the same TTL first, in a change of its own, or "
+                             "promote without --switch-ttl")
+    old = ttls[0]
     if ttl_seconds(switch_ttl) >= ttl_seconds(old):
         raise ZoneError(f"--switch-ttl {switch_ttl} is not lower than the TTL written ({old})",
                         hint="give a shorter TTL (10s), or switch without the chain")
@@ -155,6 +176,22 @@ def build_chain(text: str, names: Sequence[str], rtype: str, switch: Callable[[s
     return Chain((ChainStep(1, STEPS[0], lower, subjects[0]),
                   ChainStep(2, STEPS[1], moved, subjects[1]),
                   ChainStep(3, STEPS[2], restore, subjects[2])), old, switch_ttl)
+
+
+def _zone_ttl(text: str, line: int) -> str:
+    """Return the `$TTL` in effect at `line` (1-based), `1H` when the file has none."""
+    found = "1H"
+    for raw in text.split("\n")[:line - 1]:
+        words = raw.split(";", 1)[0].split()
+        if len(words) >= 2 and words[0].upper() == "$TTL":
+            found = words[1]
+    return found
+
+
+def _with_ttl(line: str, owner_end: int, ttl: str) -> str:
+    """Return a record line with `ttl` written after its owner, spaces squeezed (a hint's
+    example: `irc 1H IN CNAME irc1001`)."""
+    return " ".join([line[:owner_end].strip(), ttl, *line[owner_end:].split()])
 
 
 def switch_may_merge(served_ttls: Sequence[int | None], lowered_since: float | None,

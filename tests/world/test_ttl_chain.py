@@ -235,3 +235,40 @@ def test_chain_resumes_after_the_switch_merged(run_cli: RunCli, world: World) ->
     assert [c["status"] for c in doc["ttl_chain"]["changes"]] == ["MERGED"] * 3
     assert world.dns.gerrit.change(restore["number"])["status"] == "MERGED"
     assert answers(world) == [("irc1002.wikimedia.org.", int(OLD))] * 2
+
+
+def _error(stderr: str) -> str:
+    """Return the error and its hint (what `failover:` says), without the step lines."""
+    lines = stderr.splitlines()
+    start = next(i for i, ln in enumerate(lines) if ln.startswith("failover: "))
+    return "\n".join(ln for ln in lines[start:] if ln.strip())
+
+
+@pytest.mark.parametrize("case", ["below min_ttl", "no TTL of its own"])
+def test_switch_ttl_refusals_name_the_fix_and_the_dry_run_says_the_same(
+        run_cli: RunCli, world: World, case: str) -> None:
+    """A switch TTL below gdnsd's min_ttl, a record whose line has no TTL (the zone's $TTL
+    applies): exit 2 with the problem and its fix, the same in the dry-run as in the real run,
+    nothing pushed."""
+    cfg = str(world.config_path)
+    ttl = "3s" if case == "below min_ttl" else "5s"
+    if case == "no TTL of its own":
+        text = wikimedia_template().replace("irc              5M  IN", "irc                  IN")
+        push_upstream_edit(world.dns.gerrit, WIKIMEDIA_PATH, text, message="irc without TTL")
+    said = []
+    for mode in ("--dry-run", "--yes"):
+        result = run_cli("promote", "irc", "irc1002", "--switch-ttl", ttl, mode, "--config", cfg)
+        assert result.code == 2, result.stderr
+        said.append(_error(result.stderr))
+    assert said[0] == said[1], said
+    assert world.dns.gerrit.changes() == []
+    if case == "below min_ttl":
+        assert said[0] == (
+            "failover: --switch-ttl: '3s' is below gdnsd's min_ttl (5s by default), which it "
+            "would serve instead\n  hint: give at least 5s (10s is usual), e.g. --switch-ttl "
+            "10s; or leave --switch-ttl out to switch in one change"), said[0]
+    else:
+        words = " ".join(said[0].split())
+        assert "irc.wikimedia.org has no TTL of its own (the zone's $TTL applies)" in words
+        assert "hint: write the TTL on the line first, in a change of its own (e.g. `irc 1H IN " \
+               "CNAME irc1001`), or promote without --switch-ttl" in words, words
