@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from failover.promote.revert import find_reverted, invert
+from failover.promote.revert import find_reverted, invert, same_lines
 
 PATH = "templates/wmnet"
 SRV = ("_etcd._tcp.conftool.eqiad.wmnet", "SRV")
@@ -128,3 +128,13 @@ def test_invert(tip: str, hunk: tuple[int, int, int, int], moved: dict[int, int]
                 expected: str | None) -> None:
     """The change made "a b c" (its parent) into "a B c" or "a c"; the tip has x since."""
     assert invert(tip, "a\nb\nc", [hunk], moved) == expected
+
+
+def test_the_promotes_own_lines_in_another_order_are_the_same_lines() -> None:
+    """A set's lines the promote's edit would write in another order are what the revert
+    writes (in the order the change found them); another TTL is not."""
+    keys = [SRV]
+    assert same_lines(zone(EQIAD), zone(EQIAD[::-1]), keys, PATH)
+    assert not same_lines(zone(EQIAD), zone(srv("conf1007.eqiad.wmnet", "conf1008.eqiad.wmnet",
+                                                "conf1009.eqiad.wmnet", ttl="1H")), keys, PATH)
+    assert not same_lines(zone(EQIAD), zone(EQIAD[:2]), keys, PATH)
