@@ -104,13 +104,13 @@ def _edit(body: str, side: str) -> str:
     """Return the real templates/wmnet after the promote edit of `[services.doc]` to `side`."""
     from types import SimpleNamespace
 
-    from failover.promote.records import edit
+    from failover.promote.records import target_edit
     from failover.zone import read_zone
 
     cfg = load_config(body)
     name = of_service(cfg, cfg.services["doc"])
     ctx = SimpleNamespace(plan=SimpleNamespace(name=name, target=SimpleNamespace(name=side)))
-    return edit(ctx, read_zone(WMNET)).new_text  # type: ignore[arg-type]
+    return target_edit(ctx, read_zone(WMNET)).new_text  # type: ignore[arg-type]
 
 
 def test_standby_none_edits_the_live_line_and_leaves_the_commented_one(
