@@ -14,6 +14,8 @@ Examples:
     True
     >>> short_duration(90)
     '1m30s'
+    >>> ago(330)
+    '5m30s ago'
 """
 
 from __future__ import annotations
@@ -64,3 +66,9 @@ def short_duration(seconds: float) -> str:
     if s < 86400:
         return f"{s // 3600}h{s % 3600 // 60}m"
     return f"{s // 86400}d{s % 86400 // 3600}h"
+
+
+def ago(seconds: float) -> str:
+    """Return an age as every `... ago` of the tool's output says it: `5m30s ago`
+    (`short_duration`; status's `fetched ... ago`, the promote's `opened ... ago`)."""
+    return f"{short_duration(seconds)} ago"

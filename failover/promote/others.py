@@ -26,7 +26,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from failover.durations import short_duration
+from failover.durations import ago, short_duration
 from failover.errors import GateRefused
 
 DEFAULT_FLAP_WINDOW = 3600.0
@@ -60,7 +60,7 @@ class Flip:
     def acknowledgement(self) -> str:
         """Return the commit message's line recording that the operator saw this flip."""
         return (f"Acknowledged: {self.sha[:12]} ({self.subject}) by {self.author} "
-                f"{short_duration(self.age)} ago")
+                f"{ago(self.age)}")
 
 
 def record_lines(text: str, records: Sequence[str], path: str) -> dict[str, str] | None:
@@ -117,7 +117,7 @@ def acked(ident: str | int, acks: Collection[str]) -> bool:
 def describe(change: OpenChange) -> str:
     """Return `URL (subject) by OWNER, opened AGE ago`."""
     return (f"{change.url} ({change.subject}) by {change.owner or 'an unknown owner'}, "
-            f"opened {short_duration(change.age)} ago")
+            f"opened {ago(change.age)}")
 
 
 def lock_refusal(name: str, moving: Sequence[OpenChange], acks: Collection[str]) -> None:
@@ -167,7 +167,7 @@ def recent_flip(name: str, last: Flip | None, *, window: float, me: Collection[s
     if acked(last.sha, acks):
         return last
     raise GateRefused(
-        f"{name}'s records were changed {short_duration(last.age)} ago by {last.author} "
+        f"{name}'s records were changed {ago(last.age)} by {last.author} "
         f"(commit {last.sha[:12]}: {last.subject}), within [safety] flap_window "
         f"({short_duration(window)})",
         hint=f"check with {last.author} that this should be undone; then pass "

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from rich.markup import escape
 
 from failover.check_judge import said_nothing
-from failover.durations import short_duration
+from failover.durations import ago
 from failover.render import human_console, print_json
 from failover.render.health import verdict_markup
 from failover.status import NameStatus, RecordStatus
@@ -68,8 +68,8 @@ def zone_phrase(status: RecordStatus, owner: str) -> str:
 
 def fetched_phrase(age: float | None) -> str:
     """Return how old a remote-tracking branch is: `fetched 5m30s ago`, `fetch time unknown`
-    (the age as every age the tool says, `failover.durations.short_duration`)."""
-    return "fetch time unknown" if age is None else f"fetched {short_duration(age)} ago"
+    (the age as every age the tool says, `failover.durations.ago`)."""
+    return "fetch time unknown" if age is None else f"fetched {ago(age)}"
 
 
 def header(status: NameStatus) -> str:

@@ -1,4 +1,4 @@
-"""The one short form of an age or a delay (`failover.durations.short_duration`)."""
+"""The one short form of an age or a delay (`failover.durations.short_duration`, `ago`)."""
 
 from __future__ import annotations
 
