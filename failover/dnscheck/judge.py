@@ -143,8 +143,24 @@ class DnsReport:
                 "serials": sorted({h.serial for h in hosts if h.serial is not None})}
 
 
-def _read(region: Pointing, server: Server, reply: _Reply) -> ServerAnswer:
-    """Return what the reply says (records, TTL, controller), with a verdict for failures only."""
+def _read(region: Pointing, server: Server, reply: _Reply,
+          seen: dict[bytes, ServerAnswer] | None = None) -> ServerAnswer:
+    """Return what the reply says (records, TTL, controller), with a verdict for failures only.
+
+    `seen` ({answer bytes: what it says}, kept by the caller for one record's round) reads
+    each distinct answer once: equal answers from other servers differ only in who and when.
+    """
+    if seen is None or not reply.same:
+        return _read_reply(region, server, reply)
+    said = seen.get(reply.same)
+    if said is None:
+        said = seen[reply.same] = _read_reply(region, server, reply)
+        return said
+    return replace(said, server=server, rtt_ms=reply.rtt_ms, tcp=reply.tcp)
+
+
+def _read_reply(region: Pointing, server: Server, reply: _Reply) -> ServerAnswer:
+    """`_read` of one reply."""
     base = ServerAnswer(server=server, verdict="", rtt_ms=reply.rtt_ms, tcp=reply.tcp)
     msg = reply.message
     if msg is None:

@@ -66,6 +66,9 @@ class _Reply:
     rtt_ms: float | None
     tcp: bool = False
     detail: str = ""
+    same: bytes = b""
+    """The UDP answer's bytes but its id: servers serving the same zone answer a question
+    alike, and equal answers say the same (empty: over TCP, or no answer)."""
 
 
 class Question(NamedTuple):
@@ -325,7 +328,8 @@ class _Round:
             return _failure(found, question.server, self.timeout, False)
         message = copy.copy(found)
         message.id = wire[0] << 8 | wire[1]
-        return _Reply(message, None, round((received - self.sent[index]) * 1000, 1))
+        return _Reply(message, None, round((received - self.sent[index]) * 1000, 1),
+                      same=key[3])
 
     def _parse(self, question: Question, wire: bytes) -> dns.message.Message | Exception:
         """Return the message `wire` holds if it answers `question`, else why not."""

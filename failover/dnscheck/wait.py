@@ -182,7 +182,8 @@ def ask_round(cfg: Config, items: Sequence[tuple[Pointing, Controller | None]],
     for n, (region, expect) in enumerate(items):
         mine = replies[n * len(everyone):(n + 1) * len(everyone)]
         zone = zone_of(cfg, region.fqdn)
-        answers = [replace(_read(region, s, r), serial=serials.get((s, zone)))
+        seen: dict[bytes, ServerAnswer] = {}  # equal answers (most of them) read once
+        answers = [_with_serial(_read(region, s, r, seen), serials.get((s, zone)))
                    for s, r in zip(everyone, mine, strict=True)]
         reports.append(_judged(region, expect, answers, len(servers), checked_at))
     return reports
@@ -202,6 +203,11 @@ def _judged(region: Pointing, expect: Controller | None, answers: list[ServerAns
     return DnsReport(region=region.name, fqdn=region.fqdn,
                      expected=expect.name if expect else None, servers=judged,
                      recursors=rjudged, checked_at=checked_at)
+
+
+def _with_serial(answer: ServerAnswer, serial: int | None) -> ServerAnswer:
+    """Return `answer` with the zone's serial the server gave (an authdns host's), if any."""
+    return answer if serial is None else replace(answer, serial=serial)
 
 
 def _rdtype(region: Pointing) -> str:
