@@ -18,6 +18,9 @@ Examples:
 
 from __future__ import annotations
 
+from failover.dnscheck import features  # noqa: F401  before dnspython is imported: see there
+
+# isort: split
 from failover.dnscheck.judge import MATCHES, DnsReport, ServerAnswer
 from failover.dnscheck.servers import (
     Server,
