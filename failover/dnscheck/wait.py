@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -168,8 +167,9 @@ def ask_round(cfg: Config, items: Sequence[tuple[Pointing, Controller | None]],
     """
     timeout = cfg.verify.query_timeout
     everyone = [*servers, *recursors]
-    jobs = [Question(srv, region.fqdn, _rdtype(region), i >= len(servers))
-            for region, _ in items for i, srv in enumerate(everyone)]
+    jobs = [Question(srv, region.fqdn, rdtype, i >= len(servers))
+            for region, rdtype in ((r, _rdtype(r)) for r, _ in items)
+            for i, srv in enumerate(everyone)]
     zones = sorted({zone_of(cfg, region.fqdn) for region, _ in items})
     hosts = [s for s in servers if s.role == AUTHDNS_HOST]
     jobs += [Question(h, zone, "SOA") for zone in zones for h in hosts]
@@ -183,7 +183,7 @@ def ask_round(cfg: Config, items: Sequence[tuple[Pointing, Controller | None]],
         mine = replies[n * len(everyone):(n + 1) * len(everyone)]
         zone = zone_of(cfg, region.fqdn)
         seen: dict[bytes, ServerAnswer] = {}  # equal answers (most of them) read once
-        answers = [_with_serial(_read(region, s, r, seen), serials.get((s, zone)))
+        answers = [_read(region, s, r, seen, serial=serials.get((s, zone)))
                    for s, r in zip(everyone, mine, strict=True)]
         reports.append(_judged(region, expect, answers, len(servers), checked_at))
     return reports
@@ -203,11 +203,6 @@ def _judged(region: Pointing, expect: Controller | None, answers: list[ServerAns
     return DnsReport(region=region.name, fqdn=region.fqdn,
                      expected=expect.name if expect else None, servers=judged,
                      recursors=rjudged, checked_at=checked_at)
-
-
-def _with_serial(answer: ServerAnswer, serial: int | None) -> ServerAnswer:
-    """Return `answer` with the zone's serial the server gave (an authdns host's), if any."""
-    return answer if serial is None else replace(answer, serial=serial)
 
 
 def _rdtype(region: Pointing) -> str:
