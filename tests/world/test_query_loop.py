@@ -87,6 +87,19 @@ def test_every_reply_is_what_asking_alone_gives(hosts: list[Gdnsd]) -> None:
                                          for m in same)
 
 
+def test_more_questions_than_a_socket_holds_answers_are_all_read(hosts: list[Gdnsd]) -> None:
+    """2,000 questions at one host (its answers, sent at once, would overflow the socket's
+    receive buffer: ~300 of them were lost so): every one answered."""
+    names = [*NAMES, *(f"n{i}.eqiad1.wikimediacloud.org" for i in range(40))]
+    questions = [Question(_server(hosts[0]), names[i % len(names)], "A") for i in range(2000)]
+    replies = ask_many(questions, timeout=2)
+    assert [r.failure for r in replies] == [None] * 2000
+    for question, reply in zip(questions, replies, strict=True):
+        assert reply.message is not None
+        assert reply.message.question[0].name.to_text() == question.fqdn + "."
+        assert reply.message.rcode() == (0 if question.fqdn in NAMES else 3)  # NXDOMAIN
+
+
 def test_silent_and_closed_hosts_fail_the_others_answer(hosts: list[Gdnsd],
                                                         silent: Server) -> None:
     closed = _closed()
