@@ -93,9 +93,10 @@ def _ask(server: Server, fqdn: str, rdtype: str, timeout: float, *,
 def ask_many(questions: Sequence[Question], timeout: float) -> list[_Reply]:
     """Return the reply to each question, in order, all asked at once within `timeout`.
 
-    Every query goes out over UDP at once (one socket per server); the answers are read as
-    they come until each is in or `timeout` has passed; a truncated one is asked again over
-    TCP with what is left of its `timeout`.
+    Every query goes out over UDP at once (one socket per server; past WINDOW waiting on one,
+    the next as answers come); the answers are read as they come until each is in or
+    `timeout` has passed; a truncated one is asked again over TCP with what is left of its
+    `timeout`.
     """
     if not questions:
         return []
