@@ -13,6 +13,9 @@ wall time less one round trip (all 510 queries are in flight together, so a roun
 the network costs). On a loaded machine the wall time also holds the time spent waiting for a
 CPU: the CPU time (the process's own) is then the figure to read, and `verify - --version`
 what the queries, their judging and the output cost beyond the start-up.
+
+With FAILOVER_BASELINE=DIR (a checkout of other code, e.g. `git worktree add DIR main`), the
+same forms are run with that code too (PYTHONPATH=DIR), in the same world and run.
 """
 
 from __future__ import annotations
@@ -97,6 +100,23 @@ def _one_rtt(address: str) -> float:
     return statistics.median(times)
 
 
+def _baseline(tool: list[str], env: dict[str, str]) -> list[Figure]:
+    """Return the figures of the verify (--json and human) and `--version` run with the code
+    of FAILOVER_BASELINE, when set."""
+    where = os.environ.get("FAILOVER_BASELINE")
+    if not where:
+        return []
+    other = {**env, "PYTHONPATH": where}
+    out = []
+    argv = [*tool, "verify", "db", "--expect", "new"]
+    for form, args in (("--json", [*argv, "--json"]), ("human", argv),
+                       ("--version", [*tool, "--version"])):
+        wall, cpu = _median_run(args, other)
+        out.append(Figure(f"baseline ({where}) {form}",
+                          f"{wall * 1000:.0f} ms wall, {cpu * 1000:.0f} ms CPU"))
+    return out
+
+
 def run() -> list[Figure]:
     """Return the figures: whole-process verify times, the floor, the tool's own time."""
     root = Path(tempfile.mkdtemp(prefix="bench-authdns-", dir="/tmp"))
@@ -112,10 +132,11 @@ def run() -> list[Figure]:
                                         env)
         floor, floor_cpu = _median_run([sys.executable, "-c", "pass"], env)
         start, start_cpu = _median_run([*tool, "--version"], env)
+        baseline = _baseline(tool, env)
         rtt = _one_rtt(hosts[0])
     queries = RECORDS * (HOSTS + 1) + HOSTS + RECORDS * 2
     load = os.getloadavg()[0]
-    return [
+    return [*baseline,
         Figure(f"verify db --expect new --json, {RECORDS} records x {HOSTS} hosts "
                f"({queries} queries, whole process, median; load {load:.1f})",
                f"{as_json * 1000:.0f} ms wall, {json_cpu * 1000:.0f} ms CPU"),

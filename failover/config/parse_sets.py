@@ -48,11 +48,11 @@ def set_target(p: Problems, key: str, value: Any, rtype: str) -> str | None:
 
 def set_settings(p: Problems, t: Mapping[str, Any], key: str) -> dict[str, Any]:
     """Return a service's or group's record `type` (a set), `min_members` and standby keys."""
-    from failover.zone.setspec import SET_RTYPES
-
     out: dict[str, Any] = {}
     rtype = p.get(t, f"{key}.type", str)
-    if rtype is not None:
+    if rtype is not None:  # only then: failover.zone (its checks, git and gdnsd) costs ~10 ms
+        from failover.zone.setspec import SET_RTYPES
+
         if rtype.upper() not in SET_RTYPES:
             p.add(f"{key}.type", f"{rtype!r} is not a set type; one of "
                                  f"{', '.join(SET_RTYPES)} (leave it out for one CNAME, A or "

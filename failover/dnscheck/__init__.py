@@ -1,11 +1,14 @@
 """Ask every authoritative nameserver what a region's name is, judge it, and wait for agreement.
 
-The package: servers.py (whom to ask), query.py (asking one), judge.py (each answer, the
-report), wait.py (a round, rounds until agreement), target.py (does the target resolve).
+The package: servers.py (whom to ask), query.py (asking: every question of a round at once),
+judge.py (each answer, the report), wait.py (a round, rounds until agreement), target.py
+(does the target resolve), features.py (dnspython's start-up without importlib.metadata).
 
-Each server is asked directly (no recursion), concurrently, over UDP with a retry over TCP
-when the answer is truncated, each with its own timeout. gdnsd answers a name holding a CNAME
-with the CNAME only, so the record itself is compared, never a chased address.
+Each server is asked directly (no recursion). A round's questions (every record at every
+server, each authdns host's SOA) go out together over UDP, one socket per server, and one
+`selectors` loop reads the answers within the query timeout; a truncated answer is asked
+again over TCP. gdnsd answers a name holding a CNAME with the CNAME only, so the record
+itself is compared, never a chased address.
 
 Examples:
     >>> report = check_region(cfg, cfg.region("eqiad1"))                   # doctest: +SKIP
@@ -18,6 +21,9 @@ Examples:
 
 from __future__ import annotations
 
+from failover.dnscheck import features  # noqa: F401  before dnspython is imported: see there
+
+# isort: split
 from failover.dnscheck.judge import MATCHES, DnsReport, ServerAnswer
 from failover.dnscheck.servers import (
     Server,

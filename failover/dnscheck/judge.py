@@ -15,7 +15,6 @@ import dns.exception
 import dns.flags
 import dns.message
 import dns.name
-import dns.query
 import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
@@ -144,8 +143,35 @@ class DnsReport:
                 "serials": sorted({h.serial for h in hosts if h.serial is not None})}
 
 
-def _read(region: Pointing, server: Server, reply: _Reply) -> ServerAnswer:
-    """Return what the reply says (records, TTL, controller), with a verdict for failures only."""
+def _evolve(answer: ServerAnswer, **changes: Any) -> ServerAnswer:
+    """Return `answer` with `changes`: `dataclasses.replace` without running `__init__` again
+    (ServerAnswer has no `__post_init__`), ~1.5 us instead of ~15; a round of 26 records at
+    17 servers makes ~900 of them."""
+    new = object.__new__(ServerAnswer)
+    new.__dict__.update(answer.__dict__, **changes)
+    return new
+
+
+def _read(region: Pointing, server: Server, reply: _Reply,
+          seen: dict[bytes, ServerAnswer] | None = None, *,
+          serial: int | None = None) -> ServerAnswer:
+    """Return what the reply says (records, TTL, controller), with a verdict for failures only;
+    with the zone's `serial` the server gave, if any (an authdns host's).
+
+    `seen` ({answer bytes: what it says}, kept by the caller for one record's round) reads
+    each distinct answer once: equal answers from other servers differ only in who and when.
+    """
+    if seen is None or not reply.same:
+        alone = _read_reply(region, server, reply)
+        return alone if serial is None else _evolve(alone, serial=serial)
+    said = seen.get(reply.same)
+    if said is None:
+        said = seen[reply.same] = _read_reply(region, server, reply)
+    return _evolve(said, server=server, rtt_ms=reply.rtt_ms, tcp=reply.tcp, serial=serial)
+
+
+def _read_reply(region: Pointing, server: Server, reply: _Reply) -> ServerAnswer:
+    """`_read` of one reply."""
     base = ServerAnswer(server=server, verdict="", rtt_ms=reply.rtt_ms, tcp=reply.tcp)
     msg = reply.message
     if msg is None:
@@ -207,24 +233,24 @@ def _judge(region: Pointing, answer: ServerAnswer, reference: str | None, expect
     if answer.verdict:
         return answer
     if need_aa and not answer.aa:
-        return replace(answer, verdict="not authoritative", detail="AA flag not set")
+        return _evolve(answer, verdict="not authoritative", detail="AA flag not set")
     if answer.controller is not None and answer.controller == reference:
-        return replace(answer, verdict=MATCHES, detail=f"points at {answer.controller}")
+        return _evolve(answer, verdict=MATCHES, detail=f"points at {answer.controller}")
     if answer.controller is not None:
         if expected:
-            return replace(answer, verdict=STALE,
+            return _evolve(answer, verdict=STALE,
                             detail=f"old target, not yet {reference}")
         others = f"most say {reference}" if reference else f"no majority: {split}"
-        return replace(answer, verdict=DIFFERS, detail=f"points at {answer.controller}; {others}")
+        return _evolve(answer, verdict=DIFFERS, detail=f"points at {answer.controller}; {others}")
     if not answer.records:
-        return replace(answer, verdict=WRONG, detail="no record of the expected type (NODATA)")
+        return _evolve(answer, verdict=WRONG, detail="no record of the expected type (NODATA)")
     if getattr(region, "set_type", None) is not None:
         detail = f"{', '.join(answer.records)} is no candidate's set of {region.name}"
     elif len(answer.records) > 1:
         detail = f"{len(answer.records)} addresses; a controller is one"
     else:
         detail = f"{answer.records[0]} is no controller of {region.name}"
-    return replace(answer, verdict=WRONG, detail=detail)
+    return _evolve(answer, verdict=WRONG, detail=detail)
 
 
 def _fresh_by(answer: ServerAnswer, now: datetime) -> ServerAnswer:

@@ -7,7 +7,6 @@ import ipaddress
 import logging
 import socket
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -15,7 +14,6 @@ import dns.exception
 import dns.flags
 import dns.message
 import dns.name
-import dns.query
 import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
@@ -121,6 +119,10 @@ def _servers_for(names: Sequence[Nameserver],
     """Return the Servers of `names`, host names resolved concurrently."""
     if not names:
         return ()
+    if resolver is None or all(_is_address(ns.host) for ns in names):  # nothing to look up
+        return tuple(s for ns in names for s in _servers_of(ns, resolver))
+    from concurrent.futures import ThreadPoolExecutor
+
     with ThreadPoolExecutor(max_workers=min(16, len(names))) as pool:
         found = list(pool.map(lambda ns: _servers_of(ns, resolver), names))
     return tuple(s for group in found for s in group)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import dns.rcode
 import dns.rdatatype
 
-from failover.dnscheck.query import _ask, _query_pool
+from failover.dnscheck.query import Question, _Reply, ask_many
 from failover.dnscheck.servers import Server
 from failover.zone.sets import Member
 from failover.zone.setspec import matches
@@ -56,7 +56,12 @@ def judge(members: Sequence[Member], candidates: Mapping[str, Sequence[Member]])
 def ask_set(server: Server, fqdn: str, rtype: str, candidates: Mapping[str, Sequence[Member]],
             timeout: float = 2.0) -> SetAnswer:
     """Return what `server` answers for `fqdn`'s `rtype` set, judged against `candidates`."""
-    reply = _ask(server, fqdn, rtype, timeout)
+    return ask_sets([server], fqdn, rtype, candidates, timeout)[0]
+
+
+def _set_answer(server: Server, fqdn: str, rtype: str,
+                candidates: Mapping[str, Sequence[Member]], reply: _Reply) -> SetAnswer:
+    """Return the SetAnswer of `server`'s `reply` for `fqdn`'s `rtype` set."""
     if reply.message is None:
         return SetAnswer(server, reply.failure or "error", detail=reply.detail)
     if reply.message.rcode() == dns.rcode.NXDOMAIN:
@@ -84,9 +89,9 @@ def ask_sets(servers: Sequence[Server], fqdn: str, rtype: str,
              candidates: Mapping[str, Sequence[Member]], timeout: float = 2.0
              ) -> list[SetAnswer]:
     """Return every server's answer for the set, asked at once, in the servers' order."""
-    futures = [_query_pool().submit(ask_set, s, fqdn, rtype, candidates, timeout)
-               for s in servers]
-    return [f.result(timeout=timeout * 3 + 1) for f in futures]
+    replies = ask_many([Question(s, fqdn, rtype) for s in servers], timeout)
+    return [_set_answer(s, fqdn, rtype, candidates, r)
+            for s, r in zip(servers, replies, strict=True)]
 
 
 def agreed(answers: Sequence[SetAnswer]) -> str | None:

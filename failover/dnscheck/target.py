@@ -11,15 +11,13 @@ from typing import TYPE_CHECKING
 
 import dns.exception
 import dns.flags
-import dns.message
 import dns.name
-import dns.query
 import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
 
 from failover.config import Config, Controller, normalize_target
-from failover.dnscheck.query import _ask, _query_pool, _Reply
+from failover.dnscheck.query import Question, _query_pool, _Reply, ask_many
 from failover.dnscheck.servers import (
     AUTHDNS_HOST,
     Server,
@@ -100,8 +98,8 @@ def check_targets(cfg: Config, items: Sequence[tuple[Pointing, Controller]], *,
         wanted.append((by_name[key], controller.target))
     jobs = list(dict.fromkeys((server, w[1], rdtype) for w in wanted if w is not None
                               for server in w[0] for rdtype in ("A", "AAAA")))
-    replies = dict(zip(jobs, _query_pool().map(
-        lambda j: _ask(j[0], j[1], j[2], cfg.verify.query_timeout), jobs), strict=True))
+    replies = dict(zip(jobs, ask_many([Question(*j) for j in jobs], cfg.verify.query_timeout),
+                       strict=True))
     return [None if w is None else _target_check(w[0], w[1], replies) for w in wanted]
 
 
@@ -131,12 +129,7 @@ def stats_host_addresses(cfg: Config, controller: Controller) -> tuple[str, str]
     None when it is not checkable: a unix socket (no host), or a name the system resolver
     cannot resolve within [verify] query_timeout.
     """
-    from urllib.parse import urlsplit
-
-    try:
-        host = urlsplit(controller.stats).hostname
-    except ValueError:
-        return None
+    host = _stats_host(controller)
     if not host:
         return None
     if _is_address(host):
@@ -149,6 +142,16 @@ def stats_host_addresses(cfg: Config, controller: Controller) -> tuple[str, str]
         except dns.exception.DNSException:
             continue
     return (host, " ".join(sorted(addresses))) if addresses else None
+
+
+def _stats_host(controller: Controller) -> str | None:
+    """Return the host of the controller's stats URL (None: a unix socket, or unreadable)."""
+    from urllib.parse import urlsplit
+
+    try:
+        return urlsplit(controller.stats).hostname
+    except ValueError:
+        return None
 
 
 def target_problem(cfg: Config, controller: Controller,
@@ -181,10 +184,12 @@ def find_target_problems(cfg: Config, items: Sequence[tuple[Pointing, Controller
                          ) -> list[str | None]:
     """Return `find_target_problem` of every (record, controller), in order, each distinct
     target asked once (`check_targets`)."""
-    found = check_targets(cfg, items)
+    found = list(zip((c for _, c in items), check_targets(cfg, items), strict=True))
+    if not any(f is not None and f.addresses and not _is_address(_stats_host(c) or "::")
+               for c, f in found):  # no stats host name to look up: nothing to wait for
+        return [target_problem(cfg, c, f) for c, f in found]
     # concurrently: a stats URL's host name is looked up (system resolver) per record
-    return list(_query_pool().map(lambda j: target_problem(cfg, j[0][1], j[1]),
-                                  zip(items, found, strict=True)))
+    return list(_query_pool().map(lambda j: target_problem(cfg, j[0], j[1]), found))
 
 
 def refuse_dangling_target(cfg: Config, region: Pointing, controller: Controller) -> str | None:

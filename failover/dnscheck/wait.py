@@ -5,18 +5,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-import dns.exception
-import dns.flags
-import dns.message
-import dns.name
-import dns.query
 import dns.rcode
-import dns.rdataclass
 import dns.rdatatype
 
 from failover.config import Config, Controller, Region
@@ -28,7 +20,7 @@ from failover.dnscheck.judge import (
     _most_common,
     _read,
 )
-from failover.dnscheck.query import _ask, _query_pool, _Reply
+from failover.dnscheck.query import Question, _Reply, ask_many
 from failover.dnscheck.servers import (
     AUTHDNS_HOST,
     Server,
@@ -75,6 +67,8 @@ def check_regions(cfg: Config, regions: Iterable[Region] | None = None, *,
     chosen = list(cfg.regions.values() if regions is None else regions)
     if not chosen:
         return {}
+    from concurrent.futures import ThreadPoolExecutor
+
     with ThreadPoolExecutor(max_workers=len(chosen)) as pool:
         reports = list(pool.map(lambda r: check_region(cfg, r, resolver=resolver), chosen))
     return {r.name: rep for r, rep in zip(chosen, reports, strict=True)}
@@ -168,20 +162,19 @@ def ask_round(cfg: Config, items: Sequence[tuple[Pointing, Controller | None]],
               servers: Sequence[Server], recursors: Sequence[Server] = ()) -> list[DnsReport]:
     """Return one report per (record, expected controller) of one round.
 
-    Every query of the round goes out at once on the shared pool: each record at every
+    Every query of the round goes out at once (`ask_many`): each record at every
     server (and recursor, with RD), and the zone's SOA once per authdns host (its serial).
     """
     timeout = cfg.verify.query_timeout
     everyone = [*servers, *recursors]
-    jobs: list[tuple[Server, str, str, bool]] = [
-        (srv, region.fqdn, _rdtype(region), i >= len(servers))
-        for region, _ in items for i, srv in enumerate(everyone)]
+    jobs = [Question(srv, region.fqdn, rdtype, i >= len(servers))
+            for region, rdtype in ((r, _rdtype(r)) for r, _ in items)
+            for i, srv in enumerate(everyone)]
     zones = sorted({zone_of(cfg, region.fqdn) for region, _ in items})
     hosts = [s for s in servers if s.role == AUTHDNS_HOST]
-    jobs += [(h, zone, "SOA", False) for zone in zones for h in hosts]
+    jobs += [Question(h, zone, "SOA") for zone in zones for h in hosts]
     checked_at = datetime.now(UTC)
-    replies = list(_query_pool().map(
-        lambda j: _ask(j[0], j[1], j[2], timeout, recursion=j[3]), jobs))
+    replies = ask_many(jobs, timeout)
     serials = {(job[0], job[1]): _serial(reply) for job, reply in
                zip(jobs[len(items) * len(everyone):], replies[len(items) * len(everyone):],
                    strict=True)}
@@ -189,7 +182,8 @@ def ask_round(cfg: Config, items: Sequence[tuple[Pointing, Controller | None]],
     for n, (region, expect) in enumerate(items):
         mine = replies[n * len(everyone):(n + 1) * len(everyone)]
         zone = zone_of(cfg, region.fqdn)
-        answers = [replace(_read(region, s, r), serial=serials.get((s, zone)))
+        seen: dict[bytes, ServerAnswer] = {}  # equal answers (most of them) read once
+        answers = [_read(region, s, r, seen, serial=serials.get((s, zone)))
                    for s, r in zip(everyone, mine, strict=True)]
         reports.append(_judged(region, expect, answers, len(servers), checked_at))
     return reports

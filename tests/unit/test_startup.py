@@ -19,7 +19,8 @@ import pytest
 HEAVY = ("git", "dns", "jinja2", "requests")
 ROOT = Path(__file__).resolve().parents[2]
 WATCHED = ("git", "gitdb", "jinja2", "requests", "urllib3", "charset_normalizer",
-           "dns", "dns.resolver", "rich.table", "rich.syntax", "pygments", "pydantic")
+           "dns", "dns.resolver", "rich.table", "rich.syntax", "pygments", "pydantic",
+           "dns.query", "importlib.metadata")
 """The packages and modules whose import costs tens of milliseconds each."""
 RUN = ("import atexit, json, sys\n"
        "atexit.register(lambda: print(json.dumps(sorted(m for m in {watched!r} "
@@ -52,19 +53,23 @@ target = "cloudcontrol1004.wikimedia.org."
 stats = "http://127.0.0.1:9/stats;csv"
 """
 HTTP_ONLY = {"requests", "urllib3", "charset_normalizer"}
+DNS_UNUSED = {"dns.query", "importlib.metadata"}
+"""Not imported by a command asking nameservers: the queries are sent and read by
+failover.dnscheck.query (dns.query only for a truncated answer), and dnspython's start-up
+question is answered without importlib.metadata (failover.dnscheck.features)."""
 ALWAYS = HTTP_ONLY | {"pydantic"}
 """Never imported by a command path: pydantic came with Typer's coercion of the parameters
 (failover.commands.plain_params does it for the commands' plain types)."""
 NOT_IMPORTED = {
     "--version": set(WATCHED),
     "status eqiad1": {"git", "gitdb", "jinja2", "dns.resolver", "rich.syntax", "pygments"}
-    | ALWAYS,
+    | ALWAYS | DNS_UNUSED,
     "health eqiad1": {"git", "gitdb", "jinja2", "dns.resolver", "rich.syntax", "pygments"}
     | ALWAYS,
     "check eqiad1": {"git", "gitdb", "jinja2", "dns.resolver", "rich.table", "rich.syntax",
-                     "pygments"} | ALWAYS,
+                     "pygments"} | ALWAYS | DNS_UNUSED,
     "verify eqiad1 --once": {"git", "gitdb", "jinja2", "dns.resolver", "rich.syntax",
-                             "pygments"} | ALWAYS,
+                             "pygments"} | ALWAYS | DNS_UNUSED,
     "history eqiad1 --limit 3": {"git", "gitdb", "jinja2", "dns", "rich.table", "rich.syntax",
                                  "pygments"} | ALWAYS,
     "promote eqiad1 cloudcontrol1004 --dry-run": ALWAYS,
@@ -86,6 +91,25 @@ def test_import_cli_pulls_in_none_of_git_dns_jinja2_requests() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=60, env=env, check=True)
     assert json.loads(done.stdout) == []
+
+
+def test_dnspython_answers_its_idna_question_as_it_would_alone() -> None:
+    """failover.dnscheck answers dnspython's start-up question (is idna there, recent enough)
+    without importlib.metadata; the answer is the one dnspython gives itself, and
+    importlib.metadata still works for whoever imports it afterwards."""
+    ask = ("import dns.name, dns._features; "
+           "print(json.dumps([dns._features.have('idna'), dns.name.have_idna_2008, "
+           "'importlib.metadata' in sys.modules]))")
+    after = "import importlib.metadata; print(importlib.metadata.version('dnspython'))"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    answers = [subprocess.run([sys.executable, "-c", f"import json, sys; {first}{ask}; {after}"],
+                              capture_output=True, text=True, timeout=60, env=env,
+                              check=True).stdout.splitlines()
+               for first in ("", "import failover.dnscheck; ")]
+    alone, primed = ([json.loads(out[0]), out[1]] for out in answers)
+    assert primed[0][:2] == alone[0][:2]
+    assert (alone[0][2], primed[0][2]) == (True, False)
+    assert primed[1] == alone[1] != ""
 
 
 def imported_by(command: str, tmp_path: Path) -> list[str]:

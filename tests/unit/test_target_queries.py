@@ -1,7 +1,7 @@
 """Which queries a targets' check sends: each distinct target's A and AAAA once, at the
 nameservers only (not at every [verify] authdns host beside them).
 
-Pure logic: `_ask` is replaced by a recorder answering authoritatively (the world tests,
+Pure logic: `ask_many` is replaced by a recorder answering authoritatively (the world tests,
 tests/world/test_verify.py and tests/world/faults/test_service_targets.py, ask real gdnsd).
 """
 
@@ -16,7 +16,7 @@ import pytest
 
 from failover.config import load_config
 from failover.dnscheck import target as target_mod
-from failover.dnscheck.query import _Reply
+from failover.dnscheck.query import Question, _Reply
 from failover.dnscheck.servers import Server
 from failover.model import name_of
 from tests.conftest import ConfigFile
@@ -32,7 +32,7 @@ SHARED = GROUP.replace("db2204.codfw.wmnet.", "db2203.codfw.wmnet.")
 
 
 def recorder(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, str]]:
-    """Replace `_ask` by one answering every A with 10.0.0.1; return the (server, name,
+    """Replace `ask_many` by one answering every A with 10.0.0.1; return the (server, name,
     type) asked."""
     asked: list[tuple[str, str, str]] = []
     lock = threading.Lock()
@@ -46,7 +46,10 @@ def recorder(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, str]]:
             reply.answer.append(dns.rrset.from_text(fqdn, 300, "IN", "A", "10.0.0.1"))
         return _Reply(dns.message.from_wire(reply.to_wire()), None, 0.1)  # as received
 
-    monkeypatch.setattr(target_mod, "_ask", ask)
+    def ask_many(questions: list[Question], timeout: float) -> list[_Reply]:
+        return [ask(q.server, q.fqdn, q.rdtype, timeout) for q in questions]
+
+    monkeypatch.setattr(target_mod, "ask_many", ask_many)
     return asked
 
 

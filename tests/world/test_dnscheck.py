@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from failover.dnscheck import (
 )
 from failover.errors import UsageError
 from sandbox.gdnsd import Gdnsd, start_gdnsd, wikimediacloud_zone
+from tests.udp_answerer import UdpAnswerer
 
 OLD = "cloudcontrol1003.wikimedia.org."
 NEW = "cloudcontrol1004.wikimedia.org."
@@ -68,30 +68,19 @@ def two_gdnsd() -> Iterator[tuple[Gdnsd, Gdnsd]]:
         yield first, second
 
 
-class NonAuthoritativeServer:
+class NonAuthoritativeServer(UdpAnswerer):
     """A tiny UDP DNS server that answers a CNAME without the AA flag (like a cache)."""
 
     def __init__(self, target: str) -> None:
+        super().__init__(self._cached)
         self.target = target
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.settimeout(0.05)
-        self.port: int = self.sock.getsockname()[1]
-        self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self._serve, daemon=True)
 
-    def _serve(self) -> None:
-        while not self.stopping.is_set():
-            try:
-                wire, peer = self.sock.recvfrom(4096)
-            except TimeoutError:
-                continue
-            query = dns.message.from_wire(wire)
-            reply = dns.message.make_response(query)
-            reply.flags &= ~dns.flags.AA
-            reply.answer.append(dns.rrset.from_text(query.question[0].name, 300, "IN", "CNAME",
-                                                    self.target))
-            self.sock.sendto(reply.to_wire(), peer)
+    def _cached(self, query: dns.message.Message) -> list[bytes]:
+        reply = dns.message.make_response(query)
+        reply.flags &= ~dns.flags.AA
+        reply.answer.append(dns.rrset.from_text(query.question[0].name, 300, "IN", "CNAME",
+                                                self.target))
+        return [reply.to_wire()]
 
 
 @pytest.fixture
@@ -102,9 +91,7 @@ def non_authoritative() -> Iterator[NonAuthoritativeServer]:
     try:
         yield server
     finally:
-        server.stopping.set()
-        server.thread.join(timeout=2)
-        server.sock.close()
+        server.close()
 
 
 def test_all_servers_agree(two_gdnsd: tuple[Gdnsd, Gdnsd]) -> None:
