@@ -75,17 +75,19 @@ def state(ctx: Context) -> None:
     """Read the nameservers, the zone at the remote tip and the open changes; decide.
 
     The reads that do not depend on each other run at the same time: the nameservers' answers,
-    the Gerrit query followed by the fetch, and the clean-up of earlier runs' leftovers.
+    the Gerrit query followed by the fetch, the clean-up of earlier runs' leftovers, and the
+    imports the later steps need (`failover.promote.preload`).
     """
     from concurrent.futures import ThreadPoolExecutor
 
     from failover import repo
     from failover.dnscheck import check_records
     from failover.gerrit import GerritClient, credentials
+    from failover.promote.preload import preload
     from failover.promote.records import zone_candidate
 
     plan, cfg = ctx.plan, ctx.cfg
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="state") as pool:
+    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="state") as pool:
         records = pool.submit(check_records, cfg, [(r, r.controller(plan.target.name))
                                                    for r in plan.name.records])
         ctx.opened = checkout = repo.open_checkout(cfg.dns.checkout)
@@ -106,6 +108,7 @@ def state(ctx: Context) -> None:
             return listed
 
         fetched = pool.submit(listed_then_fetched)
+        loaded = pool.submit(preload)  # the later steps' imports, during the network's wait
         for path in repo.remove_stale_worktrees(checkout):  # we hold the lock: none is in use
             ctx.observer.warn(f"removed the temporary worktree {path} of an earlier run "
                               "that was killed")
@@ -116,6 +119,7 @@ def state(ctx: Context) -> None:
         plan.dns = plan.record_dns[plan.region.fqdn]
         plan.nameservers = [str(s.server) for s in plan.dns.servers]
         open_changes = fetched.result()
+        loaded.result()
     text = repo.read_remote_file(checkout, plan.name.zone_file)
     if plan.member is not None:  # the sets as the fetched tip has them
         from failover.promote.pooling import rebuild
