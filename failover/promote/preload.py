@@ -2,7 +2,7 @@
 
 The state step waits on the network (Gerrit's list, then the fetch over SSH: a few hundred
 milliseconds); the prepare step and the preview then import the template renderer (Jinja2),
-the diff's highlighter and the promote's later modules (about 0.1 s of CPU). `preload`,
+the diff's highlighter and the promote's later modules (about 0.1-0.15 s of CPU). `preload`,
 run in the state step's thread pool, imports them during that wait instead. The state step
 waits for it before going on, so no import runs in two threads at once beyond that wait.
 """
@@ -16,7 +16,7 @@ LATER_MODULES = ("failover.promote.setedit", "failover.promote.revert",
                  "failover.promote.prepared", "failover.promote.ttlchain",
                  "failover.promote.guard", "failover.promote.others", "jinja2",
                  "failover.zone.ci", "failover.render.health", "failover.alertmanager",
-                 "pygments.lexers.diff")
+                 "rich.syntax", "pygments.lexers.diff")
 """What a promote imports after the fetch (measured with `python -X importtime`)."""
 
 

@@ -14,7 +14,6 @@ from rich.console import Console, Group
 from rich.markup import escape
 from rich.panel import Panel
 from rich.status import Status
-from rich.syntax import Syntax
 
 from failover.interactive import ask_go_abort
 from failover.promote.plan import (
@@ -114,6 +113,8 @@ class PlanView:
                 "no session state (stick tables are local), so those clients reconnect to "
                 f"{escape(plan.target.name)}." if total else
                 f"{who} holds no client sessions now: no client has to reconnect.")
+        from rich.syntax import Syntax  # Pygments: preloaded while the state step waits
+
         chain = plan.ttl_chain["changes"] if plan.ttl_chain else []
         for c in chain:  # a TTL chain: its three changes, each with its own diff
             parts.append(Panel(Syntax(c["diff"] or "(in Gerrit)\n", "diff", theme="ansi_dark"),
