@@ -2,7 +2,7 @@
 
 The package: servers.py (whom to ask), query.py (asking: every question of a round at once),
 judge.py (each answer, the report), wait.py (a round, rounds until agreement), target.py
-(does the target resolve), features.py (dnspython's start-up without importlib.metadata).
+(does the target resolve).
 
 Each server is asked directly (no recursion). A round's questions (every record at every
 server, each authdns host's SOA) go out together over UDP, one socket per server, and one
@@ -21,9 +21,6 @@ Examples:
 
 from __future__ import annotations
 
-from failover.dnscheck import features  # noqa: F401  before dnspython is imported: see there
-
-# isort: split
 from failover.dnscheck.judge import MATCHES, DnsReport, ServerAnswer
 from failover.dnscheck.servers import (
     Server,

@@ -53,10 +53,9 @@ target = "cloudcontrol1004.wikimedia.org."
 stats = "http://127.0.0.1:9/stats;csv"
 """
 HTTP_ONLY = {"requests", "urllib3", "charset_normalizer"}
-DNS_UNUSED = {"dns.query", "importlib.metadata"}
+DNS_UNUSED = {"dns.query"}
 """Not imported by a command asking nameservers: the queries are sent and read by
-failover.dnscheck.query (dns.query only for a truncated answer), and dnspython's start-up
-question is answered without importlib.metadata (failover.dnscheck.features)."""
+failover.dnscheck.query (dns.query only for a truncated answer)."""
 ALWAYS = HTTP_ONLY | {"pydantic"}
 """Never imported by a command path: pydantic came with Typer's coercion of the parameters
 (failover.commands.plain_params does it for the commands' plain types)."""
@@ -91,25 +90,6 @@ def test_import_cli_pulls_in_none_of_git_dns_jinja2_requests() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=60, env=env, check=True)
     assert json.loads(done.stdout) == []
-
-
-def test_dnspython_answers_its_idna_question_as_it_would_alone() -> None:
-    """failover.dnscheck answers dnspython's start-up question (is idna there, recent enough)
-    without importlib.metadata; the answer is the one dnspython gives itself, and
-    importlib.metadata still works for whoever imports it afterwards."""
-    ask = ("import dns.name, dns._features; "
-           "print(json.dumps([dns._features.have('idna'), dns.name.have_idna_2008, "
-           "'importlib.metadata' in sys.modules]))")
-    after = "import importlib.metadata; print(importlib.metadata.version('dnspython'))"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    answers = [subprocess.run([sys.executable, "-c", f"import json, sys; {first}{ask}; {after}"],
-                              capture_output=True, text=True, timeout=60, env=env,
-                              check=True).stdout.splitlines()
-               for first in ("", "import failover.dnscheck; ")]
-    alone, primed = ([json.loads(out[0]), out[1]] for out in answers)
-    assert primed[0][:2] == alone[0][:2]
-    assert (alone[0][2], primed[0][2]) == (True, False)
-    assert primed[1] == alone[1] != ""
 
 
 def imported_by(command: str, tmp_path: Path) -> list[str]:
