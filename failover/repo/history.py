@@ -385,7 +385,7 @@ def read_history(git_dir: Path, ref: str, path: str, records: Collection[str], *
 
         cache = HistoryCache.at(git_dir, log_argv("TIP", [path], Path("ATTRIBUTES"), records)) \
             if since is None and is_sha(ref) else None
-        lines = log_lines(Path(git_dir), ref, argv_for, cache=cache, split=limit is None,
+        lines = log_lines(Path(git_dir), ref, argv_for, cache=cache, whole=limit is None,
                           timeout=timeout, what=f"{path} at {ref}")
         with contextlib.closing(lines):
             for entry in parse_log(lines, records, zone=zone):

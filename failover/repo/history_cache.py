@@ -144,7 +144,7 @@ def _rev_list(checkout: Path, args: list[str], timeout: float) -> list[list[str]
     try:
         done = subprocess.run(["git", "rev-list", "--parents", *args], cwd=checkout,
                               capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL,
-                              env={**os.environ, **GIT_ENV})
+                              env={**os.environ, **GIT_ENV, "GIT_FLUSH": "0"})
     except (OSError, subprocess.TimeoutExpired):
         return None
     if done.returncode != 0:

@@ -9,6 +9,9 @@ by line, as text mode would (UTF-8, surrogate escapes, universal newlines), from
   (`history_cache.split_point`), the older half read beside the parse of the newer.
 What a read took whole is written back to the cache; a read stopped early is not.
 
+A whole read runs git with `GIT_FLUSH=0`: to a pipe git otherwise writes each commit as
+soon as it has it (a `--limit` read wants that), in thousands of small writes and reads.
+
 Examples:
     >>> lines = log_lines(Path("/srv/dns"), "487d...", build, cache=None, split=False,
     ...                   timeout=60, what="templates/x at 487d")          # doctest: +SKIP
@@ -35,8 +38,10 @@ ArgvFor = Callable[[list[str]], list[str]]
 
 
 def log_lines(checkout: Path, tip: str, argv_for: ArgvFor, *, cache: HistoryCache | None,
-              split: bool, timeout: float, what: str) -> Generator[str, None, None]:
+              whole: bool, timeout: float, what: str) -> Generator[str, None, None]:
     """Yield the lines of `git log` at `tip` (see the module); close it to stop early.
+
+    `whole`: the caller reads every line (no `--limit`): git may buffer, and split.
 
     Raises:
         GitError: git failed or took over `timeout` (`what` names the file and the tip).
@@ -51,13 +56,13 @@ def log_lines(checkout: Path, tip: str, argv_for: ArgvFor, *, cache: HistoryCach
         cache.store(tip, body)
         yield from text_lines(body)
         return
-    base = split_point(checkout, tip, timeout) if split and cache is not None else None
+    base = split_point(checkout, tip, timeout) if whole and cache is not None else None
     sink = bytearray()
     if base is None:
-        yield from _stream(checkout, [argv_for([tip])], timeout, what, sink)
+        yield from _stream(checkout, [argv_for([tip])], timeout, what, sink, buffered=whole)
     else:
         yield from _stream(checkout, [argv_for([tip, f"^{base}"]), argv_for([base])],
-                           timeout, what, sink)
+                           timeout, what, sink, buffered=True)
     if cache is not None:
         cache.store(tip, bytes(sink))
 
@@ -70,17 +75,19 @@ def text_lines(body: bytes) -> Iterator[str]:
 def _run(checkout: Path, argv: list[str], timeout: float, what: str) -> bytes:
     """Return what `argv` wrote, whole."""
     sink = bytearray()
-    for _ in _stream(checkout, [argv], timeout, what, sink):
+    for _ in _stream(checkout, [argv], timeout, what, sink, buffered=True):
         pass
     return bytes(sink)
 
 
 def _stream(checkout: Path, argvs: list[list[str]], timeout: float, what: str,
-            sink: bytearray) -> Iterator[str]:
+            sink: bytearray, *, buffered: bool) -> Iterator[str]:
     """Yield the lines the gits of `argvs` write, one git's after the other's (all running
-    at once, the later ones read whole in threads), keeping the bytes in `sink`."""
+    at once, the later ones read whole in threads), keeping the bytes in `sink`; `buffered`:
+    git writes in full buffers rather than commit by commit."""
     from failover.repo.checkout import GIT_ENV
 
+    env = {**os.environ, **GIT_ENV, **({"GIT_FLUSH": "0"} if buffered else {})}
     children: list[subprocess.Popen[bytes]] = []
     later: list[_Drain] = []
     timer = threading.Timer(timeout, _kill, [children])
@@ -89,7 +96,7 @@ def _stream(checkout: Path, argvs: list[list[str]], timeout: float, what: str,
         for argv in argvs:
             children.append(subprocess.Popen(
                 argv, cwd=checkout, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                stdin=subprocess.DEVNULL, env={**os.environ, **GIT_ENV}, bufsize=0))
+                stdin=subprocess.DEVNULL, env=env, bufsize=0))
         timer.start()
         later += [_Drain(child) for child in children[1:]]
         first = children[0]
