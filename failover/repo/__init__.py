@@ -82,35 +82,22 @@ _WHERE = {
     "change_worktree": "worktree", "remove_empty_temp_dirs": "worktree",
     "remove_stale_worktrees": "worktree",
 }
-"""Where each name of the package is defined: imported when first asked for, so that a
-command reading one module (`failover history`: checkout, review, history) does not pay for
-the others (commit, push, worktree)."""
+"""Where each name of the package is defined. The modules are imported when a name is first
+asked for, not when one module of the package is: `failover history` reads checkout, review
+and history, without commit, push and worktree."""
 
 
 def __getattr__(name: str) -> object:
-    """Return the package's `name`, importing the module that defines it (PEP 562)."""
-    return resolve(globals(), _WHERE, name, _module)
+    """Return the package's `name` (PEP 562), its modules imported at the first one asked."""
+    return resolve(globals(), _WHERE, name, _modules)
 
 
-def _module(which: str) -> ModuleType:
-    """Return the module `which` (a key of the imports written out, for the import graph)."""
-    if which == "names":
-        from failover import names
-        return names
-    if which == "checkout":
-        from failover.repo import checkout
-        return checkout
-    if which == "commit":
-        from failover.repo import commit
-        return commit
-    if which == "push":
-        from failover.repo import push
-        return push
-    if which == "review":
-        from failover.repo import review
-        return review
-    from failover.repo import worktree
-    return worktree
+def _modules() -> dict[str, ModuleType]:
+    from failover import names
+    from failover.repo import checkout, commit, push, review, worktree
+
+    return {"names": names, "checkout": checkout, "commit": commit, "push": push,
+            "review": review, "worktree": worktree}
 
 
 __all__ = [

@@ -33,26 +33,20 @@ _WHERE = {
     "find_record": "edit", "list_records": "edit", "read_zone": "edit", "write_atomic": "edit",
     "zone_name": "edit", "ZoneError": "scan", "ZoneRecord": "scan",
 }
-"""Where each name of the package is defined: imported when first asked for, so that a
-command reading the scanner alone (`failover history`) does not import the editor and the
-checker (gdnsd, the CI's rules)."""
+"""Where each name of the package is defined. The modules are imported when a name is first
+asked for, not when one module of the package is: `failover history` reads the scanner alone,
+without the editor and the checker (gdnsd, the CI's rules)."""
 
 
 def __getattr__(name: str) -> object:
-    """Return the package's `name`, importing the module that defines it (PEP 562)."""
-    return resolve(globals(), _WHERE, name, _module)
+    """Return the package's `name` (PEP 562), its modules imported at the first one asked."""
+    return resolve(globals(), _WHERE, name, _modules)
 
 
-def _module(which: str) -> ModuleType:
-    """Return the module `which` (the imports written out, for the import graph)."""
-    if which == "check":
-        from failover.zone import check
-        return check
-    if which == "edit":
-        from failover.zone import edit
-        return edit
-    from failover.zone import scan
-    return scan
+def _modules() -> dict[str, ModuleType]:
+    from failover.zone import check, edit, scan
+
+    return {"check": check, "edit": edit, "scan": scan}
 
 
 __all__ = [
