@@ -157,6 +157,7 @@ def test_an_unknown_commit_is_a_git_error_and_writes_nothing(repo: Path) -> None
 def test_two_gits_side_by_side_read_what_one_reads(repo: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(history_cache, "MIN_SPLIT", 2)
+    monkeypatch.setattr(history_cache, "spare_core", lambda: True)
     for n in range(10):
         commit(repo, f"irc{n % 3}", 1_500_000_000 + n, other=f"old{n}")
     git(repo, "checkout", "-q", "-b", "side")
@@ -171,6 +172,9 @@ def test_two_gits_side_by_side_read_what_one_reads(repo: Path,
     assert read(repo, shas[-1]) == read(repo, "master")
     assert len(read(repo, shas[-1])) == 14  # 10 + the side's + 3 (the merge shows none)
     monkeypatch.setattr(history_cache, "MIN_SPLIT", 4)  # 3 commits above the merge: too few
+    assert split_point(repo, shas[-1], 10) is None
+    monkeypatch.setattr(history_cache, "MIN_SPLIT", 2)
+    monkeypatch.setattr(history_cache, "spare_core", lambda: False)  # a busy machine: one git
     assert split_point(repo, shas[-1], 10) is None
 
 
