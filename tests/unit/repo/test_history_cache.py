@@ -183,3 +183,25 @@ def test_the_cache_of_a_linked_worktree_is_the_main_git_dir(repo: Path, tmp_path
     git(repo, "worktree", "add", "-q", "--detach", str(tmp_path / "wt"))
     assert git_common_dir(tmp_path / "wt") == (repo / ".git").resolve()
     assert git_common_dir(tmp_path) is None
+
+
+def test_crlf_and_latin1_lines_read_the_same_from_git_and_from_the_cache(repo: Path) -> None:
+    """The cache is read as git's pipe is (UTF-8 with surrogate escapes, universal newlines)."""
+    shas = []
+    for n, target in enumerate(("irc1", "irc2", "irc3")):
+        (repo / ZONE).write_bytes(b"$ORIGIN wikimedia.org.\r\n; caf\xe9\r\n"
+                                  + f"irc 5M IN CNAME {target} ; x\r\n".encode())
+        git(repo, "add", ZONE)
+        git(repo, "commit", "-qm", f"irc to {target}", when=1_700_000_000 + n)
+        shas.append(git(repo, "rev-parse", "HEAD"))
+
+    def full(ref: str) -> list[HistoryEntry]:
+        return read_history(repo, ref, ZONE, RECORDS, zone="wikimedia.org")
+
+    uncached = full("master")
+    assert [e.changes[0].after for e in uncached] == [("irc3.wikimedia.org.",),
+                                                      ("irc2.wikimedia.org.",),
+                                                      ("irc1.wikimedia.org.",)]
+    assert full(shas[1]) == uncached[1:]  # git, streamed, kept
+    assert full(shas[2]) == uncached  # git for the last commit, then the kept text
+    assert full(shas[2]) == uncached  # the kept text alone
