@@ -5,20 +5,25 @@ from __future__ import annotations
 import json
 import sys
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 @cache
 def stderr_console() -> Console:
     """Return the console for people's output and progress (stderr)."""
+    from rich.console import Console
+
     return Console(stderr=True)
 
 
 @cache
 def stdout_console() -> Console:
     """Return the console for people's output when no --json is asked (stdout)."""
+    from rich.console import Console
+
     return Console()
 
 

@@ -26,42 +26,79 @@ Examples:
 
 from __future__ import annotations
 
-from failover.names import BUG_RE
-from failover.repo.checkout import (
-    Checkout,
-    checkout_error,
-    fetch,
-    open_checkout,
-    read_remote_file,
-    run_git,
-)
-from failover.repo.commit import (
-    CommitInfo,
-    build_commit_message,
-    check_command_line_text,
-    commit_change,
-    compute_change_id,
-    subject_topic,
-    wrap_body,
-)
-from failover.repo.push import (
-    PushOutcome,
-    PushRejected,
-    PushResult,
-    last_pushed,
-    parse_push_output,
-    push_for_review,
-    push_options,
-    record_pushed,
-    rejection_error,
-)
-from failover.repo.review import GitReview, read_gitreview
-from failover.repo.worktree import (
-    Worktree,
-    change_worktree,
-    remove_empty_temp_dirs,
-    remove_stale_worktrees,
-)
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+from failover.lazy import resolve
+
+if TYPE_CHECKING:
+    from failover.names import BUG_RE
+    from failover.repo.checkout import (
+        Checkout,
+        checkout_error,
+        fetch,
+        open_checkout,
+        read_remote_file,
+        run_git,
+    )
+    from failover.repo.commit import (
+        CommitInfo,
+        build_commit_message,
+        check_command_line_text,
+        commit_change,
+        compute_change_id,
+        subject_topic,
+        wrap_body,
+    )
+    from failover.repo.push import (
+        PushOutcome,
+        PushRejected,
+        PushResult,
+        last_pushed,
+        parse_push_output,
+        push_for_review,
+        push_options,
+        record_pushed,
+        rejection_error,
+    )
+    from failover.repo.review import GitReview, read_gitreview
+    from failover.repo.worktree import (
+        Worktree,
+        change_worktree,
+        remove_empty_temp_dirs,
+        remove_stale_worktrees,
+    )
+
+_WHERE = {
+    "BUG_RE": "names", "Checkout": "checkout", "checkout_error": "checkout", "fetch": "checkout",
+    "open_checkout": "checkout", "read_remote_file": "checkout", "run_git": "checkout",
+    "CommitInfo": "commit", "build_commit_message": "commit",
+    "check_command_line_text": "commit", "commit_change": "commit",
+    "compute_change_id": "commit", "subject_topic": "commit", "wrap_body": "commit",
+    "PushOutcome": "push", "PushRejected": "push", "PushResult": "push",
+    "last_pushed": "push", "parse_push_output": "push", "push_for_review": "push",
+    "push_options": "push", "record_pushed": "push", "rejection_error": "push",
+    "GitReview": "review", "read_gitreview": "review", "Worktree": "worktree",
+    "change_worktree": "worktree", "remove_empty_temp_dirs": "worktree",
+    "remove_stale_worktrees": "worktree",
+}
+"""Where each name of the package is defined. The modules are imported when a name is first
+asked for, not when one module of the package is: `failover history` reads checkout, review
+and history, without commit, push and worktree."""
+
+
+def __getattr__(name: str) -> object:
+    """Return the package's `name` (PEP 562), its modules imported at the first one asked."""
+    return resolve(globals(), _WHERE, name, _modules)
+
+
+def _modules() -> dict[str, ModuleType]:
+    from failover import names
+    from failover.repo import checkout, commit, push, review, worktree
+
+    return {"names": names, "checkout": checkout, "commit": commit, "push": push,
+            "review": review, "worktree": worktree}
+
 
 __all__ = [
     "BUG_RE", "Checkout", "CommitInfo", "GitReview", "PushOutcome", "PushRejected",

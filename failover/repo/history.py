@@ -29,12 +29,9 @@ Examples:
 from __future__ import annotations
 
 import contextlib
-import os
 import re
-import subprocess
 import tempfile
-import threading
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -54,6 +51,10 @@ DIFF_DRIVER = "failover-zone"
 
 ORIGIN_FUNCNAME = r"^\$ORIGIN[ \t].*"
 """git's xfuncname for `DIFF_DRIVER`."""
+
+DIFF_CONFIG = ("-c", "diff.algorithm=myers", "-c", "diff.indentHeuristic=true",
+               "-c", "diff.interHunkContext=0", "-c", "diff.suppressBlankEmpty=false")
+"""git's defaults of the settings that shape a diff's lines, given to the one command."""
 
 _HUNK_MARKS = frozenset("+- \\")
 _HUNK_RE = re.compile(r"^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@ ?(.*)$")
@@ -313,10 +314,13 @@ def _entry(commit: _Commit) -> HistoryEntry | None:
 
 # -- running git -------------------------------------------------------------------------------
 
-def log_argv(ref: str, paths: Iterable[str], attributes: Path,
+def log_argv(ref: str | Sequence[str], paths: Iterable[str], attributes: Path,
              records: Collection[str] = (), since: float | None = None) -> list[str]:
     """Return the `git log` command whose output `parse_log` reads.
 
+    `ref`: the tip, or the revisions (`[tip, "^base"]`). The options that shape the diff's
+    text are given whatever the user's git config says (`diff.algorithm` and its kin), so
+    the text is the same for everyone (the cache keeps it: `history_cache`).
     `attributes`: a file giving `paths` the `DIFF_DRIVER` (`attributes_text`). With
     `records`, git shows only the commits that may touch them (`pickaxe`): fewer lines to read.
     With `since` (a Unix time), only the commits committed since then.
@@ -324,11 +328,13 @@ def log_argv(ref: str, paths: Iterable[str], attributes: Path,
     pick = ["-i", "-G", pickaxe(records)] if records else []
     if since is not None:
         pick.append(f"--since=@{int(since)}")
+    revs = [ref] if isinstance(ref, str) else list(ref)
     return ["git", "-c", f"core.attributesFile={attributes}",
             "-c", f"diff.{DIFF_DRIVER}.xfuncname={ORIGIN_FUNCNAME}",
             "-c", "core.quotepath=off", "-c", "i18n.logOutputEncoding=UTF-8",
-            "log", "-p", "-U0", "--no-renames", "--no-color", "--no-ext-diff", "--no-textconv",
-            "--no-show-signature", f"--format={LOG_FORMAT}", *pick, ref, "--", *paths]
+            *DIFF_CONFIG, "log", "-p", "-U0", "--no-renames", "--no-color", "--no-ext-diff",
+            "--no-textconv", "--no-show-signature", f"--format={LOG_FORMAT}", *pick, *revs,
+            "--", *paths]
 
 
 def pickaxe(records: Collection[str]) -> str:
@@ -359,56 +365,34 @@ def read_history(git_dir: Path, ref: str, path: str, records: Collection[str], *
     only those committed since the Unix time `since`, when given).
 
     git writes while this reads: the parse runs beside git, and stops git once `limit`
-    entries are found. `keep` filters entries before they count.
+    entries are found. `keep` filters entries before they count. At a commit's full name
+    (not a branch's), without `since`, git's text is kept in the checkout's git dir and
+    reused (`failover.repo.history_cache`); a whole read runs two gits side by side.
 
     Raises:
         GitError: git failed (an unknown ref, not a repository) or took over `timeout`.
     """
-    from failover.errors import GitError
-    from failover.repo.checkout import GIT_ENV
+    from failover.repo.history_cache import HistoryCache, is_sha
+    from failover.repo.history_read import log_lines
 
     found: list[HistoryEntry] = []
     with tempfile.NamedTemporaryFile("w", prefix="failover-attr-", suffix=".txt") as attr:
         attr.write(attributes_text([path]))
         attr.flush()
-        argv = log_argv(ref, [path], Path(attr.name), records, since)
-        with subprocess.Popen(argv, cwd=git_dir, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                              env={**os.environ, **GIT_ENV}, encoding="utf-8",
-                              errors="surrogateescape") as child:
-            assert child.stdout is not None and child.stderr is not None
-            timer = _kill_after(child, timeout)
-            try:
-                for entry in parse_log(child.stdout, records, zone=zone):
-                    if keep is None or keep(entry):
-                        found.append(entry)
-                    if limit is not None and len(found) >= limit:
-                        child.kill()
-                        break
-                else:
-                    child.stdout.read()
-            finally:
-                timer.cancel()
-                if child.poll() is None:
-                    child.kill()
-                stderr = child.stderr.read()
-            code = child.wait()
-    if code != 0 and not (limit is not None and len(found) >= limit):
-        said = stderr.strip().splitlines()[-1:] or [f"exit {code} (killed after {timeout:g}s?)"]
-        raise GitError(f"cannot read the history of {path} at {ref}: {said[0]}",
-                       hint="fetch the checkout (git fetch) and check [dns] checkout")
+
+        def argv_for(revs: list[str]) -> list[str]:
+            return log_argv(revs, [path], Path(attr.name), records, since)
+
+        cache = HistoryCache.at(git_dir, log_argv("TIP", [path], Path("ATTRIBUTES"), records)) \
+            if since is None and is_sha(ref) else None
+        lines = log_lines(Path(git_dir), ref, argv_for, cache=cache, whole=limit is None,
+                          timeout=timeout, what=f"{path} at {ref}")
+        with contextlib.closing(lines):
+            for entry in parse_log(lines, records, zone=zone):
+                if keep is None or keep(entry):
+                    found.append(entry)
+                if limit is not None and len(found) >= limit:
+                    break
     return found
 
-
-def _kill_after(child: subprocess.Popen[str], timeout: float) -> threading.Timer:
-    """Return a started timer that kills `child` after `timeout` seconds."""
-
-    def kill() -> None:
-        with contextlib.suppress(OSError):
-            child.kill()
-
-    timer = threading.Timer(timeout, kill)
-    timer.daemon = True
-    timer.start()
-    return timer
 

@@ -124,3 +124,41 @@ def test_promote_steps_and_gerrit_import_no_requests() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=60, env=env, check=True)
     assert json.loads(done.stdout) == []
+
+
+HISTORY_NOT_NEEDED = ("rich.console", "failover.repo.commit", "failover.repo.push",
+                      "failover.repo.worktree", "failover.zone.edit", "failover.zone.check",
+                      "failover.zone.gdnsd")
+"""What `history --json` does not need: the rest of the repo and zone packages (their
+`__init__` imports a module when one of its names is asked, failover/lazy.py), nor Rich's
+console (JSON is written without it)."""
+
+
+def test_history_json_imports_only_the_history(tmp_path: Path) -> None:
+    """Run for real on a git repository built here (the other paths above stop earlier)."""
+    repo = tmp_path / "dns"
+    subprocess.run(["git", "init", "-q", "-b", "master", str(repo)], check=True, timeout=30)
+    (repo / "templates").mkdir()
+    (repo / ".gitreview").write_text("[gerrit]\nhost=gerrit.example.org\n"
+                                     "project=operations/dns.git\ndefaultbranch=master\n")
+    for target in ("cloudcontrol1003", "cloudcontrol1004"):
+        (repo / "templates/wikimediacloud.org").write_text(
+            f"$ORIGIN wikimediacloud.org.\nopenstack.eqiad1 5M IN CNAME {target}.wikimedia.org.\n")
+        for args in (["add", "."], ["commit", "-qm", f"to {target}"]):
+            subprocess.run(["git", "-c", "user.name=H", "-c", "user.email=h@example.org", *args],
+                           cwd=repo, check=True, timeout=30, capture_output=True)
+    subprocess.run(["git", "remote", "add", "origin", str(tmp_path / "nowhere")], cwd=repo,
+                   check=True, timeout=30)
+    subprocess.run(["git", "update-ref", "refs/remotes/origin/master", "HEAD"], cwd=repo,
+                   check=True, timeout=30)
+    config, out = tmp_path / "config.toml", tmp_path / "imported.json"
+    config.write_text(CONFIG.format(checkout=repo))
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "XDG_STATE_HOME": str(tmp_path / "state")}
+    done = subprocess.run([sys.executable, "-c", RUN.format(watched=HISTORY_NOT_NEEDED,
+                                                            out=str(out)),
+                           "history", "eqiad1", "--json", "--config", str(config)],
+                          capture_output=True, text=True, timeout=60, env=env, check=False)
+    assert done.returncode == 0, done.stderr
+    assert [c["to"] for c in json.loads(done.stdout)["changes"]] == \
+        ["cloudcontrol1004", "cloudcontrol1003"]
+    assert json.loads(out.read_text()) == []
