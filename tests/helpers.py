@@ -24,6 +24,7 @@ from typing import Any
 import dns.message
 
 from failover.zone import current_target
+from sandbox.backends import free_ports
 from sandbox.dnsrepo import ZONE_PATH
 from sandbox.gerrit import Faults
 from sandbox.world import World
@@ -404,9 +405,11 @@ class FakeDns:
 
     def __init__(self, answer: Answer) -> None:
         self.answer = answer
+        # a port free for TCP and UDP (the worker's own block under xdist): a UDP port the
+        # kernel picked may be a TCP connection's port at that moment
+        self.port = free_ports(1, udp=True)[0]
         self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.udp.bind(("127.0.0.1", 0))
-        self.port = int(self.udp.getsockname()[1])
+        self.udp.bind(("127.0.0.1", self.port))
         self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.tcp.bind(("127.0.0.1", self.port))
