@@ -42,9 +42,10 @@ def missing_for_setup() -> str:
 
 def debian_env() -> dict[str, str]:
     """Return the environment of a fresh Debian shell: Debian's PATH only (no pyenv, no user
-    bin, no PYTHONPATH of the caller's checkout), pip's cache kept."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("PYENV", "VIRTUAL_ENV")) and k != "PYTHONPATH"}
+    bin, no PYTHONPATH of the caller's checkout, no bytecode cache of the suite's: the new
+    venv's files would pile up there), pip's cache kept."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYENV", "VIRTUAL_ENV"))
+           and k not in ("PYTHONPATH", "PYTHONPYCACHEPREFIX")}
     return {**env, "PATH": DEBIAN_PATH, "PYTHONNOUSERSITE": "1"}
 
 
