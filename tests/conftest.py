@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,6 +13,31 @@ import pytest
 
 from failover import cli
 from tests import ordering
+
+# -- Python's bytecode cache, on for the suite and every Python it starts ------------------------
+
+PYC_CACHE = Path(__file__).resolve().parents[1] / ".pytest_cache" / "pyc"
+"""Where the suite's bytecode goes when the shell says PYTHONDONTWRITEBYTECODE (gitignored)."""
+
+
+def bytecode_cache_on() -> None:
+    """Turn Python's bytecode cache back on when the shell turned it off, under PYC_CACHE.
+
+    With PYTHONDONTWRITEBYTECODE=1 every pytest worker rewrites and compiles every test module
+    and plugin again, and every `failover`, hook or helper a test starts compiles its modules
+    again: seconds of CPU a worker, a tenth of a second a process, for nothing. The environment
+    changed here is the one the xdist workers and the tests' subprocesses inherit; the checkout
+    gets no __pycache__ (as benchmarks/bench_whole.py)."""
+    if not os.environ.get("PYTHONDONTWRITEBYTECODE"):
+        return
+    prefix = os.environ.get("PYTHONPYCACHEPREFIX") or str(PYC_CACHE)
+    del os.environ["PYTHONDONTWRITEBYTECODE"]
+    os.environ["PYTHONPYCACHEPREFIX"] = prefix
+    sys.dont_write_bytecode = False
+    sys.pycache_prefix = prefix
+
+
+bytecode_cache_on()
 
 # -- the order of the modules (tests/ordering.py): the longest first, for the parallel workers --
 

@@ -40,12 +40,19 @@ def missing_for_setup() -> str:
     return "" if done.returncode == 0 else "python3-venv missing: make install-system"
 
 
+def debian_env() -> dict[str, str]:
+    """Return the environment of a fresh Debian shell: Debian's PATH only (no pyenv, no user
+    bin, no PYTHONPATH of the caller's checkout, no bytecode cache of the suite's: the new
+    venv's files would pile up there), pip's cache kept."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYENV", "VIRTUAL_ENV"))
+           and k not in ("PYTHONPATH", "PYTHONPYCACHEPREFIX")}
+    return {**env, "PATH": DEBIAN_PATH, "PYTHONNOUSERSITE": "1"}
+
+
 def make(clone: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run make in `clone` with Debian's PATH only (no pyenv, no user bin), pip's cache kept."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYENV", "VIRTUAL_ENV"))}
-    env.update(PATH=DEBIAN_PATH, PYTHONNOUSERSITE="1")
-    return subprocess.run(["make", *args], cwd=clone, env=env, capture_output=True, text=True,
-                          timeout=900, check=False)
+    """Run make in `clone` in a fresh Debian shell's environment."""
+    return subprocess.run(["make", *args], cwd=clone, env=debian_env(), capture_output=True,
+                          text=True, timeout=900, check=False)
 
 
 @pytest.mark.timeout(1000)
@@ -65,20 +72,22 @@ def test_make_venv_on_a_clean_clone_uses_debian_python3_and_its_own_venv(
     py = clone / ".venv" / "bin" / "python"
     assert py.resolve() == SYSTEM_PYTHON.resolve(), "the venv is not Debian's python3's"
     version = subprocess.run([str(clone / ".venv" / "bin" / "failover"), "--version"],
-                             capture_output=True, text=True, timeout=60, check=False)
+                             env=debian_env(), capture_output=True, text=True, timeout=60,
+                             check=False)
     assert version.returncode == 0, version.stderr
     assert version.stdout.startswith("failover "), version.stdout
     where = subprocess.run([str(py), "-c", "import failover, sys; print(failover.__file__);"
                             " print(sys.prefix != sys.base_prefix)"],
-                           cwd=tmp_path, capture_output=True, text=True, timeout=60,
-                           check=True).stdout.split()
+                           cwd=tmp_path, env=debian_env(), capture_output=True, text=True,
+                           timeout=60, check=True).stdout.split()
     assert where == [str(clone / "failover" / "__init__.py"), "True"]
     for tool in ("pytest", "ruff", "mypy", "xdist"):
-        subprocess.run([str(py), "-c", f"import {tool}"], cwd=tmp_path, check=True, timeout=60)
+        subprocess.run([str(py), "-c", f"import {tool}"], cwd=tmp_path, env=debian_env(),
+                       check=True, timeout=60)
 
     # the system python is untouched: it has no failover of its own
     system = subprocess.run([str(SYSTEM_PYTHON), "-c", "import failover"], cwd=tmp_path,
-                            capture_output=True, timeout=60, check=False)
+                            env=debian_env(), capture_output=True, timeout=60, check=False)
     assert system.returncode != 0
 
     again = make(clone, "venv")
