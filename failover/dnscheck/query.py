@@ -6,11 +6,15 @@ id; an answer is matched by the socket it came in on (connected: the server's ad
 port alone), its id, and then its question. What each question gets is what asking it alone
 gave (`_ask`): the answer and its round trip, or "refused" (the ICMP port unreachable of a
 closed port, or a TCP RST), "timeout", or "error: ...".
+
+A question without an answer is sent again (the same datagram, same id) after each third of
+the timeout, TRIES sends at most: one lost datagram no longer makes a healthy server "timeout".
 """
 
 from __future__ import annotations
 
 import copy
+import heapq
 import logging
 import random
 import selectors
@@ -39,6 +43,10 @@ MAX_IDS = 65536
 WINDOW = 64
 """Questions waiting for an answer at once on one socket: the answers of many more, sent at
 once, overflow a socket's receive buffer (~300 of gdnsd's on loopback) and are lost."""
+
+TRIES = 3
+"""Sends of a question at most: the first, then the same datagram again after each third of
+the round's timeout while it has no answer (dig's +tries=3, within one timeout)."""
 
 TC = 0x02
 """The TC (truncated) bit of a DNS header's third byte."""
@@ -140,6 +148,9 @@ class _Channel:
     """(question index, wire) not sent yet, in order."""
     waiting: dict[int, int] = field(default_factory=dict)
     """{query id: question index} sent, not answered."""
+    resends: list[tuple[float, int, bytes, int]] = field(default_factory=list)
+    """(when, query id, wire, sends so far) of the questions to send again if still waiting:
+    a heap, the first due first."""
     events: int = selectors.EVENT_READ
     """What the selector watches the socket for."""
 
@@ -159,6 +170,8 @@ class _Round:
         self.selector = selectors.DefaultSelector()
         self.socks: list[socket.socket] = []
         self.start = time.monotonic()
+        self.deadline = self.start + timeout
+        self.step = timeout / TRIES  # how long a send waits for its answer
 
     def run(self) -> list[_Reply]:
         """Send every question, read the answers until all are in or the time is up."""
@@ -241,34 +254,82 @@ class _Round:
         return _Channel(server, None)
 
     def _send(self, channel: _Channel) -> None:
-        """Send from the channel's outbox while fewer than WINDOW of its questions wait for an
-        answer, until the socket would block (then wait to write again) or a failure ends the
-        server's questions; stop watching the channel once nothing is left to it."""
+        """Send again the channel's questions due for it, then from its outbox while fewer
+        than WINDOW of its questions wait for an answer, until the socket would block (then
+        wait to write again) or a failure ends the server's questions (refused: nothing more
+        is sent to it); stop watching the channel once nothing is left to it."""
         assert channel.sock is not None
-        sent = 0
-        blocked = False
-        for index, wire in channel.outbox:
-            if len(channel.waiting) >= WINDOW:
-                break
-            try:
-                channel.sock.send(wire)
-            except BlockingIOError:
-                blocked = True
-                break
-            except OSError as exc:
-                self._fail(channel, exc, [i for i, _ in channel.outbox[sent:]])
-                return
-            self.sent[index] = time.monotonic()
-            channel.waiting[wire[0] << 8 | wire[1]] = index
-            sent += 1
-        del channel.outbox[:sent]
+        try:
+            blocked = self._resend(channel) or self._send_new(channel)
+        except OSError as exc:
+            self._fail(channel, exc, [i for i, _ in channel.outbox])
+            return
         if not channel.waiting and not channel.outbox:
-            self.selector.unregister(channel.sock)
+            self._forget(channel)
             return
         events = selectors.EVENT_READ | (selectors.EVENT_WRITE if blocked else 0)
         if events != channel.events:
             channel.events = events
             self.selector.modify(channel.sock, events, channel)
+
+    def _send_new(self, channel: _Channel) -> bool:
+        """Send from the channel's outbox while fewer than WINDOW wait; return whether the
+        socket would block (an OSError is raised with the unsent left in the outbox)."""
+        assert channel.sock is not None
+        sent = 0
+        try:
+            for index, wire in channel.outbox:
+                if len(channel.waiting) >= WINDOW:
+                    return False
+                try:
+                    channel.sock.send(wire)
+                except BlockingIOError:
+                    return True
+                self.sent[index] = time.monotonic()
+                qid = wire[0] << 8 | wire[1]
+                channel.waiting[qid] = index
+                self._again(channel, qid, wire, 1)
+                sent += 1
+            return False
+        finally:
+            del channel.outbox[:sent]
+
+    def _again(self, channel: _Channel, qid: int, wire: bytes, sends: int) -> None:
+        """Plan to send `wire` again `sends` steps after its first send, if it may be sent
+        once more and that is before the deadline."""
+        due = self.sent[channel.waiting[qid]] + sends * self.step
+        if sends < TRIES and due < self.deadline:
+            heapq.heappush(channel.resends, (due, qid, wire, sends))
+
+    def _resend(self, channel: _Channel) -> bool:
+        """Send again each of the channel's questions due and still without an answer (the
+        same datagram: an answer to any send is its answer); return whether the socket would
+        block (the rest wait to write)."""
+        assert channel.sock is not None
+        now = time.monotonic()
+        while channel.resends and channel.resends[0][0] <= now:
+            _, qid, wire, sends = channel.resends[0]
+            if qid in channel.waiting:
+                try:
+                    channel.sock.send(wire)
+                except BlockingIOError:
+                    return True
+            heapq.heappop(channel.resends)
+            if qid in channel.waiting:
+                self._again(channel, qid, wire, sends + 1)
+        return False
+
+    def _next_resend(self) -> float:
+        """Return when the first question still waiting is due to be sent again (inf: none;
+        a channel waiting to write resends when it can)."""
+        first = float("inf")
+        for key in self.selector.get_map().values():
+            channel: _Channel = key.data
+            while channel.resends and channel.resends[0][1] not in channel.waiting:
+                heapq.heappop(channel.resends)  # answered (or failed): nothing to send again
+            if channel.resends and channel.events == selectors.EVENT_READ:
+                first = min(first, channel.resends[0][0])
+        return first
 
     def _fail(self, channel: _Channel, exc: OSError, unsent: list[int]) -> None:
         """Fail the channel's questions still waiting (and `unsent`) with `exc`."""
@@ -277,24 +338,36 @@ class _Round:
             self.replies[index] = failed
         channel.waiting.clear()
         channel.outbox = []
+        self._forget(channel)
+
+    def _forget(self, channel: _Channel) -> None:
+        """Stop watching the channel: nothing is left to send to it or to read from it."""
+        channel.resends.clear()
+        channel.events = 0
         assert channel.sock is not None
-        self.selector.unregister(channel.sock)
+        if channel.sock in self.selector.get_map():
+            self.selector.unregister(channel.sock)
 
     def _receive(self) -> None:
         """Read the answers as they come, until every question is answered or failed, or
         the timeout has passed (what has come in by then is still read)."""
-        deadline = self.start + self.timeout
         while self.selector.get_map():
-            left = deadline - time.monotonic()
-            events = self.selector.select(max(0.0, left))
+            now = time.monotonic()
+            left = self.deadline - now
+            events = self.selector.select(max(0.0, min(left, self._next_resend() - now)))
             for key, mask in events:
                 channel: _Channel = key.data
                 if mask & selectors.EVENT_READ:
                     self._read(channel)
-                if mask & selectors.EVENT_WRITE and channel.outbox:
+                if mask & selectors.EVENT_WRITE and channel.events & selectors.EVENT_WRITE:
                     self._send(channel)
-            if not events or left <= 0:
+            now = time.monotonic()
+            if left <= 0 or (not events and now >= self.deadline):
                 return  # the time is up (past it, one last look at what had come in)
+            for channel in [key.data for key in self.selector.get_map().values()]:
+                if channel.resends and channel.resends[0][0] <= now \
+                        and channel.events == selectors.EVENT_READ:
+                    self._send(channel)
 
     def _read(self, channel: _Channel) -> None:
         """Take every datagram waiting on the channel's socket: an answer to a question

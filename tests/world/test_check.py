@@ -18,11 +18,13 @@ import pytest
 from failover import check as monitor
 from failover.check import DisagreementLog
 from failover.check_judge import CRITICAL, OK, PerfDatum
+from failover.dnscheck import query
 from failover.render.check import perfdatum
 from sandbox.backends import SilentListener, free_port
 from sandbox.gdnsd import Gdnsd
 from sandbox.haproxy import SandboxRegion, haproxy_available
 from tests.conftest import CliResult, RunCli
+from tests.udp_answerer import LossyForwarder
 
 PERF = re.compile(r"^'[^'=]+'=(?:-?[0-9.]+(?:s|ms|%|B|KB|MB|c)?|U)(?:;[0-9.]*){0,4}$")
 """One perfdata item as the plugin guidelines define it (`U`: the value could not be measured)."""
@@ -220,6 +222,32 @@ def test_some_nameserver_silent_is_warning(run_cli: RunCli, sandbox: SandboxRegi
     message, _ = status_line(r)
     assert r.code == 1 and message.startswith(
         f"WARNING - 1 of 2 nameservers did not answer ({dead})")
+
+
+@pytest.mark.parametrize("tries", [1, query.TRIES])
+def test_a_lost_datagram_is_sent_again_not_a_silent_nameserver(
+        run_cli: RunCli, sandbox: SandboxRegion, nameservers: tuple[Gdnsd, Gdnsd],
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tries: int) -> None:
+    """A nameserver (in front of a real gdnsd) losing the first datagram of each question:
+    OK, its question sent again within the 0.5 s query timeout; with one send a question,
+    as before, it was WARNING, named as not answering."""
+    monkeypatch.setattr(query, "TRIES", tries)
+    lossy = LossyForwarder((nameservers[0].host, nameservers[0].port), lost=1)
+    lossy.thread.start()
+    try:
+        lossy_address = f"{lossy.address}:{lossy.port}"
+        cfg = write_config(sandbox, [nameservers[0].address, lossy_address],
+                           tmp_path / "lossy.toml")
+        r = check(run_cli, cfg, tmp_path)
+    finally:
+        lossy.close()
+    message, _ = status_line(r)
+    if tries == 1:
+        assert r.code == 1 and message.startswith(
+            f"WARNING - 1 of 2 nameservers did not answer ({lossy_address})")
+    else:
+        assert r.code == OK and message.startswith("OK - "), message
+        assert max(lossy.sends()) == 2
 
 
 @pytest.mark.parametrize(("content", "expected"), [

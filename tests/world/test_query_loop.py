@@ -3,28 +3,37 @@
 Every question of a round goes out at once, one UDP socket per server; each reply must be
 what asking the question alone gives, a host that never answers is a timeout and one whose
 port is closed is refused (each named in the report), a truncated answer is asked again over
-TCP, and a datagram that answers no question of ours is never taken for an answer.
+TCP, and a datagram that answers no question of ours is never taken for an answer. A lost
+datagram (question or answer) is made good by sending the question again within the timeout;
+a host that never answers still times out at the timeout, and no question is sent again once
+answered or once its port is refused.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import socket
+import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import dns.flags
 import dns.message
 import dns.rrset
 import pytest
 
-from failover.config import parse_config
-from failover.dnscheck import check_records
-from failover.dnscheck.query import Question, _ask, ask_many
+from failover.config import AUTHDNS_PORT, parse_config
+from failover.dnscheck import check_records, query
+from failover.dnscheck.query import TRIES, Question, _ask, _Reply, ask_many
 from failover.dnscheck.servers import Server
-from sandbox.authdns import start_authdns_hosts
+from sandbox.authdns import address_block, start_authdns_hosts
 from sandbox.backends import free_ports
 from sandbox.gdnsd import Gdnsd, wikimediacloud_zone
-from tests.udp_answerer import UdpAnswerer
+from tests.conftest import RunCli, region_toml
+from tests.udp_answerer import LossyForwarder, UdpAnswerer
 
 HOSTS = 4
 NAMES = [f"openstack.{r}.wikimediacloud.org" for r in ("eqiad1", "codfw1dev", "eqiad1vip")]
@@ -186,3 +195,145 @@ def test_what_counts_as_an_answer(answer: Callable[[dns.message.Message], list[b
     else:
         assert reply.message is None and reply.failure is not None
         assert reply.failure.startswith(failure)
+
+
+TIMEOUT = 1.5
+"""The round's timeout of the resend tests: a question is sent at 0, 0.5 and 1 s."""
+
+
+@contextlib.contextmanager
+def _lossy(upstream: Gdnsd, lost: int, lose: str = "question") -> Iterator[LossyForwarder]:
+    """Yield a running LossyForwarder in front of `upstream`, an authdns host of its own
+    (127.53.B.1, port 5353)."""
+    with address_block(1) as (address,):
+        lossy = LossyForwarder((upstream.host, upstream.port), lost, lose, address,
+                               AUTHDNS_PORT)
+    lossy.thread.start()
+    try:
+        yield lossy
+    finally:
+        lossy.close()
+
+
+def _timed(questions: list[Question]) -> tuple[list[_Reply], float]:
+    """Return ask_many's replies within TIMEOUT, and how long it took (s)."""
+    started = time.monotonic()
+    replies = ask_many(questions, TIMEOUT)
+    return replies, time.monotonic() - started
+
+
+def _at(server: Server, hosts: list[Gdnsd]) -> list[Question]:
+    """Return the A question of each of NAMES at `server`, then at hosts[1] directly."""
+    return [Question(s, name, "A") for s in (server, _server(hosts[1])) for name in NAMES]
+
+
+@pytest.mark.parametrize(("lost", "lose"), [(1, "question"), (1, "answer"), (2, "question")])
+def test_a_lost_datagram_is_sent_again_and_answered_within_the_timeout(
+        hosts: list[Gdnsd], lost: int, lose: str) -> None:
+    """A host losing the first datagram(s) of each question (or of its answer) answers the
+    question sent again, within the timeout: what the gdnsd behind it answers directly;
+    each question came `lost` + 1 times, no more; the round trip counts from the first
+    send."""
+    with _lossy(hosts[0], lost, lose) as lossy:
+        server = Server("lossy", lossy.address, lossy.port)
+        replies, elapsed = _timed(_at(server, hosts))
+    print(f"lost {lost} ({lose}): answered in {elapsed:.3f} s")
+    assert [r.failure for r in replies] == [None] * len(replies)
+    through, direct = replies[:len(NAMES)], replies[len(NAMES):]
+    assert [r.same for r in through] == [r.same for r in direct] != [b""] * len(NAMES)
+    assert lossy.sends() == [lost + 1] * len(NAMES)
+    assert all(r.rtt_ms is not None and r.rtt_ms >= lost * TIMEOUT / TRIES * 1000
+               for r in through)
+
+
+def test_with_one_send_as_before_the_lossy_host_is_named_not_answering(
+        hosts: list[Gdnsd], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The code before (one send a question): one lost datagram is a timeout."""
+    monkeypatch.setattr(query, "TRIES", 1)
+    with _lossy(hosts[0], 1) as lossy:
+        server = Server("lossy", lossy.address, lossy.port)
+        replies, elapsed = _timed(_at(server, hosts))
+    assert {(r.failure, r.detail) for r in replies[:len(NAMES)]} == {
+        ("timeout", f"no answer within {TIMEOUT:g}s over UDP")}
+    assert all(r.message is not None for r in replies[len(NAMES):])
+    assert lossy.sends() == [1] * len(NAMES) and elapsed >= TIMEOUT
+
+
+def test_a_host_that_never_answers_gets_each_question_tries_times_and_times_out_on_time(
+        hosts: list[Gdnsd]) -> None:
+    """Every send lost: the same timeout, not earlier than the round's, after TRIES sends."""
+    with _lossy(hosts[0], TRIES) as lossy:
+        server = Server("lossy", lossy.address, lossy.port)
+        replies, elapsed = _timed(_at(server, hosts))
+    print(f"never answers: timed out after {elapsed:.3f} s (timeout {TIMEOUT} s)")
+    assert {(r.failure, r.detail, r.rtt_ms) for r in replies[:len(NAMES)]} == {
+        ("timeout", f"no answer within {TIMEOUT:g}s over UDP", None)}
+    assert all(r.message is not None for r in replies[len(NAMES):])
+    assert lossy.sends() == [TRIES] * len(NAMES) and elapsed >= TIMEOUT
+
+
+def test_no_question_is_sent_again_once_answered(hosts: list[Gdnsd]) -> None:
+    """Beside a silent host (the round lasts the whole timeout, the silent host's questions
+    each sent TRIES times), each question the other host answered was sent once."""
+    silent = UdpAnswerer(lambda _: [])
+    silent.thread.start()
+    with _lossy(hosts[0], 0) as answering:
+        servers = [Server("silent", "127.0.0.1", silent.port),
+                   Server("answering", answering.address, answering.port)]
+        replies, elapsed = _timed([Question(s, n, "A") for s in servers for n in NAMES])
+    silent.close()
+    assert [r.failure for r in replies] == ["timeout"] * len(NAMES) + [None] * len(NAMES)
+    assert answering.sends() == [1] * len(NAMES) and elapsed >= TIMEOUT
+    assert sorted(Counter(w for _, w in silent.received).values()) == [TRIES] * len(NAMES)
+
+
+def test_nothing_is_sent_again_to_a_refused_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A closed port (ICMP port unreachable): each question sent at most once to it, while
+    the silent host's are each sent TRIES times in the same round."""
+    sent: Counter[tuple[Any, bytes]] = Counter()
+
+    class Counting(socket.socket):
+        def send(self, data: Any, flags: int = 0) -> int:
+            count = super().send(data, flags)
+            sent[self.getpeername(), bytes(data)] += 1
+            return count
+
+    silent = UdpAnswerer(lambda _: [])
+    silent.thread.start()
+    closed = _closed()
+    monkeypatch.setattr(query.socket, "socket", Counting)
+    replies, _ = _timed([Question(s, n, "A") for s in
+                         (closed, Server("silent", "127.0.0.1", silent.port)) for n in NAMES])
+    silent.close()
+    assert [r.failure for r in replies] == ["refused"] * len(NAMES) + ["timeout"] * len(NAMES)
+    to_closed = [n for (peer, _), n in sent.items() if peer[1] == closed.port]
+    assert 1 <= len(to_closed) <= len(NAMES) and set(to_closed) == {1}
+    assert [n for (peer, _), n in sent.items() if peer[1] == silent.port] == [TRIES] * len(NAMES)
+
+
+@pytest.mark.parametrize("tries", [1, TRIES])
+def test_verify_once_through_the_cli_answers_despite_a_lost_datagram(
+        run_cli: RunCli, hosts: list[Gdnsd], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        tries: int) -> None:
+    """`failover verify --once`: an authdns host losing the first datagram of each question
+    is answering (exit 0); with one send, as before, it was named not answering (exit 5)."""
+    monkeypatch.setattr(query, "TRIES", tries)
+    path = tmp_path / "config.toml"
+    with _lossy(hosts[0], 1) as lossy:
+        path.write_text(f"""
+[dns]
+checkout = "dns"
+[verify]
+nameservers = ["{hosts[1].address}"]
+authdns_hosts = ["{lossy.address}", "{hosts[2].address}"]
+query_timeout = {TIMEOUT}
+""" + region_toml("eqiad1", {"cloudcontrol1003": "unix:///run/haproxy/a.sock",
+                             "cloudcontrol1004": "unix:///run/haproxy/b.sock"}))
+        result = run_cli("verify", "eqiad1", "--once", "--json", "--config", str(path))
+    summary = json.loads(result.stdout)["authdns_hosts"]
+    if tries == 1:
+        assert result.code == 5, result.output
+        assert summary["not_answering"] == [f"{lossy.address}:{AUTHDNS_PORT}"]
+    else:
+        assert result.code == 0, result.output
+        assert summary["not_answering"] == [] and summary["matching"] == 2
