@@ -75,18 +75,26 @@ def _median_run(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
     machine the wall time also holds the time it waited for a CPU."""
     walls, cpus = [], []
     for n in range(ROUNDS + 1):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        start = time.perf_counter()
-        done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120,
-                              check=False)
-        elapsed = time.perf_counter() - start
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        elapsed, cpu, done = timed_run(argv, env)
         if done.returncode != 0:
             raise RuntimeError(f"{' '.join(argv)} exited {done.returncode}: {done.stderr}")
         if n:
             walls.append(elapsed)
-            cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+            cpus.append(cpu)
     return statistics.median(walls), statistics.median(cpus)
+
+
+def timed_run(argv: list[str], env: dict[str, str]
+              ) -> tuple[float, float, subprocess.CompletedProcess[str]]:
+    """Run `argv` once (output captured); return its wall time, its CPU time (user + system)
+    and what it did."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120,
+                          check=False)
+    elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return elapsed, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime, done
 
 
 def _one_rtt(address: str) -> float:
