@@ -102,9 +102,9 @@ def ask_many(questions: Sequence[Question], timeout: float) -> list[_Reply]:
     """Return the reply to each question, in order, all asked at once within `timeout`.
 
     Every query goes out over UDP at once (one socket per server; past WINDOW waiting on one,
-    the next as answers come); the answers are read as they come until each is in or
-    `timeout` has passed; a truncated one is asked again over TCP with what is left of its
-    `timeout`.
+    the next as answers come), and again after each third of `timeout` while unanswered
+    (TRIES sends at most); the answers are read as they come until each is in or `timeout`
+    has passed; a truncated one is asked again over TCP with what is left of its `timeout`.
     """
     if not questions:
         return []
@@ -254,10 +254,10 @@ class _Round:
         return _Channel(server, None)
 
     def _send(self, channel: _Channel) -> None:
-        """Send again the channel's questions due for it, then from its outbox while fewer
-        than WINDOW of its questions wait for an answer, until the socket would block (then
-        wait to write again) or a failure ends the server's questions (refused: nothing more
-        is sent to it); stop watching the channel once nothing is left to it."""
+        """Send the channel's questions due again, then from its outbox (WINDOW waiting at
+        most), until the socket would block (then wait to write again) or a failure ends the
+        server's questions (refused: nothing more is sent to it); stop watching the channel
+        once nothing is left to it."""
         assert channel.sock is not None
         try:
             blocked = self._resend(channel) or self._send_new(channel)
