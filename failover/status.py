@@ -212,7 +212,7 @@ def _zone_at_remote(cfg: Config, zone_file: str) -> tuple[str | None, _Where]:
     try:
         checkout = repo.open_checkout(cfg.dns.checkout)
         text = repo.read_remote_file(checkout, zone_file)
-        revision = str(git.Repo(checkout.path).commit(checkout.remote_ref).hexsha)
+        revision = repo.ref_sha(checkout)  # from the ref's file: no git object reader
     except (FailoverError, ValueError, git.GitError):
         return None, (None, None, None)
     return text, (f"{checkout.review.remote}/{checkout.review.branch}", revision,
@@ -227,8 +227,10 @@ def fetched_age(path: Path, ref: str) -> float | None:
     """
     import git
 
+    from failover.repo.checkout import git_repo
+
     try:
-        repo = git.Repo(path)
+        repo = git_repo(path)
         entries = git.RefLog.from_file(git.RefLog.path(git.Reference(repo, ref)))
         if entries:
             return max(0.0, time.time() - entries[-1].time[0])

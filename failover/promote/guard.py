@@ -160,13 +160,16 @@ def moved_targets(entry: HistoryEntry) -> bool:
 
 def operator(ctx: Context) -> Sequence[str]:
     """Return the operator's git name and e-mail in the checkout (their own flips pass)."""
-    found = []
-    for key in ("user.name", "user.email"):
-        try:
-            done = subprocess.run(["git", "config", key], cwd=ctx.checkout.path,
-                                  capture_output=True, text=True, timeout=GIT_TIMEOUT,
-                                  check=False)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise GitError(f"cannot read git's {key} in {ctx.checkout.path}: {exc}") from None
-        found.append(done.stdout.strip())
+    try:  # one git for both: each key's last value wins, as `git config KEY` says it
+        done = subprocess.run(["git", "config", "-z", "--get-regexp", r"^user\.(name|email)$"],
+                              cwd=ctx.checkout.path, capture_output=True, text=True,
+                              timeout=GIT_TIMEOUT, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise GitError(f"cannot read git's user.name and user.email in "
+                       f"{ctx.checkout.path}: {exc}") from None
+    values: dict[str, str] = {}
+    for entry in filter(None, done.stdout.split("\0")):  # `key\nvalue`
+        key, _, value = entry.partition("\n")
+        values[key] = value
+    found = [values.get(key, "").strip() for key in ("user.name", "user.email")]
     return [f for f in found if f]

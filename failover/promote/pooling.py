@@ -362,4 +362,5 @@ def look_up_revert(ctx: Context, text: str) -> None:
 
     plan.revert = find_reverted(ctx.checkout.path, ctx.checkout.remote_ref, path,
                                 [(r.fqdn, r.set_type or "") for r in plan.name.records],
-                                wanted=lambda s: is_depool(s, act.short), accept=same_members)
+                                wanted=lambda s: is_depool(s, act.short), accept=same_members,
+                                text=text)

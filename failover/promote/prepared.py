@@ -37,15 +37,15 @@ SUBMIT_WAIT_CAP = 15.0
 
 
 def _tip(ctx: Context) -> str:
-    import git
+    from failover.repo.checkout import ref_sha
 
-    return str(git.Repo(ctx.checkout.path).commit(ctx.checkout.remote_ref).hexsha)
+    return ref_sha(ctx.checkout)
 
 
 def _prepared_path(ctx: Context) -> Path:
-    import git
+    from failover.repo.checkout import git_repo
 
-    return Path(git.Repo(ctx.checkout.path).common_dir) / PREPARED_FILE
+    return Path(git_repo(ctx.checkout.path).common_dir) / PREPARED_FILE
 
 
 def remember(ctx: Context, name: str, target: str, entry: dict[str, Any] | None) -> None:

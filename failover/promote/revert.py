@@ -187,23 +187,25 @@ def _others(text: str, lines: Lines) -> list[str]:
 
 
 def find_reverted(git_dir: Path, tip: str, path: str, keys: Sequence[Key], *,
-                  wanted: Callable[[str], bool], accept: Callable[[str], bool]
-                  ) -> Reverted | None:
+                  wanted: Callable[[str], bool], accept: Callable[[str], bool],
+                  text: str | None = None) -> Reverted | None:
     """Return the change the promote reverts at `tip` (see the module), or None.
 
     `keys`: the records; `wanted`: whether a subject is one this promote may revert (a
     failover of the name, a depool of the member); `accept`: whether the zone file the
-    revert would write puts the records where the promote is asked. Errors reading the
+    revert would write puts the records where the promote is asked; `text`: the file at
+    `tip` when the caller has read it already (not read again). Errors reading the
     history mean "no revert": the promote then writes its own message.
     """
     import git
 
     from failover.errors import GitError
+    from failover.repo.checkout import git_repo
     from failover.repo.history import read_history
 
     try:
-        repo = git.Repo(git_dir)
-        base = _blob(repo, tip, path)
+        repo = git_repo(git_dir)
+        base = text if text is not None else _blob(repo, tip, path)
         now = set_lines(base, keys, path)
         if now is None:
             return None
@@ -287,4 +289,4 @@ def look_up(ctx: Context, text: str) -> Reverted | None:
     return find_reverted(
         checkout.path, checkout.remote_ref, path, keys,
         wanted=lambda s: is_failover(s, region=plan.region.name, short=ctx.short()),
-        accept=lambda t: same_lines(t, new_text, keys, path))
+        accept=lambda t: same_lines(t, new_text, keys, path), text=text)

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
         fetch,
         open_checkout,
         read_remote_file,
+        ref_sha,
         run_git,
     )
     from failover.repo.commit import (
@@ -71,7 +72,8 @@ if TYPE_CHECKING:
 
 _WHERE = {
     "BUG_RE": "names", "Checkout": "checkout", "checkout_error": "checkout", "fetch": "checkout",
-    "open_checkout": "checkout", "read_remote_file": "checkout", "run_git": "checkout",
+    "open_checkout": "checkout", "read_remote_file": "checkout", "ref_sha": "checkout",
+    "run_git": "checkout",
     "CommitInfo": "commit", "build_commit_message": "commit",
     "check_command_line_text": "commit", "commit_change": "commit",
     "compute_change_id": "commit", "subject_topic": "commit", "wrap_body": "commit",
@@ -105,6 +107,6 @@ __all__ = [
     "PushResult", "Worktree", "build_commit_message", "change_worktree",
     "check_command_line_text", "checkout_error", "commit_change", "compute_change_id", "fetch",
     "last_pushed", "open_checkout", "parse_push_output", "push_for_review", "push_options",
-    "read_gitreview", "read_remote_file", "record_pushed", "rejection_error",
+    "read_gitreview", "read_remote_file", "record_pushed", "ref_sha", "rejection_error",
     "remove_empty_temp_dirs", "remove_stale_worktrees", "run_git", "subject_topic", "wrap_body",
 ]

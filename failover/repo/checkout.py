@@ -46,7 +46,7 @@ def open_checkout(path: Path) -> Checkout:
     import git
 
     try:
-        repo = git.Repo(path)
+        repo = git_repo(path)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
         raise UsageError(f"{path} is not a git checkout",
                          hint="clone operations/dns there, or fix [dns] checkout") from None
@@ -61,6 +61,44 @@ def open_checkout(path: Path) -> Checkout:
         raise GitError(f"{path} has no remote {review.remote!r} (named by .gitreview)",
                        hint=f"add it: git remote add {review.remote} <url>, or run git review -s")
     return Checkout(path=path, review=review)
+
+
+_REPOS: dict[str, git.Repo] = {}
+"""The one `git.Repo` of each path this process opened (see `git_repo`)."""
+
+
+def git_repo(path: Path) -> git.Repo:
+    """Return this process's one `git.Repo` of the repository at `path`.
+
+    Each `git.Repo` starts its own pair of `git cat-file --batch` processes the first time
+    it reads an object: one object per repository per run, not one per call, and the
+    promote's own reads go through `repo.git.<command>` or the refs' files instead.
+
+    Raises:
+        git.InvalidGitRepositoryError, git.NoSuchPathError: as `git.Repo(path)`.
+    """
+    import git
+
+    key = str(path)
+    found = _REPOS.get(key)
+    if found is None or not os.path.isdir(found.git_dir):
+        found = _REPOS[key] = git.Repo(path)
+    return found
+
+
+def ref_sha(checkout: Checkout, ref: str | None = None) -> str:
+    """Return the commit `ref` (default: the remote-tracking ref) points at.
+
+    Read from the ref's file (or packed-refs) by GitPython, as `repo.commit(ref).hexsha`
+    would return it, without starting git's object reader for it.
+
+    Raises:
+        ValueError: no such ref.
+    """
+    import git
+
+    return str(git.SymbolicReference.dereference_recursive(git_repo(checkout.path),
+                                                           ref or checkout.remote_ref))
 
 
 NEEDED_BY = ("`failover promote` cannot work without a clone of operations/dns there "
@@ -109,10 +147,8 @@ def _pick_remote(repo: git.Repo, review: GitReview) -> GitReview:
 
 def fetch(checkout: Checkout, *, timeout: float = GIT_TIMEOUT) -> str:
     """Return the remote branch's tip after fetching it (only its remote-tracking ref moves)."""
-    import git
-
     review = checkout.review
-    repo = git.Repo(checkout.path)
+    repo = git_repo(checkout.path)
     url = repo.remote(review.remote).url
     refspec = f"+refs/heads/{review.branch}:{checkout.remote_ref}"
     code, output = run_git(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head",
@@ -125,7 +161,7 @@ def fetch(checkout: Checkout, *, timeout: float = GIT_TIMEOUT) -> str:
         raise GitError(f"cannot fetch {review.branch} from {review.remote} ({url}): "
                        f"{_last_line(output) if code is not None else 'timed out'}",
                        hint="check the network and the remote URL (git remote -v)")
-    return str(repo.commit(checkout.remote_ref).hexsha)
+    return ref_sha(checkout)
 
 
 def read_remote_file(checkout: Checkout, path: str, *, ref: str | None = None) -> str:
@@ -141,7 +177,7 @@ def read_remote_file(checkout: Checkout, path: str, *, ref: str | None = None) -
         # one `git cat-file` process, not GitPython's persistent `cat-file --batch` stream: an
         # interrupt while that stream is read left it half-read, and its __del__ then printed
         # "Exception ignored ... read of closed file" at exit
-        data = git.Repo(checkout.path).git.cat_file("blob", spec, stdout_as_string=False,
+        data = git_repo(checkout.path).git.cat_file("blob", spec, stdout_as_string=False,
                                                            strip_newline_in_stdout=False)
     except git.GitCommandError as exc:
         said = str(exc.stderr)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from failover.errors import GitError, UsageError
 from failover.names import BUG_RE, CHANGE_ID_RE, CONTROL_RE
-from failover.repo.checkout import Checkout, _last_line, run_git
+from failover.repo.checkout import Checkout, _last_line, git_repo, run_git
 from failover.repo.worktree import Worktree
 
 if TYPE_CHECKING:
@@ -136,7 +136,7 @@ def signoff_identity(checkout: Checkout) -> str:
     import git
 
     try:
-        ident = str(git.Repo(checkout.path).git.var("GIT_COMMITTER_IDENT"))
+        ident = str(git_repo(checkout.path).git.var("GIT_COMMITTER_IDENT"))
     except git.GitCommandError as exc:
         raise UsageError(f"git has no committer identity for Signed-off-by: "
                          f"{_last_line(str(exc.stderr))}",
@@ -217,7 +217,7 @@ def identity(checkout: Checkout) -> git.Actor:
     """Return the operator's git identity (user.name/user.email), or raise UsageError."""
     import git
 
-    reader = git.Repo(checkout.path).config_reader()
+    reader = git_repo(checkout.path).config_reader()
     name = reader.get_value("user", "name", default="")
     email = reader.get_value("user", "email", default="")
     if not name or not email:
@@ -255,8 +255,8 @@ def commit_change(worktree: Worktree, *, subject: str, body: str, bug: str | Non
         except git.GitCommandError as exc:
             raise GitError(f"cannot stage the edit in the temporary worktree: "
                            f"{_last_line(str(exc.stderr))}") from None
-        base = repo.commit(worktree.base)
-        if tree == base.tree.hexsha:
+        base_sha, base_tree = _commit_and_tree(repo, worktree.base)
+        if tree == base_tree:
             raise UsageError("nothing to commit: the worktree has no change",
                              hint="the record may already point at the target")
         author = author or identity(worktree.checkout)
@@ -266,10 +266,14 @@ def commit_change(worktree: Worktree, *, subject: str, body: str, bug: str | Non
         draft = build_commit_message(subject, body, bug=bug, bugs=bugs, signoff=sign,
                                      change_id="I" + "0" * 40)
         draft = draft.rsplit("Change-Id:", 1)[0].rstrip() + "\n"
-        change_id = change_id or compute_change_id(tree, base.hexsha, ident, ident, draft)
+        change_id = change_id or compute_change_id(tree, base_sha, ident, ident, draft)
         message = build_commit_message(subject, body, bug=bug, bugs=bugs, signoff=sign,
                                        change_id=change_id)
-        commit = git.Commit.create_from_tree(repo, tree, message, parent_commits=[base],
+        # the tree and the parent by their ids: GitPython writes the same commit object as from
+        # their names, without starting its `cat-file --batch` readers to look them up
+        commit = git.Commit.create_from_tree(repo, git.Tree(repo, bytes.fromhex(tree)), message,
+                                             parent_commits=[git.Commit(repo,
+                                                                        bytes.fromhex(base_sha))],
                                              head=False, author=author, committer=author,
                                              author_date=date, commit_date=date)
         try:
@@ -278,3 +282,16 @@ def commit_change(worktree: Worktree, *, subject: str, body: str, bug: str | Non
             raise GitError(f"cannot record the commit in the temporary worktree: "
                            f"{_last_line(str(exc.stderr))}") from None
     return CommitInfo(sha=str(commit.hexsha), change_id=change_id, message=message)
+
+
+def _commit_and_tree(repo: git.Repo, rev: str) -> tuple[str, str]:
+    """Return the full ids of the commit `rev` names and of its tree (one `git rev-parse`)."""
+    import git
+
+    try:
+        out = str(repo.git.rev_parse(f"{rev}^{{commit}}", f"{rev}^{{tree}}", "--"))
+    except git.GitCommandError as exc:
+        raise GitError(f"cannot read the commit {rev[:12]}: {_last_line(str(exc.stderr))}") \
+            from None
+    sha, tree = out.split()[:2]  # then the `--`, which rev-parse echoes
+    return sha, tree

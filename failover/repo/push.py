@@ -14,7 +14,7 @@ from pathlib import Path
 
 from failover.errors import GitError
 from failover.names import CHANGE_ID_RE
-from failover.repo.checkout import GIT_TIMEOUT, Checkout, _last_line, run_git
+from failover.repo.checkout import GIT_TIMEOUT, Checkout, _last_line, git_repo, run_git
 from failover.repo.review import GitReview
 from failover.repo.worktree import Worktree
 
@@ -137,9 +137,7 @@ def record_pushed(checkout: Checkout, *, change_id: str, subject: str, url: str)
     Kept in the checkout's own git directory (shared by every user and worktree of it), as
     the change belongs to the repository, not to one user's state.
     """
-    import git
-
-    path = Path(git.Repo(checkout.path).common_dir) / PUSHED_FILE
+    path = Path(git_repo(checkout.path).common_dir) / PUSHED_FILE
     data = {"change_id": change_id, "subject": subject, "url": url,
             "project": checkout.review.project_name, "branch": checkout.review.branch}
     tmp = path.with_name(f"{PUSHED_FILE}.{os.getpid()}.tmp")
@@ -150,9 +148,7 @@ def record_pushed(checkout: Checkout, *, change_id: str, subject: str, url: str)
 
 def last_pushed(checkout: Checkout, subject: str) -> dict[str, str] | None:
     """Return the change an earlier run pushed with this subject to this branch, or None."""
-    import git
-
-    path = Path(git.Repo(checkout.path).common_dir) / PUSHED_FILE
+    path = Path(git_repo(checkout.path).common_dir) / PUSHED_FILE
     try:
         data = json.loads(path.read_text(encoding="utf-8")[:10000])
     except (OSError, ValueError):

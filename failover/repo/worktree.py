@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from failover.errors import GitError
-from failover.repo.checkout import Checkout, _last_line
+from failover.repo.checkout import Checkout, _last_line, git_repo, ref_sha
 
 
 @dataclass(frozen=True)
@@ -36,8 +36,8 @@ def change_worktree(checkout: Checkout, *, base: str | None = None) -> Iterator[
     """
     import git
 
-    repo = git.Repo(checkout.path)
-    base = base or str(repo.commit(checkout.remote_ref).hexsha)
+    repo = git_repo(checkout.path)
+    base = base or ref_sha(checkout)
     tmp = Path(tempfile.mkdtemp(prefix="failover-wt-"))
     path = tmp / "dns"
     try:
@@ -65,7 +65,7 @@ def remove_stale_worktrees(checkout: Checkout) -> list[Path]:
     """
     import git
 
-    repo = git.Repo(checkout.path)
+    repo = git_repo(checkout.path)
     listed = repo.git.worktree("list", "--porcelain").splitlines()
     stale = [Path(ln.removeprefix("worktree ")) for ln in listed if ln.startswith("worktree ")]
     stale = [p for p in stale if p.name == "dns" and p.parent.name.startswith("failover-wt-")]
