@@ -9,6 +9,10 @@ closed port, or a TCP RST), "timeout", or "error: ...".
 
 A question without an answer is sent again (the same datagram, same id) after each third of
 the timeout, TRIES sends at most: one lost datagram no longer makes a healthy server "timeout".
+
+Not dnspython's `dns.asyncquery.udp` under asyncio.gather: 458 questions at 16 servers cost it
+173-251 ms of CPU, this loop 14-19 ms (measured side by side); dnspython still builds and
+parses every message, only the sending and waiting are here.
 """
 
 from __future__ import annotations
@@ -48,8 +52,7 @@ TRIES = 3
 """Sends of a question at most: the first, then the same datagram again after each third of
 the round's timeout while it has no answer (dig's +tries=3, within one timeout)."""
 
-TC = 0x02
-"""The TC (truncated) bit of a DNS header's third byte."""
+TC = 0x02  # the TC (truncated) bit of a DNS header's third byte
 
 log = logging.getLogger("failover.dnscheck")
 
