@@ -51,8 +51,6 @@ Lines = dict[Key, list[tuple[int, str]]]
 Hunk = tuple[int, int, int, int]
 """A change's hunk as 0-based half-open ranges: old lines [i1, i2) became new [j1, j2)."""
 
-_HUNK_RE = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
-
 log = logging.getLogger(__name__)
 
 
@@ -258,11 +256,13 @@ def _hunks(repo: git.Repo, parent: str, sha: str, path: str) -> list[Hunk] | Non
     out = repo.git.diff("-U0", "--no-renames", "--no-color", "--no-ext-diff", "--no-textconv",
                         "--text", "--src-prefix=a/", "--dst-prefix=b/", parent, sha,
                         kill_after_timeout=HISTORY_TIMEOUT)
+    from failover.repo.history import HUNK_RE
+
     hunks: list[Hunk] = []
     for line in out.split("\n"):
         if line.startswith("diff --git ") and line != f"diff --git a/{path} b/{path}":
             return None
-        m = _HUNK_RE.match(line)
+        m = HUNK_RE.match(line)
         if m is not None:
             a, b = int(m.group(1)), int(m.group(2) or 1)
             c, d = int(m.group(3)), int(m.group(4) or 1)

@@ -57,7 +57,8 @@ DIFF_CONFIG = ("-c", "diff.algorithm=myers", "-c", "diff.indentHeuristic=true",
 """git's defaults of the settings that shape a diff's lines, given to the one command."""
 
 _HUNK_MARKS = frozenset("+- \\")
-_HUNK_RE = re.compile(r"^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@ ?(.*)$")
+HUNK_RE = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@ ?(.*)$")
+"""A unified diff's hunk header: old start, old count, new start, new count, heading."""
 _BUG_RE = re.compile(r"^Bug:[ \t]*(\S+)[ \t]*$", re.MULTILINE)
 _CHANGE_ID_RE = re.compile(r"^Change-Id:[ \t]*(I[0-9a-f]{40})[ \t]*$", re.MULTILINE)
 
@@ -249,10 +250,10 @@ def parse_log(lines: Iterable[str], records: Collection[str], *,
             if line.endswith(SEP) and line.count(SEP) >= 7:
                 commit, header = _Commit(line[1:].split(SEP)[:7]), None
             continue
-        m = _HUNK_RE.match(line)
+        m = HUNK_RE.match(line)
         if m and commit is not None:
-            left = [int(m.group(1) or 1), int(m.group(2) or 1)]
-            start = matcher.origin_of(m.group(3))
+            left = [int(m.group(2) or 1), int(m.group(4) or 1)]
+            start = matcher.origin_of(m.group(5))
             new_start = commit.carried[1] if commit.carried and commit.carried[0] == start \
                 else start
             old, new = _Side(start), _Side(new_start)
