@@ -5,7 +5,7 @@ The bench_authdns world shrunk to 4 real gdnsd (127.53.B.1-4, port 5353) serving
 
 - none (every host answers at once: what the resend bookkeeping costs when nothing is lost);
 - a lossy host: a forwarder in front of the first gdnsd that loses the first datagram of
-  each question (`tests.udp_answerer.LossyForwarder`);
+  each question (`sandbox.udp_answerer.LossyForwarder`);
 - a silent host: a bound UDP port that never answers (no ICMP either).
 
 Timed: the whole process, `failover verify db --expect new --once --json`, ROUNDS runs each,
@@ -30,7 +30,7 @@ from benchmarks.bench_authdns import config_text, timed_run, zone_text
 from benchmarks.bench_whole import bytecode_env, failover_argv
 from benchmarks.run import Figure
 from sandbox.authdns import start_authdns_hosts
-from tests.udp_answerer import LossyForwarder
+from sandbox.udp_answerer import LossyForwarder
 
 HOSTS = 4
 """Real gdnsd authdns hosts."""

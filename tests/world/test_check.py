@@ -23,8 +23,8 @@ from failover.render.check import perfdatum
 from sandbox.backends import SilentListener, free_port
 from sandbox.gdnsd import Gdnsd
 from sandbox.haproxy import SandboxRegion, haproxy_available
+from sandbox.udp_answerer import LossyForwarder
 from tests.conftest import CliResult, RunCli
-from tests.udp_answerer import LossyForwarder
 
 PERF = re.compile(r"^'[^'=]+'=(?:-?[0-9.]+(?:s|ms|%|B|KB|MB|c)?|U)(?:;[0-9.]*){0,4}$")
 """One perfdata item as the plugin guidelines define it (`U`: the value could not be measured)."""

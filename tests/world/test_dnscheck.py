@@ -22,7 +22,7 @@ from failover.dnscheck import (
 )
 from failover.errors import UsageError
 from sandbox.gdnsd import Gdnsd, start_gdnsd, wikimediacloud_zone
-from tests.udp_answerer import UdpAnswerer
+from sandbox.udp_answerer import UdpAnswerer
 
 OLD = "cloudcontrol1003.wikimedia.org."
 NEW = "cloudcontrol1004.wikimedia.org."

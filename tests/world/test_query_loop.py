@@ -32,8 +32,8 @@ from failover.dnscheck.servers import Server
 from sandbox.authdns import address_block, start_authdns_hosts
 from sandbox.backends import free_ports
 from sandbox.gdnsd import Gdnsd, wikimediacloud_zone
+from sandbox.udp_answerer import LossyForwarder, UdpAnswerer
 from tests.conftest import RunCli, region_toml
-from tests.udp_answerer import LossyForwarder, UdpAnswerer
 
 HOSTS = 4
 NAMES = [f"openstack.{r}.wikimediacloud.org" for r in ("eqiad1", "codfw1dev", "eqiad1vip")]
