@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -159,17 +158,8 @@ def moved_targets(entry: HistoryEntry) -> bool:
 
 
 def operator(ctx: Context) -> Sequence[str]:
-    """Return the operator's git name and e-mail in the checkout (their own flips pass)."""
-    try:  # one git for both: each key's last value wins, as `git config KEY` says it
-        done = subprocess.run(["git", "config", "-z", "--get-regexp", r"^user\.(name|email)$"],
-                              cwd=ctx.checkout.path, capture_output=True, text=True,
-                              timeout=GIT_TIMEOUT, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise GitError(f"cannot read git's user.name and user.email in "
-                       f"{ctx.checkout.path}: {exc}") from None
-    values: dict[str, str] = {}
-    for entry in filter(None, done.stdout.split("\0")):  # `key\nvalue`
-        key, _, value = entry.partition("\n")
-        values[key] = value
-    found = [values.get(key, "").strip() for key in ("user.name", "user.email")]
-    return [f for f in found if f]
+    """Return the operator's git name and e-mail in the checkout (their own flips pass): the
+    identity the promote's commit is written with (`failover.repo.commit.identity`)."""
+    from failover.repo.commit import configured_identity
+
+    return [f.strip() for f in configured_identity(ctx.checkout) if f.strip()]

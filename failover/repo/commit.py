@@ -213,17 +213,22 @@ def _clean_message(message: str) -> str:
     return "\n".join(out)
 
 
+def configured_identity(checkout: Checkout) -> tuple[str, str]:
+    """Return the checkout's user.name and user.email as git's config says them ("" unset)."""
+    reader = git_repo(checkout.path).config_reader()
+    return (str(reader.get_value("user", "name", default="")),
+            str(reader.get_value("user", "email", default="")))
+
+
 def identity(checkout: Checkout) -> git.Actor:
     """Return the operator's git identity (user.name/user.email), or raise UsageError."""
     import git
 
-    reader = git_repo(checkout.path).config_reader()
-    name = reader.get_value("user", "name", default="")
-    email = reader.get_value("user", "email", default="")
+    name, email = configured_identity(checkout)
     if not name or not email:
         raise UsageError("git has no user.name/user.email for the commit",
                          hint="git config --global user.name 'You'; ... user.email you@...")
-    return git.Actor(str(name), str(email))
+    return git.Actor(name, email)
 
 
 def commit_change(worktree: Worktree, *, subject: str, body: str, bug: str | None = None,
