@@ -353,7 +353,12 @@ def start_region(services: Sequence[str] = DEFAULT_SERVICES,
     """
     own = workdir is None
     work = workdir if workdir is not None else Path(tempfile.mkdtemp(prefix="fo-hap-", dir="/tmp"))
-    backends = {(s, c): TinyBackend(s, c) for s in services for c in controllers}
+    # the backends' ports from the worker's own block (below the kernel's ephemeral range):
+    # a backend stopped by a test is started again on its port, which a kernel-picked port
+    # could meanwhile be as the source port of any process's outgoing connection
+    pairs = [(s, c) for s in services for c in controllers]
+    backends = {(s, c): TinyBackend(s, c, port)
+                for (s, c), port in zip(pairs, free_ports(len(pairs)), strict=True)}
     members = {
         c: SandboxController(
             name=c, stats_port=0, socket_path=str(work / f"{c}.sock"),
